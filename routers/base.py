@@ -1,0 +1,124 @@
+"""The routing interface every router implements.
+
+A `Router` picks one model for a request. A multi-call route (a cascade, a Minions protocol)
+implements `Orchestrator` instead: the gateway hands it a `CallModel` function that reserves,
+calls and settles one upstream call per stage under the request's id and budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pricing.estimate import CostEstimate
+from pricing.usage import Usage
+
+Tier = Literal["local", "remote"]
+Objective = Literal["max_utility", "cheapest_within_eps", "quality_target"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A model the request may go to, with this request's pre-flight estimate on it."""
+
+    model: str
+    tier: Tier
+    estimate: CostEstimate
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRequest:
+    """What a router may look at: the chat, and facts the gateway derived from it."""
+
+    messages: Sequence[Mapping[str, Any]]
+    max_tokens: int | None = None
+    temperature: float | None = None
+    language: str | None = None
+    tenant: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A tenant's routing policy: which objective, and the cost/quality knob for it.
+
+    `knob` means λ (USD weight) for max_utility, ε (quality slack) for cheapest_within_eps,
+    and the quality target for quality_target. Budget-aware routing tightens it.
+    """
+
+    objective: Objective = "max_utility"
+    knob: float = 0.0
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A router's choice: the model, why, and what it expects the call to cost and score."""
+
+    model: str
+    reason: str
+    predicted_cost_usd: float
+    predicted_quality: float | None = None
+    runner_up: str | None = None
+
+
+@runtime_checkable
+class Router(Protocol):
+    """Picks one model among `candidates` (never empty, already filtered to allowed models)."""
+
+    name: str
+
+    def route(
+        self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy
+    ) -> Decision: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """One upstream call made on behalf of an orchestrated route."""
+
+    model: str
+    response: Mapping[str, Any]
+    usage: Usage
+    cost_usd: float
+    tier: Tier
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        choices = self.response.get("choices") or [{}]
+        message = choices[0].get("message") or {}
+        return str(message.get("content") or "")
+
+
+# Calls one model with the given messages and extra body params; reserves and settles the
+# spend against the request's tenant. Raises gateway errors (budget, upstream) on failure.
+CallModel = Callable[[str, Sequence[Mapping[str, Any]], Mapping[str, Any]], Awaitable[StageResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Orchestration:
+    """The outcome of a multi-call route: the final answer and every stage it took."""
+
+    final: StageResult
+    stages: Sequence[StageResult]
+    trace: Sequence[Mapping[str, Any]] = ()
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(stage.cost_usd for stage in self.stages)
+
+
+@runtime_checkable
+class Orchestrator(Protocol):
+    """Answers a request with several upstream calls (cascade, Minion, MinionS)."""
+
+    name: str
+
+    async def run(
+        self,
+        request: RouteRequest,
+        candidates: Sequence[Candidate],
+        policy: Policy,
+        call: CallModel,
+    ) -> Orchestration: ...

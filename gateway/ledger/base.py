@@ -2,10 +2,19 @@
 
 Amounts are integer micro-dollars (1e-6 USD) inside stores, so sums are exact in Lua and in
 Python alike; the public methods take and return USD floats.
+
+Exceptions a store raises:
+
+    InsufficientBudget      a hold does not fit in one window (the guard turns it into
+                            gateway.ledger.guard.BudgetExhausted, with the reset time)
+    StoreUnavailable        the backing store cannot be reached (Redis down, log unwritable)
+    RequestAlreadySettled   (ValueError) a reserve reuses the id of a settled request
+    LedgerCorrupt           the durable log has a damaged line before its last one
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -14,10 +23,20 @@ MICROS_PER_USD = 1_000_000
 
 
 def to_micros(usd: float) -> int:
-    # Round up: a reservation must never be smaller than the cost it covers.
-    micros = usd * MICROS_PER_USD
-    whole = int(micros)
-    return whole + (1 if micros > whole else 0)
+    """`usd` in whole micro-dollars, rounded up (a hold never undercovers its cost)."""
+    # Round away binary noise first: 0.07 * 1e6 is 70000.00000000001, which is 70000 µ$, not
+    # 70001. Three decimals (nano-dollars) keep every genuine fraction of a micro-dollar.
+    return math.ceil(round(usd * MICROS_PER_USD, 3))
+
+
+def limit_to_micros(usd: float) -> int:
+    """A budget limit in whole micro-dollars, rounded down (a budget never grows by rounding)."""
+    return math.floor(round(usd * MICROS_PER_USD, 3))
+
+
+def from_micros(micros: int) -> float:
+    """Micro-dollars as USD."""
+    return micros / MICROS_PER_USD
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +78,26 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class WindowState:
+    """Spend and live holds in one window; stores fill the exact micro-dollar fields too."""
+
     window: BudgetWindow
     spent_usd: float
     reserved_usd: float
+    spent_micros: int = 0
+    reserved_micros: int = 0
+
+    @classmethod
+    def of_micros(cls, window: BudgetWindow, spent: int, reserved: int) -> WindowState:
+        return cls(window, from_micros(spent), from_micros(reserved), spent, reserved)
 
     @property
     def remaining_usd(self) -> float:
         return max(0.0, self.window.limit_usd - self.spent_usd - self.reserved_usd)
+
+    @property
+    def remaining_micros(self) -> int:
+        return max(0, limit_to_micros(self.window.limit_usd) - self.spent_micros
+                   - self.reserved_micros)
 
 
 class InsufficientBudget(Exception):
@@ -79,6 +111,24 @@ class InsufficientBudget(Exception):
 
 class StoreUnavailable(Exception):
     """The backing store cannot be reached (e.g. Redis is down)."""
+
+
+class RequestAlreadySettled(ValueError):
+    """A reservation reused the id of a request that was already settled."""
+
+
+class LedgerCorrupt(Exception):
+    """The durable spend log is damaged somewhere other than a torn last line."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettledEntry:
+    """One line of the durable log: a settled record, when, and the windows it counted in."""
+
+    record: SpendRecord
+    settled_at: str  # ISO-8601 UTC instant
+    window_keys: tuple[str, ...]
+    actual_micros: int
 
 
 @runtime_checkable
@@ -105,9 +155,15 @@ class SpendStore(Protocol):
         ...
 
     async def state(self, tenant: str, windows: Sequence[BudgetWindow]) -> list[WindowState]:
+        """Spent and live-held amounts of each window, in the order given."""
         ...
 
     async def records(self, tenant: str | None = None) -> list[SpendRecord]:
+        """Every settled record, oldest first; one tenant's, or everyone's for None."""
+        ...
+
+    async def entries(self, tenant: str | None = None) -> list[SettledEntry]:
+        """Like `records`, with the settle time and the window keys each one counted in."""
         ...
 
     async def close(self) -> None: ...

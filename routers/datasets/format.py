@@ -51,3 +51,52 @@ class RoutingDataset:
             responses={m: [r[i] for i in idx] for m, r in self.responses.items()},
             name=self.name,
         )
+
+    def with_models(self, models: Sequence[str]) -> RoutingDataset:
+        """The same prompts restricted to (and ordered as) `models`; unknown names raise."""
+        missing = [m for m in models if m not in self.models]
+        if missing:
+            raise ValueError(f"{self.name}: no such models {missing}")
+        cols = np.asarray([self.models.index(m) for m in models], dtype=np.int64)
+        return RoutingDataset(
+            prompts=list(self.prompts),
+            eval_names=list(self.eval_names),
+            models=list(models),
+            scores=self.scores[:, cols],
+            costs=self.costs[:, cols],
+            responses={m: r for m, r in self.responses.items() if m in models},
+            name=self.name,
+        )
+
+
+def concat(datasets: Sequence[RoutingDataset], name: str | None = None) -> RoutingDataset:
+    """All rows of `datasets` stacked; a model missing from one part gets NaN outcomes there."""
+    if not datasets:
+        raise ValueError("concat needs at least one dataset")
+    models: list[str] = []
+    for ds in datasets:
+        models.extend(m for m in ds.models if m not in models)
+    n = sum(len(ds) for ds in datasets)
+    scores = np.full((n, len(models)), np.nan)
+    costs = np.full((n, len(models)), np.nan)
+    responses: dict[str, list[str | None]] = {}
+    row = 0
+    for ds in datasets:
+        cols = [models.index(m) for m in ds.models]
+        scores[row : row + len(ds), cols] = ds.scores
+        costs[row : row + len(ds), cols] = ds.costs
+        row += len(ds)
+    for m in models:
+        if any(m in ds.responses for ds in datasets):
+            responses[m] = [
+                r for ds in datasets for r in ds.responses.get(m, [None] * len(ds))
+            ]
+    return RoutingDataset(
+        prompts=[p for ds in datasets for p in ds.prompts],
+        eval_names=[e for ds in datasets for e in ds.eval_names],
+        models=models,
+        scores=scores,
+        costs=costs,
+        responses=responses,
+        name=name or "+".join(ds.name for ds in datasets),
+    )

@@ -1,0 +1,216 @@
+"""The FastAPI app factory. Nothing is built at import time; state lives on `app.state`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response, StreamingResponse
+
+from gateway.assembly import Gateway
+from gateway.auth import authenticate
+from gateway.context import RequestContext
+from gateway.errors import GatewayError, InvalidRequest, status_error
+from gateway.metrics import CONTENT_TYPE
+from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
+
+log = logging.getLogger("costroute.access")
+
+JSON = "application/json"
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=JSON, headers=headers)
+
+
+def _header_safe(text: str) -> str:
+    # Header values must be latin-1; route reasons carry model names from config.
+    return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")[:1024]
+
+
+def error_response(exc: GatewayError) -> Response:
+    return _json(exc.body(), exc.status_code, exc.headers or None)
+
+
+def _validation_error(exc: ValidationError | RequestValidationError) -> InvalidRequest:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    param = ".".join(loc) or None
+    where = f" at `{param}`" if param else ""
+    return InvalidRequest(f"Invalid request body{where}: {first.get('msg')}", param=param)
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        raise InvalidRequest("The request body is empty; send a JSON object.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc.msg}.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return body
+
+
+def _parse_chat(body: dict[str, Any]) -> ChatCompletionRequest:
+    try:
+        return ChatCompletionRequest.model_validate(body)
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+
+
+def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
+    """An app whose `Gateway` is built by `build` at start-up and closed at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = await build()
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.aclose()
+
+    app = FastAPI(title="costroute", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
+    _install_error_handlers(app)
+    _install_routes(app)
+    return app
+
+
+def wrap_asgi(app: FastAPI, max_body_bytes: int) -> Any:
+    """The app behind the plain-ASGI middleware (request id outermost)."""
+    return RequestIdMiddleware(BodyLimitMiddleware(app, max_body_bytes))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GatewayError)
+    async def _gateway_error(request: Request, exc: GatewayError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(_validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(status_error(exc.status_code, str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"request_id": _request_id(request)})
+        return error_response(GatewayError("The gateway failed to process the request."))
+
+
+def _request_id(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def _install_routes(app: FastAPI) -> None:
+    schema = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    chat_openapi = {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+
+    @app.post("/v1/chat/completions", openapi_extra=chat_openapi)
+    async def chat_completions(request: Request) -> Response:
+        gateway = _gateway(request)
+        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
+                              request.headers.get("api-key"))
+        ctx = RequestContext(_request_id(request), tenant)
+        try:
+            body = await _read_json(request)
+            chat = _parse_chat(body)
+            return await _answer(gateway, ctx, chat, body)
+        except GatewayError as exc:
+            gateway.metrics.errors.labels(ctx.route, str(exc.code)).inc()
+            _access_log(ctx, exc.status_code, error=exc.code)
+            raise
+
+    @app.get("/v1/models")
+    async def list_models(request: Request) -> Response:
+        gateway = _gateway(request)
+        authenticate(gateway.tenants, request.headers.get("authorization"),
+                     request.headers.get("api-key"))
+        created = int(time.time())
+        cards = [ModelCard(id=name, created=created, owned_by=_owner(gateway, name))
+                 for name in gateway.routes.model_names]
+        cards += [ModelCard(id=alias, created=created, owned_by="costroute-router")
+                  for alias in gateway.routes.aliases]
+        return _json(ModelList(data=cards).model_dump())
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    @app.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        return Response(_gateway(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _owner(gateway: Gateway, model: str) -> str:
+    entry = gateway.config.model(model)
+    tier = entry.tier if entry else "remote"
+    return f"costroute-{tier}"
+
+
+async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionRequest,
+                  body: dict[str, Any]) -> Response:
+    service = gateway.service
+    messages = [m if isinstance(m, dict) else {} for m in body["messages"]]
+    base = {"x-request-id": ctx.request_id}
+    if chat.stream:
+        events, headers = await service.stream(ctx, chat, body, messages)
+        headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
+
+        async def logged() -> AsyncIterator[bytes]:
+            try:
+                async for event in events:
+                    yield event
+            finally:
+                _finish(gateway, ctx, 200, stream=True)
+
+        return StreamingResponse(logged(), media_type="text/event-stream", headers={
+            **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
+    reply = await service.complete(ctx, chat, body, messages)
+    headers = {
+        **base,
+        "x-costroute-model": reply.model,
+        "x-costroute-cost-usd": f"{reply.cost_usd:.8f}",
+        "x-costroute-cost-status": "estimated" if reply.estimated else "actual",
+        "x-costroute-route": _header_safe(reply.route),
+    }
+    _finish(gateway, ctx, 200, stream=False)
+    return _json(reply.body, headers=headers)
+
+
+def _finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool) -> None:
+    elapsed = time.perf_counter() - ctx.started
+    m = gateway.metrics
+    m.requests.labels(ctx.route, str(ctx.log.get("model", "")), str(status)).inc()
+    m.latency.labels(ctx.route, "true" if stream else "false").observe(elapsed)
+    m.overhead.labels(ctx.route).observe(max(0.0, elapsed - ctx.upstream_s))
+    _access_log(ctx, status)
+
+
+def _access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    fields = {"request_id": ctx.request_id, "tenant": ctx.tenant.name, "route": ctx.route,
+              "status": status,
+              "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
+              **ctx.log, **extra}
+    log.info("request", extra={"fields": fields})

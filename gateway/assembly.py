@@ -1,0 +1,119 @@
+"""Wiring a `Gateway` (everything a running app holds) from a `GatewayConfig`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gateway.auth import Authenticator
+from gateway.budget import BudgetGate
+from gateway.config import GatewayConfig, ModelEntry
+from gateway.metrics import GatewayMetrics
+from gateway.routing import RouteTable
+from gateway.serving import ChatService
+from gateway.upstream.base import Upstream
+from gateway.upstream.dispatch import Dispatcher
+from gateway.upstream.http import HttpUpstream
+from pricing import CatalogError, Estimator, PriceCatalog, TokenizerRegistry
+from routers.base import Orchestrator, Router
+from routers.registry import build_router
+
+
+@dataclass
+class Gateway:
+    """Everything one app instance holds; lives on `app.state.gateway`."""
+
+    config: GatewayConfig
+    catalog: PriceCatalog
+    routes: RouteTable
+    service: ChatService
+    tenants: Authenticator
+    budget: BudgetGate
+    metrics: GatewayMetrics
+    http: httpx.AsyncClient
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+        close = getattr(self.budget, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def build_catalog(config: GatewayConfig, tokenizers: TokenizerRegistry) -> PriceCatalog:
+    """The shipped catalog, then gateway.yaml's `pricing:` overrides, then per-model prices."""
+    catalog = PriceCatalog.shipped().with_overrides(config.pricing)
+    per_model: dict[str, dict[str, Any]] = {}
+    for entry in config.models:
+        fields: dict[str, Any] = dict(entry.price or {})
+        if entry.tokenizer:
+            fields["tokenizer"] = entry.tokenizer
+        if fields or entry.name not in catalog:
+            per_model[entry.name] = fields
+    if per_model:
+        try:
+            catalog = catalog.with_overrides(per_model)
+        except CatalogError as exc:
+            raise CatalogError(f"{exc} (a model without a catalog entry needs `price:`)")
+    for entry in config.models:
+        tokenizer = catalog[entry.name].tokenizer
+        if not tokenizers.known(tokenizer):
+            raise CatalogError(f"model {entry.name!r}: unknown tokenizer {tokenizer!r}")
+    return catalog
+
+
+def build_http_client(config: GatewayConfig) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128,
+                          keepalive_expiry=30)
+    # Upstream keys come from our own env vars only; never let httpx pick up proxies or netrc.
+    return httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False)
+
+
+def build_upstreams(config: GatewayConfig, client: httpx.AsyncClient) -> dict[str, Upstream]:
+    upstreams: dict[str, Upstream] = {}
+    for entry in config.models:
+        upstreams[entry.name] = _upstream(entry, client)
+    return upstreams
+
+
+def _upstream(entry: ModelEntry, client: httpx.AsyncClient) -> Upstream:
+    up = entry.upstream
+    api_key = os.environ.get(up.api_key_env) if up.api_key_env else None
+    return HttpUpstream(
+        entry.name, client, up.base_url, api_key=api_key,
+        upstream_model=up.model or entry.name, connect_s=up.timeout.connect_s,
+        first_byte_s=up.timeout.first_byte_s, total_s=up.timeout.total_s,
+    )
+
+
+def build_routes(config: GatewayConfig) -> RouteTable:
+    quality = {m.name: m.quality for m in config.models if m.quality is not None}
+    routers: dict[str, Router | Orchestrator] = {}
+    pools: dict[str, list[str]] = {}
+    for alias, route in config.routes.items():
+        routers[alias] = build_router(alias, route.router, model=route.model,
+                                      artifact=route.artifact, options=route.options,
+                                      quality=quality)
+        pools[alias] = list(route.models or [m.name for m in config.models])
+    return RouteTable(config, routers, pools)
+
+
+def build_gateway(
+    config: GatewayConfig,
+    tenants: Authenticator,
+    budget: BudgetGate,
+    *,
+    upstreams: dict[str, Upstream] | None = None,
+    tokenizers: TokenizerRegistry | None = None,
+) -> Gateway:
+    tokenizers = tokenizers or TokenizerRegistry()
+    catalog = build_catalog(config, tokenizers)
+    http = build_http_client(config)
+    metrics = GatewayMetrics()
+    routes = build_routes(config)
+    dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry)
+    service = ChatService(routes, Estimator(catalog, tokenizers), dispatcher, budget, metrics,
+                          config.store.reservation_ttl_s)
+    return Gateway(config, catalog, routes, service, tenants, budget, metrics, http)

@@ -1,0 +1,88 @@
+"""The `costroute` command line."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(help="costroute: a cost-aware, OpenAI-compatible LLM gateway.",
+                  no_args_is_help=True, add_completion=False)
+
+
+@app.callback()
+def _root() -> None:
+    """costroute: a cost-aware, OpenAI-compatible LLM gateway."""
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    config: Annotated[Optional[Path], typer.Option(help="gateway.yaml; default: embedded defaults")] = None,
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
+    local_model_url: Annotated[Optional[str], typer.Option(
+        help="With embedded defaults: base URL of a llama.cpp server for the local tier")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Serve the gateway (OpenAI-compatible API under /v1)."""
+    import uvicorn
+
+    from gateway.config import ConfigError, load_config
+    from gateway.defaults import DEMO_KEY_ENV, default_config, demo_tenant, new_demo_key
+    from gateway.logs import configure_logging
+    from gateway.server import ServeOptions, make_app
+    from pricing import CatalogError
+
+    configure_logging(log_level)
+    try:
+        if config is None:
+            gateway_config = default_config(f"http://{host}:{port}/simulator/v1", local_model_url)
+            key = os.environ.get(DEMO_KEY_ENV)
+            if not key:
+                key = new_demo_key()
+                typer.echo(f"demo tenant API key (set {DEMO_KEY_ENV} to choose it): {key}",
+                           err=True)
+            options = ServeOptions(gateway_config, [demo_tenant(key)])
+        else:
+            options = ServeOptions(load_config(config))
+        asgi = make_app(options)
+    except (ConfigError, CatalogError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
+
+
+def _mount(module: str, name: str, help_text: str) -> None:
+    """Adds a package's own Typer sub-app, if that package provides one."""
+    try:
+        sub = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return
+        raise
+    sub_app = getattr(sub, "app", None)
+    if sub_app is not None:
+        app.add_typer(sub_app, name=name, help=help_text)
+
+
+def main() -> None:
+    _mount("gateway.simulator.cli", "simulate", "Run the bundled OpenAI-compatible simulator.")
+    _mount("gateway.tenants.cli", "tenants", "Manage tenants and their API keys.")
+    _mount("pricing.cli", "pricing", "Price catalog, token counts and language premiums.")
+    _mount("routers.cli", "train", "Train routers and cascades from routing data.")
+    _mount("eval.cli", "eval", "Offline evaluation: cost-of-pass and router curves.")
+    app(prog_name="costroute")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

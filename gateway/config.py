@@ -1,0 +1,153 @@
+"""gateway.yaml: which models exist, where their upstreams are, and how routes are built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from routers.base import Tier
+
+
+class ConfigError(ValueError):
+    """gateway.yaml is invalid; the message names the file, entry and field."""
+
+
+class TimeoutConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    connect_s: float = Field(default=5.0, gt=0)
+    first_byte_s: float = Field(default=60.0, gt=0)
+    total_s: float = Field(default=600.0, gt=0)
+
+
+class UpstreamConfig(BaseModel):
+    """An OpenAI-compatible server. The API key is named by env var, never written here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    api_key_env: str | None = None
+    model: str | None = None  # the upstream's own name for the model; defaults to the entry's
+    timeout: TimeoutConfig = Field(default_factory=TimeoutConfig)
+
+
+class ModelEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    upstream: UpstreamConfig
+    tier: Tier = "remote"
+    tokenizer: str | None = None
+    price: dict[str, Any] | None = None  # fields merged over the catalog entry
+    quality: float | None = Field(default=None, ge=0, le=1)  # for the price/quality table
+    fallbacks: list[str] = Field(default_factory=list)
+
+
+RouterKind = Literal["fixed", "cheapest", "table", "knn", "cascade", "minion", "minions"]
+
+
+class RouteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    router: RouterKind
+    models: list[str] | None = None  # candidate pool; default: every configured model
+    model: str | None = None  # for `fixed`
+    artifact: str | None = None  # for learned routers
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RetryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    backoff_base_s: float = Field(default=0.25, ge=0)
+    backoff_max_s: float = Field(default=8.0, ge=0)
+    retry_after_cap_s: float = Field(default=20.0, ge=0)
+    failures_before_cooldown: int = Field(default=3, ge=1)
+    cooldown_s: float = Field(default=30.0, ge=0)
+
+
+class StoreConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["memory", "redis"] = "memory"
+    path: str | None = None  # append-only spend log of the memory store
+    url: str | None = None  # redis://...
+    fail_open: bool = False
+    reservation_ttl_s: float = Field(default=900.0, gt=0)
+
+
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    drain_timeout_s: float = Field(default=30.0, ge=0)
+    log_prompts: bool = False
+
+
+class GatewayConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[ModelEntry] = Field(min_length=1)
+    routes: dict[str, RouteConfig] = Field(default_factory=dict)
+    tenants_file: str | None = None
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    simulator: bool = False  # serve the bundled upstream simulator under /simulator
+
+    @model_validator(mode="after")
+    def _check_references(self) -> GatewayConfig:
+        names = [m.name for m in self.models]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise ValueError(f"model names must be unique; repeated: {sorted(duplicates)}")
+        known = set(names)
+        for model in self.models:
+            for fallback in model.fallbacks:
+                if fallback not in known:
+                    raise ValueError(f"model {model.name!r}: unknown fallback {fallback!r}")
+        for alias, route in self.routes.items():
+            if alias in known:
+                raise ValueError(f"route {alias!r} has the same name as a model")
+            for name in [*(route.models or []), *([route.model] if route.model else [])]:
+                if name not in known:
+                    raise ValueError(f"route {alias!r}: unknown model {name!r}")
+        return self
+
+    def model(self, name: str) -> ModelEntry | None:
+        for entry in self.models:
+            if entry.name == name:
+                return entry
+        return None
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(raw, source=str(path), base_dir=path.parent)
+
+
+def parse_config(raw: Any, source: str = "config", base_dir: Path | None = None) -> GatewayConfig:
+    try:
+        config = GatewayConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{source}: {problems}") from None
+    if base_dir is not None and config.tenants_file:
+        tenants = Path(config.tenants_file)
+        if not tenants.is_absolute():
+            config.tenants_file = str((base_dir / tenants).resolve())
+    return config

@@ -1,0 +1,19 @@
+"""Per-request facts shared by the pipeline's steps."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.tenants.config import TenantConfig
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    tenant: TenantConfig
+    started: float = field(default_factory=time.perf_counter)
+    upstream_s: float = 0.0
+    route: str = "passthrough"
+    log: dict[str, Any] = field(default_factory=dict)

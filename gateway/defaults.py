@@ -1,0 +1,59 @@
+"""The embedded defaults: the bundled simulator's models and a demo tenant, no services."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from gateway.config import GatewayConfig, parse_config
+from gateway.tenants.config import BudgetConfig, TenantConfig, hash_key
+
+DEMO_TENANT = "demo"
+DEMO_KEY_ENV = "COSTROUTE_DEMO_KEY"
+
+# Quality figures are MMLU accuracies (RouteLLM data for GPT-4-1106/Mixtral, vendors' own
+# reports for the 4o family) and only seed the demo `table` route.
+SIMULATED_MODELS: list[dict[str, Any]] = [
+    {"name": "gpt-4o-mini", "quality": 0.82, "fallbacks": ["gpt-4o"]},
+    {"name": "gpt-4o", "quality": 0.887},
+    {"name": "gpt-4-1106-preview", "quality": 0.806},
+    {"name": "mistralai/Mixtral-8x7B-Instruct-v0.1", "quality": 0.681},
+]
+
+LOCAL_MODEL = "smollm2-135m-instruct"
+
+
+def default_config(base_url: str, local_model_url: str | None = None) -> GatewayConfig:
+    """Models served by the simulator mounted at `base_url`, plus the local model if given."""
+    models: list[dict[str, Any]] = [
+        {**m, "upstream": {"base_url": base_url}, "tier": "remote"} for m in SIMULATED_MODELS
+    ]
+    if local_model_url:
+        models.append({"name": LOCAL_MODEL, "tier": "local", "quality": 0.3,
+                       "upstream": {"base_url": local_model_url, "model": LOCAL_MODEL,
+                                    "timeout": {"first_byte_s": 120, "total_s": 300}}})
+    remote = [m["name"] for m in SIMULATED_MODELS]
+    raw = {
+        "models": models,
+        "routes": {
+            "auto": {"router": "table"},
+            "router:table": {"router": "table"},
+            "router:cheapest": {"router": "cheapest", "models": remote},
+        },
+        "simulator": True,
+    }
+    return parse_config(raw, source="embedded defaults")
+
+
+def demo_tenant(api_key: str) -> TenantConfig:
+    return TenantConfig(
+        name=DEMO_TENANT,
+        key_sha256=[hash_key(api_key)],
+        admin=True,
+        budgets=[BudgetConfig(period="day", limit_usd=5.0)],
+        policy={"route": "auto", "objective": "max_utility", "knob": 0.1},  # type: ignore[arg-type]
+    )
+
+
+def new_demo_key() -> str:
+    return "cr-demo-" + secrets.token_urlsafe(18)

@@ -1,0 +1,52 @@
+"""Prometheus metrics, on a registry owned by one app instance (no process globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+                   10, 30, 60, 120)
+OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1)
+RATIO_BUCKETS = (-0.5, -0.25, -0.1, -0.05, 0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class GatewayMetrics:
+    """Every metric the gateway exports. Names are documented in docs/metrics.md."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "costroute_requests", "Chat requests answered", ["route", "model", "status"],
+            registry=r)
+        self.errors = Counter(
+            "costroute_errors", "Errors returned to clients", ["route", "code"], registry=r)
+        self.latency = Histogram(
+            "costroute_request_latency_seconds", "End-to-end latency as the client sees it",
+            ["route", "stream"], buckets=LATENCY_BUCKETS, registry=r)
+        self.upstream_latency = Histogram(
+            "costroute_upstream_latency_seconds", "Upstream call latency (to last byte)",
+            ["model"], buckets=LATENCY_BUCKETS, registry=r)
+        self.overhead = Histogram(
+            "costroute_gateway_overhead_seconds",
+            "Time spent in the gateway itself: end-to-end minus upstream time",
+            ["route"], buckets=OVERHEAD_BUCKETS, registry=r)
+        self.tokens = Counter(
+            "costroute_tokens", "Billed tokens", ["model", "route", "kind"], registry=r)
+        self.cost = Counter(
+            "costroute_cost_usd", "Settled cost in USD", ["model", "route", "tier"], registry=r)
+        self.estimate_error = Histogram(
+            "costroute_estimate_relative_error",
+            "(pre-flight expected cost - actual cost) / actual cost, per model",
+            ["model"], buckets=RATIO_BUCKETS, registry=r)
+        self.fallbacks = Counter(
+            "costroute_upstream_failures", "Upstream attempts that failed",
+            ["model"], registry=r)
+        self.cache = Counter(
+            "costroute_cache_lookups", "Completion cache lookups", ["result"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

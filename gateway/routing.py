@@ -1,0 +1,82 @@
+"""Resolving the request's `model` field to a passthrough chain or a router, per tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gateway.config import GatewayConfig
+from gateway.errors import ModelNotFound, PermissionDenied
+from gateway.tenants.config import TenantConfig
+from routers.base import Orchestrator, Router
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Passthrough:
+    model: str
+    chain: Sequence[str]  # the model, then its fallbacks, filtered to what the tenant may use
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    alias: str
+    router: Router | Orchestrator
+    pool: Sequence[str]  # candidate models the tenant may use
+
+
+Target = Passthrough | Routed
+
+
+class RouteTable:
+    """Knows every model and route alias; resolves a request's `model` for one tenant."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        routers: Mapping[str, Router | Orchestrator],
+        pools: Mapping[str, Sequence[str]],
+    ):
+        self._models = {m.name: m for m in config.models}
+        self._routers = dict(routers)
+        self._pools = dict(pools)
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(self._models)
+
+    @property
+    def aliases(self) -> list[str]:
+        return list(self._routers)
+
+    def tier(self, model: str) -> str:
+        return self._models[model].tier
+
+    def resolve(self, requested: str, tenant: TenantConfig) -> Target:
+        entry = self._models.get(requested)
+        if entry is not None:
+            if not tenant.may_use_model(requested):
+                raise PermissionDenied(
+                    f"Your key may not use the model `{requested}`.", param="model",
+                    code="model_not_allowed")
+            chain = [requested] + [f for f in entry.fallbacks if tenant.may_use_model(f)]
+            return Passthrough(requested, chain)
+        alias = tenant.policy.route if requested == AUTO else requested
+        router = self._routers.get(alias)
+        if router is None:
+            if requested == AUTO and AUTO in self._routers:
+                alias, router = AUTO, self._routers[AUTO]
+            else:
+                raise ModelNotFound(
+                    f"The model `{requested}` does not exist.", param="model")
+        if not tenant.may_use_route(alias):
+            raise PermissionDenied(
+                f"Your key may not use the route `{alias}`.", param="model",
+                code="route_not_allowed")
+        pool = [m for m in self._pools[alias] if tenant.may_use_model(m)]
+        if not pool:
+            raise PermissionDenied(
+                f"Your key may use none of the models behind `{alias}`.", param="model",
+                code="model_not_allowed")
+        return Routed(alias, router, pool)

@@ -1,0 +1,252 @@
+"""The chat pipeline: resolve, estimate, route, reserve, call, settle, respond."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.accounting import price_usage, response_text, usage_of
+from gateway.budget import BudgetGate
+from gateway.context import RequestContext
+from gateway.errors import BudgetExceeded, GatewayError, UpstreamUnavailable
+from gateway.ledger.base import Hold, SpendRecord
+from gateway.metrics import GatewayMetrics
+from gateway.protocol import ChatCompletionRequest
+from gateway.routing import Passthrough, Routed, RouteTable
+from gateway.streaming import StreamRelay
+from gateway.upstream.dispatch import Dispatched, Dispatcher
+from pricing import CostEstimate, Estimator, Usage
+from routers.base import (
+    Candidate,
+    Decision,
+    Orchestrator,
+    Policy,
+    RouteRequest,
+    StageResult,
+)
+
+log = logging.getLogger("costroute.serving")
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Where one request goes: the answering chain, and what to reserve for it."""
+
+    route: str
+    chain: Sequence[str]
+    reserve_usd: float
+    estimate: CostEstimate
+    reason: str
+
+
+@dataclass
+class ChatReply:
+    """A finished non-streaming answer and the facts for its headers."""
+
+    body: dict[str, Any]
+    model: str
+    cost_usd: float
+    estimated: bool
+    route: str
+
+
+class ChatService:
+    def __init__(
+        self,
+        routes: RouteTable,
+        estimator: Estimator,
+        dispatcher: Dispatcher,
+        budget: BudgetGate,
+        metrics: GatewayMetrics,
+        reservation_ttl_s: float,
+    ):
+        self.routes = routes
+        self.estimator = estimator
+        self.dispatcher = dispatcher
+        self.budget = budget
+        self.metrics = metrics
+        self.reservation_ttl_s = reservation_ttl_s
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _max_tokens(self, request: ChatCompletionRequest) -> int | None:
+        return request.max_completion_tokens or request.max_tokens
+
+    def _estimate(self, model: str, messages: Sequence[Mapping[str, Any]],
+                  max_tokens: int | None, n: int) -> CostEstimate:
+        estimate = self.estimator.estimate(model, messages, max_tokens)
+        if n <= 1:
+            return estimate
+        # n choices bill the prompt once and each completion separately.
+        extra_out = estimate.max_cost_usd - estimate.expected_cost_usd
+        return CostEstimate(
+            model=estimate.model,
+            prompt_tokens=estimate.prompt_tokens,
+            expected_output_tokens=estimate.expected_output_tokens * n,
+            max_output_tokens=estimate.max_output_tokens * n,
+            expected_cost_usd=estimate.expected_cost_usd * n,
+            max_cost_usd=(estimate.max_cost_usd + extra_out) * n,
+            tokens_estimated=estimate.tokens_estimated,
+        )
+
+    def candidates(self, target: Routed, messages: Sequence[Mapping[str, Any]],
+                   max_tokens: int | None, n: int) -> list[Candidate]:
+        pool = [m for m in target.pool if not self.dispatcher.cooldowns.cooling(m)]
+        if not pool:
+            raise UpstreamUnavailable(
+                f"Every model behind `{target.alias}` is cooling down after failures.")
+        return [
+            Candidate(m, self.routes.tier(m), self._estimate(m, messages, max_tokens, n))  # type: ignore[arg-type]
+            for m in pool
+        ]
+
+    async def plan(self, ctx: RequestContext, request: ChatCompletionRequest,
+                   messages: list[dict[str, Any]]) -> Plan:
+        target = self.routes.resolve(request.model, ctx.tenant)
+        max_tokens = self._max_tokens(request)
+        n = request.n or 1
+        if isinstance(target, Passthrough):
+            estimates = [self._estimate(m, messages, max_tokens, n) for m in target.chain]
+            return Plan("passthrough", target.chain, max(e.max_cost_usd for e in estimates),
+                        estimates[0], f"passthrough {target.model}")
+        assert not isinstance(target.router, Orchestrator)
+        candidates = self.candidates(target, messages, max_tokens, n)
+        policy = await self._policy(ctx)
+        route_request = RouteRequest(messages, max_tokens, request.temperature,
+                                     tenant=ctx.tenant.name)
+        decision: Decision = target.router.route(route_request, candidates, policy)
+        chosen = next(c for c in candidates if c.model == decision.model)
+        return Plan(target.alias, [chosen.model], chosen.estimate.max_cost_usd,
+                    chosen.estimate, decision.reason)
+
+    async def _policy(self, ctx: RequestContext) -> Policy:
+        return ctx.tenant.policy.to_policy()
+
+    # -- budget -----------------------------------------------------------------------------
+
+    async def reserve(self, ctx: RequestContext, plan: Plan, key: str) -> Hold:
+        cap = ctx.tenant.max_cost_per_request_usd
+        if cap is not None and plan.reserve_usd > cap:
+            raise BudgetExceeded(
+                f"This request could cost up to ${plan.reserve_usd:.6f}, above your per-request"
+                f" limit of ${cap:.6f}. Lower max_tokens or choose a cheaper model.",
+                code="request_cost_limit")
+        return await self.budget.reserve(ctx.tenant, key, plan.reserve_usd)
+
+    async def settle(self, ctx: RequestContext, hold: Hold, model: str, route: str,
+                     usage: Usage, cost: float, estimate: CostEstimate) -> None:
+        record = SpendRecord(
+            tenant=ctx.tenant.name, request_id=hold.request_id, model=model, route=route,
+            cost_usd=cost, prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens, tier=self.routes.tier(model),
+            extra={"estimated": usage.estimated},
+        )
+        await self.budget.settle(hold, cost, record)
+        self._observe(model, route, usage, cost, estimate)
+
+    def _observe(self, model: str, route: str, usage: Usage, cost: float,
+                 estimate: CostEstimate) -> None:
+        m = self.metrics
+        m.tokens.labels(model, route, "prompt").inc(usage.prompt_tokens)
+        m.tokens.labels(model, route, "completion").inc(usage.completion_tokens)
+        if usage.cached_prompt_tokens:
+            m.tokens.labels(model, route, "cached_prompt").inc(usage.cached_prompt_tokens)
+        m.cost.labels(model, route, self.routes.tier(model)).inc(cost)
+        if cost > 0:
+            m.estimate_error.labels(model).observe((estimate.expected_cost_usd - cost) / cost)
+        self.estimator.output_lengths.observe(model, usage.completion_tokens)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def upstream_body(self, body: Mapping[str, Any], stream: bool) -> dict[str, Any]:
+        out = dict(body)
+        if stream:
+            options = dict(out.get("stream_options") or {})
+            options["include_usage"] = True  # always: we settle on the actual usage
+            out["stream_options"] = options
+        else:
+            out.pop("stream_options", None)
+        return out
+
+    def _record_attempts(self, dispatched: Dispatched) -> None:
+        for attempt in dispatched.attempts:
+            self.metrics.fallbacks.labels(attempt.model).inc()
+
+    async def complete(self, ctx: RequestContext, request: ChatCompletionRequest,
+                       body: dict[str, Any], messages: list[dict[str, Any]]) -> ChatReply:
+        plan = await self.plan(ctx, request, messages)
+        ctx.route = plan.route
+        hold = await self.reserve(ctx, plan, ctx.request_id)
+        started = time.perf_counter()
+        try:
+            response, dispatched = await self.dispatcher.complete(
+                plan.chain, self.upstream_body(body, stream=False))
+        except BaseException:
+            await self.budget.release(hold)
+            raise
+        finally:
+            ctx.upstream_s += time.perf_counter() - started
+        self._record_attempts(dispatched)
+        model = dispatched.model
+        self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
+        usage = usage_of(self.estimator, model, messages, response.get("usage"),
+                         response_text(response))
+        cost = price_usage(self.estimator, model, usage)
+        await self.settle(ctx, hold, model, plan.route, usage, cost, plan.estimate)
+        if "usage" not in response or not response.get("usage"):
+            response["usage"] = usage.to_openai()
+        ctx.log.update(model=model, cost_usd=cost, prompt_tokens=usage.prompt_tokens,
+                       completion_tokens=usage.completion_tokens, reason=plan.reason)
+        return ChatReply(response, model, cost, usage.estimated, f"{plan.route}: {plan.reason}")
+
+    async def stream(self, ctx: RequestContext, request: ChatCompletionRequest,
+                     body: dict[str, Any], messages: list[dict[str, Any]],
+                     ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
+        plan = await self.plan(ctx, request, messages)
+        ctx.route = plan.route
+        hold = await self.reserve(ctx, plan, ctx.request_id)
+        started = time.perf_counter()
+        try:
+            upstream, dispatched = await self.dispatcher.open_stream(
+                plan.chain, self.upstream_body(body, stream=True))
+        except BaseException:
+            await self.budget.release(hold)
+            raise
+        self._record_attempts(dispatched)
+        include_usage = bool(request.stream_options and request.stream_options.include_usage)
+        relay = StreamRelay(self, ctx, plan, hold, dispatched.model, messages, include_usage,
+                            started)
+        headers = {
+            "x-costroute-model": dispatched.model,
+            "x-costroute-route": f"{plan.route}: {plan.reason}",
+            # The actual cost is known only at the end: it is sent in the usage chunk.
+            "x-costroute-cost-usd": f"{plan.estimate.expected_cost_usd:.8f}",
+            "x-costroute-cost-status": "preflight-estimate",
+        }
+        return relay.events(upstream), headers
+
+    async def call_stage(self, ctx: RequestContext, route: str, stage: int, model: str,
+                         messages: Sequence[Mapping[str, Any]],
+                         params: Mapping[str, Any]) -> StageResult:
+        """One reserved, settled, non-streaming call for a multi-stage route."""
+        max_tokens = params.get("max_completion_tokens") or params.get("max_tokens")
+        estimate = self._estimate(model, messages, max_tokens, 1)
+        plan = Plan(route, [model], estimate.max_cost_usd, estimate, f"stage {stage}")
+        hold = await self.reserve(ctx, plan, f"{ctx.request_id}:{stage}")
+        body = {**params, "messages": list(messages), "model": model}
+        started = time.perf_counter()
+        try:
+            response, dispatched = await self.dispatcher.complete([model], body)
+        except GatewayError:
+            await self.budget.release(hold)
+            raise
+        finally:
+            ctx.upstream_s += time.perf_counter() - started
+        usage = usage_of(self.estimator, model, messages, response.get("usage"),
+                         response_text(response))
+        cost = price_usage(self.estimator, model, usage)
+        await self.settle(ctx, hold, model, route, usage, cost, estimate)
+        return StageResult(model, response, usage, cost, self.routes.tier(model))  # type: ignore[arg-type]

@@ -1,0 +1,95 @@
+"""Relaying an upstream SSE stream to the client, and settling on what it really cost."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from gateway.accounting import price_usage, usage_of
+from gateway.errors import UpstreamError, error_body
+from gateway.ledger.base import Hold
+from gateway.upstream.base import ChunkStream, UpstreamFailure
+from pricing.tokenizers import message_text
+
+if TYPE_CHECKING:
+    from gateway.context import RequestContext
+    from gateway.serving import ChatService, Plan
+
+DONE = b"data: [DONE]\n\n"
+
+
+def sse(event: Any) -> bytes:
+    return b"data: " + orjson.dumps(event) + b"\n\n"
+
+
+class StreamRelay:
+    """Forwards chunks, hides the usage chunk unless the client asked for it, then settles."""
+
+    def __init__(self, service: ChatService, ctx: RequestContext, plan: Plan, hold: Hold,
+                 model: str, messages: list[dict[str, Any]], include_usage: bool,
+                 started: float):
+        self._service = service
+        self._ctx = ctx
+        self._plan = plan
+        self._hold = hold
+        self._model = model
+        self._messages = messages
+        self._include_usage = include_usage
+        self._started = started
+        self._text: list[str] = []
+        self._usage: dict[str, Any] | None = None
+
+    async def events(self, upstream: ChunkStream) -> AsyncIterator[bytes]:
+        failed: str | None = None
+        try:
+            async for chunk in upstream:
+                out = self._forward(chunk)
+                if out is not None:
+                    yield sse(out)
+        except UpstreamFailure as failure:
+            failed = failure.message
+            error = UpstreamError(f"The upstream stream failed: {failure.message}")
+            yield sse(error_body(error.message, error.error_type, None, error.code))
+        finally:
+            await upstream.aclose()
+            # Shielded: a client that disconnects must not cancel settlement of its spend.
+            await asyncio.shield(self._settle(failed))
+        if failed is None:
+            yield DONE
+
+    def _forward(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        usage = chunk.get("usage")
+        if usage:
+            self._usage = usage
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if content:
+                self._text.append(message_text(content))
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") or {}
+                self._text.append(str(function.get("arguments") or ""))
+        if self._include_usage:
+            return chunk
+        if usage is not None or "usage" in chunk:
+            if not chunk.get("choices"):
+                return None  # the usage-only chunk the client did not ask for
+            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+        return chunk
+
+    async def _settle(self, failed: str | None) -> None:
+        service, ctx = self._service, self._ctx
+        elapsed = time.perf_counter() - self._started
+        ctx.upstream_s += elapsed
+        service.metrics.upstream_latency.labels(self._model).observe(elapsed)
+        usage = usage_of(service.estimator, self._model, self._messages, self._usage,
+                         "".join(self._text))
+        cost = price_usage(service.estimator, self._model, usage)
+        await service.settle(ctx, self._hold, self._model, self._plan.route, usage, cost,
+                             self._plan.estimate)
+        ctx.log.update(model=self._model, cost_usd=cost, prompt_tokens=usage.prompt_tokens,
+                       completion_tokens=usage.completion_tokens, stream_error=failed)

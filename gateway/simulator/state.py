@@ -41,7 +41,7 @@ class RequestRecord:
 
     model: str
     body: Mapping[str, Any]
-    status: int
+    status: int | None  # None: no HTTP status was sent (reset, timeout)
     fault: str | None
     source: str | None
     authorization: bool

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from routers.base import Objective, Policy
 
+# Tenant names become parts of Redis keys and log fields: no spaces, braces or glob chars.
+TENANT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
 
 def hash_key(api_key: str) -> str:
+    """The lowercase hex SHA-256 of an API key: the only form a key is ever stored in."""
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
@@ -30,6 +37,26 @@ class RateLimitConfig(BaseModel):
     tokens_per_minute: int | None = Field(default=None, gt=0)
 
 
+class PacingConfig(BaseModel):
+    """How the routing knob tightens as the budget runs out faster than the period.
+
+    `linear`: knob = base + t * (tight_knob - base), where t in [0, 1] is how far the
+    remaining budget lags the remaining time (see gateway.tenants.pacing). `tight_knob` is
+    the knob to use with nothing left: higher λ or ε, or a lower quality target.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["none", "linear"] = "none"
+    tight_knob: float | None = None
+
+    @model_validator(mode="after")
+    def _linear_needs_target(self) -> PacingConfig:
+        if self.kind == "linear" and self.tight_knob is None:
+            raise ValueError("pacing kind 'linear' needs `tight_knob`")
+        return self
+
+
 class PolicyConfig(BaseModel):
     """The tenant's default route (used when it sends `model: auto`) and its knob."""
 
@@ -46,7 +73,7 @@ class PolicyConfig(BaseModel):
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: str = Field(pattern=TENANT_NAME_PATTERN)
     key_sha256: list[str] = Field(default_factory=list)
     admin: bool = False
     budgets: list[BudgetConfig] = Field(default_factory=list)
@@ -56,9 +83,65 @@ class TenantConfig(BaseModel):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     timezone: str = "UTC"
+    pacing: PacingConfig = Field(default_factory=PacingConfig)
+
+    @field_validator("key_sha256")
+    @classmethod
+    def _hashes_only(cls, hashes: list[str]) -> list[str]:
+        for position, value in enumerate(hashes):
+            if not _SHA256_HEX.match(value):
+                # Never echo the value: a raw key pasted here by mistake must not reach logs.
+                raise ValueError(
+                    f"entry {position} is not a lowercase hex SHA-256 (store hashes, not keys;"
+                    " `costroute tenants add-key` writes them)"
+                )
+        return hashes
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {zone!r} (use an IANA name)") from None
+        return zone
+
+    @field_validator("budgets")
+    @classmethod
+    def _one_budget_per_period(cls, budgets: list[BudgetConfig]) -> list[BudgetConfig]:
+        periods = [b.period for b in budgets]
+        if len(set(periods)) != len(periods):
+            raise ValueError(f"at most one budget per period, got {periods}")
+        return budgets
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def may_use_model(self, model: str) -> bool:
         return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.allowed_models)
 
     def may_use_route(self, route: str) -> bool:
         return any(fnmatch.fnmatchcase(route, pattern) for pattern in self.allowed_routes)
+
+
+class TenantsFile(BaseModel):
+    """The whole of tenants.yaml: names and key hashes are unique across tenants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenants: list[TenantConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> TenantsFile:
+        names = [t.name for t in self.tenants]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"tenant names must be unique; repeated: {repeated}")
+        owner: dict[str, str] = {}
+        for tenant in self.tenants:
+            for digest in tenant.key_sha256:
+                if owner.setdefault(digest, tenant.name) != tenant.name:
+                    raise ValueError(
+                        f"one key hash belongs to both {owner[digest]!r} and {tenant.name!r}"
+                    )
+        return self

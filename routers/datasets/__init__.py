@@ -1,7 +1,7 @@
 """Routing datasets: RouterBench wide format, loaders for public outcome files, splits."""
 
 from routers.datasets.format import RoutingDataset, concat
-from routers.datasets.llmrouter import load_llmrouter, llmrouter_catalog
+from routers.datasets.llmrouter import llmrouter_catalog, load_llmrouter
 from routers.datasets.routellm import load_routellm_gsm8k, load_routellm_mmlu
 from routers.datasets.routerbench import (
     DatasetFormatError,

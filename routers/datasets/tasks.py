@@ -32,24 +32,24 @@ from __future__ import annotations
 
 import re
 
-_CODE_FUNCTION = re.compile(r"^\s*(def |import |from \w+ import )", re.S)
-_CODE_SPEC = re.compile(r"^\s*write a (python )?function", re.I)
-_PUZZLE = re.compile(r"^\s*Q:\s*There (are|is) \d+ houses", re.I)
+_CODE_FUNCTION = re.compile(r"^\s*(def |import |from \w+ import )", re.DOTALL)
+_CODE_SPEC = re.compile(r"^\s*write a (python )?function", re.IGNORECASE)
+_PUZZLE = re.compile(r"^\s*Q:\s*There (are|is) \d+ houses", re.IGNORECASE)
 _WORD = re.compile(r"^[A-Za-z'\- ]{1,25}$")
 _LATEX = re.compile(
     r"\\(frac|sqrt|begin|mathbf|dots|cdot|le|ge|pi|theta|\[|\()|\$[^$\n]*\\|\$[^$\s]{1,20}\$"
 )
 _MATH_WORD = re.compile(
     r"(how (many|much|long|far|old)|what is the total|\\boxed|what percentage|how much money)",
-    re.I,
+    re.IGNORECASE,
 )
 _SCIENCE = re.compile(
     r"(compound|reaction|molecule|nmr|spin|electron|quantum|isomer|enzyme|protein|"
     r"hamiltonian|eigen|mutation|\bph\b|reagent|synthesis|wavelength|orbital|galax|planet|"
     r"astronom|spectr|plasmid|photon|particle|voltage|\bcells?\b|gene\b|\bdna\b)",
-    re.I,
+    re.IGNORECASE,
 )
-_TRIVIA_START = re.compile(r"^\s*(who|which|what|in which|where|when|how)\b", re.I)
+_TRIVIA_START = re.compile(r"^\s*(who|which|what|in which|where|when|how)\b", re.IGNORECASE)
 
 
 def infer_task(question: str) -> str:
@@ -71,7 +71,7 @@ def infer_task(question: str) -> str:
         return "science"
     if _is_word_problem(text):
         return "math_word"
-    if re.match(r"^\s*which of the following", text, re.I):
+    if re.match(r"^\s*which of the following", text, re.IGNORECASE):
         return "multiple_choice"
     if _SCIENCE.search(text):
         return "science"

@@ -1,0 +1,25 @@
+# The README's two commands: `make serve` and `make test`.
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PYTEST_ARGS ?=
+
+.PHONY: setup setup-test serve test lint bench-overhead
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+serve: setup
+	.venv/bin/costroute serve --host $(HOST) --port $(PORT)
+
+test: setup-test
+	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check gateway routers pricing eval tests bench
+	.venv/bin/mypy gateway routers pricing eval
+
+bench-overhead: setup-test
+	.venv/bin/python bench/overhead/run.py

@@ -1,0 +1,183 @@
+"""The Redis SpendStore: one budget shared by every gateway replica that points at it.
+
+Reserve and settle are one Lua script each (see redis_scripts), so the check "spent + live
+holds + amount <= limit" and the hold it grants cannot interleave with another replica's.
+
+Durability: each settle appends its entry to the tenant's stream `<prefix>:{<tenant>}:log`
+inside the same script as the spend counters, so the log and the totals never disagree.
+Redis persistence is then the whole durability story: run Redis with `appendonly yes`;
+`appendfsync always` loses nothing on a Redis crash, the default `everysec` may lose the last
+second of settlements. RDB snapshots alone can lose minutes. The stream is never trimmed by
+the gateway; archive and trim it (XTRIM MINID) only after exporting it.
+
+Settled markers (`<prefix>:{<tenant>}:settled:<request id>`) make settle idempotent for
+`settled_ttl_s` (a day by default); a retry later than that would count twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from gateway.ledger.base import (
+    BudgetWindow,
+    Hold,
+    InsufficientBudget,
+    RequestAlreadySettled,
+    SettledEntry,
+    SpendRecord,
+    WindowState,
+    from_micros,
+    limit_to_micros,
+    to_micros,
+)
+from gateway.ledger.entries import decode_entry, encode_entry, utc_now_iso
+from gateway.ledger.redis_client import connect, text, unavailable_as_store_error
+from gateway.ledger.redis_scripts import RELEASE, RESERVE, SETTLE, STATE
+from gateway.ledger.validation import check_reservation, check_settlement
+
+_PAGE = 1000
+
+
+class RedisSpendStore:
+    """A SpendStore on Redis; outages raise StoreUnavailable and heal on the next call."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str = "costroute",
+        settled_ttl_s: int = 86_400,
+        owns_client: bool = False,
+    ) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("the key prefix must not contain braces (they are hash tags)")
+        self._client = client
+        self._prefix = prefix
+        self._settled_ttl_s = settled_ttl_s
+        self._owns_client = owns_client
+        # Scripts run by EVALSHA and reload themselves after a Redis restart empties the cache.
+        self._reserve = client.register_script(RESERVE)
+        self._settle = client.register_script(SETTLE)
+        self._release = client.register_script(RELEASE)
+        self._state = client.register_script(STATE)
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "costroute", timeout_s: float = 2.0,
+                 settled_ttl_s: int = 86_400) -> RedisSpendStore:
+        """A store with its own fail-fast client for `url`, closed by `close()`."""
+        return cls(connect(url, timeout_s=timeout_s), prefix=prefix,
+                   settled_ttl_s=settled_ttl_s, owns_client=True)
+
+    async def reserve(
+        self,
+        tenant: str,
+        request_id: str,
+        amount_usd: float,
+        windows: Sequence[BudgetWindow],
+        ttl_s: float,
+    ) -> Hold:
+        """Holds `amount_usd` in every window in one script, or raises InsufficientBudget."""
+        amount = to_micros(amount_usd)
+        check_reservation(amount, windows, ttl_s)
+        args: list[str | int] = [request_id, amount, max(1, round(ttl_s * 1000))]
+        for window in windows:
+            args += [window.key, limit_to_micros(window.limit_usd)]
+        keys = [*self._tenant_keys(tenant), self._marker_key(tenant, request_id)]
+        async with unavailable_as_store_error("reserve"):
+            reply = await self._reserve(keys=keys, args=args)
+        status, index, remaining = int(reply[0]), int(reply[1]), int(text(reply[2]))
+        if status == -1:
+            raise RequestAlreadySettled(request_id)
+        if status == 0:
+            raise InsufficientBudget(windows[index], from_micros(remaining))
+        return Hold(tenant, request_id, amount_usd, tuple(windows))
+
+    async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
+        """Counts the actual cost, drops the hold and appends the entry, in one script."""
+        actual = to_micros(actual_usd)
+        check_settlement(hold, actual, record)
+        window_keys = tuple(w.key for w in hold.windows)
+        entry = SettledEntry(record, utc_now_iso(), window_keys, actual)
+        keys = [
+            *self._tenant_keys(hold.tenant),
+            self._marker_key(hold.tenant, hold.request_id),
+            self._log_key(hold.tenant),
+        ]
+        args: list[str | int | bytes] = [
+            hold.request_id, actual, self._settled_ttl_s, encode_entry(entry), *window_keys
+        ]
+        async with unavailable_as_store_error("settle"):
+            await self._settle(keys=keys, args=args)
+
+    async def release(self, hold: Hold) -> None:
+        """Drops the hold if it is still live; a no-op otherwise."""
+        async with unavailable_as_store_error("release"):
+            await self._release(keys=self._tenant_keys(hold.tenant), args=[hold.request_id])
+
+    async def state(self, tenant: str, windows: Sequence[BudgetWindow]) -> list[WindowState]:
+        """Spent and live-held micro-dollars of each window, in the order given."""
+        if not windows:
+            return []
+        async with unavailable_as_store_error("state"):
+            reply = await self._state(keys=self._tenant_keys(tenant),
+                                      args=[w.key for w in windows])
+        values = [int(text(v)) for v in reply]
+        return [
+            WindowState.of_micros(w, values[2 * i], values[2 * i + 1])
+            for i, w in enumerate(windows)
+        ]
+
+    async def records(self, tenant: str | None = None) -> list[SpendRecord]:
+        return [entry.record for entry in await self.entries(tenant)]
+
+    async def entries(self, tenant: str | None = None) -> list[SettledEntry]:
+        """Entries from the tenants' log streams (every tenant's for None), oldest first."""
+        async with unavailable_as_store_error("read spend log"):
+            if tenant is not None:
+                return await self._read_stream(self._log_key(tenant))
+            found: list[SettledEntry] = []
+            async for key in self._client.scan_iter(match=f"{self._prefix}:{{*}}:log"):
+                found += await self._read_stream(text(key))
+        return sorted(found, key=lambda e: e.settled_at)
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def aclose(self) -> None:
+        await self.close()
+
+    async def _read_stream(self, key: str) -> list[SettledEntry]:
+        entries: list[SettledEntry] = []
+        start = "-"
+        while True:
+            batch: list[Any] = list(
+                await self._client.xrange(key, min=start, max="+", count=_PAGE) or []
+            )
+            for stream_id, fields in batch:
+                entries.append(decode_entry(_field(fields, "entry")))
+                start = "(" + text(stream_id)
+            if len(batch) < _PAGE:
+                return entries
+
+    def _tenant_keys(self, tenant: str) -> list[str]:
+        base = f"{self._prefix}:{{{tenant}}}"
+        return [f"{base}:spent", f"{base}:reserved", f"{base}:holds", f"{base}:holdinfo"]
+
+    def _marker_key(self, tenant: str, request_id: str) -> str:
+        return f"{self._prefix}:{{{tenant}}}:settled:{request_id}"
+
+    def _log_key(self, tenant: str) -> str:
+        return f"{self._prefix}:{{{tenant}}}:log"
+
+
+def _field(fields: dict[Any, Any], name: str) -> bytes | str:
+    value = fields.get(name)
+    if value is None:
+        value = fields.get(name.encode())
+    if value is None:
+        raise ValueError(f"stream entry without {name!r}")
+    return value  # type: ignore[no-any-return]

@@ -1,0 +1,80 @@
+"""Spend totals grouped by tenant, period, model, route, language or tier."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gateway.ledger.base import SettledEntry, from_micros
+
+DIMENSIONS = ("tenant", "period", "model", "route", "language", "tier")
+NO_VALUE = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class SpendRow:
+    """Totals of one group; `group` follows the dimensions it was summarized by."""
+
+    group: tuple[str, ...]
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_micros: int
+
+    @property
+    def cost_usd(self) -> float:
+        return from_micros(self.cost_micros)
+
+    def as_dict(self, by: Sequence[str]) -> dict[str, object]:
+        return {
+            **dict(zip(by, self.group)),
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost_usd": self.cost_usd,
+        }
+
+
+def check_dimensions(by: Sequence[str]) -> None:
+    """Raises ValueError naming any dimension that is not one of DIMENSIONS."""
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown:
+        raise ValueError(f"unknown dimension(s) {unknown}; choose from {', '.join(DIMENSIONS)}")
+
+
+def summarize(entries: Iterable[SettledEntry], by: Sequence[str]) -> list[SpendRow]:
+    """One row per distinct group, sorted; an entry counts once in every budget period it
+    counted in (`period` is the window key, e.g. `month:2026-11`), so period rows overlap."""
+    check_dimensions(by)
+    sums: dict[tuple[str, ...], list[int]] = {}
+    for entry in entries:
+        for group in _groups(entry, by):
+            row = sums.setdefault(group, [0, 0, 0, 0])
+            row[0] += 1
+            row[1] += entry.record.prompt_tokens
+            row[2] += entry.record.completion_tokens
+            row[3] += entry.actual_micros
+    return [SpendRow(group, *values) for group, values in sorted(sums.items())]
+
+
+def total(entries: Iterable[SettledEntry]) -> SpendRow:
+    """Every entry counted once."""
+    rows = summarize(entries, ())
+    return rows[0] if rows else SpendRow((), 0, 0, 0, 0)
+
+
+def _groups(entry: SettledEntry, by: Sequence[str]) -> list[tuple[str, ...]]:
+    record = entry.record
+    fixed = {
+        "tenant": record.tenant,
+        "model": record.model,
+        "route": record.route,
+        "language": record.language or NO_VALUE,
+        "tier": record.tier,
+    }
+    periods = list(entry.window_keys) or [NO_VALUE]
+    if "period" not in by:
+        periods = [NO_VALUE]
+    return [
+        tuple(period if d == "period" else fixed[d] for d in by) for period in periods
+    ]

@@ -1,0 +1,1 @@
+"""Per-tenant request and token rate limits (GCRA), in-process or shared through Redis."""

@@ -1,0 +1,88 @@
+"""`costroute simulate`: serve the OpenAI-compatible upstream simulator from the command line.
+
+Mount with `app.command("simulate")(gateway.simulator.cli.run)`; standalone it runs as
+`python -m gateway.simulator --port 8100`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+import uvicorn
+
+from gateway.simulator.app import create_simulator_app
+from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.profiles import ProfileError
+from gateway.simulator.server import READY_PREFIX, bind_socket, url_of, uvicorn_config
+from pricing import TokenizerRegistry
+
+app = typer.Typer(help="The OpenAI-compatible upstream simulator (recorded and synthetic answers).")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"costroute simulate: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command("run")
+def run(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8100, help="TCP port; 0 picks a free one (printed at start)."),
+    latency_scale: float = typer.Option(
+        1.0, "--latency-scale", help="Multiply simulated latency; 0 answers at once."
+    ),
+    seed: int = typer.Option(0, help="Seed of the synthetic answers."),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Require `Authorization: Bearer $NAME` on /v1 endpoints."
+    ),
+    models: Path | None = typer.Option(
+        None, "--models", help="A models YAML replacing the shipped gateway/simulator/models.yaml."
+    ),
+    no_control: bool = typer.Option(
+        False, "--no-control", help="Disable the /_simulator/* fault and script endpoints."
+    ),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+) -> None:
+    """Serve simulated OpenAI-compatible models until interrupted."""
+    if not 0 <= port <= 65535:
+        raise _fail(f"--port must be between 0 and 65535, got {port}")
+    if latency_scale < 0:
+        raise _fail(f"--latency-scale must be >= 0, got {latency_scale}")
+    api_key = _api_key(api_key_env)
+    tokenizers = TokenizerRegistry()
+    config = SimulatorConfig(
+        latency_scale=latency_scale,
+        seed=seed,
+        api_key=api_key,
+        models_path=models,
+        control=not no_control,
+        tokenizers=tokenizers,
+    )
+    try:
+        simulator_app = create_simulator_app(config)
+    except ProfileError as exc:
+        raise _fail(str(exc)) from None
+    # Load every tokenizer now, so the first request is not the one that pays for it.
+    for profile in simulator_app.state.simulator.profiles.values():
+        tokenizers.get(profile.tokenizer)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    typer.echo(f"{READY_PREFIX}{url_of(sock)}/v1", color=False)
+    server = uvicorn.Server(
+        uvicorn_config(simulator_app, log_level="info" if access_log else "warning",
+                       access_log=access_log)
+    )
+    server.run(sockets=[sock])
+
+
+def _api_key(env_name: str | None) -> str | None:
+    if env_name is None:
+        return None
+    value = os.environ.get(env_name, "").strip()
+    if not value:
+        raise _fail(f"--api-key-env {env_name}: that environment variable is not set")
+    return value

@@ -1,0 +1,190 @@
+"""Running the simulator for tests and benchmarks: in a background thread or a child process.
+
+    with run_simulator(SimulatorConfig(latency_scale=0)) as sim:
+        client = openai.OpenAI(base_url=sim.base_url, api_key="unused")
+        sim.control.inject_fault("gpt-4o", "http_500", count=2)
+        ...
+        assert sim.control.requests("gpt-4o") == 3
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import uvicorn
+
+from gateway.simulator.app import create_simulator_app
+from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.control_client import SimulatorControl
+
+READY_PREFIX = "costroute-simulator listening on "
+
+
+@dataclass(frozen=True)
+class SimulatorHandle:
+    """A running simulator: `base_url` is what an OpenAI client takes (ends in `/v1`)."""
+
+    root_url: str
+    port: int
+    control: SimulatorControl
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+
+def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening TCP socket; port 0 picks a free one, with no window for another to take it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def uvicorn_config(app: Any, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
+    """uvicorn settings for the simulator: plain asyncio and h11, no websockets, no lifespan."""
+    return uvicorn.Config(
+        app,
+        http="h11",
+        loop="asyncio",
+        ws="none",
+        lifespan="off",
+        log_config=None,
+        log_level=log_level,
+        access_log=access_log,
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=30,
+    )
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextmanager
+def serve_in_thread(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, startup_timeout_s: float = 10.0
+) -> Iterator[str]:
+    """Serve any ASGI app with uvicorn from a daemon thread; yields its root URL.
+
+    The socket is bound before the thread starts, so port 0 is race-free. On exit the server
+    gets a second to finish open requests, then is forced down (a hung fault cannot block).
+    """
+    sock = bind_socket(host, port)
+    server = uvicorn.Server(uvicorn_config(app))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="costroute-uvicorn", daemon=True
+    )
+    thread.start()
+    try:
+        _wait_started(server, thread, startup_timeout_s)
+        yield url_of(sock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(timeout=5)
+        sock.close()
+
+
+@contextmanager
+def run_simulator(
+    config: SimulatorConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout_s: float = 10.0,
+) -> Iterator[SimulatorHandle]:
+    """Serve a simulator from a daemon thread for the duration of the `with` block."""
+    app = create_simulator_app(config)
+    with serve_in_thread(app, host=host, port=port, startup_timeout_s=startup_timeout_s) as root:
+        with SimulatorControl(root) as control:
+            yield SimulatorHandle(root_url=root, port=int(root.rsplit(":", 1)[1]), control=control)
+
+
+def _wait_started(server: uvicorn.Server, thread: threading.Thread, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the simulator thread exited during start-up")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the simulator did not start within {timeout_s} s")
+        time.sleep(0.005)
+
+
+@contextmanager
+def start_simulator_process(
+    args: Sequence[str] = ("--latency-scale", "0"),
+    *,
+    host: str = "127.0.0.1",
+    env: dict[str, str] | None = None,
+    startup_timeout_s: float = 30.0,
+) -> Iterator[SimulatorHandle]:
+    """Run `python -m gateway.simulator --port 0 ARGS` as a child process; stop it on exit."""
+    command = [sys.executable, "-m", "gateway.simulator", "--host", host, "--port", "0", *args]
+    child_env = {**os.environ, **(env or {})}
+    project_root = str(Path(__file__).resolve().parents[2])
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (project_root, child_env.get("PYTHONPATH")) if p
+    )
+    # stderr goes to a file: a pipe nobody drains would block a child that logs a lot.
+    errors = tempfile.TemporaryFile(mode="w+t")
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=errors, text=True, env=child_env
+    )
+    try:
+        root = _read_ready_line(process, errors, startup_timeout_s)
+        with SimulatorControl(root) as control:
+            yield SimulatorHandle(root_url=root, port=int(root.rsplit(":", 1)[1]), control=control)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        errors.close()
+
+
+def _read_ready_line(process: subprocess.Popen[str], errors: IO[str], timeout_s: float) -> str:
+    assert process.stdout is not None
+    found: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith(READY_PREFIX):
+                found.append(line[len(READY_PREFIX):].strip().removesuffix("/v1"))
+                return
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout_s)
+    if not found:
+        process.kill()
+        process.wait(timeout=5)
+        errors.seek(0)
+        raise RuntimeError(f"the simulator process did not start: {errors.read().strip()[-500:]}")
+    return found[0]

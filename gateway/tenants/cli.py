@@ -1,0 +1,59 @@
+"""`costroute tenants ...`: check tenants.yaml and issue API keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from gateway.tenants.keys import add_key
+from gateway.tenants.loader import TenantConfigError, default_tenants_path, load_tenants
+from gateway.tenants.yaml_edit import EditError
+
+app = typer.Typer(help="Manage tenants and their API keys.", no_args_is_help=True,
+                  add_completion=False)
+
+FileOption = Annotated[
+    Path | None,
+    typer.Option("--file", "-f", help="tenants.yaml (default: $COSTROUTE_TENANTS or ./tenants.yaml)"),
+]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command("add-key")
+def add_key_command(
+    tenant: Annotated[str, typer.Argument(help="Name of the tenant that gets the key")],
+    file: FileOption = None,
+) -> None:
+    """Create an API key for TENANT: print it once, store only its SHA-256 in the file."""
+    path = file or default_tenants_path()
+    try:
+        key = add_key(path, tenant)
+    except FileNotFoundError:
+        _fail(f"{path}: no such file")
+        return
+    except (EditError, TenantConfigError, yaml.YAMLError, OSError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"new key for {tenant!r} (shown only this once; its hash is in {path}):",
+               err=True)
+    typer.echo(key)
+
+
+@app.command()
+def check(file: FileOption = None) -> None:
+    """Validate tenants.yaml; errors name the line and field."""
+    path = file or default_tenants_path()
+    try:
+        loaded = load_tenants(path)
+    except TenantConfigError as exc:
+        _fail(str(exc))
+        return
+    keys = sum(len(t.key_sha256) for t in loaded.tenants)
+    typer.echo(f"{path}: {len(loaded.tenants)} tenants, {keys} keys: OK")

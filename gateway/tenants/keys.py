@@ -1,0 +1,49 @@
+"""New API keys: generated once, shown once, stored only as their SHA-256 in tenants.yaml."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from gateway.tenants.config import hash_key
+from gateway.tenants.loader import parse_tenants
+from gateway.tenants.yaml_edit import add_key_hash
+
+KEY_PREFIX = "cr-"
+
+
+def generate_api_key() -> str:
+    """A fresh random key: `cr-` and 43 URL-safe characters (256 bits)."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def add_key(path: str | Path, tenant: str) -> str:
+    """Writes the hash of a new key into `tenant` in `path` and returns the key itself.
+
+    Raises EditError (tenant or layout not found) or TenantConfigError (the edited file
+    would not load); the file is replaced atomically, so a reader never sees half of it.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    key = generate_api_key()
+    edited = add_key_hash(text, tenant, hash_key(key))
+    parse_tenants(edited, source=str(path))
+    _replace_atomically(path, edited)
+    return key
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    mode = path.stat().st_mode & 0o777
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

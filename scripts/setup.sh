@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up everything costroute needs, offline-friendly and idempotent:
+#   scripts/setup.sh          the gateway, routers and evaluation (.venv)
+#   scripts/setup.sh --test   plus test tools, redis-server and the local SmolLM2 model
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[[ "${1:-}" == "--test" ]] && want_test=1
+PY=${PYTHON:-python3}
+
+if [[ ! -x .venv/bin/python ]]; then
+  "$PY" -m venv .venv
+fi
+. .venv/bin/activate
+pip_install() { python -m pip install -q --disable-pip-version-check "$@"; }
+
+# torch first, pinned: an unpinned torch (pulled by sentence-transformers) is a multi-GB
+# CUDA build. 2.13.0 is the CPU wheel.
+python -c "import torch" 2>/dev/null || pip_install "torch==2.13.0"
+
+extras="ml"
+[[ $want_test == 1 ]] && extras="ml,test,local"
+pip_install -c constraints.txt -e ".[${extras}]"
+
+if [[ $want_test == 1 ]] && ! command -v redis-server >/dev/null; then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get install -y -q redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server >/dev/null; }
+  else
+    echo "setup: redis-server is missing; install it with: sudo apt-get install -y redis-server" >&2
+  fi
+fi

@@ -1,0 +1,45 @@
+"""`/v1/models` says these are simulated models, with the prices they are billed at."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+
+from gateway.simulator import SimulatorHandle
+from pricing import PriceCatalog
+from tests.gateway.simulator.helpers import MIXTRAL
+from tests.openai_schema import assert_openai
+
+EXPECTED = {"gpt-4o", "gpt-4o-mini", "gpt-4-1106-preview", MIXTRAL, "smollm2-135m-instruct"}
+
+
+def test_models_are_listed_as_simulated(http: httpx.Client) -> None:
+    body = http.get("/models").json()
+    assert_openai(body, "ListModelsResponse")
+    assert {m["id"] for m in body["data"]} == EXPECTED
+    assert {m["owned_by"] for m in body["data"]} == {"costroute-simulator"}
+    assert all(m["costroute"]["simulated"] is True for m in body["data"])
+
+
+def test_model_cards_carry_catalog_prices(http: httpx.Client) -> None:
+    catalog = PriceCatalog.shipped()
+    for card in http.get("/models").json()["data"]:
+        price = catalog[card["id"]]
+        assert card["costroute"]["input_per_mtok"] == price.input_per_mtok
+        assert card["costroute"]["output_per_mtok"] == price.output_per_mtok
+
+
+def test_openai_client_lists_and_retrieves_models(client: openai.OpenAI) -> None:
+    assert {m.id for m in client.models.list()} == EXPECTED
+    assert client.models.retrieve(MIXTRAL).owned_by == "costroute-simulator"
+
+
+def test_unknown_model_card_is_404(http: httpx.Client) -> None:
+    reply = http.get("/models/gpt-5-imaginary")
+    assert reply.status_code == 404
+    assert_openai(reply.json(), "ErrorResponse")
+    assert reply.json()["error"]["code"] == "model_not_found"
+
+
+def test_healthz(simulator: SimulatorHandle) -> None:
+    assert httpx.get(f"{simulator.root_url}/healthz").json()["status"] == "ok"

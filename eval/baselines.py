@@ -110,8 +110,10 @@ class TaskLookup:
     kind: CandidateKind = "baseline"
 
     def sweep(self, dataset: RoutingDataset) -> Sequence[SweepStep]:
-        lambdas = list(self.lambdas) if self.lambdas is not None else default_lambdas(
-            self.train or dataset
+        lambdas = (
+            list(self.lambdas)
+            if self.lambdas is not None
+            else default_lambdas(self.train or dataset)
         )
         choice = np.zeros((len(lambdas), len(dataset)), dtype=np.int64)
         if self.train is not None:
@@ -160,7 +162,8 @@ def _table(scores: FloatArray, costs: FloatArray) -> tuple[FloatArray, FloatArra
     with np.errstate(invalid="ignore", divide="ignore"):
         acc = np.where(count > 0, np.where(known, scores, 0).sum(axis=0) / count, -np.inf)
         cost = np.where(
-            count > 0, np.where(known, np.nan_to_num(costs, nan=0.0), 0).sum(axis=0) / count,
+            count > 0,
+            np.where(known, np.nan_to_num(costs, nan=0.0), 0).sum(axis=0) / count,
             np.inf,
         )
     return acc, cost

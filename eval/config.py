@@ -63,8 +63,12 @@ def load_config(path: str | Path | None) -> EvalConfig:
 def config_from_mapping(raw: Mapping[str, Any], source: str = "config") -> EvalConfig:
     """An `EvalConfig` from parsed YAML; unknown keys are an error, not silently ignored."""
     known = {
-        "human_expert_cost_usd", "model_classes", "base_language",
-        "bootstrap_resamples", "confidence", "seed",
+        "human_expert_cost_usd",
+        "model_classes",
+        "base_language",
+        "bootstrap_resamples",
+        "confidence",
+        "seed",
     }
     unknown = sorted(set(raw) - known)
     if unknown:

@@ -1,12 +1,12 @@
 """The errors `costroute eval` reports as one line and exit code 2, never a traceback.
 
-    ValueError
-     ├── DataError, ConfigError, ArtifactError (eval)
-     ├── DatasetFormatError, MissingPriceError (routers.datasets)
-     ├── CatalogError (pricing)
-     └── LiveError (eval.live: the gateway cannot be reached or answers badly)
-    OSError      unreadable or unwritable paths
-    KeyError     a required field missing from a record (reported as such)
+ValueError
+ ├── DataError, ConfigError, ArtifactError (eval)
+ ├── DatasetFormatError, MissingPriceError (routers.datasets)
+ ├── CatalogError (pricing)
+ └── LiveError (eval.live: the gateway cannot be reached or answers badly)
+OSError      unreadable or unwritable paths
+KeyError     a required field missing from a record (reported as such)
 """
 
 from __future__ import annotations

@@ -131,7 +131,9 @@ class Judge:
 def make_grader(spec: str, judge_call: JudgeCall | None = None) -> Grader:
     """The grader `spec` names: exact, choice, numeric, or judge:<model>."""
     simple: dict[str, Grader] = {
-        "exact": ExactMatch(), "choice": MultipleChoice(), "numeric": NumericAnswer()
+        "exact": ExactMatch(),
+        "choice": MultipleChoice(),
+        "numeric": NumericAnswer(),
     }
     if spec in simple:
         return simple[spec]

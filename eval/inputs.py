@@ -52,23 +52,44 @@ class LoadedData:
 def builtin_names() -> dict[str, Callable[[Path, PriceCatalog], LoadedData]]:
     """Built-in dataset name -> loader taking the shared data folder and the catalog."""
     return {
-        "routellm-mmlu": lambda root, cat: _with_price_notes(LoadedData(
-            load_routellm_mmlu(_need(root / "routing/routellm/mmlu"), cat),
-            notes=(("Costs: catalog prices x prompt tokens; 3 output tokens assumed per answer "
-                   "(RouteLLM scores the answer letter). Contaminated prompts dropped."),),
-        ), cat),
-        "routellm-gsm8k": lambda root, cat: _with_price_notes(LoadedData(
-            load_routellm_gsm8k(_need(root / "routing/routellm/gsm8k"), cat),
-            notes=(("Costs: catalog prices x prompt tokens and each recorded response's "
-                   "tokens. Contaminated prompts dropped."),),
-        ), cat),
-        "llmrouter": lambda root, _cat: _with_price_notes(LoadedData(
-            load_llmrouter(_need(root / "routing/llmrouter"), "test"),
-            train=load_llmrouter(root / "routing/llmrouter", "train"),
-            notes=(("Costs: llm_candidates.json prices; prompt tokens by a 4-bytes-per-token "
-                   "heuristic; 128 output tokens assumed. Tasks inferred from question text. "
-                   "Baselines that learn are fitted on dcrouter_train.json."),),
-        ), llmrouter_catalog(root / "routing/llmrouter")),
+        "routellm-mmlu": lambda root, cat: _with_price_notes(
+            LoadedData(
+                load_routellm_mmlu(_need(root / "routing/routellm/mmlu"), cat),
+                notes=(
+                    (
+                        "Costs: catalog prices x prompt tokens; 3 output tokens assumed per answer "
+                        "(RouteLLM scores the answer letter). Contaminated prompts dropped."
+                    ),
+                ),
+            ),
+            cat,
+        ),
+        "routellm-gsm8k": lambda root, cat: _with_price_notes(
+            LoadedData(
+                load_routellm_gsm8k(_need(root / "routing/routellm/gsm8k"), cat),
+                notes=(
+                    (
+                        "Costs: catalog prices x prompt tokens and each recorded response's "
+                        "tokens. Contaminated prompts dropped."
+                    ),
+                ),
+            ),
+            cat,
+        ),
+        "llmrouter": lambda root, _cat: _with_price_notes(
+            LoadedData(
+                load_llmrouter(_need(root / "routing/llmrouter"), "test"),
+                train=load_llmrouter(root / "routing/llmrouter", "train"),
+                notes=(
+                    (
+                        "Costs: llm_candidates.json prices; prompt tokens by a 4-bytes-per-token "
+                        "heuristic; 128 output tokens assumed. Tasks inferred from question text. "
+                        "Baselines that learn are fitted on dcrouter_train.json."
+                    ),
+                ),
+            ),
+            llmrouter_catalog(root / "routing/llmrouter"),
+        ),
     }
 
 
@@ -96,7 +117,8 @@ def _with_price_notes(data: LoadedData, catalog: PriceCatalog) -> LoadedData:
         lines.append(
             f"`{model}`: ${price.input_per_mtok:g} in / ${price.output_per_mtok:g} out per 1M "
             f"tokens (price date {price.price_date}; used where no cost is recorded)"
-            if price is not None else f"`{model}`: costs as recorded in the data"
+            if price is not None
+            else f"`{model}`: costs as recorded in the data"
         )
     return replace(data, notes=(*data.notes, "Prices: " + "; ".join(lines)))
 
@@ -123,8 +145,13 @@ def _load_with_languages(path: Path, catalog: PriceCatalog) -> LoadedData:
     ds = from_records(stripped, name=path.stem, source=str(path))
     if np.isnan(ds.costs).any():
         ds.costs = fill_missing_costs(
-            costs=ds.costs, scores=ds.scores, prompts=ds.prompts, models=ds.models,
-            catalog=catalog, output_tokens=DEFAULT_OUTPUT_TOKENS, responses=ds.responses,
+            costs=ds.costs,
+            scores=ds.scores,
+            prompts=ds.prompts,
+            models=ds.models,
+            catalog=catalog,
+            output_tokens=DEFAULT_OUTPUT_TOKENS,
+            responses=ds.responses,
         )
     return LoadedData(ds, languages=languages)
 
@@ -145,7 +172,6 @@ def _records(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
                     try:
                         out.append(json.loads(line))
                     except json.JSONDecodeError as exc:
-                        raise DatasetFormatError(f"{path}:{number}: not JSON ({exc.msg})") \
-                            from None
+                        raise DatasetFormatError(f"{path}:{number}: not JSON ({exc.msg})") from None
         return out
     raise DatasetFormatError(f"{path}: suffix must be .csv or .jsonl")

@@ -50,8 +50,9 @@ class HttpTransport:
 
     def __init__(self, base_url: str, api_key: str | None, timeout_s: float = 120.0) -> None:
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers,
-                                         timeout=timeout_s)
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout_s
+        )
 
     async def send(self, body: Mapping[str, Any]) -> ChatReply:
         response = await self._client.post("/chat/completions", json=dict(body))
@@ -120,8 +121,9 @@ class LiveRunner:
         self, items: Sequence[LiveItem], models: Sequence[str], grader: Grader
     ) -> RoutingDataset:
         """Every item sent to every model and graded; failures become unknown outcomes."""
-        self.progress.start(f"live: {len(items)} prompts x {len(models)} models",
-                            len(items) * len(models))
+        self.progress.start(
+            f"live: {len(items)} prompts x {len(models)} models", len(items) * len(models)
+        )
         jobs = [self._one(item, model, grader) for item in items for model in models]
         results = await asyncio.gather(*jobs)
         if results and all(r is None for r in results):
@@ -135,13 +137,16 @@ class LiveRunner:
                 scores[i, j], costs[i, j] = result[0], result[1].cost_usd
                 responses[models[j]][i] = result[1].text
         return RoutingDataset(
-            prompts=[it.prompt for it in items], eval_names=[it.eval_name for it in items],
-            models=list(models), scores=scores, costs=costs, responses=responses, name="live",
+            prompts=[it.prompt for it in items],
+            eval_names=[it.eval_name for it in items],
+            models=list(models),
+            scores=scores,
+            costs=costs,
+            responses=responses,
+            name="live",
         )
 
-    async def _one(
-        self, item: LiveItem, model: str, grader: Grader
-    ) -> tuple[float, Answer] | None:
+    async def _one(self, item: LiveItem, model: str, grader: Grader) -> tuple[float, Answer] | None:
         answer = await self.ask(model, item.prompt)
         if answer is None:
             self.progress.advance(1)
@@ -158,8 +163,12 @@ class LiveRunner:
 
     async def ask(self, model: str, prompt: str) -> Answer | None:
         """The model's reply to `prompt`, from the cache or a (paid) call; None on failure."""
-        body = {"model": model, "messages": [{"role": "user", "content": prompt}],
-                "max_tokens": self.max_tokens, "temperature": 0}
+        body = {
+            "model": model,
+            "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": self.max_tokens,
+            "temperature": 0,
+        }
         key = cache_key(model, body)
         entry = self.cache.get(key)
         cached = entry is not None
@@ -228,4 +237,3 @@ def _error(body: Mapping[str, Any]) -> str:
     if isinstance(error, Mapping):
         return str(error.get("message", ""))[:200]
     return str(body.get("detail", ""))[:200]
-

@@ -16,8 +16,12 @@ from typing import Any
 
 def cache_key(model: str, request: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of (model, request)."""
-    canonical = json.dumps({"model": model, "request": request}, sort_keys=True,
-                           separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        {"model": model, "request": request},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

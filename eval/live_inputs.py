@@ -27,8 +27,9 @@ def load_live_items(spec: str, shared_data: Path, limit: int | None = None) -> l
     else:
         path = Path(spec)
         if not path.is_file():
-            raise DataError(f"--data {spec}: no such file, and not a built-in "
-                            "(frugalgpt-headlines)")
+            raise DataError(
+                f"--data {spec}: no such file, and not a built-in (frugalgpt-headlines)"
+            )
         items = list(_from_records(path))
     if not items:
         raise DataError(f"--data {spec}: no prompts")
@@ -46,8 +47,11 @@ def _from_records(path: Path) -> Iterator[LiveItem]:
     if answer is None:
         raise DataError(f"{path}: no 'answer' (or 'reference') column to grade against")
     for record in records:
-        yield LiveItem(str(record["prompt"]), str(record.get(answer) or ""),
-                       str(record.get("eval_name") or path.stem))
+        yield LiveItem(
+            str(record["prompt"]),
+            str(record.get(answer) or ""),
+            str(record.get("eval_name") or path.stem),
+        )
 
 
 def _read(path: Path) -> list[Mapping[str, Any]]:

@@ -127,9 +127,7 @@ def summarize_columns(
     means = resample_means(np.hstack([scores, costs]), n_resamples, seed)
     resampled_acc, resampled_cost = means[:, :k], means[:, k:]
     with np.errstate(divide="ignore", invalid="ignore"):
-        resampled_cop = np.where(
-            resampled_acc > 0, resampled_cost / resampled_acc, np.inf
-        )
+        resampled_cop = np.where(resampled_acc > 0, resampled_cost / resampled_acc, np.inf)
     resampled_cop[np.isnan(resampled_acc) | np.isnan(resampled_cost)] = np.nan
     out = []
     for j in range(k):
@@ -157,9 +155,7 @@ def summarize(
     seed: int = 0,
 ) -> Summary:
     """The `Summary` of one candidate's per-prompt `scores` and `costs`."""
-    return summarize_columns(
-        scores[:, None], costs[:, None], n_resamples, confidence, seed
-    )[0]
+    return summarize_columns(scores[:, None], costs[:, None], n_resamples, confidence, seed)[0]
 
 
 def per_problem_cost_of_pass(scores: FloatArray, costs: FloatArray) -> FloatArray:

@@ -47,21 +47,38 @@ def _scatter(plt: Any, result: DatasetResult) -> Any:
         ys = [100 * p.accuracy for p in c.points]
         if c.kind == "model":
             ax.scatter(xs, ys, s=40, zorder=3)
-            ax.annotate(_short(c.name), (xs[0], ys[0]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points")
+            ax.annotate(
+                _short(c.name),
+                (xs[0], ys[0]),
+                fontsize=7,
+                xytext=(4, 3),
+                textcoords="offset points",
+            )
             model_costs += xs
             model_accs += ys
         elif c.kind == "oracle":
-            ax.scatter(xs, ys, marker="*", s=140, color="gold", edgecolor="k", zorder=4,
-                       label="oracle")
+            ax.scatter(
+                xs, ys, marker="*", s=140, color="gold", edgecolor="k", zorder=4, label="oracle"
+            )
         else:
             order = np.argsort(xs)
-            ax.plot(np.array(xs)[order], np.array(ys)[order], marker=".", lw=1.2,
-                    label=f"{c.name} ({c.kind})")
+            ax.plot(
+                np.array(xs)[order],
+                np.array(ys)[order],
+                marker=".",
+                lw=1.2,
+                label=f"{c.name} ({c.kind})",
+            )
     if model_costs:
         hull = non_decreasing_convex_hull(np.array(model_costs), np.array(model_accs))
-        ax.plot(hull.costs, hull.qualities, ls="--", color="grey", lw=1,
-                label="convex hull of single models")
+        ax.plot(
+            hull.costs,
+            hull.qualities,
+            ls="--",
+            color="grey",
+            lw=1,
+            label="convex hull of single models",
+        )
     _log_x_if_wide(ax, [p.mean_cost_usd for c in scope.candidates for p in c.points])
     ax.set_xlabel("mean cost per prompt (USD)")
     ax.set_ylabel("accuracy (%)")
@@ -84,8 +101,7 @@ def _cost_of_pass_bars(plt: Any, result: DatasetResult) -> Any:
         ax.barh(ys, finite, height=bar, label=_short(name))
         for y, v in zip(ys, values):
             if math.isinf(v):
-                ax.text(0.002, y, "∞", va="center", fontsize=7,
-                        transform=ax.get_yaxis_transform())
+                ax.text(0.002, y, "∞", va="center", fontsize=7, transform=ax.get_yaxis_transform())
     ax.set_yticks(np.arange(len(scopes)) + 0.4 - bar / 2)
     ax.set_yticklabels([s.task for s in scopes], fontsize=7)
     ax.invert_yaxis()
@@ -102,23 +118,35 @@ def _frontier(plt: Any, result: DatasetResult) -> Any:
     fig, ax = plt.subplots(figsize=(9, max(3.0, 0.25 * len(scopes) + 1.0)))
     ys = np.arange(len(scopes))
     values = [s.frontier.cost_of_pass_usd for s in scopes]
-    ax.barh(ys, [v if math.isfinite(v) else 0.0 for v in values], color="tab:blue",
-            label="frontier (all models)")
+    finite = [v if math.isfinite(v) else math.nan for v in values]
+    solved = [
+        s.frontier.solved_only_usd if not math.isfinite(v) else math.nan
+        for s, v in zip(scopes, values)
+    ]
+    ax.barh(ys, np.nan_to_num(finite), color="tab:blue", label="frontier (all models)")
+    if any(math.isfinite(v) for v in solved):
+        # The paper's frontier is ∞ here; show the solved problems' mean, marked as such.
+        ax.barh(
+            ys,
+            np.nan_to_num(solved),
+            color="none",
+            edgecolor="tab:blue",
+            hatch="//",
+            label="∞ frontier: mean over solved problems only",
+        )
     removed = [cf.removed for cf in result.pooled.frontier.counterfactual]
     for k, name in enumerate(removed):
         without = [_counterfactual(s, name) for s in scopes]
         xs = [v for v in without if math.isfinite(v)]
         y_at = [y for y, v in zip(ys, without) if math.isfinite(v)]
-        ax.scatter(xs, y_at, marker="|x+o^"[k % 5], s=40, zorder=3,
-                   label=f"without {_short(name)}")
-    for y, v in zip(ys, values):
-        if math.isinf(v):
-            ax.text(0.002, y, "∞ (some problems unsolved; set a human-expert cost)",
-                    va="center", fontsize=6, transform=ax.get_yaxis_transform())
+        if xs:
+            ax.scatter(
+                xs, y_at, marker="|x+o^"[k % 5], s=40, zorder=3, label=f"without {_short(name)}"
+            )
     ax.set_yticks(ys)
     ax.set_yticklabels([s.task for s in scopes], fontsize=7)
     ax.invert_yaxis()
-    everything = values + [_counterfactual(s, n) for s in scopes for n in removed]
+    everything = finite + solved + [_counterfactual(s, n) for s in scopes for n in removed]
     _log_x_if_wide(ax, everything, axis="x")
     ax.set_xlabel("frontier cost-of-pass (USD per problem)")
     ax.set_title(f"{result.name}: frontier and counterfactual frontiers")
@@ -133,9 +161,13 @@ def _shown_candidates(pooled: ScopeResult, limit: int = 6) -> list[str]:
         (c for c in pooled.candidates if c.kind not in ("model", "oracle")),
         key=lambda c: c.cost_of_pass_usd if math.isfinite(c.cost_of_pass_usd) else math.inf,
     )
-    return (models + [c.name for c in others])[:limit] if len(models) < limit else (
-        sorted(models, key=lambda n: _candidate_cop(pooled, n))[: limit - 1]
-        + [c.name for c in others[:1]]
+    return (
+        (models + [c.name for c in others])[:limit]
+        if len(models) < limit
+        else (
+            sorted(models, key=lambda n: _candidate_cop(pooled, n))[: limit - 1]
+            + [c.name for c in others[:1]]
+        )
     )
 
 

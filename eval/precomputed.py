@@ -84,8 +84,7 @@ def write_precomputed(
 ) -> None:
     """Store `decisions` as a precomputed artifact in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    manifest = {"kind": "precomputed", "name": name, "candidate_kind": kind,
-                "file": "steps.jsonl"}
+    manifest = {"kind": "precomputed", "name": name, "candidate_kind": kind, "file": "steps.jsonl"}
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     with (directory / "steps.jsonl").open("w", encoding="utf-8") as fh:
         for d in decisions:

@@ -41,9 +41,13 @@ class NullProgress:
 
 
 class RichProgress:
-    """A rich progress bar on stderr: done/total, elapsed, ETA, and spend so far."""
+    """A rich progress bar on stderr: done/total, elapsed, ETA, and spend so far.
 
-    def __init__(self, console: Console | None = None) -> None:
+    Replay labels the money "replayed" (recorded costs of the replayed choices), live runs
+    "spent" (what was actually paid).
+    """
+
+    def __init__(self, console: Console | None = None, spend_label: str = "spent") -> None:
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -51,7 +55,7 @@ class RichProgress:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            TextColumn("spent ${task.fields[spent]:.4f}"),
+            TextColumn(spend_label + " ${task.fields[spent]:.4f}"),
             console=console or Console(stderr=True),
             transient=False,
         )

@@ -28,8 +28,8 @@ class ArtifactError(ValueError):
 def builtin_factories() -> dict[str, str]:
     """Artifact kind -> "module:function" of its replay factory."""
     return {
-        "knn": "eval.adapters.knn:load_replayable",
-        "cascade": "eval.adapters.cascade:load_replayable",
+        "knn": "routers.knn.replay:load_replayable",
+        "cascade": "routers.cascade.replay:load_replayable",
         "precomputed": "eval.precomputed:load_precomputed",
     }
 

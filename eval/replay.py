@@ -53,8 +53,10 @@ def replay(
         if not steps:
             raise ValueError(f"candidate {candidate.name}: its sweep produced no steps")
         seen[candidate.name] = seen.get(candidate.name, 0) + 1
-        name = candidate.name if seen[candidate.name] == 1 else (
-            f"{candidate.name}#{seen[candidate.name]}"
+        name = (
+            candidate.name
+            if seen[candidate.name] == 1
+            else (f"{candidate.name}#{seen[candidate.name]}")
         )
         curves.append(Curve(name, candidate.kind, steps))
         replayed_spend = float(sum(np.nansum(step.cost) for step in steps))

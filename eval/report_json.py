@@ -35,8 +35,9 @@ def write_report_json(
 ) -> None:
     """Write `report.json` to `path`."""
     data = report_dict(results, settings)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 def _dataset(result: DatasetResult) -> dict[str, Any]:
@@ -52,8 +53,10 @@ def _dataset(result: DatasetResult) -> dict[str, Any]:
             ]
         scope["aiq_cost_range"] = list(scope["aiq_cost_range"])
         if scope["weak_strong"] is not None:
-            scope["weak_strong"] = {"weak": scope["weak_strong"][0],
-                                    "strong": scope["weak_strong"][1]}
+            scope["weak_strong"] = {
+                "weak": scope["weak_strong"][0],
+                "strong": scope["weak_strong"][1],
+            }
     return data
 
 

@@ -18,13 +18,15 @@ def render_markdown(
     """The whole report; `plots` maps a dataset name to its PNG file names."""
     lines = ["# costroute offline evaluation (replay)", ""]
     lines += [
-        ("Recorded outcomes only: no model was called. Cost-of-pass = mean cost / accuracy "
-        "(Erol et al. 2025); ∞ when accuracy is 0. Intervals are "
-        f"{settings.get('confidence', 0.95):.0%} percentile bootstrap over prompts "
-        f"({settings.get('bootstrap_resamples')} resamples). AIQ is RouterBench's normalised "
-        "area under the non-decreasing convex hull over the cost range of all candidates in "
-        "the scope. APGR/CPT (RouteLLM) are given for 2-model datasets. A swept candidate is "
-        "summarised at its lowest-cost-of-pass knob."),
+        (
+            "Recorded outcomes only: no model was called. Cost-of-pass = mean cost / accuracy "
+            "(Erol et al. 2025); ∞ when accuracy is 0. Intervals are "
+            f"{settings.get('confidence', 0.95):.0%} percentile bootstrap over prompts "
+            f"({settings.get('bootstrap_resamples')} resamples). AIQ is RouterBench's normalised "
+            "area under the non-decreasing convex hull over the cost range of all candidates in "
+            "the scope. APGR/CPT (RouteLLM) are given for 2-model datasets. A swept candidate is "
+            "summarised at its lowest-cost-of-pass knob."
+        ),
         "",
     ]
     for result in results:
@@ -33,9 +35,13 @@ def render_markdown(
 
 
 def _dataset_section(result: DatasetResult, plots: Sequence[str]) -> list[str]:
-    lines = [f"## {result.name}", "",
-             f"{result.n_prompts} prompts, {len(result.tasks)} tasks, models: "
-             + ", ".join(f"`{m}`" for m in result.models), ""]
+    lines = [
+        f"## {result.name}",
+        "",
+        f"{result.n_prompts} prompts, {len(result.tasks)} tasks, models: "
+        + ", ".join(f"`{m}`" for m in result.models),
+        "",
+    ]
     lines += [f"- {note}" for note in result.notes]
     if result.notes:
         lines.append("")
@@ -71,20 +77,35 @@ def _candidate_table(scope: ScopeResult) -> list[str]:
 
 def _frontier_section(scope: ScopeResult) -> list[str]:
     f = scope.frontier
-    human = f"; human-expert cost {format_usd(f.human_cost_usd)}" if f.human_cost_usd else ""
-    shares = ", ".join(f"{k} {v:.1%}" for k, v in sorted(f.attained_by.items(),
-                                                          key=lambda kv: -kv[1]))
+    if f.human_cost_usd is not None:
+        basis = (
+            f"; the human-expert cost {format_usd(f.human_cost_usd)} stands in "
+            "wherever no model is cheaper (or none solves the problem)"
+        )
+    else:
+        basis = f" ({f.n_unsolved} of {scope.n_prompts} problems solved by no model)"
+    shares = ", ".join(
+        f"{k} {v:.1%}" for k, v in sorted(f.attained_by.items(), key=lambda kv: -kv[1])
+    )
     lines = [
-        "### Frontier cost-of-pass", "",
-        (f"- Over the models: **{format_usd(f.cost_of_pass_usd)}** per problem{human}"
-        f" ({f.n_unsolved} of {scope.n_prompts} problems solved by no model"
-        f"{' and cheaper by the expert' if f.human_cost_usd else ''})."),
-        (f"- Over the problems some model{' or the expert' if f.human_cost_usd else ''} "
-        f"solves (not the paper's measure): {format_usd(f.solved_only_usd)}."),
-        (f"- Over every candidate (routers, cascades, baselines): "
-        f"{format_usd(f.with_candidates_usd)}."),
+        "### Frontier cost-of-pass",
+        "",
+        f"- Over the models: **{format_usd(f.cost_of_pass_usd)}** per problem{basis}.",
+    ]
+    if math.isinf(f.cost_of_pass_usd):
+        lines.append(
+            "- Over the problems some model solves (not the paper's measure): "
+            f"{format_usd(f.solved_only_usd)}."
+        )
+    lines += [
+        (
+            "- Over every candidate (routers, cascades, baselines): "
+            f"{format_usd(f.with_candidates_usd)}."
+        ),
         f"- Cheapest per problem: {shares or 'n/a'}.",
-        "", "| removed | frontier without it | rise | rise % |", "|---|---|---|---|",
+        "",
+        "| removed | frontier without it | rise | rise % |",
+        "|---|---|---|---|",
     ]
     for cf in f.counterfactual:
         lines.append(
@@ -92,15 +113,26 @@ def _frontier_section(scope: ScopeResult) -> list[str]:
             f"{_num(cf.rise_pct, 1)} |"
         )
     if math.isinf(f.cost_of_pass_usd):
-        lines += ["", ("The frontier is ∞ because some problems are solved by no model; set "
-                  "`human_expert_cost_usd` in the config to bound it, as the paper does.")]
-    return lines + [""]
+        lines += [
+            "",
+            (
+                "The frontier is ∞ because some problems are solved by no model; set "
+                "`human_expert_cost_usd` in the config to bound it, as the paper does."
+            ),
+        ]
+    return [*lines, ""]
 
 
 def _language_section(scope: ScopeResult) -> list[str]:
-    lines = ["### Cost premium per language", "",
-             ("| candidate | language | prompts | accuracy | mean cost | cost premium | "
-             "cost-of-pass premium |"), "|---|---|---|---|---|---|---|"]
+    lines = [
+        "### Cost premium per language",
+        "",
+        (
+            "| candidate | language | prompts | accuracy | mean cost | cost premium | "
+            "cost-of-pass premium |"
+        ),
+        "|---|---|---|---|---|---|---|",
+    ]
     for p in scope.language_premium:
         lines.append(
             f"| {p.candidate} | {p.language} | {p.n_prompts} | {_pct(p.accuracy)} | "
@@ -111,19 +143,28 @@ def _language_section(scope: ScopeResult) -> list[str]:
 
 
 def _task_table(tasks: Sequence[ScopeResult]) -> list[str]:
-    rows = [("| task | prompts | frontier cost-of-pass | lowest cost-of-pass (not oracle) | "
-            "its accuracy | most accurate model |"), "|---|---|---|---|---|---|"]
+    rows = [
+        (
+            "| task | prompts | frontier cost-of-pass | lowest cost-of-pass (not oracle) | "
+            "its accuracy | most accurate model |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
     for scope in tasks:
         real = [c for c in scope.candidates if c.kind != "oracle"]
         best = min(real, key=_order_key) if real else None
         models = [c for c in scope.candidates if c.kind == "model"]
-        top = max(models, key=lambda c: (_nan_low(c.accuracy), -c.mean_cost_usd)) if models \
-            else None
+        top = (
+            max(models, key=lambda c: (_nan_low(c.accuracy), -c.mean_cost_usd)) if models else None
+        )
         rows.append(
             f"| {scope.task} | {scope.n_prompts} | "
             f"{format_usd(scope.frontier.cost_of_pass_usd)} | "
-            + (f"{best.name}: {format_usd(best.cost_of_pass_usd)} | {_pct(best.accuracy)} | "
-               if best else "– | – | ")
+            + (
+                f"{best.name}: {format_usd(best.cost_of_pass_usd)} | {_pct(best.accuracy)} | "
+                if best
+                else "– | – | "
+            )
             + (f"{top.name}: {_pct(top.accuracy)} |" if top else "– |")
         )
     return rows

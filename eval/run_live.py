@@ -64,8 +64,9 @@ async def _run(
     reporter: ProgressReporter,
 ) -> tuple[RoutingDataset, LiveStats]:
     transport = HttpTransport(request.base_url, os.environ.get(request.api_key_env))
-    runner = LiveRunner(transport, catalog, cache, request.concurrency, request.max_tokens,
-                        progress=reporter)
+    runner = LiveRunner(
+        transport, catalog, cache, request.concurrency, request.max_tokens, progress=reporter
+    )
     try:
         grader = make_grader(request.grader, runner.judge_call)
         dataset = await runner.run(items, request.models, grader)
@@ -75,14 +76,17 @@ async def _run(
 
 
 def _summary(dataset: RoutingDataset, stats: LiveStats, out: Path) -> str:
-    lines = [f"{len(dataset)} prompts x {len(dataset.models)} models -> {out}",
-             (f"paid calls {stats.paid_calls} ({format_usd(stats.spent_usd)}), "
-             f"from cache {stats.cached_calls} ({format_usd(stats.cached_usd)} not paid again)")]
+    lines = [
+        f"{len(dataset)} prompts x {len(dataset.models)} models -> {out}",
+        (
+            f"paid calls {stats.paid_calls} ({format_usd(stats.spent_usd)}), "
+            f"from cache {stats.cached_calls} ({format_usd(stats.cached_usd)} not paid again)"
+        ),
+    ]
     for j, model in enumerate(dataset.models):
         known = dataset.scores[:, j][~np.isnan(dataset.scores[:, j])]
         acc = f"{100 * known.mean():.2f}%" if known.size else "n/a"
         lines.append(f"  {model}: accuracy {acc} over {known.size} answered")
     if stats.errors:
-        lines.append(f"{len(stats.errors)} calls failed (rerun to retry); first: "
-                     f"{stats.errors[0]}")
+        lines.append(f"{len(stats.errors)} calls failed (rerun to retry); first: {stats.errors[0]}")
     return "\n".join(lines)

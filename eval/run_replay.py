@@ -50,7 +50,9 @@ def run_replay(request: ReplayRequest) -> str:
     loaded = [load_data(spec, request.shared_data, catalog) for spec in request.data]
     train = load_routerbench(request.train, catalog) if request.train else None
     routers = [load_artifact(path) for path in request.routers]
-    reporter: ProgressReporter = RichProgress() if request.progress else NullProgress()
+    reporter: ProgressReporter = (
+        RichProgress(spend_label="replayed") if request.progress else NullProgress()
+    )
     try:
         results = [_one_dataset(d, routers, train, config, reporter) for d in loaded]
     finally:
@@ -99,8 +101,9 @@ def _fitting(train: RoutingDataset | None, ds: RoutingDataset) -> RoutingDataset
 
 def _check_routers_used(routers: list[ReplayableRouter], results: list[DatasetResult]) -> None:
     for router in routers:
-        if not any(c.name.split("#")[0] == router.name
-                   for r in results for c in r.pooled.candidates):
+        if not any(
+            c.name.split("#")[0] == router.name for r in results for c in r.pooled.candidates
+        ):
             reasons = [n for r in results for n in r.notes if n.startswith(router.name)]
             raise DataError(f"--router {router.name}: fits no dataset ({'; '.join(reasons)})")
 
@@ -123,12 +126,18 @@ def _settings(request: ReplayRequest, config: EvalConfig) -> dict[str, Any]:
 def _summary(results: list[DatasetResult], written: list[Path], seconds: float) -> str:
     lines = []
     for r in results:
-        lines.append(f"{r.name}: {r.n_prompts} prompts, frontier cost-of-pass "
-                     f"{format_usd(r.pooled.frontier.cost_of_pass_usd)}")
+        lines.append(
+            f"{r.name}: {r.n_prompts} prompts, frontier cost-of-pass "
+            f"{format_usd(r.pooled.frontier.cost_of_pass_usd)}"
+        )
         for c in sorted(r.pooled.candidates, key=lambda c: c.mean_cost_usd):
-            lines.append(f"  {c.name:<45} {c.kind:<8} acc {100 * c.accuracy:6.2f}%  "
-                         f"cost {format_usd(c.mean_cost_usd):>12}  "
-                         f"cost-of-pass {format_usd(c.cost_of_pass_usd):>12}")
-    lines.append(f"wrote {', '.join(str(p) for p in written[:2])} and {len(written) - 2} plots "
-                 f"in {seconds:.1f}s")
+            lines.append(
+                f"  {c.name:<45} {c.kind:<8} acc {100 * c.accuracy:6.2f}%  "
+                f"cost {format_usd(c.mean_cost_usd):>12}  "
+                f"cost-of-pass {format_usd(c.cost_of_pass_usd):>12}"
+            )
+    lines.append(
+        f"wrote {', '.join(str(p) for p in written[:2])} and {len(written) - 2} plots "
+        f"in {seconds:.1f}s"
+    )
     return "\n".join(lines)

@@ -38,9 +38,7 @@ def evaluate(
     tasks = np.asarray(dataset.eval_names)
     names = sorted(set(dataset.eval_names))
     pooled = _scope(POOLED, np.arange(len(dataset)), dataset, curves, config, languages)
-    per_task = [
-        _scope(t, np.flatnonzero(tasks == t), dataset, curves, config, None) for t in names
-    ]
+    per_task = [_scope(t, np.flatnonzero(tasks == t), dataset, curves, config, None) for t in names]
     return DatasetResult(dataset.name, len(dataset), list(dataset.models), pooled, per_task)
 
 
@@ -117,6 +115,7 @@ def _points(curve: Curve, rows: IntArray, pair: tuple[int, int] | None) -> list[
 
 def _headline(points: Sequence[Point]) -> int:
     """Index of the lowest cost-of-pass point; higher accuracy breaks ties."""
+
     def key(i: int) -> tuple[float, float]:
         v = cost_of_pass(points[i].mean_cost_usd, points[i].accuracy)
         acc = points[i].accuracy

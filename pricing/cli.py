@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -17,11 +17,12 @@ def _fail(message: str) -> NoReturn:
 
 @app.command()
 def premium(
-    tokenizer: str = typer.Option("o200k_base", help="Tokenizer name, or a catalog model name."),
-    data: Path = typer.Option(
-        ..., help="Folder of <lang_Script>.devtest files, or a FLORES JSON-lines file."),
-    out: Path | None = typer.Option(None, help="Write `language,premium` CSV here."),
-    top: int = typer.Option(0, help="Print only the N highest premiums (0: all)."),
+    data: Annotated[Path, typer.Option(
+        help="Folder of <lang_Script>.devtest files, or a FLORES JSON-lines file.")],
+    tokenizer: Annotated[str, typer.Option(
+        help="Tokenizer name, or a catalog model name.")] = "o200k_base",
+    out: Annotated[Path | None, typer.Option(help="Write `language,premium` CSV here.")] = None,
+    top: Annotated[int, typer.Option(help="Print only the N highest premiums (0: all).")] = 0,
 ) -> None:
     """Per-language token premium vs English (mean over parallel sentences, scripts averaged)."""
     from pricing.catalog import PriceCatalog
@@ -58,8 +59,8 @@ def premium(
 
 @app.command()
 def catalog(
-    overrides: Path | None = typer.Option(
-        None, help="YAML mapping of model name to fields merged over the shipped catalog."),
+    overrides: Annotated[Path | None, typer.Option(
+        help="YAML mapping of model name to fields merged over the shipped catalog.")] = None,
 ) -> None:
     """List (and validate) the price catalog: USD per 1M tokens, context, tokenizer, date."""
     import yaml
@@ -84,7 +85,9 @@ def catalog(
 
 
 @app.command()
-def langid(text: str = typer.Argument(..., help="Text to identify ('-' reads stdin).")) -> None:
+def langid(
+    text: Annotated[str, typer.Argument(help="Text to identify ('-' reads stdin).")],
+) -> None:
     """Print the ISO 639-3 code of TEXT's language and the identifier's confidence."""
     import sys
 

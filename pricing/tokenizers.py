@@ -146,7 +146,7 @@ def builtin_tokenizer_names() -> frozenset[str]:
 
 def base_tokenizer(spec: str) -> str:
     """The tokenizer that actually counts for `spec` (`approx:cl100k_base` -> `cl100k_base`)."""
-    return spec[len(APPROX_PREFIX):] if spec.startswith(APPROX_PREFIX) else spec
+    return spec.removeprefix(APPROX_PREFIX)
 
 
 class TokenizerRegistry:

@@ -25,12 +25,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from eval.config import EvalConfig  # noqa: E402
-from eval.replay import replay, standard_candidates  # noqa: E402
-from eval.report import write_report  # noqa: E402
-from eval.scoring import evaluate  # noqa: E402
-from eval.sweep import CandidateKind, Choices, SweepStep  # noqa: E402
-from routers.datasets.format import RoutingDataset  # noqa: E402
+from eval.config import EvalConfig
+from eval.replay import replay, standard_candidates
+from eval.report import write_report
+from eval.scoring import evaluate
+from eval.sweep import CandidateKind, Choices, SweepStep
+from routers.datasets.format import RoutingDataset
 
 
 def synthetic(n: int, m: int, tasks: int, seed: int = 0) -> tuple[RoutingDataset, np.ndarray]:
@@ -82,9 +82,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("/tmp/bench-eval"))
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
-    print("machine:", platform.node(), platform.machine(), f"nproc={os.cpu_count()}",
-          f"ram={_ram_gib():.1f} GiB", f"python {platform.python_version()}",
-          f"numpy {np.__version__}")
+    print(
+        "machine:",
+        platform.node(),
+        platform.machine(),
+        f"nproc={os.cpu_count()}",
+        f"ram={_ram_gib():.1f} GiB",
+        f"python {platform.python_version()}",
+        f"numpy {np.__version__}",
+    )
 
     t0 = time.perf_counter()
     ds, predicted = synthetic(args.prompts, args.models, args.tasks)
@@ -100,15 +106,18 @@ def main() -> None:
     t4 = time.perf_counter()
 
     points = sum(len(c.steps) for c in curves)
-    print(f"data: {args.prompts} prompts x {args.models} models, {args.tasks} tasks; "
-          f"{len(curves)} candidates, {points} sweep points")
+    print(
+        f"data: {args.prompts} prompts x {args.models} models, {args.tasks} tasks; "
+        f"{len(curves)} candidates, {points} sweep points"
+    )
     print(f"generate synthetic data   {t1 - t0:7.2f} s (not part of replay)")
     print(f"replay (all sweeps)       {t2 - t1:7.2f} s")
     print(f"score pooled + per task   {t3 - t2:7.2f} s  ({args.bootstrap} bootstrap resamples)")
     print(f"write report + 3 plots    {t4 - t3:7.2f} s")
     total = t4 - t1
-    print(f"replay total              {total:7.2f} s  -> {'PASS' if total < 60 else 'FAIL'} "
-          "(< 60 s)")
+    print(
+        f"replay total              {total:7.2f} s  -> {'PASS' if total < 60 else 'FAIL'} (< 60 s)"
+    )
     best = min(result.pooled.candidates, key=lambda c: c.cost_of_pass_usd)
     print(f"lowest cost-of-pass: {best.name} ({best.kind}) ${best.cost_of_pass_usd:.3e}")
 

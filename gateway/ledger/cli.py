@@ -20,16 +20,11 @@ from gateway.ledger.report import SpendRow, check_dimensions, summarize, total
 SPEND_LOG_ENV = "COSTROUTE_SPEND_LOG"
 REDIS_URL_ENV = "COSTROUTE_REDIS_URL"
 
-app = typer.Typer(help="Spend reports from the budget ledger.", no_args_is_help=True,
-                  add_completion=False)
-
-
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
-@app.command("spend")
 def spend(
     log: Annotated[Path | None, typer.Option(
         "--log", help=f"Spend log of the embedded store (default ${SPEND_LOG_ENV})")] = None,
@@ -58,6 +53,12 @@ def spend(
         }, indent=2))
         return
     Console().print(_table(rows, dimensions, total(entries)))
+
+
+# A one-command app (Typer runs `spend` directly); mount the function itself as a top-level
+# command: `app.command("spend")(gateway.ledger.cli.spend)`.
+app = typer.Typer(help="Spend reports from the budget ledger.", add_completion=False)
+app.command("spend")(spend)
 
 
 def _read_entries(log: Path | None, redis_url: str | None, prefix: str,

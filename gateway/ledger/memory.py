@@ -3,12 +3,12 @@
 Every critical section is a few dictionary operations under a lock with no `await` inside,
 so concurrent coroutines (or threads) see each reserve as atomic. Holds live in memory only:
 a crash drops them, which is exactly what their TTL would do. Settled spend is appended to
-the journal (fsync per settle) before `settle` returns and is replayed on start.
+the journal and fsync'd before `settle` returns (concurrent settles share one fsync), and is
+replayed on start.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +29,7 @@ from gateway.ledger.base import (
     to_micros,
 )
 from gateway.ledger.entries import utc_now_iso
-from gateway.ledger.journal import SpendJournal
+from gateway.ledger.journal import GroupCommitter, SpendJournal
 from gateway.ledger.validation import check_reservation, check_settlement
 
 
@@ -56,10 +56,12 @@ class InMemorySpendStore:
         self._holds: dict[str, dict[str, _LiveHold]] = {}
         self._settled: set[tuple[str, str]] = set()
         self._entries: list[SettledEntry] = []
-        self._journal = SpendJournal(journal_path, fsync=fsync) if journal_path else None
-        if self._journal is not None:
-            for entry in self._journal.replay():
+        self._writer: GroupCommitter | None = None
+        if journal_path is not None:
+            journal = SpendJournal(journal_path, fsync=fsync)
+            for entry in journal.replay():
                 self._count(entry)
+            self._writer = GroupCommitter(journal)
 
     async def reserve(
         self,
@@ -96,19 +98,20 @@ class InMemorySpendStore:
             self._holds.get(hold.tenant, {}).pop(hold.request_id, None)
             self._add_spend(hold.tenant, entry.window_keys, actual)
             self._settled.add(key)
-        if self._journal is not None:
-            try:
-                await asyncio.to_thread(self._journal.append, entry)
-            except OSError as exc:
-                with self._lock:
-                    # Undo, so that a retried settle counts it once the disk is back.
-                    self._add_spend(hold.tenant, entry.window_keys, -actual)
-                    self._settled.discard(key)
-                raise StoreUnavailable(
-                    f"cannot append to the spend log {self._journal.path}: {exc.strerror}"
-                ) from exc
-        with self._lock:
             self._entries.append(entry)
+        if self._writer is None:
+            return
+        try:
+            await self._writer.append(entry)
+        except OSError as exc:
+            with self._lock:
+                # Undo, so that a retried settle counts it once the disk is back.
+                self._add_spend(hold.tenant, entry.window_keys, -actual)
+                self._settled.discard(key)
+                self._entries.remove(entry)
+            raise StoreUnavailable(
+                f"cannot append to the spend log {self._writer.journal.path}: {exc.strerror}"
+            ) from exc
 
     async def release(self, hold: Hold) -> None:
         """Drops the hold if it is still live; a no-op otherwise."""
@@ -135,8 +138,8 @@ class InMemorySpendStore:
             return [e for e in self._entries if tenant is None or e.record.tenant == tenant]
 
     async def close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
+        if self._writer is not None:
+            self._writer.journal.close()
 
     async def aclose(self) -> None:
         await self.close()

@@ -15,12 +15,8 @@ from gateway.simulator.app import SimulatorApp, create_simulator_app
 from gateway.simulator.config import OWNED_BY, SYSTEM_FINGERPRINT, SimulatorConfig
 from gateway.simulator.control_client import SimulatorControl, SimulatorControlError
 from gateway.simulator.faults import FaultKind
-from gateway.simulator.server import (
-    SimulatorHandle,
-    run_simulator,
-    serve_in_thread,
-    start_simulator_process,
-)
+from gateway.simulator.process import start_simulator_process
+from gateway.simulator.server import SimulatorHandle, run_simulator, serve_in_thread
 from gateway.simulator.transport import capture_transport
 
 __all__ = [

@@ -1,6 +1,7 @@
 """`costroute simulate`: serve the OpenAI-compatible upstream simulator from the command line.
 
-Mount with `app.command("simulate")(gateway.simulator.cli.run)`; standalone it runs as
+`app` has no sub-commands: its callback is the command, so `add_typer(app, name="simulate")`
+gives `costroute simulate --port 8100`, and standalone it runs as
 `python -m gateway.simulator --port 8100`.
 """
 
@@ -8,17 +9,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import typer
-import uvicorn
 
 from gateway.simulator.app import create_simulator_app
 from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.profiles import ProfileError
-from gateway.simulator.server import READY_PREFIX, bind_socket, url_of, uvicorn_config
+from gateway.simulator.server import (
+    READY_PREFIX,
+    SimulatorServer,
+    bind_socket,
+    url_of,
+    uvicorn_config,
+)
 from pricing import TokenizerRegistry
 
-app = typer.Typer(help="The OpenAI-compatible upstream simulator (recorded and synthetic answers).")
+app = typer.Typer(
+    help="The OpenAI-compatible upstream simulator (recorded and synthetic answers).",
+    add_completion=False,
+)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -26,24 +36,28 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-@app.command("run")
+@app.callback(invoke_without_command=True)
 def run(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8100, help="TCP port; 0 picks a free one (printed at start)."),
-    latency_scale: float = typer.Option(
-        1.0, "--latency-scale", help="Multiply simulated latency; 0 answers at once."
-    ),
-    seed: int = typer.Option(0, help="Seed of the synthetic answers."),
-    api_key_env: str | None = typer.Option(
-        None, "--api-key-env", help="Require `Authorization: Bearer $NAME` on /v1 endpoints."
-    ),
-    models: Path | None = typer.Option(
-        None, "--models", help="A models YAML replacing the shipped gateway/simulator/models.yaml."
-    ),
-    no_control: bool = typer.Option(
-        False, "--no-control", help="Disable the /_simulator/* fault and script endpoints."
-    ),
-    access_log: bool = typer.Option(False, "--access-log", help="Log every request."),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="TCP port; 0 picks a free one (printed at start).")
+    ] = 8100,
+    latency_scale: Annotated[
+        float, typer.Option("--latency-scale", help="Multiply simulated latency; 0 answers at once.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic answers.")] = 0,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option("--api-key-env", help="Require `Authorization: Bearer $NAME` on /v1."),
+    ] = None,
+    models: Annotated[
+        Path | None,
+        typer.Option("--models", help="A models YAML replacing gateway/simulator/models.yaml."),
+    ] = None,
+    no_control: Annotated[
+        bool, typer.Option("--no-control", help="Disable the /_simulator/* endpoints.")
+    ] = False,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request.")] = False,
 ) -> None:
     """Serve simulated OpenAI-compatible models until interrupted."""
     if not 0 <= port <= 65535:
@@ -72,7 +86,7 @@ def run(
     except OSError as exc:
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     typer.echo(f"{READY_PREFIX}{url_of(sock)}/v1", color=False)
-    server = uvicorn.Server(
+    server = SimulatorServer(
         uvicorn_config(simulator_app, log_level="info" if access_log else "warning",
                        access_log=access_log)
     )

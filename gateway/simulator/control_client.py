@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -65,7 +65,7 @@ class SimulatorControl:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> SimulatorControl:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

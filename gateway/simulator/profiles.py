@@ -101,6 +101,8 @@ def _parse(name: str, entry: Any, catalog: PriceCatalog, source: str) -> ModelPr
         raise ProfileError(f"{source}: model {name!r} must be a mapping")
     fields = dict(entry)
     own_price = fields.pop("price", None)
+    if own_price is not None and not isinstance(own_price, Mapping):
+        raise ProfileError(f"{source}: model {name!r}: `price:` must be a mapping")
     try:
         price = _price(name, own_price, catalog)
         return ModelProfile.model_validate({"name": name, "price": price, **fields})
@@ -113,13 +115,11 @@ def _parse(name: str, entry: Any, catalog: PriceCatalog, source: str) -> ModelPr
         raise ProfileError(f"{source}: model {name!r}: {exc.args[0]}") from None
 
 
-def _price(name: str, own: Any, catalog: PriceCatalog) -> ModelPrice:
+def _price(name: str, own: Mapping[str, Any] | None, catalog: PriceCatalog) -> ModelPrice:
     shipped = catalog.get(name)
     if own is None:
         if shipped is None:
             raise LookupError("not in the price catalog; give it a `price:` block")
         return shipped
-    if not isinstance(own, Mapping):
-        raise LookupError("`price:` must be a mapping")
     base = shipped.model_dump() if shipped else {}
     return ModelPrice.model_validate({**base, **own, "model": name})

@@ -1,4 +1,4 @@
-"""Running the simulator for tests and benchmarks: in a background thread or a child process.
+"""Running the simulator (or any ASGI app) for tests and benchmarks in a background thread.
 
     with run_simulator(SimulatorConfig(latency_scale=0)) as sim:
         client = openai.OpenAI(base_url=sim.base_url, api_key="unused")
@@ -9,24 +9,21 @@
 
 from __future__ import annotations
 
-import os
+import asyncio
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import uvicorn
 
 from gateway.simulator.app import create_simulator_app
 from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.control_client import SimulatorControl
+from gateway.simulator.transport import abort_with_reset
 
 READY_PREFIX = "costroute-simulator listening on "
 
@@ -57,6 +54,21 @@ def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
         raise
     sock.setblocking(False)
     return sock
+
+
+class SimulatorServer(uvicorn.Server):
+    """uvicorn's server, except that stopping drops open connections at once (with RST).
+
+    A simulated upstream that is stopped behaves like a killed one, and a request hung by a
+    `timeout` fault cannot hold the shutdown for uvicorn's graceful period.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if isinstance(transport, asyncio.BaseTransport):
+                abort_with_reset(transport)
+        await super().shutdown(sockets)
 
 
 def uvicorn_config(app: Any, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
@@ -90,7 +102,7 @@ def serve_in_thread(
     gets a second to finish open requests, then is forced down (a hung fault cannot block).
     """
     sock = bind_socket(host, port)
-    server = uvicorn.Server(uvicorn_config(app))
+    server = SimulatorServer(uvicorn_config(app))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="costroute-uvicorn", daemon=True
     )
@@ -117,12 +129,14 @@ def run_simulator(
 ) -> Iterator[SimulatorHandle]:
     """Serve a simulator from a daemon thread for the duration of the `with` block."""
     app = create_simulator_app(config)
-    with serve_in_thread(app, host=host, port=port, startup_timeout_s=startup_timeout_s) as root:
-        with SimulatorControl(root) as control:
-            yield SimulatorHandle(root_url=root, port=int(root.rsplit(":", 1)[1]), control=control)
+    with (
+        serve_in_thread(app, host=host, port=port, startup_timeout_s=startup_timeout_s) as root,
+        SimulatorControl(root) as control,
+    ):
+        yield SimulatorHandle(root_url=root, port=int(root.rsplit(":", 1)[1]), control=control)
 
 
-def _wait_started(server: uvicorn.Server, thread: threading.Thread, timeout_s: float) -> None:
+def _wait_started(server: SimulatorServer, thread: threading.Thread, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not server.started:
         if not thread.is_alive():
@@ -130,61 +144,3 @@ def _wait_started(server: uvicorn.Server, thread: threading.Thread, timeout_s: f
         if time.monotonic() > deadline:
             raise TimeoutError(f"the simulator did not start within {timeout_s} s")
         time.sleep(0.005)
-
-
-@contextmanager
-def start_simulator_process(
-    args: Sequence[str] = ("--latency-scale", "0"),
-    *,
-    host: str = "127.0.0.1",
-    env: dict[str, str] | None = None,
-    startup_timeout_s: float = 30.0,
-) -> Iterator[SimulatorHandle]:
-    """Run `python -m gateway.simulator --port 0 ARGS` as a child process; stop it on exit."""
-    command = [sys.executable, "-m", "gateway.simulator", "--host", host, "--port", "0", *args]
-    child_env = {**os.environ, **(env or {})}
-    project_root = str(Path(__file__).resolve().parents[2])
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (project_root, child_env.get("PYTHONPATH")) if p
-    )
-    # stderr goes to a file: a pipe nobody drains would block a child that logs a lot.
-    errors = tempfile.TemporaryFile(mode="w+t")
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=errors, text=True, env=child_env
-    )
-    try:
-        root = _read_ready_line(process, errors, startup_timeout_s)
-        with SimulatorControl(root) as control:
-            yield SimulatorHandle(root_url=root, port=int(root.rsplit(":", 1)[1]), control=control)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
-        errors.close()
-
-
-def _read_ready_line(process: subprocess.Popen[str], errors: IO[str], timeout_s: float) -> str:
-    assert process.stdout is not None
-    found: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith(READY_PREFIX):
-                found.append(line[len(READY_PREFIX):].strip().removesuffix("/v1"))
-                return
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    reader.join(timeout_s)
-    if not found:
-        process.kill()
-        process.wait(timeout=5)
-        errors.seek(0)
-        raise RuntimeError(f"the simulator process did not start: {errors.read().strip()[-500:]}")
-    return found[0]

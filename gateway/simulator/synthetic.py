@@ -14,10 +14,7 @@ import re
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 _STOPWORDS = frozenset(
-    "about after again also because been before being could does each from have here into "
-    "just like made make many more most much must only other over same should some such "
-    "than that their them then there these they this those through very were what when "
-    "where which while will with would your".split()
+    ["about", "after", "again", "also", "because", "been", "before", "being", "could", "does", "each", "from", "have", "here", "into", "just", "like", "made", "make", "many", "more", "most", "much", "must", "only", "other", "over", "same", "should", "some", "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "through", "very", "were", "what", "when", "where", "which", "while", "will", "with", "would", "your"]
 )
 _OPENERS = (
     "Here is a short answer.",

@@ -59,19 +59,28 @@ class ConnectionResetUnavailable(ConnectionResetError):
 async def reset_connection(scope: Scope, receive: Receive) -> None:
     """Abort the request's TCP connection with an RST, then wait until the server notices.
 
-    SO_LINGER with a zero timeout makes close() send RST instead of FIN, so the client sees
-    "connection reset by peer", exactly like a crashed or killed upstream.
+    The client sees "connection reset by peer", exactly like a crashed or killed upstream.
     """
     transport = (scope.get("extensions") or {}).get(TRANSPORT_EXTENSION)
     if not isinstance(transport, asyncio.Transport):
         raise ConnectionResetUnavailable("simulated connection reset (no socket to reset)")
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
+    abort_with_reset(transport)
     # Returning before the server has seen the connection drop would make it log
     # "returned without starting response" and try to answer 500 on a dead socket.
     await wait_for_disconnect(receive, timeout_s=5.0)
+
+
+def abort_with_reset(transport: asyncio.BaseTransport) -> None:
+    """Close `transport` at once; SO_LINGER 0 makes the kernel send RST rather than FIN."""
+    if transport.is_closing():
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if isinstance(transport, asyncio.Transport):
+        transport.abort()
+    else:
+        transport.close()
 
 
 async def wait_for_disconnect(receive: Receive, timeout_s: float) -> bool:

@@ -31,8 +31,11 @@ class PeriodSpan:
         """How much of the period has passed at `now`, in [0, 1]; None for a fixed total."""
         if self.start is None or self.end is None:
             return None
-        length = (self.end - self.start).total_seconds()
-        return min(1.0, max(0.0, (now - self.start).total_seconds() / length))
+        # Timestamps, not datetime subtraction: two datetimes sharing one zone subtract as
+        # wall clocks, which makes a month with a DST change an hour too short or long.
+        start = self.start.timestamp()
+        length = self.end.timestamp() - start
+        return min(1.0, max(0.0, (now.timestamp() - start) / length))
 
 
 def period_span(period: str, zone: ZoneInfo, now: datetime) -> PeriodSpan:

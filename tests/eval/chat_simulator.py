@@ -48,20 +48,26 @@ class StandInSimulator:
             return 404, {}, {"error": {"message": f"model {model} not found"}}
         prompt = body["messages"][-1]["content"]
         text = _judge(prompt) if model == "sim-judge" else self.answers[model].get(prompt, "?")
-        headers = {COST_HEADER: str(self.header_costs[model])} if model in self.header_costs \
-            else {}
+        headers = {COST_HEADER: str(self.header_costs[model])} if model in self.header_costs else {}
         payload = {
-            "id": "chatcmpl-standin", "object": "chat.completion", "model": model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": text}}],
+            "id": "chatcmpl-standin",
+            "object": "chat.completion",
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": text},
+                }
+            ],
             "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
         }
         return 200, headers, payload
 
 
 def _judge(prompt: str) -> str:
-    reference = re.search(r"Reference answer:\n(.*?)\n\n", prompt, re.S)
-    candidate = re.search(r"Candidate answer:\n(.*?)\n\n", prompt, re.S)
+    reference = re.search(r"Reference answer:\n(.*?)\n\n", prompt, re.DOTALL)
+    candidate = re.search(r"Candidate answer:\n(.*?)\n\n", prompt, re.DOTALL)
     same = reference and candidate and reference.group(1).strip() in candidate.group(1)
     return "YES" if same else "NO"
 
@@ -71,7 +77,7 @@ def serve(sim: StandInSimulator) -> Iterator[str]:
     """Run `sim` on 127.0.0.1 (free port); yields its base URL ending in /v1."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             status, headers, payload = sim.reply(json.loads(self.rfile.read(length)))
             data = json.dumps(payload).encode()
@@ -83,7 +89,7 @@ def serve(sim: StandInSimulator) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -16,7 +16,7 @@ C, S = 0, 1  # column of each model in the tiny dataset
 
 def choices_of(step: object) -> list[int]:
     assert isinstance(step, Choices)
-    return step.models.tolist()
+    return [int(x) for x in step.models]
 
 
 def test_single_model_sends_everything_to_its_model() -> None:
@@ -52,7 +52,10 @@ def test_task_lookup_trades_accuracy_for_cost_per_task() -> None:
     ds = tiny_dataset()
     steps = TaskLookup(train=ds, lambdas=[0.0, 0.05, 0.1, math.inf]).sweep(ds)
     assert [choices_of(s) for s in steps] == [
-        [S, S, C, C], [S, S, C, C], [C, C, C, C], [C, C, C, C]
+        [S, S, C, C],
+        [S, S, C, C],
+        [C, C, C, C],
+        [C, C, C, C],
     ]
 
 

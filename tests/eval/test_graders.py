@@ -12,8 +12,14 @@ from eval.live_cache import ResponseCache, cache_key
 
 @pytest.mark.parametrize(
     ("text", "letter"),
-    [("The answer is (C).", "C"), ("Answer: b", "B"), ("D. Paris", "D"), ("A", "A"),
-     ("I pick (B) because", "B"), ("no letter here", None)],
+    [
+        ("The answer is (C).", "C"),
+        ("Answer: b", "B"),
+        ("D. Paris", "D"),
+        ("A", "A"),
+        ("I pick (B) because", "B"),
+        ("no letter here", None),
+    ],
 )
 def test_choice_letter(text: str, letter: str | None) -> None:
     assert choice_letter(text) == letter
@@ -21,9 +27,14 @@ def test_choice_letter(text: str, letter: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "number"),
-    [("so she has 18 apples.\n#### 18", 18.0), ("total $1,234.50", 1234.5),
-     ("\\boxed{42} and later 7", 42.0), ("The answer is 3, not 5", 3.0), ("none", None),
-     ("it drops to -4", -4.0)],
+    [
+        ("so she has 18 apples.\n#### 18", 18.0),
+        ("total $1,234.50", 1234.5),
+        ("\\boxed{42} and later 7", 42.0),
+        ("The answer is 3, not 5", 3.0),
+        ("none", None),
+        ("it drops to -4", -4.0),
+    ],
 )
 def test_final_number(text: str, number: float | None) -> None:
     assert final_number(text) == number

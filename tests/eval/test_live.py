@@ -45,11 +45,24 @@ def simulator() -> StandInSimulator:
 
 
 def live(base_url: str, tmp_path: Path, *extra: str) -> tuple[int, str]:
-    result = runner.invoke(app, [
-        "live", "--quiet", "--data", str(write_items(tmp_path / "items.csv")),
-        "--out", str(tmp_path / "out.csv"), "--base-url", base_url,
-        "--prices", str(write_prices(tmp_path / "prices.yaml")), "--concurrency", "2", *extra,
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "live",
+            "--quiet",
+            "--data",
+            str(write_items(tmp_path / "items.csv")),
+            "--out",
+            str(tmp_path / "out.csv"),
+            "--base-url",
+            base_url,
+            "--prices",
+            str(write_prices(tmp_path / "prices.yaml")),
+            "--concurrency",
+            "2",
+            *extra,
+        ],
+    )
     return result.exit_code, result.output
 
 
@@ -113,6 +126,17 @@ def test_unknown_model_and_bad_inputs_exit_2(tmp_path: Path) -> None:
         code, out = live(url, tmp_path, "--model", "sim-cat", "--grader", "vibes")
         assert code == 2 and "--grader 'vibes'" in out
     (tmp_path / "noanswer.csv").write_text("prompt\nhello\n")
-    result = runner.invoke(app, ["live", "--data", str(tmp_path / "noanswer.csv"), "--out",
-                                 str(tmp_path / "o.csv"), "--model", "m", "--quiet"])
+    result = runner.invoke(
+        app,
+        [
+            "live",
+            "--data",
+            str(tmp_path / "noanswer.csv"),
+            "--out",
+            str(tmp_path / "o.csv"),
+            "--model",
+            "m",
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 2 and "no 'answer'" in result.output

@@ -29,8 +29,9 @@ def test_precomputed_router_replays_its_recorded_choices(tmp_path: Path) -> None
 
 
 def test_precomputed_cascade_brings_its_own_costs_and_scores(tmp_path: Path) -> None:
-    decisions = [{"prompt": f"p{i}", "knob": None, "cost_usd": 11.0, "score": 1.0}
-                 for i in range(4)]
+    decisions = [
+        {"prompt": f"p{i}", "knob": None, "cost_usd": 11.0, "score": 1.0} for i in range(4)
+    ]
     write_precomputed(tmp_path / "c", "casc", decisions, kind="cascade")
     router = load_artifact(tmp_path / "c")
     (step,) = router.sweep(tiny_dataset())
@@ -64,8 +65,9 @@ def test_manifest_problems_are_reported_with_the_directory(tmp_path: Path) -> No
 
 
 def test_a_manifest_can_name_its_own_factory(tmp_path: Path) -> None:
-    (tmp_path / "manifest.json").write_text(json.dumps(
-        {"kind": "anything", "replay": "tests.eval.test_registry:_factory"}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"kind": "anything", "replay": "tests.eval.test_registry:_factory"})
+    )
     router = load_artifact(tmp_path)
     assert router.name == "from-factory"
 

@@ -11,13 +11,18 @@ from eval.config import EvalConfig
 from eval.replay import mixture_pair, replay, standard_candidates
 from eval.results import CandidateResult, ScopeResult
 from eval.scoring import evaluate
+from eval.sweep import ReplayableRouter
 from tests.eval.tiny import CHEAP, STRONG, tiny_dataset
 
 
 def run(config: EvalConfig | None = None) -> tuple[ScopeResult, list[ScopeResult]]:
     ds = tiny_dataset()
-    candidates = [SingleModel(CHEAP), SingleModel(STRONG), Oracle(),
-                  TaskLookup(train=ds, lambdas=[0.0, 0.1, math.inf])]
+    candidates: list[ReplayableRouter] = [
+        SingleModel(CHEAP),
+        SingleModel(STRONG),
+        Oracle(),
+        TaskLookup(train=ds, lambdas=[0.0, 0.1, math.inf]),
+    ]
     result = evaluate(ds, replay(ds, candidates), config or EvalConfig(bootstrap_resamples=50))
     return result.pooled, result.tasks
 
@@ -43,7 +48,9 @@ def test_lookup_points_and_its_headline_is_the_lowest_cost_of_pass() -> None:
     # λ=0: a->strong, b->cheap: scores 1,1,0,1 (.75), cost (10+10+1+1)/4 = 5.5.
     # λ=0.1 and ∞: all cheap (.5 at $1).
     assert [(p.knob, p.accuracy, p.mean_cost_usd) for p in lookup.points] == [
-        (0.0, 0.75, 5.5), (0.1, 0.5, 1.0), (math.inf, 0.5, 1.0)
+        (0.0, 0.75, 5.5),
+        (0.1, 0.5, 1.0),
+        (math.inf, 0.5, 1.0),
     ]
     assert lookup.headline_knob == 0.1 and lookup.cost_of_pass_usd == 2.0
 
@@ -84,8 +91,11 @@ def test_frontier_pooled_and_per_task() -> None:
 
 
 def test_counterfactual_frontier_with_a_human_expert_and_classes() -> None:
-    config = EvalConfig(human_expert_cost_usd={"default": 20.0},
-                        model_classes={CHEAP: "small", STRONG: "large"}, bootstrap_resamples=10)
+    config = EvalConfig(
+        human_expert_cost_usd={"default": 20.0},
+        model_classes={CHEAP: "small", STRONG: "large"},
+        bootstrap_resamples=10,
+    )
     pooled, _ = run(config)
     cf = {c.removed: c for c in pooled.frontier.counterfactual}
     # Without cheap: [10, 10, 10, 20] -> 12.5 (+7, +127.27%).

@@ -1,10 +1,10 @@
 """A four-prompt, two-model dataset whose every metric is worked out by hand in the tests.
 
-    prompt  task  cheap (score, $)  strong (score, $)
-    p0      a     1, 1              1, 10
-    p1      a     0, 1              1, 10
-    p2      b     0, 1              1, 10
-    p3      b     1, 1              0, 10
+prompt  task  cheap (score, $)  strong (score, $)
+p0      a     1, 1              1, 10
+p1      a     0, 1              1, 10
+p2      b     0, 1              1, 10
+p3      b     1, 1              0, 10
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ def shipped() -> PriceCatalog:
 
 
 def test_every_shipped_entry_states_every_field_explicitly() -> None:
-    import yaml
     from importlib import resources
+
+    import yaml
 
     raw = yaml.safe_load(resources.files("pricing").joinpath("data/catalog.yaml").read_text())
     for name, entry in raw["models"].items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pricing.prices import ModelPrice
@@ -86,7 +88,7 @@ def test_gemini_thoughts_are_billed_as_output() -> None:
 
 
 def test_streamed_usage_takes_the_final_report() -> None:
-    chunks = [
+    chunks: list[dict[str, Any]] = [
         {"choices": [{"delta": {"content": "Hel"}}]},
         {"choices": [{"delta": {"content": "lo"}}], "usage": None},
         {"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 2,
@@ -112,6 +114,6 @@ def test_stream_without_usage_reports_none() -> None:
     {"prompt_tokens": 5, "completion_tokens": 0, "cached_prompt_tokens": 3,
      "cache_write_prompt_tokens": 3},
 ])
-def test_inconsistent_usage_is_refused(kwargs: dict[str, int]) -> None:
+def test_inconsistent_usage_is_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         Usage(**kwargs)

@@ -62,7 +62,7 @@ def test_hashes_agree_with_tiktoken_ext(tmp_path: Path, monkeypatch: pytest.Monk
     """Building each encoding the way tiktoken_ext does (with its own expected_hash) from
     our cache never reaches for the network."""
     import tiktoken.load
-    import tiktoken_ext.openai_public as openai_public
+    from tiktoken_ext import openai_public
 
     monkeypatch.setattr(tiktoken.load, "read_file", _no_network)
     for name in BLOB_URLS:

@@ -154,7 +154,8 @@ async def test_affordability_check_names_the_blocking_window() -> None:
 
 
 async def test_pacing_tightens_the_knob_when_spend_outruns_the_month() -> None:
-    # Nov 20 noon in New York: 19.5 of 30 days gone, so 35% of the month is left.
+    # Nov 20 noon in New York: 469 of the 721 hours of November (DST ends on the 1st) are
+    # gone, so 252/721 of the month is left.
     paced = tenant(budgets=[{"period": "month", "limit_usd": 1.0}],
                    pacing={"kind": "linear", "tight_knob": 10.0},
                    policy={"objective": "max_utility", "knob": 2.0})
@@ -165,5 +166,6 @@ async def test_pacing_tightens_the_knob_when_spend_outruns_the_month() -> None:
     hold = await gate.reserve(paced, "r1", 0.825)
     await gate.settle(hold, 0.825, record_for(hold, 0.825))
     behind = await gate.status(paced)
-    # 17.5% left against 35% of the time left: halfway to the tight knob.
-    assert gate.policy_for(paced, behind).knob == pytest.approx(6.0)
+    # 17.5% of the budget left against 252/721 of the time: t = 1 - 0.175 * 721 / 252.
+    tightness = 1 - 0.175 * 721 / 252
+    assert gate.policy_for(paced, behind).knob == pytest.approx(2.0 + tightness * 8.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 from pathlib import Path
 
@@ -100,11 +101,11 @@ async def test_a_failed_append_is_undone_so_a_retry_counts_once(
     store = InMemorySpendStore(tmp_path / "spend.jsonl")
     hold = await store.reserve("acme", "r1", 0.25, [window()], TTL)
 
-    def disk_full(self: SpendJournal, entry: object) -> None:
+    def disk_full(self: SpendJournal, entries: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr(SpendJournal, "append", disk_full)
+        patch.setattr(SpendJournal, "append_batch", disk_full)
         with pytest.raises(StoreUnavailable, match="No space left"):
             await store.settle(hold, 0.25, record_for(hold, 0.25))
     [state] = await store.state("acme", [window()])
@@ -114,6 +115,20 @@ async def test_a_failed_append_is_undone_so_a_retry_counts_once(
     [state] = await store.state("acme", [window()])
     assert state.spent_micros == 250_000
     assert len(await store.records()) == 1
+
+
+async def test_concurrent_settles_are_all_durable(tmp_path: Path) -> None:
+    log = tmp_path / "spend.jsonl"
+    store = InMemorySpendStore(log)
+    holds = [await store.reserve("acme", f"r{i}", 0.01, [window()], TTL) for i in range(50)]
+    await asyncio.gather(*(store.settle(h, 0.01, record_for(h, 0.01)) for h in holds))
+    await store.close()
+
+    reopened = InMemorySpendStore(log)
+    assert sorted(r.request_id for r in await reopened.records()) == sorted(
+        f"r{i}" for i in range(50))
+    [state] = await reopened.state("acme", [window()])
+    assert state.spent_micros == 50 * 10_000
 
 
 async def test_without_a_path_nothing_is_written(tmp_path: Path) -> None:

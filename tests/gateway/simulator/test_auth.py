@@ -42,9 +42,11 @@ def test_right_key_is_served(locked: SimulatorHandle) -> None:
 
 
 def test_openai_client_with_a_wrong_key_gets_authentication_error(locked: SimulatorHandle) -> None:
-    with openai.OpenAI(base_url=locked.base_url, api_key="sk-nope", max_retries=0) as client:
-        with pytest.raises(openai.AuthenticationError):
-            client.models.list()
+    with (
+        openai.OpenAI(base_url=locked.base_url, api_key="sk-nope", max_retries=0) as client,
+        pytest.raises(openai.AuthenticationError),
+    ):
+        client.models.list()
 
 
 def test_control_endpoints_and_health_need_no_key(locked: SimulatorHandle) -> None:

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from gateway.simulator import SimulatorControlError, SimulatorHandle
-from tests.gateway.simulator.helpers import chat_body, user
+from tests.gateway.simulator.helpers import chat_body
 from tests.openai_schema import assert_openai, assert_sse_stream, sse_data
 
 MODEL = "gpt-4o-mini"
@@ -130,12 +130,14 @@ def test_reset_mid_stream_after_some_chunks(
 ) -> None:
     simulator.control.inject_fault(MODEL, "reset", after_chunks=3)
     received: list[str] = []
-    with pytest.raises(CONNECTION_DROPPED):
-        with http.stream("POST", "/chat/completions", json=STREAM) as reply:
-            assert reply.status_code == 200
-            for line in reply.iter_lines():
-                if line.startswith("data: "):
-                    received.append(line)
+    with (
+        pytest.raises(CONNECTION_DROPPED),
+        http.stream("POST", "/chat/completions", json=STREAM) as reply,
+    ):
+        assert reply.status_code == 200
+        for line in reply.iter_lines():
+            if line.startswith("data: "):
+                received.append(line)
     assert len(received) == 4  # the role chunk and three content chunks
     assert all(json.loads(line.removeprefix("data: "))["choices"] for line in received)
 

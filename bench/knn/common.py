@@ -1,0 +1,80 @@
+"""Shared helpers of the k-NN benchmarks: data paths, machine line, cached embeddings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from routers.datasets import (  # noqa: E402
+    RoutingDataset,
+    concat,
+    load_llmrouter,
+    load_routellm_gsm8k,
+    load_routellm_mmlu,
+    remove_overlap,
+    split,
+)
+from routers.embedding import MiniLMEmbedder  # noqa: E402
+from routers.knn.embed_cache import DiskCachedEmbedder  # noqa: E402
+
+ROUTING = REPO / ".." / "shared" / "data" / "routing"
+CACHE = Path(
+    os.environ.get("COSTROUTE_BENCH_CACHE", Path.home() / ".cache" / "costroute" / "bench")
+)
+PRICES_ROUTELLM = "GPT-4-1106-preview $10/$30, Mixtral-8x7B $0.60/$0.60 per 1M in/out tokens"
+PRICES_LLMROUTER = (
+    "llm_candidates.json: gemma-2-9b $0.10, 7-8B models $0.20, 49-70B models $0.90 per 1M "
+    "tokens (in = out); 128 output tokens assumed"
+)
+TEST_FRACTION = 0.2
+SEED = 0
+
+
+def machine() -> str:
+    """One line: CPU count, RAM, load average, Python."""
+    mem_kb = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    load = os.getloadavg()
+    return (
+        f"machine: nproc={os.cpu_count()} RAM={mem_kb / 2**20:.1f} GiB "
+        f"load={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} {platform.processor() or platform.machine()}"
+        f" python {platform.python_version()}"
+    )
+
+
+def header(script: str, argv: list[str]) -> None:
+    print(f"command: .venv/bin/python bench/knn/{script} {' '.join(argv)}".rstrip())
+    print(machine())
+
+
+def embedder() -> DiskCachedEmbedder:
+    """MiniLM (2 torch threads) behind a disk cache shared by all benchmarks."""
+    return DiskCachedEmbedder(MiniLMEmbedder(threads=2), CACHE / "minilm.npz")
+
+
+def routellm() -> RoutingDataset:
+    """RouteLLM MMLU + GSM8K (2 models), contaminated prompts dropped."""
+    mmlu = load_routellm_mmlu(ROUTING / "routellm" / "mmlu")
+    gsm8k = load_routellm_gsm8k(ROUTING / "routellm" / "gsm8k")
+    return concat([mmlu, gsm8k], name="routellm_mmlu+gsm8k")
+
+
+def routellm_split() -> tuple[RoutingDataset, RoutingDataset]:
+    """(train, test) of RouteLLM MMLU+GSM8K: 80/20 by normalised prompt, seed 0."""
+    return split(routellm(), TEST_FRACTION, SEED)
+
+
+def llmrouter_split() -> tuple[RoutingDataset, RoutingDataset]:
+    """(train, test) as LLMRouter ships them, train rows duplicated in test dropped."""
+    train = load_llmrouter(ROUTING / "llmrouter", "train")
+    test = load_llmrouter(ROUTING / "llmrouter", "test")
+    return remove_overlap(train, test), test

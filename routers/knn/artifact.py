@@ -1,0 +1,145 @@
+"""The versioned k-NN router artifact: what `costroute train knn` writes and routers load.
+
+Layout of the directory (format_version 1):
+
+    manifest.json        kind "knn", format_version, data_hash, models, default_space,
+                         params, held-out metrics, calibration, added models
+    index.faiss          FAISS index over the reference prompts in the default space
+    reference_raw.npy    raw MiniLM vectors of the reference prompts (float16)
+    prompt_hashes.json   text_hash of each reference prompt (matches outcomes to rows)
+    scores.npy           (n, m) outcomes in [0, 1], NaN = unknown (float32)
+    costs.npy            (n, m) recorded USD costs, NaN = unknown (float32)
+    projection.npz       the CSCR projection weights
+    descriptors.npy      (m, d) model descriptors, rows in `models` order
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from routers.datasets.text import normalise
+from routers.knn.index import build_index, index_kind, load_index, save_index
+from routers.knn.predict import KnnParams
+from routers.knn.projection import Projection, Vectors
+
+FORMAT_VERSION = 1
+KIND = "knn"
+Space = Literal["raw", "cscr"]
+FloatMatrix = npt.NDArray[np.float64]
+
+
+class ArtifactVersionError(ValueError):
+    """The artifact was written in a format this costroute does not understand."""
+
+
+@dataclass
+class KnnArtifact:
+    """Everything a k-NN router needs, in memory."""
+
+    models: list[str]
+    raw: Vectors
+    prompt_hashes: list[str]
+    scores: FloatMatrix
+    costs: FloatMatrix
+    projection: Projection
+    descriptors: Vectors
+    default_space: Space = "cscr"
+    params: KnnParams = field(default_factory=KnnParams)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    index: Any = None
+
+    def space_vectors(self, raw: Vectors, space: Space | None = None) -> Vectors:
+        """`raw` MiniLM vectors mapped into `space` (default: the artifact's default)."""
+        if (space or self.default_space) == "cscr":
+            return self.projection.apply(raw)
+        return raw
+
+    def ensure_index(self) -> Any:
+        if self.index is None:
+            self.index = build_index(self.space_vectors(self.raw))
+        return self.index
+
+
+def data_hash(prompts: list[str], models: list[str], scores: FloatMatrix, costs: FloatMatrix) -> str:
+    """sha256 over normalised prompts, model names and the outcome and cost matrices."""
+    h = hashlib.sha256()
+    for prompt in prompts:
+        h.update(normalise(prompt).encode("utf-8") + b"\x00")
+    h.update(json.dumps(models).encode("utf-8"))
+    h.update(np.ascontiguousarray(scores, dtype=np.float64).tobytes())
+    h.update(np.ascontiguousarray(costs, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def save_artifact(artifact: KnnArtifact, directory: Path) -> None:
+    """Write `artifact` to `directory` (created if needed), manifest last."""
+    directory.mkdir(parents=True, exist_ok=True)
+    save_index(artifact.ensure_index(), directory / "index.faiss")
+    np.save(directory / "reference_raw.npy", artifact.raw.astype(np.float16))
+    np.save(directory / "scores.npy", artifact.scores.astype(np.float32))
+    np.save(directory / "costs.npy", artifact.costs.astype(np.float32))
+    np.save(directory / "descriptors.npy", artifact.descriptors.astype(np.float32))
+    artifact.projection.save(directory / "projection.npz")
+    (directory / "prompt_hashes.json").write_text(json.dumps(artifact.prompt_hashes))
+    manifest = dict(artifact.manifest)
+    manifest.update(
+        kind=KIND,
+        format_version=FORMAT_VERSION,
+        models=list(artifact.models),
+        n_reference=len(artifact.prompt_hashes),
+        default_space=artifact.default_space,
+        index={"type": index_kind(artifact.index), "space": artifact.default_space},
+        params=artifact.params.to_json(),
+    )
+    artifact.manifest = manifest
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    """Replace the manifest alone (calibration results), atomically."""
+    tmp = directory / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    tmp.replace(directory / "manifest.json")
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest, after checking kind and format version."""
+    path = directory / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory}: not a knn artifact (no manifest.json)")
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("kind") != KIND:
+        raise ArtifactVersionError(f"{directory}: kind {manifest.get('kind')!r} is not 'knn'")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactVersionError(
+            f"{directory}: knn artifact format_version {manifest.get('format_version')!r} "
+            f"is not supported (this costroute reads version {FORMAT_VERSION})"
+        )
+    return manifest
+
+
+def load_artifact(directory: str | Path) -> KnnArtifact:
+    """The artifact stored in `directory`; refuses a format version it does not know."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    params = KnnParams(**manifest.get("params", {}))
+    return KnnArtifact(
+        models=list(manifest["models"]),
+        raw=np.load(directory / "reference_raw.npy").astype(np.float32),
+        prompt_hashes=json.loads((directory / "prompt_hashes.json").read_text()),
+        scores=np.load(directory / "scores.npy").astype(np.float64),
+        costs=np.load(directory / "costs.npy").astype(np.float64),
+        projection=Projection.load(directory / "projection.npz"),
+        descriptors=np.load(directory / "descriptors.npy").astype(np.float32),
+        default_space=manifest.get("default_space", "cscr"),
+        params=params,
+        manifest=manifest,
+        index=load_index(directory / "index.faiss"),
+    )

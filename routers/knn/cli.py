@@ -1,0 +1,183 @@
+"""`costroute train knn`, `costroute calibrate knn`, `costroute knn add-model|info`.
+
+Bad input ends with a one-line message and exit code 2. Heavy imports (torch, FAISS,
+sentence-transformers) happen inside the commands, never when the CLI loads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import typer
+
+EmbedderName = Literal["minilm", "hashing"]
+ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, KeyError)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _embedder(name: str, cache: Optional[Path]) -> object:
+    from routers.embedding import CachedEmbedder, HashingEmbedder, MiniLMEmbedder
+    from routers.knn.embed_cache import DiskCachedEmbedder
+
+    if name == "hashing":
+        return HashingEmbedder()
+    if name != "minilm":
+        _fail(f"unknown embedder {name!r} (minilm or hashing)")
+    inner = MiniLMEmbedder(threads=2)
+    return DiskCachedEmbedder(inner, cache) if cache else CachedEmbedder(inner)
+
+
+def train_knn(
+    data: Annotated[Path, typer.Option(help="RouterBench-format CSV/JSONL file or folder")],
+    out: Annotated[Path, typer.Option(help="Artifact directory to write")],
+    val_fraction: Annotated[float, typer.Option(help="Share of --data held out for metrics")] = 0.15,
+    seed: Annotated[int, typer.Option(help="Seed of the hold-out split and training")] = 0,
+    space: Annotated[str, typer.Option(help="auto (best held-out AIQ), raw or cscr")] = "auto",
+    epochs: Annotated[int, typer.Option(help="Training epochs of the projection")] = 40,
+    k: Annotated[int, typer.Option(help="Neighbours per decision")] = 32,
+    index: Annotated[str, typer.Option(help="auto, flat or hnsw")] = "auto",
+    embedder: Annotated[str, typer.Option(help="minilm, or hashing (tests only)")] = "minilm",
+    embedding_cache: Annotated[Optional[Path], typer.Option(
+        help="A .npz file keeping embeddings between runs")] = None,
+) -> None:
+    """Train the contrastive k-NN router (CSCR) and write a versioned artifact."""
+    from routers.datasets import load_routerbench
+    from routers.knn.artifact import save_artifact
+    from routers.knn.fit import FitConfig, fit_knn
+    from routers.knn.predict import KnnParams
+    from routers.knn.train import TrainConfig
+
+    if space not in ("auto", "raw", "cscr") or index not in ("auto", "flat", "hnsw"):
+        _fail("--space must be auto, raw or cscr and --index auto, flat or hnsw")
+    try:
+        ds = load_routerbench(data)
+        config = FitConfig(
+            val_fraction=val_fraction, seed=seed, params=KnnParams(k=k),
+            train=TrainConfig(epochs=epochs, seed=seed), space=space,  # type: ignore[arg-type]
+            index_kind=index,  # type: ignore[arg-type]
+        )
+        artifact = fit_knn(ds, _embedder(embedder, embedding_cache), config)  # type: ignore[arg-type]
+        save_artifact(artifact, out)
+    except ERRORS as exc:
+        _fail(str(exc))
+        return
+    held_out = artifact.manifest["metrics"]["held_out"]
+    typer.echo(f"trained on {len(ds)} prompts x {len(ds.models)} models -> {out}")
+    for name in ("raw", "cscr"):
+        m = held_out[name]
+        typer.echo(
+            f"  held-out {name:4s}: AIQ {m['aiq']:.4f} (single models {m['aiq_single_models']:.4f})"
+            f", cost to match {m['best_single_model']}: {m['cost_to_match_best_pct']:.1f}%"
+        )
+    typer.echo(f"  default space: {artifact.default_space} ({artifact.manifest['default_space_reason']})")
+    typer.echo(f"  training {artifact.manifest['training']['seconds']} s")
+
+
+def calibrate_knn(
+    artifact: Annotated[Path, typer.Option(help="Artifact directory")],
+    data: Annotated[Path, typer.Option(help="Reference prompts (RouterBench CSV/JSONL/folder)")],
+    target_share: Annotated[Optional[float], typer.Option(
+        help="Share of requests for the expensive tier, e.g. 0.3")] = None,
+    usd_per_1k: Annotated[Optional[float], typer.Option(help="Budget in USD per 1k requests")] = None,
+    tier_models: Annotated[Optional[str], typer.Option(
+        help="Comma-separated expensive tier (default: all but the cheapest)")] = None,
+    objective: Annotated[str, typer.Option(help="max_utility (λ) or cheapest_within_eps (ε)")] = (
+        "max_utility"
+    ),
+    write: Annotated[bool, typer.Option(help="Store the result in the artifact's manifest")] = False,
+    embedding_cache: Annotated[Optional[Path], typer.Option(
+        help="A .npz file keeping embeddings between runs")] = None,
+) -> None:
+    """Find the λ (or ε) that gives a traffic share or a budget on reference prompts."""
+    from routers.knn.calibrate import calibrate
+    from routers.knn.replay import align_outcomes, self_rows
+
+    if objective not in ("max_utility", "cheapest_within_eps"):
+        _fail("--objective must be max_utility or cheapest_within_eps")
+    try:
+        from routers.datasets import load_routerbench
+        from routers.knn.artifact import read_manifest, write_manifest
+        from routers.knn.router import load_knn_router
+
+        hashing = read_manifest(artifact).get("embedder") == "hashing"
+        router = load_knn_router(
+            artifact,
+            embedder=None if hashing or not embedding_cache else _embedder(  # type: ignore[arg-type]
+                "minilm", embedding_cache
+            ),
+        )
+        ref = load_routerbench(data)
+        raw = router.embed_prompts(ref.prompts)
+        quality, cost = router.predict(raw, exclude=self_rows(router.artifact, ref.prompts))
+        scores, costs = align_outcomes(ref, router.models)
+        result = calibrate(
+            router.models, quality, cost, objective,  # type: ignore[arg-type]
+            target_share=target_share, usd_per_1k=usd_per_1k,
+            tier_models=tier_models.split(",") if tier_models else None,
+            recorded_scores=scores, recorded_costs=costs,
+        )
+        if write:
+            router.artifact.manifest["calibration"] = result.to_json()
+            write_manifest(artifact, router.artifact.manifest)
+    except ERRORS as exc:
+        _fail(str(exc))
+        return
+    name = "lambda" if objective == "max_utility" else "epsilon"
+    typer.echo(f"{name} = {result.knob:.6g}  ({result.objective}, target: {result.target})")
+    typer.echo(
+        f"  on {result.n_prompts} reference prompts: {result.share_to_tier:.1%} to "
+        f"{', '.join(result.tier_models)}, ${result.usd_per_1k:.4f} per 1k requests, "
+        f"quality {result.quality:.4f}"
+    )
+    if write:
+        typer.echo(f"  written to {artifact / 'manifest.json'}")
+
+
+def add_model(
+    artifact: Annotated[Path, typer.Option(help="Artifact directory")],
+    data: Annotated[Path, typer.Option(help="Outcomes of the new model(s), RouterBench format")],
+    model: Annotated[Optional[list[str]], typer.Option(help="Model column(s) to add")] = None,
+) -> None:
+    """Add a model from its outcomes on (some of) the reference prompts; no retraining."""
+    try:
+        from routers.datasets import load_routerbench
+        from routers.knn.artifact import load_artifact, save_artifact
+        from routers.knn.grow import add_models
+
+        loaded = load_artifact(artifact)
+        added = add_models(loaded, load_routerbench(data), model)
+        save_artifact(loaded, artifact)
+    except ERRORS as exc:
+        _fail(str(exc))
+        return
+    for a in added:
+        typer.echo(
+            f"added {a.model}: outcomes on {a.matched} reference prompts "
+            f"({a.unmatched} prompts not in the reference set ignored), accuracy {a.accuracy:.3f}"
+        )
+
+
+def info(artifact: Annotated[Path, typer.Option(help="Artifact directory")]) -> None:
+    """Print an artifact's manifest."""
+    from routers.knn.artifact import read_manifest
+
+    try:
+        manifest = read_manifest(artifact)
+    except ERRORS as exc:
+        _fail(str(exc))
+        return
+    typer.echo(json.dumps(manifest, indent=2, sort_keys=True))
+
+
+def register(train_app: typer.Typer, calibrate_app: typer.Typer, knn_app: typer.Typer) -> None:
+    """Attach the k-NN commands to the routers' sub-apps."""
+    train_app.command("knn")(train_knn)
+    calibrate_app.command("knn")(calibrate_knn)
+    knn_app.command("add-model")(add_model)
+    knn_app.command("info")(info)

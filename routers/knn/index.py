@@ -1,0 +1,65 @@
+"""FAISS inner-product indexes over unit vectors (so scores are cosine similarities).
+
+Exact search (IndexFlatIP) up to `HNSW_FROM` reference prompts; above it an HNSW graph,
+because a flat scan of 100k × 384 floats reads ~150 MB per query and cannot answer in 1 ms
+on two cores, while HNSW visits a few thousand vectors. bench/knn/speed.py measures both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+IndexKind = Literal["auto", "flat", "hnsw"]
+HNSW_FROM = 20_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+
+
+def build_index(vectors: npt.NDArray[np.float32], kind: IndexKind = "auto") -> Any:
+    """An index over `vectors` (n, d), float32 unit rows."""
+    import faiss
+
+    n, d = vectors.shape
+    if kind == "auto":
+        kind = "hnsw" if n >= HNSW_FROM else "flat"
+    if kind == "flat":
+        index = faiss.IndexFlatIP(d)
+    else:
+        index = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def index_kind(index: Any) -> str:
+    """"flat" or "hnsw", for the manifest."""
+    return "hnsw" if hasattr(index, "hnsw") else "flat"
+
+
+def search(
+    index: Any, queries: npt.NDArray[np.float32], k: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """(similarities, row ids), each (n_queries, k); ids are -1 past the index size."""
+    sims, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    return sims, ids.astype(np.int64)
+
+
+def save_index(index: Any, path: Path) -> None:
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
+def load_index(path: Path) -> Any:
+    import faiss
+
+    index = faiss.read_index(str(path))
+    if hasattr(index, "hnsw"):
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index

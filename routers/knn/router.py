@@ -1,0 +1,179 @@
+"""`KnnRouter`: routes a request by its neighbours among the reference prompts.
+
+One request: embed the chosen text (routers.datasets.text), one FAISS search, predict each
+candidate's quality from the neighbours' outcomes and its cost from this request's pre-flight
+estimate blended with the neighbours' recorded costs, then pick by the tenant's policy with
+`routers.choose.rank`. Only the given candidates are considered: the gateway has already
+removed models the tenant may not use and models in cooldown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from routers.base import Candidate, Decision, Policy, RouteRequest
+from routers.choose import Scored, describe, rank
+from routers.datasets.text import embedding_text, messages_embedding_text
+from routers.embedding import Embedder, HashingEmbedder, default_embedder
+from routers.knn.artifact import KnnArtifact, Space, load_artifact
+from routers.knn.index import search
+from routers.knn.predict import (
+    KnnParams,
+    blend_costs,
+    choose,
+    model_priors,
+    neighbour_predictions,
+)
+from routers.knn.projection import Vectors
+
+FloatMatrix = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+# A candidate the artifact has no outcome for at all is predicted this quality, so it is
+# chosen only when nothing known is allowed (or the policy only cares about cost).
+UNKNOWN_MODEL_QUALITY = 0.0
+
+
+class KnnRouter:
+    """The contrastive k-NN router over a trained artifact."""
+
+    name = "knn"
+
+    def __init__(
+        self,
+        artifact: KnnArtifact,
+        embedder: Embedder | None = None,
+        params: KnnParams | None = None,
+    ):
+        self.artifact = artifact
+        self._embedder = embedder
+        self.params = params or artifact.params
+        self._priors = model_priors(artifact.scores)
+        known = ~np.isnan(artifact.scores) & ~np.isnan(artifact.costs)
+        self._mean_costs = np.where(known, artifact.costs, 0.0).sum(axis=0) / np.maximum(
+            known.sum(axis=0), 1
+        )
+        artifact.ensure_index()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = embedder_for(self.artifact)
+        return self._embedder
+
+    @property
+    def models(self) -> list[str]:
+        return self.artifact.models
+
+    @property
+    def space(self) -> Space:
+        return self.artifact.default_space
+
+    def embed_prompts(self, prompts: Sequence[str]) -> Vectors:
+        """Raw embeddings of stored single-turn prompts (few-shot prefixes stripped)."""
+        return self.embedder.embed([embedding_text(p) for p in prompts])
+
+    def predict(
+        self,
+        raw: Vectors,
+        estimated_costs: FloatMatrix | None = None,
+        exclude: IntArray | None = None,
+    ) -> tuple[FloatMatrix, FloatMatrix]:
+        """(quality, cost), each (n, n_models) in `self.models` order, for raw vectors.
+
+        `exclude[i]`, when given, is a reference row that query i must not use as its own
+        neighbour (-1 for none): replaying reference prompts must not peek at themselves.
+        """
+        queries = self.artifact.space_vectors(raw)
+        k = self.params.k
+        sims, idx = search(self.artifact.index, queries, k + (exclude is not None))
+        if exclude is not None:
+            sims, idx = drop_self(sims, idx, exclude, k)
+        quality, neighbour_cost = neighbour_predictions(
+            sims, idx, self.artifact.scores, self.artifact.costs, self.params, self._priors
+        )
+        cost = blend_costs(neighbour_cost, estimated_costs, self.params.cost_blend)
+        cost = np.where(np.isnan(cost), self._mean_costs[None, :], cost)
+        return quality, cost
+
+    def route_batch(
+        self,
+        raw: Vectors,
+        policy: Policy,
+        allowed: Sequence[str] | None = None,
+        estimated_costs: FloatMatrix | None = None,
+    ) -> IntArray:
+        """Column of `self.models` chosen for each row of `raw` (offline replay)."""
+        quality, cost = self.predict(raw, estimated_costs)
+        mask = None
+        if allowed is not None:
+            mask = np.array([m in set(allowed) for m in self.models], dtype=np.bool_)
+        return choose(quality, cost, policy.objective, policy.knob, mask)
+
+    def route(
+        self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy
+    ) -> Decision:
+        raw = self.embedder.embed([messages_embedding_text(request.messages)])
+        quality, neighbour_cost = self.predict(raw)
+        options: list[Scored] = []
+        unknown: list[str] = []
+        for cand in candidates:
+            estimate = cand.estimate.expected_cost_usd
+            if cand.model in self.models:
+                j = self.models.index(cand.model)
+                cost = float(
+                    blend_costs(
+                        np.array([neighbour_cost[0, j]]), np.array([estimate]),
+                        self.params.cost_blend,
+                    )[0]
+                )
+                options.append(Scored(cand.model, float(quality[0, j]), cost))
+            else:
+                unknown.append(cand.model)
+                options.append(Scored(cand.model, UNKNOWN_MODEL_QUALITY, estimate))
+        ranked = rank(options, policy)
+        note = f"; no outcomes for {', '.join(unknown)}" if unknown else ""
+        return Decision(
+            model=ranked[0].model,
+            reason=(
+                f"knn[{self.space}] {policy.objective} knob={policy.knob:g}: "
+                f"{describe(ranked)}{note}"
+            ),
+            predicted_cost_usd=ranked[0].cost_usd,
+            predicted_quality=ranked[0].quality,
+            runner_up=ranked[1].model if len(ranked) > 1 else None,
+        )
+
+
+def embedder_for(artifact: KnnArtifact) -> Embedder:
+    """The embedder the artifact was built with: MiniLM, or the hashing test embedder."""
+    if artifact.manifest.get("embedder") == HashingEmbedder.name:
+        return HashingEmbedder(dim=artifact.raw.shape[1])
+    return default_embedder()
+
+
+def load_knn_router(
+    artifact: str | Path,
+    embedder: Embedder | None = None,
+    **options: Any,
+) -> KnnRouter:
+    """A router over the artifact directory; `options` override its KnnParams fields."""
+    loaded = load_artifact(artifact)
+    if "space" in options:
+        loaded.default_space = options.pop("space")
+        loaded.index = None
+    params = KnnParams(**{**loaded.params.to_json(), **options})
+    return KnnRouter(loaded, embedder=embedder, params=params)
+
+
+def drop_self(
+    sims: npt.NDArray[np.float32], idx: IntArray, exclude: IntArray, k: int
+) -> tuple[npt.NDArray[np.float32], IntArray]:
+    """The first k neighbours of each row that are not `exclude[row]`."""
+    own = idx == exclude[:, None]
+    order = np.argsort(own, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(sims, order, 1), np.take_along_axis(idx, order, 1)

@@ -1,0 +1,110 @@
+"""Spend reports: grouping of settled entries, and `costroute spend` over the log or Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.ledger.base import SpendStore
+from gateway.ledger.cli import app
+from gateway.ledger.memory import InMemorySpendStore
+from gateway.ledger.redis_store import RedisSpendStore
+from gateway.ledger.report import summarize, total
+from tests.gateway.ledger.helpers import record_for, window
+
+SPENDS = [  # tenant, request, model, route, usd
+    ("acme", "a1", "gpt-4o", "auto", 0.30),
+    ("acme", "a2", "gpt-4o-mini", "auto", 0.02),
+    ("acme", "a3", "gpt-4o", "cascade", 0.10),
+    ("beta", "b1", "gpt-4o", "auto", 0.50),
+]
+
+
+async def _fill(store: SpendStore) -> None:
+    windows = [window("day:2026-11-03", 5.0), window("month:2026-11", 50.0)]
+    for tenant, request_id, model, route, usd in SPENDS:
+        hold = await store.reserve(tenant, request_id, usd, windows, 60.0)
+        await store.settle(hold, usd, record_for(hold, usd, model=model, route=route))
+
+
+async def test_rows_group_by_the_chosen_dimensions() -> None:
+    store = InMemorySpendStore()
+    await _fill(store)
+    entries = await store.entries()
+    rows = {row.group: row.cost_micros for row in summarize(entries, ["tenant", "model"])}
+    assert rows == {("acme", "gpt-4o"): 400_000, ("acme", "gpt-4o-mini"): 20_000,
+                    ("beta", "gpt-4o"): 500_000}
+    assert total(entries).cost_micros == 920_000
+    assert total(entries).requests == 4
+
+
+async def test_an_entry_counts_in_each_period_it_was_charged_to() -> None:
+    store = InMemorySpendStore()
+    await _fill(store)
+    rows = summarize(await store.entries("beta"), ["period"])
+    assert [(r.group, r.cost_micros) for r in rows] == [
+        (("day:2026-11-03",), 500_000), (("month:2026-11",), 500_000)]
+
+
+def test_unknown_dimensions_are_refused() -> None:
+    with pytest.raises(ValueError, match="colour"):
+        summarize([], ["tenant", "colour"])
+
+
+def test_cli_reads_the_spend_log(tmp_path: Path) -> None:
+    log = tmp_path / "spend.jsonl"
+
+    async def fill() -> None:
+        store = InMemorySpendStore(log)
+        await _fill(store)
+        await store.close()
+
+    asyncio.run(fill())
+    result = CliRunner().invoke(app, ["--log", str(log), "--tenant", "acme",
+                                      "--by", "route", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert {r["route"]: r["cost_usd"] for r in body["rows"]} == pytest.approx(
+        {"auto": 0.32, "cascade": 0.10})
+
+    table = CliRunner().invoke(app, ["--log", str(log)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "gpt-4o-mini" in table.output and "beta" in table.output
+
+
+@pytest.mark.redis
+def test_cli_reads_redis(redis_url: str) -> None:
+    async def fill() -> None:
+        store = RedisSpendStore.from_url(redis_url)
+        await _fill(store)
+        await store.close()
+
+    asyncio.run(fill())
+    result = CliRunner().invoke(app, ["--redis-url", redis_url, "--by", "tenant",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert {r["tenant"]: r["cost_usd"] for r in body["rows"]} == pytest.approx(
+        {"acme": 0.42, "beta": 0.50})
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["--log", "/nonexistent/spend.jsonl"],
+    ["--log", "x", "--redis-url", "redis://127.0.0.1:1"],
+    ["--redis-url", "redis://127.0.0.1:1"],
+    ["--log", "x", "--by", "colour"],
+])
+def test_cli_bad_input_is_one_line_and_exit_2(args: list[str], monkeypatch: pytest.MonkeyPatch,
+                                              ) -> None:
+    monkeypatch.delenv("COSTROUTE_SPEND_LOG", raising=False)
+    monkeypatch.delenv("COSTROUTE_REDIS_URL", raising=False)
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ")
+    assert len(result.output.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

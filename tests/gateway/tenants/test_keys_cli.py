@@ -1,0 +1,99 @@
+"""`costroute tenants add-key` and `check`: the key is printed once, only its hash is kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.tenants.cli import app
+from gateway.tenants.config import hash_key
+from gateway.tenants.directory import TenantDirectory
+from gateway.tenants.keys import generate_api_key
+from tests.gateway.tenants.samples import ACME_KEY, BETA_KEY, VALID
+
+
+def _add_key(path: Path, tenant: str) -> str:
+    result = CliRunner().invoke(app, ["add-key", tenant, "--file", str(path)])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def tenants_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tenants.yaml"
+    path.write_text(VALID)
+    return path
+
+
+def test_keys_are_random_with_the_prefix() -> None:
+    keys = {generate_api_key() for _ in range(50)}
+    assert len(keys) == 50
+    assert all(k.startswith("cr-") and len(k) >= 40 for k in keys)
+
+
+@pytest.mark.parametrize("tenant", ["acme", "beta", "newbie"])  # block list, flow list, none
+def test_add_key_prints_a_key_whose_hash_alone_is_written(tenants_file: Path, tenant: str) -> None:
+    key = _add_key(tenants_file, tenant)
+    text = tenants_file.read_text()
+    assert key.startswith("cr-")
+    assert key not in text
+    assert hash_key(key) in text
+    found = TenantDirectory(tenants_file).authenticate(key)
+    assert found is not None and found.name == tenant
+
+
+def test_add_key_keeps_the_rest_of_the_file(tenants_file: Path) -> None:
+    key = _add_key(tenants_file, "acme")
+    text = tenants_file.read_text()
+    assert text.replace(f"      - {hash_key(key)}\n", "") == VALID
+    directory = TenantDirectory(tenants_file)
+    assert directory.authenticate(ACME_KEY) is not None
+    assert directory.authenticate(BETA_KEY) is not None
+
+
+def test_two_keys_for_one_tenant_both_work(tenants_file: Path) -> None:
+    first, second = _add_key(tenants_file, "newbie"), _add_key(tenants_file, "newbie")
+    directory = TenantDirectory(tenants_file)
+    assert {directory.authenticate(k).name for k in (first, second)} == {"newbie"}  # type: ignore[union-attr]
+
+
+def test_an_empty_flow_list_gets_its_first_key(tmp_path: Path) -> None:
+    path = tmp_path / "tenants.yaml"
+    path.write_text("tenants:\n  - name: solo\n    key_sha256: []  # none yet\n")
+    key = _add_key(path, "solo")
+    assert path.read_text() == f"tenants:\n  - name: solo\n    key_sha256: [{hash_key(key)}]  # none yet\n"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["add-key", "nobody"], "no tenant named 'nobody'"),
+    (["add-key", "acme", "--file", "/nonexistent/tenants.yaml"], "no such file"),
+])
+def test_add_key_bad_input_is_one_line_and_exit_2(tenants_file: Path, args: list[str],
+                                                  message: str) -> None:
+    if "--file" not in args:
+        args = [*args, "--file", str(tenants_file)]
+    before = tenants_file.read_text()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert tenants_file.read_text() == before
+
+
+def test_check_reports_ok_or_the_failing_line(tenants_file: Path, tmp_path: Path) -> None:
+    ok = CliRunner().invoke(app, ["check", "--file", str(tenants_file)])
+    assert ok.exit_code == 0 and "4 tenants, 3 keys: OK" in ok.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tenants:\n  - name: a\n    admin: maybe\n")
+    result = CliRunner().invoke(app, ["check", "--file", str(bad)])
+    assert result.exit_code == 2
+    assert "bad.yaml:3: tenants[0].admin" in result.output
+
+
+def test_the_file_defaults_to_the_environment(tenants_file: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSTROUTE_TENANTS", str(tenants_file))
+    result = CliRunner().invoke(app, ["check"])
+    assert result.exit_code == 0, result.output

@@ -1,9 +1,8 @@
 """Resolving `--data` arguments: a RouterBench-format file or folder, or a built-in name.
 
-Built-in names read the public outcome files under `--shared-data` (default
-`../shared/data`): `routellm-mmlu`, `routellm-gsm8k` and `llmrouter` (its test split, with
-its train split handed to the baselines that learn). A file may carry a `language` column;
-it is kept for the per-language cost premium.
+Built-in names (see `eval.builtin_data`) read the public outcome files under
+`--shared-data` (default `../shared/data`). A file may carry a `language` column; it is kept
+for the per-language cost premium.
 """
 
 from __future__ import annotations
@@ -11,22 +10,19 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eval.builtin_data import builtin_names, load_builtin
 from pricing import PriceCatalog
 from routers.datasets import (
     DatasetFormatError,
     RoutingDataset,
     from_records,
-    llmrouter_catalog,
-    load_llmrouter,
-    load_routellm_gsm8k,
-    load_routellm_mmlu,
     load_routerbench,
 )
 from routers.datasets.costs import fill_missing_costs
@@ -49,60 +45,16 @@ class LoadedData:
     notes: tuple[str, ...] = ()
 
 
-def builtin_names() -> dict[str, Callable[[Path, PriceCatalog], LoadedData]]:
-    """Built-in dataset name -> loader taking the shared data folder and the catalog."""
-    return {
-        "routellm-mmlu": lambda root, cat: _with_price_notes(
-            LoadedData(
-                load_routellm_mmlu(_need(root / "routing/routellm/mmlu"), cat),
-                notes=(
-                    (
-                        "Costs: catalog prices x prompt tokens; 3 output tokens assumed per answer "
-                        "(RouteLLM scores the answer letter). Contaminated prompts dropped."
-                    ),
-                ),
-            ),
-            cat,
-        ),
-        "routellm-gsm8k": lambda root, cat: _with_price_notes(
-            LoadedData(
-                load_routellm_gsm8k(_need(root / "routing/routellm/gsm8k"), cat),
-                notes=(
-                    (
-                        "Costs: catalog prices x prompt tokens and each recorded response's "
-                        "tokens. Contaminated prompts dropped."
-                    ),
-                ),
-            ),
-            cat,
-        ),
-        "llmrouter": lambda root, _cat: _with_price_notes(
-            LoadedData(
-                load_llmrouter(_need(root / "routing/llmrouter"), "test"),
-                train=load_llmrouter(root / "routing/llmrouter", "train"),
-                notes=(
-                    (
-                        "Costs: llm_candidates.json prices; prompt tokens by a 4-bytes-per-token "
-                        "heuristic; 128 output tokens assumed. Tasks inferred from question text. "
-                        "Baselines that learn are fitted on dcrouter_train.json."
-                    ),
-                ),
-            ),
-            llmrouter_catalog(root / "routing/llmrouter"),
-        ),
-    }
-
-
 def load_data(spec: str, shared_data: Path, catalog: PriceCatalog) -> LoadedData:
     """The dataset `spec` names: a built-in name or a path."""
-    builtins = builtin_names()
-    if spec in builtins:
-        return builtins[spec](shared_data, catalog)
+    if spec in builtin_names():
+        dataset, train, notes, prices = load_builtin(spec, shared_data, catalog)
+        return _with_price_notes(LoadedData(dataset, train=train, notes=notes), prices)
     path = Path(spec)
     if not path.exists():
         raise DataError(
             f"--data {spec}: no such file or folder, and not a built-in dataset "
-            f"({', '.join(sorted(builtins))})"
+            f"({', '.join(builtin_names())})"
         )
     if path.is_file() and _has_language_column(path):
         return _with_price_notes(_load_with_languages(path, catalog), catalog)
@@ -121,12 +73,6 @@ def _with_price_notes(data: LoadedData, catalog: PriceCatalog) -> LoadedData:
             else f"`{model}`: costs as recorded in the data"
         )
     return replace(data, notes=(*data.notes, "Prices: " + "; ".join(lines)))
-
-
-def _need(path: Path) -> Path:
-    if not path.exists():
-        raise DataError(f"{path}: not found (set --shared-data to the reference data folder)")
-    return path
 
 
 def _has_language_column(path: Path) -> bool:

@@ -22,6 +22,8 @@ from gateway.errors import GatewayError, InvalidRequest, status_error
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
+from gateway.serving import ChatReply
+from gateway.streaming import replay_as_stream
 
 log = logging.getLogger("costroute.access")
 
@@ -172,6 +174,10 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     service = gateway.service
     messages = [m if isinstance(m, dict) else {} for m in body["messages"]]
     base = {"x-request-id": ctx.request_id}
+    orchestrated = service.orchestrated(ctx, chat)
+    if orchestrated is not None:
+        reply = await service.orchestrate(ctx, orchestrated, chat, body, messages)
+        return _reply_response(gateway, ctx, chat, reply, base)
     if chat.stream:
         events, headers = await service.stream(ctx, chat, body, messages)
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
@@ -186,6 +192,11 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         return StreamingResponse(logged(), media_type="text/event-stream", headers={
             **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     reply = await service.complete(ctx, chat, body, messages)
+    return _reply_response(gateway, ctx, chat, reply, base)
+
+
+def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionRequest,
+                    reply: ChatReply, base: dict[str, str]) -> Response:
     headers = {
         **base,
         "x-costroute-model": reply.model,
@@ -193,8 +204,25 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         "x-costroute-cost-status": "estimated" if reply.estimated else "actual",
         "x-costroute-route": _header_safe(reply.route),
     }
-    _finish(gateway, ctx, 200, stream=False)
+    if reply.stages:
+        headers.update(_tier_headers(reply))
+    _finish(gateway, ctx, 200, stream=bool(chat.stream))
+    if chat.stream:
+        include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
+        return StreamingResponse(replay_as_stream(reply.body, include_usage),
+                                 media_type="text/event-stream",
+                                 headers={**headers, "cache-control": "no-cache"})
     return _json(reply.body, headers=headers)
+
+
+def _tier_headers(reply: ChatReply) -> dict[str, str]:
+    """Remote and local spend of a multi-stage answer, reported separately."""
+    out: dict[str, str] = {"x-costroute-stages": str(len(reply.stages))}
+    for tier in ("remote", "local"):
+        stages = [s for s in reply.stages if s.tier == tier]
+        out[f"x-costroute-{tier}-cost-usd"] = f"{sum(s.cost_usd for s in stages):.8f}"
+        out[f"x-costroute-{tier}-tokens"] = str(sum(s.usage.total_tokens for s in stages))
+    return out
 
 
 def _finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.accounting import price_usage, response_text, usage_of
@@ -51,6 +51,7 @@ class ChatReply:
     cost_usd: float
     estimated: bool
     route: str
+    stages: list[StageResult] = field(default_factory=list)
 
 
 class ChatService:
@@ -112,7 +113,8 @@ class ChatService:
             estimates = [self._estimate(m, messages, max_tokens, n) for m in target.chain]
             return Plan("passthrough", target.chain, max(e.max_cost_usd for e in estimates),
                         estimates[0], f"passthrough {target.model}")
-        assert not isinstance(target.router, Orchestrator)
+        if isinstance(target.router, Orchestrator):
+            raise TypeError("orchestrated routes are run by ChatService.orchestrate")
         candidates = self.candidates(target, messages, max_tokens, n)
         policy = await self._policy(ctx)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
@@ -174,6 +176,50 @@ class ChatService:
     def _record_attempts(self, dispatched: Dispatched) -> None:
         for attempt in dispatched.attempts:
             self.metrics.fallbacks.labels(attempt.model).inc()
+
+    def orchestrated(self, ctx: RequestContext, request: ChatCompletionRequest) -> Routed | None:
+        target = self.routes.resolve(request.model, ctx.tenant)
+        if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
+            return target
+        return None
+
+    async def orchestrate(self, ctx: RequestContext, target: Routed,
+                          request: ChatCompletionRequest, body: dict[str, Any],
+                          messages: list[dict[str, Any]]) -> ChatReply:
+        """Runs a multi-call route; each stage is reserved and settled on its own."""
+        assert isinstance(target.router, Orchestrator)
+        ctx.route = target.alias
+        max_tokens = self._max_tokens(request)
+        candidates = self.candidates(target, messages, max_tokens, 1)
+        policy = await self._policy(ctx)
+        route_request = RouteRequest(messages, max_tokens, request.temperature,
+                                     tenant=ctx.tenant.name)
+        params = {k: v for k, v in body.items()
+                  if k not in ("model", "messages", "stream", "stream_options", "n")}
+        stage_counter = iter(range(1, 1_000_000))
+
+        async def call(model: str, stage_messages: Sequence[Mapping[str, Any]],
+                       extra: Mapping[str, Any]) -> StageResult:
+            if model not in target.pool:
+                raise UpstreamUnavailable(f"`{model}` is not in the pool of `{target.alias}`.")
+            return await self.call_stage(ctx, target.alias, next(stage_counter), model,
+                                         stage_messages, {**params, **extra})
+
+        outcome = await target.router.run(route_request, candidates, policy, call)
+        response = dict(outcome.final.response)
+        usage = Usage(
+            prompt_tokens=sum(s.usage.prompt_tokens for s in outcome.stages),
+            completion_tokens=sum(s.usage.completion_tokens for s in outcome.stages),
+            estimated=any(s.usage.estimated for s in outcome.stages),
+        )
+        response["usage"] = usage.to_openai()
+        summary = "; ".join(
+            f"{s.model}[{s.tier}] ${s.cost_usd:.6f}" for s in outcome.stages)
+        trace = "; ".join(str(t.get("summary", "")) for t in outcome.trace if t.get("summary"))
+        ctx.log.update(model=outcome.final.model, cost_usd=outcome.cost_usd,
+                       stages=len(outcome.stages))
+        return ChatReply(response, outcome.final.model, outcome.cost_usd, usage.estimated,
+                         f"{target.alias}: {trace or summary}", stages=list(outcome.stages))
 
     async def complete(self, ctx: RequestContext, request: ChatCompletionRequest,
                        body: dict[str, Any], messages: list[dict[str, Any]]) -> ChatReply:

@@ -93,3 +93,24 @@ class StreamRelay:
                              self._plan.estimate)
         ctx.log.update(model=self._model, cost_usd=cost, prompt_tokens=usage.prompt_tokens,
                        completion_tokens=usage.completion_tokens, stream_error=failed)
+
+
+def replay_as_stream(response: dict[str, Any], include_usage: bool) -> AsyncIterator[bytes]:
+    """An SSE stream of an answer that is already complete (orchestrated routes, cache hits)."""
+
+    async def events() -> AsyncIterator[bytes]:
+        base = {"id": response.get("id", "chatcmpl-costroute"), "object": "chat.completion.chunk",
+                "created": response.get("created", 0), "model": response.get("model", "")}
+        for choice in response.get("choices") or []:
+            message = choice.get("message") or {}
+            index = choice.get("index", 0)
+            yield sse({**base, "choices": [{"index": index, "delta": {
+                "role": "assistant", "content": message.get("content") or ""},
+                "finish_reason": None}]})
+            yield sse({**base, "choices": [{"index": index, "delta": {},
+                                            "finish_reason": choice.get("finish_reason", "stop")}]})
+        if include_usage and response.get("usage"):
+            yield sse({**base, "choices": [], "usage": response["usage"]})
+        yield DONE
+
+    return events()

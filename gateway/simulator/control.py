@@ -71,7 +71,7 @@ async def push_script(request: Request) -> Response:
     simulator = _simulator(request)
     body = await _json(request)
     model = body.get("model") if isinstance(body, dict) else None
-    if model not in simulator.profiles:
+    if not isinstance(model, str) or model not in simulator.profiles:
         raise BadRequest(f"'model' must be one of {sorted(simulator.profiles)}", param="model")
     responses = body.get("responses")
     if not isinstance(responses, list) or not all(isinstance(r, str) for r in responses):

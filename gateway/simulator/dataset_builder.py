@@ -51,7 +51,7 @@ def read_recordings(gsm8k_dir: Path) -> Iterator[Recording]:
 
 def build(gsm8k_dir: Path, out: Path, rows: int = DEFAULT_ROWS) -> int:
     """Write the first `rows` clean recordings to `out`; returns how many were written."""
-    chosen = []
+    chosen: list[Recording] = []
     for recording in read_recordings(gsm8k_dir):
         if len(chosen) == rows:
             break

@@ -95,7 +95,7 @@ def parse_fault_request(body: Any, known_models: set[str]) -> tuple[str, Fault, 
     if not isinstance(model, str) or (model != ANY_MODEL and model not in known_models):
         raise BadRequest(f"'model' must be one of {sorted(known_models)} or '*'", param="model")
     try:
-        kind = FaultKind(body.get("kind"))
+        kind = FaultKind(str(body.get("kind")))
     except ValueError:
         kinds = ", ".join(k.value for k in FaultKind)
         raise BadRequest(f"'kind' must be one of: {kinds}", param="kind") from None

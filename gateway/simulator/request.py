@@ -86,7 +86,7 @@ def _include_usage(body: Mapping[str, Any], stream: bool) -> bool:
 def _max_tokens(body: Mapping[str, Any]) -> int | None:
     # `max_completion_tokens` replaced `max_tokens`; OpenAI honours whichever is given.
     for name in ("max_completion_tokens", "max_tokens"):
-        value = _optional(body, name, int)
+        value: int | None = _optional(body, name, int)
         if value is not None:
             if value < 1:
                 raise BadRequest(f"'{name}' must be at least 1", param=name)

@@ -129,8 +129,9 @@ async def _next_unless_gone(
     events: AsyncIterator[StreamEvent], watcher: asyncio.Future[bool]
 ) -> StreamEvent | None:
     """The next event, or None when the stream ends or the client leaves first."""
-    pending = asyncio.ensure_future(anext(events, None))
-    await asyncio.wait({pending, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    pending: asyncio.Future[StreamEvent | None] = asyncio.ensure_future(anext(events, None))
+    both: list[asyncio.Future[Any]] = [pending, watcher]
+    await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)
     if pending.done():
         return pending.result()
     pending.cancel()

@@ -6,13 +6,15 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from openai.types.chat import ChatCompletionMessageParam
+
 SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 GSM8K_DIR = SHARED_DATA / "routing" / "routellm" / "gsm8k"
 GPT4 = "gpt-4-1106-preview"
 MIXTRAL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 
 
-def user(text: str) -> list[dict[str, Any]]:
+def user(text: str) -> list[ChatCompletionMessageParam]:
     return [{"role": "user", "content": text}]
 
 

@@ -50,7 +50,7 @@ def test_unparseable_bodies_are_400(http: httpx.Client, raw: bytes) -> None:
 
 def test_unknown_model_is_404_model_not_found(client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as failure:
-        client.chat.completions.create(model="gpt-9", messages=user("hi"))  # type: ignore[arg-type]
+        client.chat.completions.create(model="gpt-9", messages=user("hi"))
     assert failure.value.code == "model_not_found"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import openai
@@ -255,13 +256,13 @@ def test_clearing_faults(simulator: SimulatorHandle, http: httpx.Client) -> None
     ],
 )
 def test_bad_fault_requests_are_refused(
-    simulator: SimulatorHandle, fault: dict[str, object]
+    simulator: SimulatorHandle, fault: dict[str, Any]
 ) -> None:
     reply = httpx.post(f"{simulator.root_url}/_simulator/faults", json=fault)
     assert reply.status_code == 400
     assert_openai(reply.json(), "ErrorResponse")
     with pytest.raises(SimulatorControlError):
-        simulator.control.inject_fault(**fault)  # type: ignore[arg-type]
+        simulator.control.inject_fault(**fault)
 
 
 def _is_json(text: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletionMessageParam
 
 from gateway.simulator import SimulatorHandle
 from pricing import PriceCatalog, TokenizerRegistry, count_messages
@@ -31,7 +32,7 @@ def test_recorded_prompt_gets_the_recorded_answer(
 ) -> None:
     rows = source_rows(gsm8k_dir)
     for prompt in shipped_prompts()[:3]:
-        reply = client.chat.completions.create(model=model, messages=user(prompt))  # type: ignore[arg-type]
+        reply = client.chat.completions.create(model=model, messages=user(prompt))
         assert reply.choices[0].message.content == rows[prompt][f"{recorded_as}_response"].strip()
         assert reply.choices[0].finish_reason == "stop"
         assert reply.model == model
@@ -42,7 +43,7 @@ def test_prompt_matching_ignores_case_spacing_and_quote_style(
 ) -> None:
     prompt = next(p for p in shipped_prompts() if "'" in p or "’" in p)
     variant = "  " + prompt.upper().replace("'", "’").replace(" ", "\n  ") + "\n"
-    reply = client.chat.completions.create(model=GPT4, messages=user(variant))  # type: ignore[arg-type]
+    reply = client.chat.completions.create(model=GPT4, messages=user(variant))
     assert reply.choices[0].message.content == source_rows(gsm8k_dir)[prompt][
         f"{GPT4}_response"
     ].strip()
@@ -50,13 +51,13 @@ def test_prompt_matching_ignores_case_spacing_and_quote_style(
 
 def test_the_last_user_message_is_the_prompt(client: openai.OpenAI, gsm8k_dir: Path) -> None:
     prompt = shipped_prompts()[5]
-    messages = [
+    messages: list[ChatCompletionMessageParam] = [
         {"role": "system", "content": "You are a careful math tutor."},
         {"role": "user", "content": "Warm-up question, ignore."},
         {"role": "assistant", "content": "OK."},
         {"role": "user", "content": [{"type": "text", "text": prompt}]},
     ]
-    reply = client.chat.completions.create(model=MIXTRAL, messages=messages)  # type: ignore[arg-type]
+    reply = client.chat.completions.create(model=MIXTRAL, messages=messages)
     assert reply.choices[0].message.content == source_rows(gsm8k_dir)[prompt][
         f"{MIXTRAL}_response"
     ].strip()
@@ -84,7 +85,7 @@ def test_response_says_it_comes_from_the_simulator(http: httpx.Client) -> None:
 
 def test_stats_count_requests_per_model(simulator: SimulatorHandle, client: openai.OpenAI) -> None:
     for model in ("gpt-4o", "gpt-4o", MIXTRAL):
-        client.chat.completions.create(model=model, messages=user("count me"))  # type: ignore[arg-type]
+        client.chat.completions.create(model=model, messages=user("count me"))
     stats = simulator.control.stats()
     assert stats["requests"] == {"gpt-4o": 2, MIXTRAL: 1}
     assert stats["total"] == 3

@@ -16,9 +16,8 @@ PROMPT = "Summarise the plan in one line."
 
 
 def ask(client: openai.OpenAI, model: str = MODEL) -> str:
-    reply = client.chat.completions.create(model=model, messages=user(PROMPT))  # type: ignore[arg-type]
-    content: str = reply.choices[0].message.content
-    return content
+    reply = client.chat.completions.create(model=model, messages=user(PROMPT))
+    return reply.choices[0].message.content or ""
 
 
 def test_scripted_answers_come_in_order_then_normal_resumes(

@@ -6,7 +6,7 @@ import threading
 
 import httpx
 import pytest
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.simulator import (
     SimulatorConfig,
@@ -63,14 +63,14 @@ def test_shutdown_does_not_wait_for_a_hung_request(tokenizers: TokenizerRegistry
     assert len(outcome) == 1
 
 
-def wrapping_host(app: object) -> object:
+def wrapping_host(app: ASGIApp) -> ASGIApp:
     """A host app whose middleware wraps `send`, as FastAPI's error middleware does."""
 
     async def host(scope: Scope, receive: Receive, send: Send) -> None:
         async def wrapped_send(message: Message) -> None:
             await send(message)
 
-        await app(scope, receive, wrapped_send)  # type: ignore[operator]
+        await app(scope, receive, wrapped_send)
 
     return host
 

@@ -58,10 +58,10 @@ def test_streamed_max_tokens_ends_with_length(http: httpx.Client) -> None:
 
 
 def test_openai_sync_client_streams(client: openai.OpenAI) -> None:
-    full = client.chat.completions.create(model="gpt-4o-mini", messages=user(PROMPT))  # type: ignore[arg-type]
+    full = client.chat.completions.create(model="gpt-4o-mini", messages=user(PROMPT))
     stream = client.chat.completions.create(
         model="gpt-4o-mini",
-        messages=user(PROMPT),  # type: ignore[arg-type]
+        messages=user(PROMPT),
         stream=True,
         stream_options={"include_usage": True},
     )
@@ -72,16 +72,16 @@ def test_openai_sync_client_streams(client: openai.OpenAI) -> None:
 
 
 async def test_openai_async_client_streams(async_client: openai.AsyncOpenAI) -> None:
-    full = await async_client.chat.completions.create(model="gpt-4o", messages=user(PROMPT))  # type: ignore[arg-type]
+    full = await async_client.chat.completions.create(model="gpt-4o", messages=user(PROMPT))
     stream = await async_client.chat.completions.create(
-        model="gpt-4o", messages=user(PROMPT), stream=True  # type: ignore[arg-type]
+        model="gpt-4o", messages=user(PROMPT), stream=True
     )
     parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
     assert "".join(parts) == full.choices[0].message.content
 
 
 async def test_openai_async_client_non_streaming(async_client: openai.AsyncOpenAI) -> None:
-    reply = await async_client.chat.completions.create(model="gpt-4o", messages=user(PROMPT))  # type: ignore[arg-type]
+    reply = await async_client.chat.completions.create(model="gpt-4o", messages=user(PROMPT))
     assert_openai(reply.model_dump(mode="json", exclude_unset=True), "CreateChatCompletionResponse")
     assert reply.usage is not None and reply.usage.completion_tokens > 0
 

@@ -18,10 +18,9 @@ from tests.gateway.simulator.helpers import MIXTRAL, chat_body, user
 PROMPT = "Explain why the sky over a volcano glows orange at night."
 
 
-def ask(client: openai.OpenAI, model: str, prompt: str = PROMPT, **extra: object) -> str:
-    reply = client.chat.completions.create(model=model, messages=user(prompt), **extra)  # type: ignore[call-overload]
-    content: str = reply.choices[0].message.content
-    return content
+def ask(client: openai.OpenAI, model: str, prompt: str = PROMPT) -> str:
+    reply = client.chat.completions.create(model=model, messages=user(prompt))
+    return reply.choices[0].message.content or ""
 
 
 def test_same_model_and_prompt_give_the_same_answer(client: openai.OpenAI) -> None:

@@ -88,15 +88,16 @@ def resample_means(
     if n == 0 or n_resamples == 0:
         return out
     known = ~np.isnan(values)
-    filled = np.where(known, values, 0.0)
-    known_f = known.astype(np.float64)
+    # One float32 product gives both the resampled sums and the resampled known-counts; the
+    # counts are exact in float32 and the means need no more than ~7 significant digits.
+    stacked = np.hstack([np.where(known, values, 0.0), known]).astype(np.float32)
     rng = np.random.default_rng(seed)
     for start in range(0, n_resamples, chunk):
         b = min(chunk, n_resamples - start)
         rows = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
-        counts = np.bincount(rows.ravel(), minlength=b * n).reshape(b, n).astype(np.float64)
-        totals = counts @ filled
-        weights = counts @ known_f
+        counts = np.bincount(rows.ravel(), minlength=b * n).reshape(b, n).astype(np.float32)
+        sums = (counts @ stacked).astype(np.float64)
+        totals, weights = sums[:, :k], sums[:, k:]
         with np.errstate(invalid="ignore", divide="ignore"):
             out[start : start + b] = np.where(weights > 0, totals / weights, np.nan)
     return out

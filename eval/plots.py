@@ -109,7 +109,7 @@ def _cost_of_pass_bars(plt: Any, result: DatasetResult) -> Any:
     _log_x_if_wide(ax, positive, axis="x")
     ax.set_xlabel("cost-of-pass (USD per correct answer)")
     ax.set_title(f"{result.name}: cost-of-pass per task")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -141,7 +141,12 @@ def _frontier(plt: Any, result: DatasetResult) -> Any:
         y_at = [y for y, v in zip(ys, without) if math.isfinite(v)]
         if xs:
             ax.scatter(
-                xs, y_at, marker="|x+o^"[k % 5], s=40, zorder=3, label=f"without {_short(name)}"
+                xs,
+                y_at,
+                marker="ox^s+vD*<>"[k % 10],
+                s=40,
+                zorder=3,
+                label=f"without {_short(name)}",
             )
     ax.set_yticks(ys)
     ax.set_yticklabels([s.task for s in scopes], fontsize=7)
@@ -150,7 +155,7 @@ def _frontier(plt: Any, result: DatasetResult) -> Any:
     _log_x_if_wide(ax, everything, axis="x")
     ax.set_xlabel("frontier cost-of-pass (USD per problem)")
     ax.set_title(f"{result.name}: frontier and counterfactual frontiers")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 

@@ -56,8 +56,10 @@ def _dataset_section(result: DatasetResult, plots: Sequence[str]) -> list[str]:
 
 def _candidate_table(scope: ScopeResult) -> list[str]:
     two_models = scope.weak_strong is not None
-    header = "| candidate | kind | accuracy | mean cost | cost-of-pass | AIQ |"
-    rule = "|---|---|---|---|---|---|"
+    header = (
+        "| candidate | kind | accuracy | mean cost | cost-of-pass | AIQ | most accurate point |"
+    )
+    rule = "|---|---|---|---|---|---|---|"
     if two_models:
         header += " APGR | CPT(50%) |"
         rule += "---|---|"
@@ -66,13 +68,22 @@ def _candidate_table(scope: ScopeResult) -> list[str]:
         row = (
             f"| {c.name} | {c.kind}{_knob(c)} | {_pct(c.accuracy)} {_pct_ci(c.accuracy_ci)} | "
             f"{format_usd(c.mean_cost_usd)} | {format_usd(c.cost_of_pass_usd)} "
-            f"{_usd_ci(c.cost_of_pass_ci)} | {_num(c.aiq)} |"
+            f"{_usd_ci(c.cost_of_pass_ci)} | {_num(c.aiq)} | {_top_point(c)} |"
         )
         if two_models:
             half = c.cpt.get("50%") if c.cpt else None
             row += f" {_num(c.apgr)} | {_pct(half) if half is not None else '–'} |"
         rows.append(row)
     return rows
+
+
+def _top_point(c: CandidateResult) -> str:
+    """A swept candidate's most accurate setting (the cheapest among equals)."""
+    if len(c.points) <= 1:
+        return "–"
+    top = max(c.points, key=lambda p: (_nan_low(p.accuracy), -p.mean_cost_usd))
+    knob = "" if top.knob is None else f" @{top.knob:.3g}"
+    return f"{_pct(top.accuracy)} at {format_usd(top.mean_cost_usd)}{knob}"
 
 
 def _frontier_section(scope: ScopeResult) -> list[str]:

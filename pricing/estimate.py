@@ -94,6 +94,14 @@ class Estimator:
         self._premiums = premiums
         self._lock = threading.Lock()
 
+    def warm_up(self, models: Iterable[str] = ()) -> None:
+        """Load the language model, the premium table and the tokenizers of `models` now,
+        so that the first request does not pay for it (the language model takes 1-2 s)."""
+        self.premiums()
+        self.identifier.identify("warm up")
+        for model in models:
+            self.tokenizers.get(self.catalog[model].tokenizer).count("warm up")
+
     def premiums(self) -> Mapping[str, Mapping[str, float]]:
         """Tokenizer -> language -> premium (the shipped table unless one was given)."""
         if self._premiums is None:

@@ -8,9 +8,9 @@ Measured on FLORES-200 (see tests/pricing/test_langid.py for the split and the f
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 from pricing.iso639 import UNDETERMINED, to_iso639_3
@@ -39,22 +39,23 @@ def _scrub(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+@cache
+def _shipped_model() -> Any:
+    # Loading takes 1-2 s (the model is xz-compressed) and the result is read-only, so one
+    # copy per process is shared by every identifier (one per gateway app, many in tests).
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
 class Py3LangidIdentifier:
     """py3langid's shipped model, loaded on first use, answers mapped to ISO 639-3."""
 
     def __init__(self, max_chars: int = DEFAULT_MAX_CHARS):
         self._max_chars = max_chars
-        self._model: Any = None
-        self._lock = threading.Lock()
 
     def _loaded(self) -> Any:
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-                    self._model = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        return self._model
+        return _shipped_model()
 
     def supported_languages(self) -> frozenset[str]:
         """ISO 639-3 codes this identifier can answer."""

@@ -92,9 +92,11 @@ def main() -> None:
         f"numpy {np.__version__}",
     )
 
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     ds, predicted = synthetic(args.prompts, args.models, args.tasks)
     t1 = time.perf_counter()
+    cpu1 = time.process_time()
     scale = float(np.median(np.nanmean(ds.costs, axis=0)))
     router = CachedPredictionRouter(predicted, [0.0, *np.logspace(-3, 3, 20) / scale])
     candidates = [*standard_candidates(ds), router]
@@ -104,6 +106,7 @@ def main() -> None:
     t3 = time.perf_counter()
     write_report(args.out, [result], {"bootstrap_resamples": args.bootstrap})
     t4 = time.perf_counter()
+    cpu4 = time.process_time()
 
     points = sum(len(c.steps) for c in curves)
     print(
@@ -117,6 +120,7 @@ def main() -> None:
     total = t4 - t1
     print(
         f"replay total              {total:7.2f} s  -> {'PASS' if total < 60 else 'FAIL'} (< 60 s)"
+        f"; CPU {cpu4 - cpu1:.2f} s; load average {os.getloadavg()[0]:.1f}"
     )
     best = min(result.pooled.candidates, key=lambda c: c.cost_of_pass_usd)
     print(f"lowest cost-of-pass: {best.name} ({best.kind}) ${best.cost_of_pass_usd:.3e}")

@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from gateway.ledger.base import BudgetWindow, SpendRecord, SpendStore  # noqa: E402
-from gateway.ledger.memory import InMemorySpendStore  # noqa: E402
-from gateway.ledger.redis_store import RedisSpendStore  # noqa: E402
+from gateway.ledger.base import BudgetWindow, SpendRecord, SpendStore
+from gateway.ledger.memory import InMemorySpendStore
+from gateway.ledger.redis_store import RedisSpendStore
 
 WINDOWS = [
     BudgetWindow("month", "month:2026-11", 1e9, "2026-12-01T00:00:00+00:00"),
@@ -105,10 +105,14 @@ def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
                platform.processor())
-    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True,
-                                   text=True).stdout.split()[2] if shutil.which("redis-server") else "?"
+    redis_version = "?"
+    if shutil.which("redis-server"):
+        redis_version = subprocess.run(["redis-server", "--version"], capture_output=True,
+                                       text=True, check=False).stdout.split()[2]
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"nproc={os.cpu_count()} RAM={mem_kib / 2**20:.1f} GiB cpu={cpu!r} "
-            f"python={platform.python_version()} redis-server {redis_version}")
+            f"python={platform.python_version()} redis-server {redis_version} "
+            f"loadavg={load}")
 
 
 async def main(args: argparse.Namespace) -> None:

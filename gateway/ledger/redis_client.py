@@ -17,18 +17,20 @@ _UNAVAILABLE_REPLIES = (rex.BusyLoadingError, rex.ReadOnlyError, rex.MasterDownE
                         rex.TryAgainError, rex.ClusterDownError)
 
 
-def connect(url: str, *, timeout_s: float = 2.0, max_connections: int = 64) -> aioredis.Redis:
+def connect(url: str, *, timeout_s: float = 2.0, max_connections: int = 64,
+            pool_timeout_s: float = 10.0) -> aioredis.Redis:
     """A client for `url` that waits for a free connection and fails fast when Redis is down.
 
-    The pool blocks (up to `timeout_s`) instead of refusing when all connections are busy,
-    so a burst of concurrent requests queues rather than failing. One quick retry instead of
+    The pool blocks (up to `pool_timeout_s`) instead of refusing when all connections are
+    busy, so a burst of concurrent requests queues rather than failing; `timeout_s` bounds
+    connecting to and hearing back from Redis, which is what an outage trips. One quick retry instead of
     redis-py's ten: a budget check that hangs for seconds is worse than a prompt 503 (or
     fail-open), and every script we send is idempotent, so retrying it once is safe.
     """
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=max_connections,
-        timeout=timeout_s,
+        timeout=pool_timeout_s,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), retries=1),

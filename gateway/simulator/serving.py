@@ -85,7 +85,8 @@ class Simulator:
         ids = StreamIds(f"chatcmpl-sim{secrets.token_hex(12)}", int(time.time()), profile.name)
         if request.stream:
             events = chat_events(ids, answer, pacing, request.include_usage, fault)
-            return EventStreamResponse(events, {"x-request-id": _request_id()})
+            waits = pacing.ttft_s > 0 or pacing.per_token_s > 0 or _fault_waits(fault)
+            return EventStreamResponse(events, {"x-request-id": _request_id()}, waits=waits)
         return _complete(ids, answer, pacing, fault)
 
     def _check_context(self, profile: ModelProfile, request: ChatRequest) -> None:
@@ -121,6 +122,7 @@ class Simulator:
         )
 
 
+_DELAYS = frozenset({FaultKind.SLOW, FaultKind.STALL})
 _NO_ANSWER = frozenset(
     {FaultKind.HTTP_500, FaultKind.HTTP_429, FaultKind.VLLM_ERROR, FaultKind.TIMEOUT}
 )
@@ -146,7 +148,7 @@ def _answerless_response(fault: Fault, model: str) -> ASGIApp:
 
 def _complete(ids: StreamIds, answer: Answer, pacing: Pacing, fault: Fault | None) -> ASGIApp:
     kind = fault.kind if fault else None
-    delay = fault.delay_s if fault and kind in (FaultKind.SLOW, FaultKind.STALL) else 0.0
+    delay = fault.delay_s if fault and kind in _DELAYS else 0.0
     body = completion_body(
         ids.completion_id, ids.created, ids.model, answer, with_usage=kind is not FaultKind.NO_USAGE
     )
@@ -157,6 +159,10 @@ def _complete(ids: StreamIds, answer: Answer, pacing: Pacing, fault: Fault | Non
     else:
         response = json_response(body, headers={"x-request-id": _request_id()})
     return Delayed(pacing.total_s(answer.usage.completion_tokens) + delay, response)
+
+
+def _fault_waits(fault: Fault | None) -> bool:
+    return fault is not None and fault.delay_s > 0 and fault.kind in _DELAYS
 
 
 def _request_id() -> str:

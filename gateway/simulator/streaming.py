@@ -89,11 +89,16 @@ class EventStreamResponse:
     """An ASGI response that sends SSE events, headers with the first one, and can reset.
 
     Headers wait for the first event so that time-to-first-byte is the simulated
-    time-to-first-token. If the client goes away the stream stops early.
+    time-to-first-token. If the client goes away the stream stops early; when `events` may
+    pause (`waits`), each pause is raced against the disconnect, which costs a task per event,
+    so unpaced streams skip it.
     """
 
-    def __init__(self, events: AsyncIterator[StreamEvent], headers: Mapping[str, str]):
+    def __init__(
+        self, events: AsyncIterator[StreamEvent], headers: Mapping[str, str], waits: bool = True
+    ):
         self._events = events
+        self._waits = waits
         self._headers = [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-cache"),
@@ -104,7 +109,7 @@ class EventStreamResponse:
         watcher = asyncio.ensure_future(wait_for_disconnect(receive, timeout_s=float("inf")))
         started = False
         try:
-            while (event := await _next_unless_gone(self._events, watcher)) is not None:
+            while (event := await self._next(watcher)) is not None:
                 if event is StreamAction.RESET:
                     watcher.cancel()
                     await reset_connection(scope, receive)
@@ -124,11 +129,18 @@ class EventStreamResponse:
             watcher.cancel()
             await _close(self._events)
 
+    async def _next(self, watcher: asyncio.Future[bool]) -> StreamEvent | None:
+        """The next event, or None when the stream ends or the client has left."""
+        if watcher.done():
+            return None
+        if not self._waits:
+            return await anext(self._events, None)
+        return await _next_unless_gone(self._events, watcher)
+
 
 async def _next_unless_gone(
     events: AsyncIterator[StreamEvent], watcher: asyncio.Future[bool]
 ) -> StreamEvent | None:
-    """The next event, or None when the stream ends or the client leaves first."""
     pending: asyncio.Future[StreamEvent | None] = asyncio.ensure_future(anext(events, None))
     both: list[asyncio.Future[Any]] = [pending, watcher]
     await asyncio.wait(both, return_when=asyncio.FIRST_COMPLETED)

@@ -100,7 +100,7 @@ def train_projection(
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()
-            total, steps = total + float(loss), steps + 1
+            total, steps = total + float(loss.detach()), steps + 1
         losses.append(total / max(steps, 1))
     projection = Projection(
         w1=first.weight.detach().numpy().copy(),

@@ -20,6 +20,7 @@ from routers.datasets.routellm import GPT4, MIXTRAL
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "routing" / "routellm"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("loader", "folder", "n", "mixtral", "gpt4"),
     [

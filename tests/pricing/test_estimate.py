@@ -135,3 +135,11 @@ def test_relative_error_falls_back_to_tokens_for_free_models() -> None:
     assert relative_error(estimate, Usage(100, 100)) == pytest.approx((150 - 200) / 200)
     bare = CostEstimate("local", 0, 1, 1, 0.0, 0.0, True)
     assert relative_error(bare, Usage(0, 0)) == pytest.approx(1.0)
+
+
+def test_warm_up_loads_what_the_models_need(twins: PriceCatalog,
+                                            registry: TokenizerRegistry) -> None:
+    estimator = Estimator(twins, registry, identifier=FixedLanguage("eng"))
+    estimator.warm_up(["new-tok", "local"])
+    with pytest.raises(UnknownModelError):
+        estimator.warm_up(["gpt-17"])

@@ -18,7 +18,7 @@ from tests.gateway.ledger.helpers import record_for, window
 
 async def race(url: str, tenant: str, count: int, amount: float, limit: float,
                tag: str) -> dict[str, int]:
-    store = RedisSpendStore.from_url(url)
+    store = RedisSpendStore.from_url(url, timeout_s=10)
     month = window(limit_usd=limit)
 
     async def one(index: int) -> int:

@@ -64,7 +64,8 @@ def _budget_allows() -> int:
 
 
 def _redis_pair(url: str) -> list[SpendStore]:
-    return [RedisSpendStore.from_url(url), RedisSpendStore.from_url(url)]
+    # Generous timeouts: this box may be busy, and an outage is not what is tested here.
+    return [RedisSpendStore.from_url(url, timeout_s=10) for _ in range(2)]
 
 
 async def _close(stores: list[SpendStore]) -> None:

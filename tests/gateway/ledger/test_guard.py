@@ -128,7 +128,7 @@ async def test_settlements_made_while_down_are_recorded_once_it_is_back() -> Non
     store.down = False
     await gate.reserve(tenant(), "r2", 0.01)
     assert gate.pending == 0
-    [month, day] = (await gate.status(tenant())).states
+    [month, _day] = (await gate.status(tenant())).states
     assert (month.spent_micros, month.reserved_micros) == (80_000, 10_000)
 
 

@@ -13,10 +13,9 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from gateway.ledger.base import (
     BudgetWindow,

@@ -56,8 +56,8 @@ async def test_a_torn_last_line_is_dropped_and_the_log_stays_appendable(tmp_path
     first = InMemorySpendStore(log)
     await _settle(first, "r1", 0.25)
     await first.close()
-    with open(log, "ab") as handle:
-        handle.write(b'{"v": 1, "settled_at": "2026-11-03T10:00:00+00:00", "windo')
+    torn = b'{"v": 1, "settled_at": "2026-11-03T10:00:00+00:00", "windo'
+    log.write_bytes(log.read_bytes() + torn)
 
     second = InMemorySpendStore(log)
     await _settle(second, "r2", 0.10)

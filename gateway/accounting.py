@@ -18,7 +18,10 @@ def usage_of(
 ) -> Usage:
     """The upstream's usage when it sent one; else our own count, flagged estimated."""
     if reported and (reported.get("prompt_tokens") or reported.get("completion_tokens")):
-        return Usage.from_openai(reported)
+        try:
+            return Usage.from_openai(reported)
+        except (ValueError, TypeError, AttributeError):
+            pass  # an upstream's inconsistent usage: count it ourselves, flagged estimated
     price = estimator.catalog[model]
     tokenizer = estimator.tokenizers.get(price.tokenizer)
     prompt = estimator.prompt_tokens(price, messages)

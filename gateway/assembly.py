@@ -61,8 +61,6 @@ def build_catalog(config: GatewayConfig, tokenizers: TokenizerRegistry) -> Price
         tokenizer = catalog[entry.name].tokenizer
         if not tokenizers.known(tokenizer):
             raise CatalogError(f"model {entry.name!r}: unknown tokenizer {tokenizer!r}")
-        # Loaded at start-up, not on the first request, so no client pays for it.
-        tokenizers.get(tokenizer)
     return catalog
 
 
@@ -116,6 +114,9 @@ def build_gateway(
     metrics = GatewayMetrics()
     routes = build_routes(config)
     dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry)
-    service = ChatService(routes, Estimator(catalog, tokenizers), dispatcher, budget, metrics,
+    estimator = Estimator(catalog, tokenizers)
+    # Language ID model, premium table and tokenizers load now, not on the first request.
+    estimator.warm_up([m.name for m in config.models])
+    service = ChatService(routes, estimator, dispatcher, budget, metrics,
                           config.store.reservation_ttl_s)
     return Gateway(config, catalog, routes, service, tenants, budget, metrics, http)

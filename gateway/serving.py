@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gateway.accounting import price_usage, response_text, usage_of
@@ -18,7 +18,7 @@ from gateway.protocol import ChatCompletionRequest
 from gateway.routing import Passthrough, Routed, RouteTable
 from gateway.streaming import StreamRelay
 from gateway.upstream.dispatch import Dispatched, Dispatcher
-from pricing import CostEstimate, Estimator, Usage
+from pricing import CostEstimate, Estimator, Usage, cost_usd
 from routers.base import (
     Candidate,
     Decision,
@@ -76,22 +76,14 @@ class ChatService:
     def _max_tokens(self, request: ChatCompletionRequest) -> int | None:
         return request.max_completion_tokens or request.max_tokens
 
-    def _estimate(self, model: str, messages: Sequence[Mapping[str, Any]],
-                  max_tokens: int | None, n: int) -> CostEstimate:
-        estimate = self.estimator.estimate(model, messages, max_tokens)
+    def _estimates(self, models: Sequence[str], messages: Sequence[Mapping[str, Any]],
+                   max_tokens: int | None, n: int, route: str) -> dict[str, CostEstimate]:
+        """Pre-flight estimates on each model; the prompt's language is identified once."""
+        estimates = self.estimator.estimate_all(models, messages, max_tokens, route=route)
         if n <= 1:
-            return estimate
+            return estimates
         # n choices bill the prompt once and each completion separately.
-        extra_out = estimate.max_cost_usd - estimate.expected_cost_usd
-        return CostEstimate(
-            model=estimate.model,
-            prompt_tokens=estimate.prompt_tokens,
-            expected_output_tokens=estimate.expected_output_tokens * n,
-            max_output_tokens=estimate.max_output_tokens * n,
-            expected_cost_usd=estimate.expected_cost_usd * n,
-            max_cost_usd=(estimate.max_cost_usd + extra_out) * n,
-            tokens_estimated=estimate.tokens_estimated,
-        )
+        return {model: _times_n(e, n) for model, e in estimates.items()}
 
     def candidates(self, target: Routed, messages: Sequence[Mapping[str, Any]],
                    max_tokens: int | None, n: int) -> list[Candidate]:
@@ -99,10 +91,8 @@ class ChatService:
         if not pool:
             raise UpstreamUnavailable(
                 f"Every model behind `{target.alias}` is cooling down after failures.")
-        return [
-            Candidate(m, self.routes.tier(m), self._estimate(m, messages, max_tokens, n))  # type: ignore[arg-type]
-            for m in pool
-        ]
+        estimates = self._estimates(pool, messages, max_tokens, n, target.alias)
+        return [Candidate(m, self.routes.tier(m), estimates[m]) for m in pool]  # type: ignore[arg-type]
 
     async def plan(self, ctx: RequestContext, request: ChatCompletionRequest,
                    messages: list[dict[str, Any]]) -> Plan:
@@ -110,9 +100,11 @@ class ChatService:
         max_tokens = self._max_tokens(request)
         n = request.n or 1
         if isinstance(target, Passthrough):
-            estimates = [self._estimate(m, messages, max_tokens, n) for m in target.chain]
-            return Plan("passthrough", target.chain, max(e.max_cost_usd for e in estimates),
-                        estimates[0], f"passthrough {target.model}")
+            by_model = self._estimates(target.chain, messages, max_tokens, n, "passthrough")
+            # Reserve for the dearest model a fallback could reach, so no fallback overspends.
+            return Plan("passthrough", target.chain,
+                        max(e.max_cost_usd for e in by_model.values()),
+                        by_model[target.model], f"passthrough {target.model}")
         if isinstance(target.router, Orchestrator):
             raise TypeError("orchestrated routes are run by ChatService.orchestrate")
         candidates = self.candidates(target, messages, max_tokens, n)
@@ -144,7 +136,7 @@ class ChatService:
             tenant=ctx.tenant.name, request_id=hold.request_id, model=model, route=route,
             cost_usd=cost, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, tier=self.routes.tier(model),
-            extra={"estimated": usage.estimated},
+            language=estimate.language, extra={"estimated": usage.estimated},
         )
         await self.budget.settle(hold, cost, record)
         self._observe(model, route, usage, cost, estimate)
@@ -157,9 +149,8 @@ class ChatService:
         if usage.cached_prompt_tokens:
             m.tokens.labels(model, route, "cached_prompt").inc(usage.cached_prompt_tokens)
         m.cost.labels(model, route, self.routes.tier(model)).inc(cost)
-        if cost > 0:
-            m.estimate_error.labels(model).observe((estimate.expected_cost_usd - cost) / cost)
-        self.estimator.output_lengths.observe(model, usage.completion_tokens)
+        if model == estimate.model:  # a fallback's cost says nothing about this estimate
+            m.estimate_error.labels(model).observe(self.estimator.settle(estimate, usage))
 
     # -- calls ------------------------------------------------------------------------------
 
@@ -279,7 +270,7 @@ class ChatService:
                          params: Mapping[str, Any]) -> StageResult:
         """One reserved, settled, non-streaming call for a multi-stage route."""
         max_tokens = params.get("max_completion_tokens") or params.get("max_tokens")
-        estimate = self._estimate(model, messages, max_tokens, 1)
+        estimate = self._estimates([model], messages, max_tokens, 1, route)[model]
         plan = Plan(route, [model], estimate.max_cost_usd, estimate, f"stage {stage}")
         hold = await self.reserve(ctx, plan, f"{ctx.request_id}:{stage}")
         body = {**params, "messages": list(messages), "model": model}
@@ -296,3 +287,17 @@ class ChatService:
         cost = price_usage(self.estimator, model, usage)
         await self.settle(ctx, hold, model, route, usage, cost, estimate)
         return StageResult(model, response, usage, cost, self.routes.tier(model))  # type: ignore[arg-type]
+
+
+def _times_n(estimate: CostEstimate, n: int) -> CostEstimate:
+    price = estimate.price
+    prompt_cost = 0.0
+    if price is not None:
+        prompt_cost = cost_usd(price, Usage(estimate.prompt_tokens, 0))
+    return replace(
+        estimate,
+        expected_output_tokens=estimate.expected_output_tokens * n,
+        max_output_tokens=estimate.max_output_tokens * n,
+        expected_cost_usd=prompt_cost + (estimate.expected_cost_usd - prompt_cost) * n,
+        max_cost_usd=prompt_cost + (estimate.max_cost_usd - prompt_cost) * n,
+    )

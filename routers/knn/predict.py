@@ -2,10 +2,11 @@
 
 Quality of model m for a prompt with neighbours j (similarity s_j):
 
-    q_m = (Σ_j w_j y_jm + β p_m) / (Σ_j w_j + β),   w_j = exp((s_j − 1) / τ),
+    q_m = (Σ_j w_j y_jm + β p_m) / (Σ_j w_j + β),   w_j = exp((s_j − s_1) / τ),
 
 summing only neighbours whose outcome y_jm is known; p_m is the model's mean known score
-over the reference set, so a model nobody near the prompt has tried falls back to its prior.
+over the reference set, so a model nobody near the prompt has tried falls back to its prior. The nearest neighbour
+has weight 1, so β reads as "the prior counts like β nearest neighbours".
 Cost is the neighbours' mean recorded cost of m blended with this request's pre-flight
 estimate (weight `cost_blend` on the neighbours), or whichever of the two exists.
 """
@@ -34,7 +35,7 @@ class KnnParams:
 
     k: int = 32
     tau: float = 0.05
-    prior_weight: float = 2.0
+    prior_weight: float = 1.0
     cost_blend: float = 0.5
 
     def to_json(self) -> dict[str, Any]:
@@ -66,7 +67,9 @@ def neighbour_predictions(
         stop = min(n, start + CHUNK_ROWS)
         rows = idx[start:stop]
         valid = rows >= 0  # FAISS pads with -1 when the index holds fewer than k vectors
-        w = np.where(valid, np.exp((sims[start:stop].astype(np.float64) - 1.0) / params.tau), 0)
+        s = np.where(valid, sims[start:stop].astype(np.float64), -np.inf)
+        top = s.max(axis=1, keepdims=True)
+        w = np.where(valid, np.exp((s - np.where(np.isfinite(top), top, 0.0)) / params.tau), 0.0)
         y = scores[np.where(valid, rows, 0)]  # (b, k, m)
         c = costs[np.where(valid, rows, 0)]
         known = ~np.isnan(y) & valid[:, :, None]

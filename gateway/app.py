@@ -18,11 +18,19 @@ from starlette.responses import Response, StreamingResponse
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
 from gateway.context import RequestContext
-from gateway.errors import GatewayError, InvalidRequest, status_error
+from gateway.errors import (
+    GatewayError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    as_gateway_error,
+    status_error,
+)
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
 from gateway.serving import ChatReply
+from gateway.spend import spend_report
 from gateway.streaming import replay_as_stream
 
 log = logging.getLogger("costroute.access")
@@ -110,7 +118,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"request_id": _request_id(request)})
+        error = as_gateway_error(exc)
+        if error is not None:
+            return error_response(error)
+        log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
         return error_response(GatewayError("The gateway failed to process the request."))
 
 
@@ -137,10 +148,13 @@ def _install_routes(app: FastAPI) -> None:
             body = await _read_json(request)
             chat = _parse_chat(body)
             return await _answer(gateway, ctx, chat, body)
-        except GatewayError as exc:
-            gateway.metrics.errors.labels(ctx.route, str(exc.code)).inc()
-            _access_log(ctx, exc.status_code, error=exc.code)
-            raise
+        except Exception as exc:
+            error = as_gateway_error(exc)
+            if error is None:
+                raise
+            gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
+            _access_log(ctx, error.status_code, error=error.code)
+            raise error from None
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
@@ -153,6 +167,26 @@ def _install_routes(app: FastAPI) -> None:
         cards += [ModelCard(id=alias, created=created, owned_by="costroute-router")
                   for alias in gateway.routes.aliases]
         return _json(ModelList(data=cards).model_dump())
+
+    @app.get("/v1/costroute/spend")
+    async def spend(request: Request) -> Response:
+        """The caller's own spend; an admin key may ask for `?tenant=NAME` or `?tenant=*`."""
+        gateway = _gateway(request)
+        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
+                              request.headers.get("api-key"))
+        wanted = request.query_params.get("tenant", tenant.name)
+        if wanted != tenant.name and not tenant.admin:
+            raise PermissionDenied("Only an admin key may read another tenant's spend.",
+                                   param="tenant", code="admin_required")
+        by = [d for d in request.query_params.get("by", "period,model,route").split(",") if d]
+        if gateway.store is None:
+            raise NotFound("This gateway keeps no spend ledger.")
+        try:
+            report = await spend_report(gateway.store, gateway.service.estimator,
+                                        None if wanted == "*" else wanted, by)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), param="by") from None
+        return _json(report)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> Response:

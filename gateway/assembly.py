@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ import httpx
 from gateway.auth import Authenticator
 from gateway.budget import BudgetGate
 from gateway.config import GatewayConfig, ModelEntry
+from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
@@ -34,12 +36,14 @@ class Gateway:
     budget: BudgetGate
     metrics: GatewayMetrics
     http: httpx.AsyncClient
+    store: SpendStore | None = None
+    on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
+        for hook in reversed(self.on_close):
+            await hook()
         await self.http.aclose()
-        close = getattr(self.budget, "aclose", None)
-        if close is not None:
-            await close()
+        await self.budget.aclose()
 
 
 def build_catalog(config: GatewayConfig, tokenizers: TokenizerRegistry) -> PriceCatalog:

@@ -78,6 +78,9 @@ def _mount(module: str, name: str, help_text: str) -> None:
 
 
 def main() -> None:
+    from gateway.ledger.cli import spend
+
+    app.command("spend", help="Print recorded spend by tenant, period, model and route.")(spend)
     _mount("gateway.simulator.cli", "simulate", "Run the bundled OpenAI-compatible simulator.")
     _mount("gateway.tenants.cli", "tenants", "Manage tenants and their API keys.")
     _mount("pricing.cli", "pricing", "Price catalog, token counts and language premiums.")
@@ -87,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -156,3 +156,25 @@ def status_error(status: int, message: str) -> GatewayError:
         exc.status_code = status
         return exc
     return GatewayError(message)
+
+
+def as_gateway_error(exc: BaseException) -> GatewayError | None:
+    """Our error for an exception raised by the ledger or rate limiter; None if unknown.
+
+    This and the classes above are the only place where an exception gets its HTTP shape.
+    """
+    from gateway.ledger.base import StoreUnavailable
+    from gateway.ledger.status import BudgetExhausted
+    from gateway.ratelimit.base import RateLimitExceeded
+
+    if isinstance(exc, GatewayError):
+        return exc
+    if isinstance(exc, BudgetExhausted):
+        return BudgetExceeded(exc.message, headers={"x-costroute-budget-resets-at": exc.resets_at})
+    if isinstance(exc, RateLimitExceeded):
+        return RateLimited(str(exc), retry_after_s=exc.retry_after_s)
+    if isinstance(exc, StoreUnavailable):
+        return ServiceUnavailable(
+            "The budget store is unavailable, so spend cannot be checked; retry shortly.",
+            code="budget_store_unavailable", headers={"retry-after": "2"})
+    return None

@@ -2,56 +2,92 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gateway.app import create_app, wrap_asgi
 from gateway.assembly import Gateway, build_gateway
-from gateway.budget import UnlimitedBudget
-from gateway.config import GatewayConfig
+from gateway.budget import LedgerBudget
+from gateway.config import ConfigError, GatewayConfig
+from gateway.ledger.factory import open_rate_limiter, open_store
+from gateway.ledger.guard import BudgetGuard
 from gateway.tenants.config import TenantConfig
+from gateway.tenants.directory import TenantDirectory
+from gateway.upstream.base import Upstream
 
 log = logging.getLogger("costroute.server")
 
-
-@dataclass
-class StaticTenants:
-    """Tenants held in memory (the embedded demo tenant, tests)."""
-
-    tenants: list[TenantConfig]
-    _by_hash: dict[str, TenantConfig] = field(default_factory=dict, init=False)
-
-    def __post_init__(self) -> None:
-        for tenant in self.tenants:
-            for digest in tenant.key_sha256:
-                self._by_hash[digest] = tenant
-
-    def authenticate(self, api_key: str) -> TenantConfig | None:
-        import hashlib
-        import hmac
-
-        digest = hashlib.sha256(api_key.encode("utf-8", "replace")).hexdigest()
-        tenant = self._by_hash.get(digest)
-        # The dict lookup is on a hash of the key, so timing reveals nothing about the key;
-        # compare_digest keeps the final check constant-time as well.
-        if tenant is not None and any(hmac.compare_digest(digest, h) for h in tenant.key_sha256):
-            return tenant
-        return None
+TENANTS_ENV = "COSTROUTE_TENANTS_FILE"
+DATA_DIR_ENV = "COSTROUTE_DATA_DIR"
 
 
 @dataclass
 class ServeOptions:
+    """What to serve: the config, and tenants given in code (embedded demo, tests)."""
+
     config: GatewayConfig
     tenants: list[TenantConfig] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    upstreams: dict[str, Upstream] | None = None
+    watch_interval_s: float = 2.0
+
+
+def data_dir() -> Path:
+    configured = os.environ.get(DATA_DIR_ENV)
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "costroute"
+
+
+def tenant_directory(options: ServeOptions) -> TenantDirectory:
+    """Tenants from code, else `tenants_file` in gateway.yaml, else $COSTROUTE_TENANTS_FILE."""
+    if options.tenants:
+        return TenantDirectory.from_tenants(options.tenants)
+    path = options.config.tenants_file or os.environ.get(TENANTS_ENV)
+    if not path:
+        raise ConfigError(
+            f"no tenants: set `tenants_file` in gateway.yaml or ${TENANTS_ENV}")
+    return TenantDirectory(path)
+
+
+def spend_log_path(config: GatewayConfig) -> Path:
+    if config.store.path:
+        return Path(config.store.path)
+    return data_dir() / "spend.jsonl"
 
 
 def make_app(options: ServeOptions) -> Any:
+    """The gateway's ASGI app; configuration and tenant errors raise here, before serving."""
     config = options.config
+    directory = tenant_directory(options)
+    store_kind = config.store.kind
+    journal = spend_log_path(config) if store_kind == "memory" else None
+    if journal is not None:
+        journal.parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(store_kind, path=journal, url=config.store.url)
 
     async def build() -> Gateway:
-        return build_gateway(config, StaticTenants(options.tenants), UnlimitedBudget())
+        limiter = open_rate_limiter(store_kind, url=config.store.url)
+        guard = BudgetGuard(store, hold_ttl_s=config.store.reservation_ttl_s,
+                            fail_open=config.store.fail_open)
+        gateway = build_gateway(config, directory, LedgerBudget(guard, limiter),
+                                upstreams=options.upstreams)
+        gateway.store = store
+        if directory.path != Path(""):
+            directory.start_watching(options.watch_interval_s)
+            gateway.on_close.append(directory.stop_watching)
+            with contextlib.suppress(RuntimeError, ValueError):  # not the main thread
+                uninstall = directory.install_sighup()
+
+                async def _uninstall() -> None:
+                    uninstall()
+
+                gateway.on_close.append(_uninstall)
+        return gateway
 
     app = create_app(build)
     if config.simulator:

@@ -13,6 +13,7 @@ from gateway.budget import BudgetGate
 from gateway.context import RequestContext
 from gateway.errors import BudgetExceeded, GatewayError, UpstreamUnavailable
 from gateway.ledger.base import Hold, SpendRecord
+from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
 from gateway.protocol import ChatCompletionRequest
 from gateway.routing import Passthrough, Routed, RouteTable
@@ -40,6 +41,7 @@ class Plan:
     reserve_usd: float
     estimate: CostEstimate
     reason: str
+    cheaper: Sequence[tuple[str, CostEstimate]] = ()
 
 
 @dataclass
@@ -101,27 +103,54 @@ class ChatService:
         n = request.n or 1
         if isinstance(target, Passthrough):
             by_model = self._estimates(target.chain, messages, max_tokens, n, "passthrough")
+            first = by_model[target.model]
+            await self.budget.admit(ctx.tenant, _tokens(first))
             # Reserve for the dearest model a fallback could reach, so no fallback overspends.
             return Plan("passthrough", target.chain,
                         max(e.max_cost_usd for e in by_model.values()),
-                        by_model[target.model], f"passthrough {target.model}")
+                        first, f"passthrough {target.model}")
         if isinstance(target.router, Orchestrator):
             raise TypeError("orchestrated routes are run by ChatService.orchestrate")
         candidates = self.candidates(target, messages, max_tokens, n)
-        policy = await self._policy(ctx)
+        policy = await self._admit_routed(ctx, candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
+                                     language=candidates[0].estimate.language,
                                      tenant=ctx.tenant.name)
         decision: Decision = target.router.route(route_request, candidates, policy)
         chosen = next(c for c in candidates if c.model == decision.model)
+        # Cheaper candidates, in case the chosen model no longer fits the remaining budget.
+        cheaper = sorted((c for c in candidates
+                          if c.estimate.max_cost_usd < chosen.estimate.max_cost_usd),
+                         key=lambda c: -c.estimate.max_cost_usd)
         return Plan(target.alias, [chosen.model], chosen.estimate.max_cost_usd,
-                    chosen.estimate, decision.reason)
+                    chosen.estimate, decision.reason,
+                    tuple((c.model, c.estimate) for c in cheaper))
 
-    async def _policy(self, ctx: RequestContext) -> Policy:
-        return ctx.tenant.policy.to_policy()
+    async def _admit_routed(self, ctx: RequestContext, candidates: Sequence[Candidate]) -> Policy:
+        """Rate limits, the hard stop, and the tenant's policy paced by its budget."""
+        cheapest = min(candidates, key=lambda c: c.estimate.max_cost_usd)
+        await self.budget.admit(ctx.tenant, _tokens(cheapest.estimate))
+        return await self.budget.policy(ctx.tenant, cheapest.estimate.max_cost_usd)
 
     # -- budget -----------------------------------------------------------------------------
 
-    async def reserve(self, ctx: RequestContext, plan: Plan, key: str) -> Hold:
+    async def reserve(self, ctx: RequestContext, plan: Plan, key: str) -> tuple[Plan, Hold]:
+        """Holds the plan's worst-case cost; downgrades to a cheaper candidate if it won't fit."""
+        options = [plan] + [
+            Plan(plan.route, [model], estimate.max_cost_usd, estimate,
+                 f"{plan.reason}; budget: downgraded to {model}")
+            for model, estimate in plan.cheaper
+        ]
+        failure: BaseException | None = None
+        for option in options:
+            try:
+                return option, await self._reserve_one(ctx, option, key)
+            except (BudgetExceeded, BudgetExhausted) as exc:
+                failure = failure or exc
+        assert failure is not None
+        raise failure
+
+    async def _reserve_one(self, ctx: RequestContext, plan: Plan, key: str) -> Hold:
         cap = ctx.tenant.max_cost_per_request_usd
         if cap is not None and plan.reserve_usd > cap:
             raise BudgetExceeded(
@@ -182,7 +211,7 @@ class ChatService:
         ctx.route = target.alias
         max_tokens = self._max_tokens(request)
         candidates = self.candidates(target, messages, max_tokens, 1)
-        policy = await self._policy(ctx)
+        policy = await self._admit_routed(ctx, candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      tenant=ctx.tenant.name)
         params = {k: v for k, v in body.items()
@@ -216,7 +245,7 @@ class ChatService:
                        body: dict[str, Any], messages: list[dict[str, Any]]) -> ChatReply:
         plan = await self.plan(ctx, request, messages)
         ctx.route = plan.route
-        hold = await self.reserve(ctx, plan, ctx.request_id)
+        plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         started = time.perf_counter()
         try:
             response, dispatched = await self.dispatcher.complete(
@@ -244,7 +273,7 @@ class ChatService:
                      ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
         plan = await self.plan(ctx, request, messages)
         ctx.route = plan.route
-        hold = await self.reserve(ctx, plan, ctx.request_id)
+        plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         started = time.perf_counter()
         try:
             upstream, dispatched = await self.dispatcher.open_stream(
@@ -272,7 +301,7 @@ class ChatService:
         max_tokens = params.get("max_completion_tokens") or params.get("max_tokens")
         estimate = self._estimates([model], messages, max_tokens, 1, route)[model]
         plan = Plan(route, [model], estimate.max_cost_usd, estimate, f"stage {stage}")
-        hold = await self.reserve(ctx, plan, f"{ctx.request_id}:{stage}")
+        hold = await self._reserve_one(ctx, plan, f"{ctx.request_id}:{stage}")
         body = {**params, "messages": list(messages), "model": model}
         started = time.perf_counter()
         try:
@@ -301,3 +330,8 @@ def _times_n(estimate: CostEstimate, n: int) -> CostEstimate:
         expected_cost_usd=prompt_cost + (estimate.expected_cost_usd - prompt_cost) * n,
         max_cost_usd=prompt_cost + (estimate.max_cost_usd - prompt_cost) * n,
     )
+
+
+def _tokens(estimate: CostEstimate) -> int:
+    """Tokens a request is charged against a tokens-per-minute limit at admission."""
+    return estimate.prompt_tokens + estimate.expected_output_tokens

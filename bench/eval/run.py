@@ -20,6 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# One BLAS thread: on a small shared machine, BLAS threads spin and double the CPU time of
+# the bootstrap's matrix products (measured: 2.3 s vs 4.0 s CPU for 1000 resamples).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,6 +88,10 @@ def main() -> None:
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     print(
+        "threads:",
+        f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}",
+    )
+    print(
         "machine:",
         platform.node(),
         platform.machine(),
@@ -92,7 +101,6 @@ def main() -> None:
         f"numpy {np.__version__}",
     )
 
-    cpu0 = time.process_time()
     t0 = time.perf_counter()
     ds, predicted = synthetic(args.prompts, args.models, args.tasks)
     t1 = time.perf_counter()

@@ -1,6 +1,6 @@
 """The spend ledger interface: atomic reserve-then-settle against a tenant's budgets.
 
-Amounts are integer micro-dollars (1e-6 USD) inside stores, so sums are exact in Lua and in
+Amounts are integer nano-dollars (1e-6 USD) inside stores, so sums are exact in Lua and in
 Python alike; the public methods take and return USD floats.
 
 Exceptions a store raises:
@@ -19,24 +19,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-MICROS_PER_USD = 1_000_000
+NANOS_PER_USD = 1_000_000_000
 
 
-def to_micros(usd: float) -> int:
-    """`usd` in whole micro-dollars, rounded up (a hold never undercovers its cost)."""
-    # Round away binary noise first: 0.07 * 1e6 is 70000.00000000001, which is 70000 µ$, not
-    # 70001. Three decimals (nano-dollars) keep every genuine fraction of a micro-dollar.
-    return math.ceil(round(usd * MICROS_PER_USD, 3))
+def to_nanos(usd: float) -> int:
+    """`usd` in whole nano-dollars, rounded up (a hold never undercovers its cost)."""
+    # Nano-dollars, not micro-dollars: a short request to a cheap model costs a few micro-
+    # dollars, so rounding each up to a whole micro-dollar overcharged it by up to 30%.
+    # Round away binary noise first (0.07 * 1e9 is not exactly 70000000); three decimals keep
+    # every genuine fraction. Redis's Lua numbers are doubles: exact up to 2**53 n$ ($9M).
+    return math.ceil(round(usd * NANOS_PER_USD, 3))
 
 
-def limit_to_micros(usd: float) -> int:
-    """A budget limit in whole micro-dollars, rounded down (a budget never grows by rounding)."""
-    return math.floor(round(usd * MICROS_PER_USD, 3))
+def limit_to_nanos(usd: float) -> int:
+    """A budget limit in whole nano-dollars, rounded down (a budget never grows by rounding)."""
+    return math.floor(round(usd * NANOS_PER_USD, 3))
 
 
-def from_micros(micros: int) -> float:
-    """Micro-dollars as USD."""
-    return micros / MICROS_PER_USD
+def from_nanos(nanos: int) -> float:
+    """Nano-dollars as USD."""
+    return nanos / NANOS_PER_USD
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,26 +80,26 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class WindowState:
-    """Spend and live holds in one window; stores fill the exact micro-dollar fields too."""
+    """Spend and live holds in one window; stores fill the exact nano-dollar fields too."""
 
     window: BudgetWindow
     spent_usd: float
     reserved_usd: float
-    spent_micros: int = 0
-    reserved_micros: int = 0
+    spent_nanos: int = 0
+    reserved_nanos: int = 0
 
     @classmethod
-    def of_micros(cls, window: BudgetWindow, spent: int, reserved: int) -> WindowState:
-        return cls(window, from_micros(spent), from_micros(reserved), spent, reserved)
+    def of_nanos(cls, window: BudgetWindow, spent: int, reserved: int) -> WindowState:
+        return cls(window, from_nanos(spent), from_nanos(reserved), spent, reserved)
 
     @property
     def remaining_usd(self) -> float:
         return max(0.0, self.window.limit_usd - self.spent_usd - self.reserved_usd)
 
     @property
-    def remaining_micros(self) -> int:
-        return max(0, limit_to_micros(self.window.limit_usd) - self.spent_micros
-                   - self.reserved_micros)
+    def remaining_nanos(self) -> int:
+        return max(0, limit_to_nanos(self.window.limit_usd) - self.spent_nanos
+                   - self.reserved_nanos)
 
 
 class InsufficientBudget(Exception):
@@ -128,7 +130,7 @@ class SettledEntry:
     record: SpendRecord
     settled_at: str  # ISO-8601 UTC instant
     window_keys: tuple[str, ...]
-    actual_micros: int
+    actual_nanos: int
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ def encode_entry(entry: SettledEntry) -> bytes:
         "v": FORMAT_VERSION,
         "settled_at": entry.settled_at,
         "windows": list(entry.window_keys),
-        "actual_micros": entry.actual_micros,
+        "actual_nanos": entry.actual_nanos,
         "tenant": record.tenant,
         "request_id": record.request_id,
         "model": record.model,
@@ -62,7 +62,7 @@ def decode_entry(raw: bytes | str) -> SettledEntry:
             record=record,
             settled_at=str(body["settled_at"]),
             window_keys=tuple(str(k) for k in body.get("windows", ())),
-            actual_micros=int(body["actual_micros"]),
+            actual_nanos=int(body["actual_nanos"]),
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"not a spend entry: {exc}") from None

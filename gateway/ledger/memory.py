@@ -1,4 +1,4 @@
-"""The embedded SpendStore: one process, exact micro-dollars, spend durable in a JSONL file.
+"""The embedded SpendStore: one process, exact nano-dollars, spend durable in a JSONL file.
 
 Every critical section is a few dictionary operations under a lock with no `await` inside,
 so concurrent coroutines (or threads) see each reserve as atomic. Holds live in memory only:
@@ -24,9 +24,9 @@ from gateway.ledger.base import (
     SpendRecord,
     StoreUnavailable,
     WindowState,
-    from_micros,
-    limit_to_micros,
-    to_micros,
+    from_nanos,
+    limit_to_nanos,
+    to_nanos,
 )
 from gateway.ledger.entries import utc_now_iso
 from gateway.ledger.journal import GroupCommitter, SpendJournal
@@ -72,7 +72,7 @@ class InMemorySpendStore:
         ttl_s: float,
     ) -> Hold:
         """Holds `amount_usd` in every window at once, or raises InsufficientBudget."""
-        amount = to_micros(amount_usd)
+        amount = to_nanos(amount_usd)
         check_reservation(amount, windows, ttl_s)
         now = self._clock()
         with self._lock:
@@ -88,7 +88,7 @@ class InMemorySpendStore:
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Counts `actual_usd` in the hold's windows, drops the hold, logs the record durably."""
-        actual = to_micros(actual_usd)
+        actual = to_nanos(actual_usd)
         check_settlement(hold, actual, record)
         key = (hold.tenant, hold.request_id)
         entry = SettledEntry(record, utc_now_iso(), tuple(w.key for w in hold.windows), actual)
@@ -119,12 +119,12 @@ class InMemorySpendStore:
             self._holds.get(hold.tenant, {}).pop(hold.request_id, None)
 
     async def state(self, tenant: str, windows: Sequence[BudgetWindow]) -> list[WindowState]:
-        """Spent and live-held micro-dollars of each window, in the order given."""
+        """Spent and live-held nano-dollars of each window, in the order given."""
         now = self._clock()
         with self._lock:
             holds = self._live_holds(tenant, now)
             return [
-                WindowState.of_micros(
+                WindowState.of_nanos(
                     w, self._spent.get((tenant, w.key), 0), _held(holds, w.key)
                 )
                 for w in windows
@@ -155,18 +155,18 @@ class InMemorySpendStore:
     def _check_fits(
         self, tenant: str, holds: dict[str, _LiveHold], window: BudgetWindow, amount: int
     ) -> None:
-        limit = limit_to_micros(window.limit_usd)
+        limit = limit_to_nanos(window.limit_usd)
         used = self._spent.get((tenant, window.key), 0) + _held(holds, window.key)
         if used + amount > limit:
-            raise InsufficientBudget(window, from_micros(max(0, limit - used)))
+            raise InsufficientBudget(window, from_nanos(max(0, limit - used)))
 
-    def _add_spend(self, tenant: str, window_keys: Sequence[str], micros: int) -> None:
+    def _add_spend(self, tenant: str, window_keys: Sequence[str], nanos: int) -> None:
         for window_key in window_keys:
             slot = (tenant, window_key)
-            self._spent[slot] = self._spent.get(slot, 0) + micros
+            self._spent[slot] = self._spent.get(slot, 0) + nanos
 
     def _count(self, entry: SettledEntry) -> None:
-        self._add_spend(entry.record.tenant, entry.window_keys, entry.actual_micros)
+        self._add_spend(entry.record.tenant, entry.window_keys, entry.actual_nanos)
         self._settled.add((entry.record.tenant, entry.record.request_id))
         self._entries.append(entry)
 

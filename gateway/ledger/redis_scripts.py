@@ -3,10 +3,10 @@
 Every script sees the same first four keys, all of one tenant (one hash tag, so one cluster
 slot):
 
-    KEYS[1] spent     HASH   window key -> settled micro-dollars
-    KEYS[2] reserved  HASH   window key -> micro-dollars held by live holds
+    KEYS[1] spent     HASH   window key -> settled nano-dollars
+    KEYS[2] reserved  HASH   window key -> nano-dollars held by live holds
     KEYS[3] holds     ZSET   request id, scored by expiry (ms, Redis clock)
-    KEYS[4] holdinfo  HASH   request id -> "<micros> <window key> <window key> ..."
+    KEYS[4] holdinfo  HASH   request id -> "<nanos> <window key> <window key> ..."
 
 Time comes from the server's TIME, so replicas with skewed clocks agree on what expired.
 Expired holds are dropped (and their amounts taken off `reserved`) at the start of every
@@ -46,7 +46,7 @@ end
 """
 
 # KEYS[5] settled marker of this request.
-# ARGV: request id, amount micros, ttl ms, then (window key, limit micros) pairs.
+# ARGV: request id, amount nanos, ttl ms, then (window key, limit nanos) pairs.
 # Returns {1} granted (or already held), {-1} already settled, {0, window index, remaining}.
 RESERVE = _PRELUDE + """
 local now = now_ms()
@@ -75,7 +75,7 @@ return {1, 0, '0'}
 """
 
 # KEYS[5] settled marker, KEYS[6] durable log stream.
-# ARGV: request id, actual micros, marker ttl s, entry json, then window keys.
+# ARGV: request id, actual nanos, marker ttl s, entry json, then window keys.
 # Returns 1 when counted, 0 when the request was already settled.
 SETTLE = _PRELUDE + """
 if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end

@@ -29,9 +29,9 @@ from gateway.ledger.base import (
     SettledEntry,
     SpendRecord,
     WindowState,
-    from_micros,
-    limit_to_micros,
-    to_micros,
+    from_nanos,
+    limit_to_nanos,
+    to_nanos,
 )
 from gateway.ledger.entries import decode_entry, encode_entry, utc_now_iso
 from gateway.ledger.redis_client import connect, text, unavailable_as_store_error
@@ -80,11 +80,11 @@ class RedisSpendStore:
         ttl_s: float,
     ) -> Hold:
         """Holds `amount_usd` in every window in one script, or raises InsufficientBudget."""
-        amount = to_micros(amount_usd)
+        amount = to_nanos(amount_usd)
         check_reservation(amount, windows, ttl_s)
         args: list[str | int] = [request_id, amount, max(1, round(ttl_s * 1000))]
         for window in windows:
-            args += [window.key, limit_to_micros(window.limit_usd)]
+            args += [window.key, limit_to_nanos(window.limit_usd)]
         keys = [*self._tenant_keys(tenant), self._marker_key(tenant, request_id)]
         async with unavailable_as_store_error("reserve"):
             reply = await self._reserve(keys=keys, args=args)
@@ -92,12 +92,12 @@ class RedisSpendStore:
         if status == -1:
             raise RequestAlreadySettled(request_id)
         if status == 0:
-            raise InsufficientBudget(windows[index], from_micros(remaining))
+            raise InsufficientBudget(windows[index], from_nanos(remaining))
         return Hold(tenant, request_id, amount_usd, tuple(windows))
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Counts the actual cost, drops the hold and appends the entry, in one script."""
-        actual = to_micros(actual_usd)
+        actual = to_nanos(actual_usd)
         check_settlement(hold, actual, record)
         window_keys = tuple(w.key for w in hold.windows)
         entry = SettledEntry(record, utc_now_iso(), window_keys, actual)
@@ -118,7 +118,7 @@ class RedisSpendStore:
             await self._release(keys=self._tenant_keys(hold.tenant), args=[hold.request_id])
 
     async def state(self, tenant: str, windows: Sequence[BudgetWindow]) -> list[WindowState]:
-        """Spent and live-held micro-dollars of each window, in the order given."""
+        """Spent and live-held nano-dollars of each window, in the order given."""
         if not windows:
             return []
         async with unavailable_as_store_error("state"):
@@ -126,7 +126,7 @@ class RedisSpendStore:
                                       args=[w.key for w in windows])
         values = [int(text(v)) for v in reply]
         return [
-            WindowState.of_micros(w, values[2 * i], values[2 * i + 1])
+            WindowState.of_nanos(w, values[2 * i], values[2 * i + 1])
             for i, w in enumerate(windows)
         ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gateway.ledger.base import SettledEntry, from_micros
+from gateway.ledger.base import SettledEntry, from_nanos
 
 DIMENSIONS = ("tenant", "period", "model", "route", "language", "tier")
 NO_VALUE = "-"
@@ -19,11 +19,11 @@ class SpendRow:
     requests: int
     prompt_tokens: int
     completion_tokens: int
-    cost_micros: int
+    cost_nanos: int
 
     @property
     def cost_usd(self) -> float:
-        return from_micros(self.cost_micros)
+        return from_nanos(self.cost_nanos)
 
     def as_dict(self, by: Sequence[str]) -> dict[str, object]:
         return {
@@ -53,7 +53,7 @@ def summarize(entries: Iterable[SettledEntry], by: Sequence[str]) -> list[SpendR
             row[0] += 1
             row[1] += entry.record.prompt_tokens
             row[2] += entry.record.completion_tokens
-            row[3] += entry.actual_micros
+            row[3] += entry.actual_nanos
     return [SpendRow(group, *values) for group, values in sorted(sums.items())]
 
 

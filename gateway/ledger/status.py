@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.ledger.base import BudgetWindow, WindowState, limit_to_micros, to_micros
+from gateway.ledger.base import BudgetWindow, WindowState, limit_to_nanos, to_nanos
 from gateway.tenants.pacing import tightest
 
 
@@ -63,13 +63,13 @@ class BudgetStatus:
         """Windows whose spend plus holds reached their soft-alert fraction."""
         return [
             s for s, alert in zip(self.states, self.alert_fractions)
-            if s.spent_micros + s.reserved_micros >= alert * limit_to_micros(s.window.limit_usd)
+            if s.spent_nanos + s.reserved_nanos >= alert * limit_to_nanos(s.window.limit_usd)
         ]
 
     def blocking(self, amount_usd: float) -> WindowState | None:
         """The first window `amount_usd` would not fit in right now, or None if it fits."""
-        amount = to_micros(amount_usd)
-        return next((s for s in self.states if amount > s.remaining_micros), None)
+        amount = to_nanos(amount_usd)
+        return next((s for s in self.states if amount > s.remaining_nanos), None)
 
     def ensure_affordable(self, amount_usd: float) -> None:
         """Raises BudgetExhausted when `amount_usd` (e.g. the cheapest model) cannot fit."""
@@ -79,5 +79,5 @@ class BudgetStatus:
 
 
 def _free_share(state: WindowState) -> float:
-    limit = limit_to_micros(state.window.limit_usd)
-    return state.remaining_micros / limit if limit > 0 else 0.0
+    limit = limit_to_nanos(state.window.limit_usd)
+    return state.remaining_nanos / limit if limit > 0 else 0.0

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from gateway.ledger.base import BudgetWindow, Hold, SpendRecord
 
 
-def check_reservation(amount_micros: int, windows: Sequence[BudgetWindow], ttl_s: float) -> None:
+def check_reservation(amount_nanos: int, windows: Sequence[BudgetWindow], ttl_s: float) -> None:
     """Raises ValueError for a negative amount, a non-positive TTL or a repeated window key."""
-    if amount_micros < 0:
+    if amount_nanos < 0:
         raise ValueError("a reservation cannot be negative")
     if not ttl_s > 0:
         raise ValueError("a reservation needs a positive TTL")
@@ -22,9 +22,9 @@ def check_reservation(amount_micros: int, windows: Sequence[BudgetWindow], ttl_s
             raise ValueError(f"window key {key!r} must be non-empty without spaces")
 
 
-def check_settlement(hold: Hold, actual_micros: int, record: SpendRecord) -> None:
+def check_settlement(hold: Hold, actual_nanos: int, record: SpendRecord) -> None:
     """Raises ValueError when the record is not the hold's or the cost is negative."""
-    if actual_micros < 0:
+    if actual_nanos < 0:
         raise ValueError("a settled cost cannot be negative")
     if (record.tenant, record.request_id) != (hold.tenant, hold.request_id):
         raise ValueError(

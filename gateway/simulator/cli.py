@@ -88,7 +88,7 @@ def run(
     typer.echo(f"{READY_PREFIX}{url_of(sock)}/v1", color=False)
     server = SimulatorServer(
         uvicorn_config(simulator_app, log_level="info" if access_log else "warning",
-                       access_log=access_log)
+                       access_log=access_log, console_logs=True)
     )
     server.run(sockets=[sock])
 

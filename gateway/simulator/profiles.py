@@ -121,5 +121,6 @@ def _price(name: str, own: Mapping[str, Any] | None, catalog: PriceCatalog) -> M
         if shipped is None:
             raise LookupError("not in the price catalog; give it a `price:` block")
         return shipped
-    base = shipped.model_dump() if shipped else {}
+    # A model the catalog does not know is counted with the heuristic unless it names one.
+    base = shipped.model_dump() if shipped else {"tokenizer": "heuristic"}
     return ModelPrice.model_validate({**base, **own, "model": name})

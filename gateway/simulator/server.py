@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 from gateway.simulator.app import create_simulator_app
 from gateway.simulator.config import SimulatorConfig
@@ -73,15 +74,21 @@ class SimulatorServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def uvicorn_config(app: Any, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
-    """uvicorn settings for the simulator: plain asyncio and h11, no websockets, no lifespan."""
+def uvicorn_config(
+    app: Any, log_level: str = "warning", access_log: bool = False, console_logs: bool = False
+) -> uvicorn.Config:
+    """uvicorn settings for the simulator: plain asyncio and h11, no websockets, no lifespan.
+
+    `console_logs` installs uvicorn's own log format (for the command line); otherwise logging
+    is left alone, as a host process or pytest has configured it.
+    """
     return uvicorn.Config(
         app,
         http="h11",
         loop="asyncio",
         ws="none",
         lifespan="off",
-        log_config=None,
+        log_config=LOGGING_CONFIG if console_logs else None,
         log_level=log_level,
         access_log=access_log,
         timeout_graceful_shutdown=1,

@@ -54,8 +54,8 @@ def chunk_document(document: str, count: CountTokens, chunk_tokens: int = 800,
         raise ValueError("need chunk_tokens >= 1 and 0 <= overlap_tokens < chunk_tokens")
     chunks: list[Chunk] = []
     for section in split_sections(document):
-        for text, tokens in _pack(_units(section.text, count, chunk_tokens), chunk_tokens,
-                                  overlap_tokens):
+        units = _units(section.text, count, chunk_tokens)
+        for text, tokens in _pack(units, chunk_tokens, overlap_tokens, count):
             chunks.append(Chunk(len(chunks), section.title, text, tokens))
     return chunks
 
@@ -97,15 +97,15 @@ def _words(sentence: str, count: CountTokens, limit: int) -> list[tuple[str, int
     return out
 
 
-def _pack(units: list[tuple[str, int]], limit: int,
-          overlap: int) -> list[tuple[str, int]]:
+def _pack(units: list[tuple[str, int]], limit: int, overlap: int,
+          count: CountTokens) -> list[tuple[str, int]]:
     chunks: list[tuple[str, int]] = []
     current: list[tuple[str, int]] = []
     fresh = False  # whether `current` holds anything beyond the carried-over overlap
     for unit in units:
         if current and fresh and sum(t for _, t in current) + unit[1] > limit:
             chunks.append(_join(current))
-            current = _tail(current, overlap, limit - unit[1])
+            current = _tail(current, overlap, limit - unit[1], count)
         current.append(unit)
         fresh = True
     if current and fresh:
@@ -113,15 +113,28 @@ def _pack(units: list[tuple[str, int]], limit: int,
     return chunks
 
 
-def _tail(units: list[tuple[str, int]], overlap: int, room: int) -> list[tuple[str, int]]:
-    """The last units of a chunk worth at most `overlap` tokens (and fitting in `room`)."""
+def _tail(units: list[tuple[str, int]], overlap: int, room: int, count: CountTokens,
+          ) -> list[tuple[str, int]]:
+    """The end of a chunk worth at most `overlap` tokens (and fitting in `room`): whole
+    units, then the trailing sentences of the unit that does not fit whole."""
+    budget = min(overlap, room)
     tail: list[tuple[str, int]] = []
     total = 0
-    for unit in reversed(units):
-        if total + unit[1] > min(overlap, room):
-            break
-        tail.insert(0, unit)
-        total += unit[1]
+    for text, tokens in reversed(units):
+        if total + tokens <= budget:
+            tail.insert(0, (text, tokens))
+            total += tokens
+            continue
+        sentences = _SENTENCE_END.split(text)
+        kept: list[str] = []
+        for sentence in reversed(sentences[1:]):  # never the whole unit: that did not fit
+            if total + count(" ".join([sentence, *kept])) > budget:
+                break
+            kept.insert(0, sentence)
+        if kept:
+            piece = " ".join(kept)
+            tail.insert(0, (piece, count(piece)))
+        break
     return tail
 
 

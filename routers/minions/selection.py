@@ -19,11 +19,13 @@ from routers.minions.chunking import Chunk
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words too common to say anything about which chunk answers a question.
-_STOPWORDS = frozenset(
-    "a an and are as at be by can could did do does for from had has have how i in is it its"
-    " me of on or our please tell that the their there these this to was we were what when"
-    " where which who whom why will with would you your about document text give find".split()
-)
+_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "did", "do", "does", "for",
+    "from", "had", "has", "have", "how", "i", "in", "is", "it", "its", "me", "of", "on", "or",
+    "our", "please", "tell", "that", "the", "their", "there", "these", "this", "to", "was", "we",
+    "were", "what", "when", "where", "which", "who", "whom", "why", "will", "with", "would",
+    "you", "your", "about", "document", "text", "give", "find",
+})
 
 
 def select_chunks(rule: Mapping[str, Any], chunks: Sequence[Chunk]) -> list[Chunk]:

@@ -34,6 +34,7 @@ class MinionsSettings:
     share_system_tokens: int = 200  # system messages up to this size are shown to the remote
     share_outline: bool = True  # MinionS: show the remote section titles and chunk numbers
     result_chars: int = 400  # per field of a job result shown to the remote
+    max_results_shown: int = 24  # answered jobs shown to the remote per round
     tokenizer: str = "heuristic"  # a pricing tokenizer name, for chunk sizes
     local_json_mode: bool = True  # ask the local server for `response_format: json_object`
     remote_json_mode: bool = False
@@ -43,7 +44,7 @@ class MinionsSettings:
     def __post_init__(self) -> None:
         positive = ("max_rounds", "chunk_tokens", "max_parallel", "max_tasks", "max_jobs",
                     "local_context_tokens", "remote_max_tokens", "local_max_tokens",
-                    "result_chars")
+                    "result_chars", "max_results_shown")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -70,11 +71,17 @@ GatewayFactory = Callable[..., RunningGateway]
 
 
 @pytest.fixture
-def gateway_factory() -> Iterator[GatewayFactory]:
+def gateway_factory(tmp_path: Path) -> Iterator[GatewayFactory]:
+    """Starts gateways over loopback; each gets its own spend log under tmp_path."""
     with ExitStack() as stack:
         def start(config: dict[str, Any], tenants: list[TenantConfig] | None = None,
                   **serve: Any) -> RunningGateway:
-            options = ServeOptions(parse_config(config), tenants or default_tenants(), serve)
+            config = dict(config)
+            store = dict(config.get("store") or {})
+            if store.get("kind", "memory") == "memory" and "path" not in store:
+                store["path"] = str(tmp_path / f"spend-{len(stack._exit_callbacks)}.jsonl")
+            config["store"] = store
+            options = ServeOptions(parse_config(config), tenants or default_tenants(), **serve)
             root = stack.enter_context(serve_asgi(make_app(options)))
             return RunningGateway(f"{root}/v1", TEST_KEY, root)
 

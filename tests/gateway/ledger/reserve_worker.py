@@ -2,7 +2,7 @@
 
     python -m tests.gateway.ledger.reserve_worker URL TENANT COUNT AMOUNT_USD LIMIT_USD TAG
 
-Prints one JSON line: how many requests were admitted and the micro-dollars they settled.
+Prints one JSON line: how many requests were admitted and the nano-dollars they settled.
 """
 
 from __future__ import annotations

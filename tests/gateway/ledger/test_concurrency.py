@@ -1,4 +1,4 @@
-"""500 concurrent requests on a budget that covers about 100: never one micro-dollar over.
+"""500 concurrent requests on a budget that covers about 100: never one nano-dollar over.
 
 The Redis runs use two stores with separate connection pools (two replicas, as far as Redis
 can tell), and a separate run uses two OS processes. Never fakeredis here.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger.base import InsufficientBudget, SpendStore, limit_to_micros, to_micros
+from gateway.ledger.base import InsufficientBudget, SpendStore, limit_to_nanos, to_nanos
 from gateway.ledger.memory import InMemorySpendStore
 from gateway.ledger.redis_store import RedisSpendStore
 from tests.gateway.ledger.helpers import record_for, window
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 async def _race(stores: list[SpendStore], actual_fraction: float) -> tuple[int, int]:
-    """Fires every request at once, alternating stores; (admitted, settled micro-dollars)."""
+    """Fires every request at once, alternating stores; (admitted, settled nano-dollars)."""
     month = window(limit_usd=LIMIT_USD)
     actual = AMOUNT_USD * actual_fraction
 
@@ -42,7 +42,7 @@ async def _race(stores: list[SpendStore], actual_fraction: float) -> tuple[int, 
 
     admitted = sum(await asyncio.gather(*(one(i) for i in range(REQUESTS))))
     entries = await stores[0].entries("acme")
-    return admitted, sum(e.actual_micros for e in entries)
+    return admitted, sum(e.actual_nanos for e in entries)
 
 
 async def _reserve_all(stores: list[SpendStore]) -> int:
@@ -60,7 +60,7 @@ async def _reserve_all(stores: list[SpendStore]) -> int:
 
 
 def _budget_allows() -> int:
-    return limit_to_micros(LIMIT_USD) // to_micros(AMOUNT_USD)
+    return limit_to_nanos(LIMIT_USD) // to_nanos(AMOUNT_USD)
 
 
 def _redis_pair(url: str) -> list[SpendStore]:
@@ -77,7 +77,7 @@ async def test_memory_store_admits_exactly_what_the_budget_allows(tmp_path: Path
     stores: list[SpendStore] = [InMemorySpendStore(tmp_path / "spend.jsonl")]
     admitted, settled = await _race(stores, actual_fraction=1.0)
     assert admitted == _budget_allows()
-    assert settled <= limit_to_micros(LIMIT_USD)
+    assert settled <= limit_to_nanos(LIMIT_USD)
     await _close(stores)
 
 
@@ -90,7 +90,7 @@ async def test_memory_store_cheaper_actuals_never_overspend(tmp_path: Path) -> N
     stores: list[SpendStore] = [InMemorySpendStore(tmp_path / "spend.jsonl")]
     admitted, settled = await _race(stores, actual_fraction=0.4)
     assert admitted >= _budget_allows()
-    assert settled <= limit_to_micros(LIMIT_USD)
+    assert settled <= limit_to_nanos(LIMIT_USD)
     await _close(stores)
 
 
@@ -102,7 +102,7 @@ async def test_two_redis_clients_admit_exactly_what_the_budget_allows(redis_url:
     finally:
         await _close(stores)
     assert admitted == _budget_allows()
-    assert settled <= limit_to_micros(LIMIT_USD)
+    assert settled <= limit_to_nanos(LIMIT_USD)
 
 
 @pytest.mark.redis
@@ -122,7 +122,7 @@ async def test_two_redis_clients_cheaper_actuals_never_overspend(redis_url: str)
     finally:
         await _close(stores)
     assert admitted >= _budget_allows()
-    assert settled <= limit_to_micros(LIMIT_USD)
+    assert settled <= limit_to_nanos(LIMIT_USD)
 
 
 @pytest.mark.redis
@@ -141,8 +141,8 @@ def test_two_processes_share_one_redis_budget(redis_url: str) -> None:
     async def settled_total() -> int:
         store = RedisSpendStore.from_url(redis_url)
         try:
-            return sum(e.actual_micros for e in await store.entries("acme"))
+            return sum(e.actual_nanos for e in await store.entries("acme"))
         finally:
             await store.close()
 
-    assert asyncio.run(settled_total()) == admitted * to_micros(AMOUNT_USD)
+    assert asyncio.run(settled_total()) == admitted * to_nanos(AMOUNT_USD)

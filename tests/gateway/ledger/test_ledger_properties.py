@@ -22,8 +22,8 @@ from gateway.ledger.base import (
     Hold,
     InsufficientBudget,
     SpendStore,
-    from_micros,
-    limit_to_micros,
+    from_nanos,
+    limit_to_nanos,
 )
 from gateway.ledger.memory import InMemorySpendStore
 from gateway.ledger.redis_store import RedisSpendStore
@@ -34,7 +34,7 @@ MONTH = BudgetWindow("month", "month:2026-11", 0.12, "2026-12-01T00:00:00Z")
 WINDOWS = (DAY, MONTH)
 TTL_S = 10.0
 
-# Amounts on a 5000 µ$ grid as well as arbitrary ones, so holds often fill a window exactly.
+# Amounts on a 5000 n$ grid as well as arbitrary ones, so holds often fill a window exactly.
 amounts = st.one_of(st.integers(0, 6).map(lambda k: k * 5_000), st.integers(0, 30_000))
 reserve_op = st.tuples(st.just("reserve"), st.integers(0, 7), amounts)
 settle_op = st.tuples(st.just("settle"), st.integers(0, 7),
@@ -47,7 +47,7 @@ expire_op = st.tuples(st.just("expire"), st.integers(0, 7), st.just(0))
 class Model:
     now: float = 0.0
     spent: int = 0  # every hold covers both windows, so one number per quantity suffices
-    live: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (micros, expiry)
+    live: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (nanos, expiry)
     holds: dict[str, Hold] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)
     late_settle: bool = False  # a settle came after its hold had expired
@@ -57,7 +57,7 @@ class Model:
 
     def fits(self, amount: int) -> bool:
         used = self.spent + self.reserved()
-        return all(used + amount <= limit_to_micros(w.limit_usd) for w in WINDOWS)
+        return all(used + amount <= limit_to_nanos(w.limit_usd) for w in WINDOWS)
 
 
 class Clock:
@@ -74,7 +74,7 @@ async def _apply(store: SpendStore, tenant: str, model: Model, clock: Clock | No
     request_id = f"r{index}"
     if kind == "reserve" and request_id not in model.settled and request_id not in model.live:
         try:
-            hold = await store.reserve(tenant, request_id, from_micros(value), WINDOWS, TTL_S)
+            hold = await store.reserve(tenant, request_id, from_nanos(value), WINDOWS, TTL_S)
         except InsufficientBudget:
             assert not model.fits(value)
             return
@@ -84,7 +84,7 @@ async def _apply(store: SpendStore, tenant: str, model: Model, clock: Clock | No
     elif kind == "settle" and request_id in model.holds:
         hold = model.holds[request_id]
         actual = to_int(hold.amount_usd) * value // 100  # never more than was held
-        await store.settle(hold, from_micros(actual), record_for(hold, from_micros(actual)))
+        await store.settle(hold, from_nanos(actual), record_for(hold, from_nanos(actual)))
         if request_id not in model.settled:
             model.spent += actual
             model.settled.add(request_id)
@@ -99,17 +99,17 @@ async def _apply(store: SpendStore, tenant: str, model: Model, clock: Clock | No
 
 
 def to_int(usd: float) -> int:
-    return round(usd * 1_000_000)
+    return round(usd * 1_000_000_000)
 
 
 async def _check(store: SpendStore, tenant: str, model: Model) -> None:
     for state in await store.state(tenant, WINDOWS):
-        limit = limit_to_micros(state.window.limit_usd)
-        assert state.spent_micros == model.spent
-        assert state.reserved_micros == model.reserved()
+        limit = limit_to_nanos(state.window.limit_usd)
+        assert state.spent_nanos == model.spent
+        assert state.reserved_nanos == model.reserved()
         if not model.late_settle:
-            assert state.spent_micros + state.reserved_micros + state.remaining_micros == limit
-        assert state.remaining_micros == max(0, limit - model.spent - model.reserved())
+            assert state.spent_nanos + state.reserved_nanos + state.remaining_nanos == limit
+        assert state.remaining_nanos == max(0, limit - model.spent - model.reserved())
 
 
 async def _run(store: SpendStore, tenant: str, ops: list[tuple[str, int, int]],

@@ -8,7 +8,7 @@ from gateway.ledger.base import (
     InsufficientBudget,
     RequestAlreadySettled,
     SpendStore,
-    to_micros,
+    to_nanos,
 )
 from tests.gateway.ledger.helpers import eventually, record_for, window
 
@@ -19,13 +19,13 @@ async def test_settle_moves_the_hold_into_spend(store: SpendStore) -> None:
     month = window(limit_usd=1.0)
     hold = await store.reserve("acme", "r1", 0.30, [month], TTL)
     [held] = await store.state("acme", [month])
-    assert (held.spent_micros, held.reserved_micros) == (0, 300_000)
+    assert (held.spent_nanos, held.reserved_nanos) == (0, 300_000)
 
     await store.settle(hold, 0.12, record_for(hold, 0.12))
 
     [after] = await store.state("acme", [month])
-    assert (after.spent_micros, after.reserved_micros) == (120_000, 0)
-    assert after.remaining_micros == 880_000
+    assert (after.spent_nanos, after.reserved_nanos) == (120_000, 0)
+    assert after.remaining_nanos == 880_000
 
 
 async def test_a_reserve_that_does_not_fit_names_its_window(store: SpendStore) -> None:
@@ -43,7 +43,7 @@ async def test_a_hold_must_fit_every_window_or_none_is_touched(store: SpendStore
         await store.reserve("acme", "r1", 0.20, [month, day], TTL)
     assert caught.value.window == day
     states = await store.state("acme", [month, day])
-    assert [s.reserved_micros for s in states] == [0, 0]
+    assert [s.reserved_nanos for s in states] == [0, 0]
 
 
 async def test_settle_is_idempotent_per_request(store: SpendStore) -> None:
@@ -52,7 +52,7 @@ async def test_settle_is_idempotent_per_request(store: SpendStore) -> None:
     for _ in range(3):
         await store.settle(hold, 0.07, record_for(hold, 0.07))
     [state] = await store.state("acme", [month])
-    assert state.spent_micros == to_micros(0.07)
+    assert state.spent_nanos == to_nanos(0.07)
     assert len(await store.records("acme")) == 1
 
 
@@ -62,7 +62,7 @@ async def test_release_is_idempotent_and_frees_the_hold(store: SpendStore) -> No
     await store.release(hold)
     await store.release(hold)
     [state] = await store.state("acme", [month])
-    assert (state.spent_micros, state.reserved_micros) == (0, 0)
+    assert (state.spent_nanos, state.reserved_nanos) == (0, 0)
     await store.reserve("acme", "r2", 0.10, [month], TTL)
 
 
@@ -72,7 +72,7 @@ async def test_release_after_settle_changes_nothing(store: SpendStore) -> None:
     await store.settle(hold, 0.04, record_for(hold, 0.04))
     await store.release(hold)
     [state] = await store.state("acme", [month])
-    assert (state.spent_micros, state.reserved_micros) == (40_000, 0)
+    assert (state.spent_nanos, state.reserved_nanos) == (40_000, 0)
 
 
 async def test_a_settled_request_id_cannot_reserve_again(store: SpendStore) -> None:
@@ -88,7 +88,7 @@ async def test_reserving_a_live_hold_again_does_not_hold_twice(store: SpendStore
     await store.reserve("acme", "r1", 0.10, [month], TTL)
     await store.reserve("acme", "r1", 0.10, [month], TTL)
     [state] = await store.state("acme", [month])
-    assert state.reserved_micros == 100_000
+    assert state.reserved_nanos == 100_000
 
 
 async def test_one_tenants_holds_and_spend_never_touch_another(store: SpendStore) -> None:
@@ -99,7 +99,7 @@ async def test_one_tenants_holds_and_spend_never_touch_another(store: SpendStore
 
     other = await store.reserve("tenant-b", "r1", 0.50, [month], TTL)
     [b_state] = await store.state("tenant-b", [month])
-    assert (b_state.spent_micros, b_state.reserved_micros) == (0, 500_000)
+    assert (b_state.spent_nanos, b_state.reserved_nanos) == (0, 500_000)
     assert other.tenant == "tenant-b"
     assert [r.tenant for r in await store.records("tenant-b")] == []
     assert [r.request_id for r in await store.records("tenant-a")] == ["r1"]
@@ -111,7 +111,7 @@ async def test_an_expired_hold_gives_its_budget_back(store: SpendStore) -> None:
 
     async def restored() -> bool:
         [state] = await store.state("acme", [month])
-        return state.reserved_micros == 0
+        return state.reserved_nanos == 0
 
     assert await eventually(restored)
     await store.reserve("acme", "next", 0.10, [month], TTL)
@@ -123,12 +123,12 @@ async def test_settling_after_the_hold_expired_still_records_the_spend(store: Sp
 
     async def expired() -> bool:
         [state] = await store.state("acme", [month])
-        return state.reserved_micros == 0
+        return state.reserved_nanos == 0
 
     assert await eventually(expired)
     await store.settle(hold, 0.08, record_for(hold, 0.08))
     [state] = await store.state("acme", [month])
-    assert state.spent_micros == 80_000
+    assert state.spent_nanos == 80_000
 
 
 async def test_without_budgets_every_reserve_fits_and_spend_is_logged(store: SpendStore) -> None:
@@ -136,7 +136,7 @@ async def test_without_budgets_every_reserve_fits_and_spend_is_logged(store: Spe
     await store.settle(hold, 2.5, record_for(hold, 2.5))
     [entry] = await store.entries("free")
     assert entry.window_keys == ()
-    assert entry.actual_micros == 2_500_000
+    assert entry.actual_nanos == 2_500_000
 
 
 async def test_entries_carry_windows_and_the_record(store: SpendStore) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import openai
+import pytest
 
 from gateway.simulator import SimulatorHandle
+from gateway.simulator.profiles import ModelProfiles, ProfileError
 from pricing import PriceCatalog
 from tests.gateway.simulator.helpers import MIXTRAL
 from tests.openai_schema import assert_openai
@@ -43,3 +47,32 @@ def test_unknown_model_card_is_404(http: httpx.Client) -> None:
 
 def test_healthz(simulator: SimulatorHandle) -> None:
     assert httpx.get(f"{simulator.root_url}/healthz").json()["status"] == "ok"
+
+
+def test_a_models_file_can_add_a_model_the_catalog_lacks(tmp_path: Path) -> None:
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        "models:\n"
+        "  tiny-test-model:\n"
+        "    price: {input_per_mtok: 0.01, output_per_mtok: 0.02}\n"
+        "    latency: {ttft_s: 0.1, tokens_per_s: 50}\n"
+    )
+    profiles = ModelProfiles.from_path(models)
+    assert list(profiles) == ["tiny-test-model"]
+    assert profiles["tiny-test-model"].tokenizer == "heuristic"
+    assert profiles["tiny-test-model"].price.output_per_mtok == 0.02
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "models: {}",
+        "models:\n  gpt-4o: {latency: {ttft_s: 1}}",
+        "models:\n  unknown-x: {latency: {ttft_s: 1, tokens_per_s: 2}}",
+        "models:\n  gpt-4o: {price: 3, latency: {}}",
+        ":",
+    ],
+)
+def test_invalid_models_files_name_the_problem(text: str) -> None:
+    with pytest.raises(ProfileError, match="models file"):
+        ModelProfiles.from_yaml(text)

@@ -35,7 +35,7 @@ def test_is_a_router(artifact_dir: Path) -> None:
 
 def test_easy_goes_cheap_and_hard_goes_big(artifact_dir: Path) -> None:
     router = load_knn_router(artifact_dir)
-    policy = Policy(objective="cheapest_within_eps", knob=0.1)
+    policy = Policy(objective="cheapest_within_eps", knob=0.2)
     assert router.route(_request(EASY_WORDS), CANDIDATES, policy).model == CHEAP
     assert router.route(_request(HARD_WORDS), CANDIDATES, policy).model == BIG
 
@@ -85,7 +85,7 @@ def test_unknown_candidate_is_usable_but_ranked_low(artifact_dir: Path) -> None:
 def test_cost_blends_preflight_estimate(artifact_dir: Path) -> None:
     router = load_knn_router(artifact_dir, cost_blend=0.0)  # estimate only
     pricey = [_candidate(CHEAP, 5e-2), CANDIDATES[2]]
-    decision = router.route(_request(EASY_WORDS), pricey, Policy("cheapest_within_eps", 0.1))
+    decision = router.route(_request(EASY_WORDS), pricey, Policy("cheapest_within_eps", 0.2))
     assert decision.model == BIG  # this request's estimate makes the "cheap" model dear
 
 
@@ -93,7 +93,7 @@ def test_route_batch_matches_single_routes(artifact_dir: Path) -> None:
     router = load_knn_router(artifact_dir)
     requests = [_request(EASY_WORDS, s) for s in range(5)] + [_request(HARD_WORDS, s) for s in range(5)]
     texts = [str(r.messages[0]["content"]) for r in requests]
-    policy = Policy("cheapest_within_eps", 0.1)
+    policy = Policy("cheapest_within_eps", 0.2)
     picked = router.route_batch(router.embed_prompts(texts), policy)
     # The single route blends in each candidate's estimate; give it the neighbours' costs.
     blended = load_knn_router(artifact_dir, cost_blend=1.0)

@@ -18,6 +18,7 @@ from gateway.ledger.guard import BudgetGuard
 from gateway.tenants.config import TenantConfig
 from gateway.tenants.directory import TenantDirectory
 from gateway.upstream.base import Upstream
+from pricing import TokenizerRegistry
 
 log = logging.getLogger("costroute.server")
 
@@ -69,13 +70,14 @@ def make_app(options: ServeOptions) -> Any:
     if journal is not None:
         journal.parent.mkdir(parents=True, exist_ok=True)
     store = open_store(store_kind, path=journal, url=config.store.url)
+    tokenizers = TokenizerRegistry()
 
     async def build() -> Gateway:
         limiter = open_rate_limiter(store_kind, url=config.store.url)
         guard = BudgetGuard(store, hold_ttl_s=config.store.reservation_ttl_s,
                             fail_open=config.store.fail_open)
         gateway = build_gateway(config, directory, LedgerBudget(guard, limiter),
-                                upstreams=options.upstreams)
+                                upstreams=options.upstreams, tokenizers=tokenizers)
         gateway.store = store
         if directory.path != Path(""):
             directory.start_watching(options.watch_interval_s)
@@ -90,8 +92,13 @@ def make_app(options: ServeOptions) -> Any:
         return gateway
 
     app = create_app(build)
+    asgi = wrap_asgi(app, config.server.max_body_bytes)
     if config.simulator:
         from gateway.simulator.app import create_simulator_app
+        from gateway.simulator.config import SimulatorConfig
+        from gateway.simulator.transport import capture_transport
 
-        app.mount("/simulator", create_simulator_app())
-    return wrap_asgi(app, config.server.max_body_bytes)
+        app.mount("/simulator", create_simulator_app(SimulatorConfig(tokenizers=tokenizers)))
+        # Outermost, so that the simulator's `reset` fault can reach the socket.
+        asgi = capture_transport(asgi)
+    return asgi

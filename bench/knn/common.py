@@ -7,6 +7,8 @@ import platform
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -33,6 +35,7 @@ PRICES_LLMROUTER = (
     "tokens (in = out); 128 output tokens assumed"
 )
 TEST_FRACTION = 0.2
+MMLU_SAMPLE = 5000
 SEED = 0
 
 
@@ -61,9 +64,15 @@ def embedder() -> DiskCachedEmbedder:
     return DiskCachedEmbedder(MiniLMEmbedder(threads=2), CACHE / "minilm.npz")
 
 
-def routellm() -> RoutingDataset:
-    """RouteLLM MMLU + GSM8K (2 models), contaminated prompts dropped."""
+def routellm(mmlu_sample: int | None = MMLU_SAMPLE) -> RoutingDataset:
+    """RouteLLM MMLU (a seeded random sample of `mmlu_sample` rows) + all of GSM8K.
+
+    The sample keeps MiniLM embedding time within reach of a 2-core machine; None = all.
+    """
     mmlu = load_routellm_mmlu(ROUTING / "routellm" / "mmlu")
+    if mmlu_sample is not None and mmlu_sample < len(mmlu):
+        rows = np.sort(np.random.default_rng(SEED).choice(len(mmlu), mmlu_sample, replace=False))
+        mmlu = mmlu.subset(rows)
     gsm8k = load_routellm_gsm8k(ROUTING / "routellm" / "gsm8k")
     return concat([mmlu, gsm8k], name="routellm_mmlu+gsm8k")
 

@@ -26,6 +26,7 @@ IntArray = npt.NDArray[np.int64]
 DEFAULT_MAX_CUTS = 1024
 # Bounds the 3-stage tables over all orderings (cells) when there are many models.
 CELL_BUDGET = 150_000_000
+UNSCORED = -1.0
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,11 @@ class Outcomes:
     costs: FloatMatrix
 
     def scorable(self, j: int) -> bool:
-        return bool(np.all(~np.isnan(self.scores[:, j])))
+        return bool(np.any(~np.isnan(self.scores[:, j])))
+
+    def stage_scores(self, j: int) -> FloatArray:
+        """Scores of column j with unscorable rows below every real score (they escalate)."""
+        return np.nan_to_num(self.scores[:, j], nan=UNSCORED)
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class _Table:
 
 
 def _two_stage(o: Outcomes, a: int, b: int, max_cuts: int) -> tuple[_Table, bool]:
-    cuts = _cuts(o.scores[:, a], max_cuts)
+    cuts = _cuts(o.stage_scores(a), max_cuts)
     k = len(cuts.values)
     n = len(o.outcomes)
     # Rows in bins < t go on to stage b.
@@ -113,7 +118,7 @@ def _two_stage(o: Outcomes, a: int, b: int, max_cuts: int) -> tuple[_Table, bool
 
 
 def _three_stage(o: Outcomes, a: int, b: int, c: int, max_cuts: int) -> tuple[_Table, bool]:
-    c1, c2 = _cuts(o.scores[:, a], max_cuts), _cuts(o.scores[:, b], max_cuts)
+    c1, c2 = _cuts(o.stage_scores(a), max_cuts), _cuts(o.stage_scores(b), max_cuts)
     k1, k2 = len(c1.values), len(c2.values)
     n = len(o.outcomes)
 
@@ -154,12 +159,14 @@ def _strategy(o: Outcomes, table: _Table, flat: int) -> Strategy:
         if position == len(table.order) - 1:
             stages.append(Stage(o.models[model]))
             break
-        accept_at = float(table.accept_at[position][index[position]])
+        cut = int(index[position])
+        if cut == 0:
+            stages.append(Stage(o.models[model]))
+            break  # everything is accepted here: later stages are never reached
+        accept_at = float(table.accept_at[position][cut])
         if accept_at == np.inf:
             continue  # a stage that never accepts is paid for in vain: not on the front
-        stages.append(Stage(o.models[model], accept_at if accept_at > 0.0 else None))
-        if accept_at <= 0.0:
-            break  # everything is accepted here: later stages are never reached
+        stages.append(Stage(o.models[model], max(accept_at, 0.0)))
     return Strategy(tuple(stages), float(table.accuracy[flat]), float(table.cost[flat]))
 
 

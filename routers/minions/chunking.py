@@ -54,7 +54,9 @@ def chunk_document(document: str, count: CountTokens, chunk_tokens: int = 800,
         raise ValueError("need chunk_tokens >= 1 and 0 <= overlap_tokens < chunk_tokens")
     chunks: list[Chunk] = []
     for section in split_sections(document):
-        units = _units(section.text, count, chunk_tokens)
+        # A heading with no body is still text the document holds: it becomes its own chunk.
+        body = section.text if section.text.strip() else section.title
+        units = _units(body, count, chunk_tokens)
         for text, tokens in _pack(units, chunk_tokens, overlap_tokens, count):
             chunks.append(Chunk(len(chunks), section.title, text, tokens))
     return chunks

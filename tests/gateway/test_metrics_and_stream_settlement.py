@@ -1,0 +1,53 @@
+"""Prometheus metrics, and streams settled on their actual usage."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.gateway.conftest import RunningGateway
+
+MESSAGES = [{"role": "user", "content": "Tell me about the moon."}]
+
+
+def test_stream_cost_rides_on_usage_chunk_and_matches_ledger(gateway: RunningGateway) -> None:
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=gateway.key, max_retries=0)
+    chunks = list(client.chat.completions.create(
+        model="gpt-4o-mini", messages=MESSAGES, stream=True,  # type: ignore[arg-type]
+        stream_options={"include_usage": True}))
+    note = chunks[-1].model_extra["x_costroute"]  # type: ignore[index]
+    assert note["cost_usd"] > 0 and note["model"] == "gpt-4o-mini"
+    report = httpx.get(f"{gateway.base_url}/costroute/spend", timeout=30,
+                       headers={"authorization": f"Bearer {gateway.key}"}).json()
+    assert report["total"]["requests"] == 1
+    assert report["total"]["cost_usd"] == pytest.approx(note["cost_usd"], abs=1e-9)
+
+
+def test_stream_without_usage_request_is_still_settled(gateway: RunningGateway) -> None:
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=gateway.key, max_retries=0)
+    list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,  # type: ignore[arg-type]
+                                        stream=True))
+    report = httpx.get(f"{gateway.base_url}/costroute/spend", timeout=30,
+                       headers={"authorization": f"Bearer {gateway.key}"}).json()
+    assert report["total"]["requests"] == 1 and report["total"]["completion_tokens"] > 0
+
+
+def test_metrics_export_requests_latency_tokens_and_cost(gateway: RunningGateway) -> None:
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=gateway.key, max_retries=0)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES)  # type: ignore[arg-type]
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="nope", messages=MESSAGES)  # type: ignore[arg-type]
+    text = httpx.get(f"{gateway.root_url}/metrics", timeout=30).text
+    for name in ("costroute_requests_total", "costroute_errors_total",
+                 "costroute_request_latency_seconds_bucket",
+                 "costroute_upstream_latency_seconds_bucket",
+                 "costroute_gateway_overhead_seconds_bucket", "costroute_tokens_total",
+                 "costroute_cost_usd_total", "costroute_estimate_relative_error_bucket"):
+        assert name in text, name
+    assert 'costroute_errors_total{code="model_not_found",route="passthrough"} 1.0' in text
+    assert 'costroute_cost_usd_total{model="gpt-4o",route="passthrough",tier="remote"}' in text
+
+
+def test_healthz(gateway: RunningGateway) -> None:
+    assert httpx.get(f"{gateway.root_url}/healthz", timeout=30).json() == {"status": "ok"}

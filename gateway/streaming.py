@@ -13,6 +13,7 @@ from gateway.accounting import price_usage, usage_of
 from gateway.errors import UpstreamError, error_body
 from gateway.ledger.base import Hold
 from gateway.upstream.base import ChunkStream, UpstreamFailure
+from pricing import Usage
 from pricing.tokenizers import message_text
 
 if TYPE_CHECKING:
@@ -42,11 +43,15 @@ class StreamRelay:
         self._started = started
         self._text: list[str] = []
         self._usage: dict[str, Any] | None = None
+        self._counted: Usage | None = None
+        self._cost = 0.0
 
     async def events(self, upstream: ChunkStream) -> AsyncIterator[bytes]:
         failed: str | None = None
+        last: dict[str, Any] = {}
         try:
             async for chunk in upstream:
+                last = chunk
                 out = self._forward(chunk)
                 if out is not None:
                     yield sse(out)
@@ -59,7 +64,17 @@ class StreamRelay:
             # Shielded: a client that disconnects must not cancel settlement of its spend.
             await asyncio.shield(self._settle(failed))
         if failed is None:
+            if self._include_usage and self._usage is None and self._counted is not None:
+                # The upstream sent no usage (llama.cpp, some vLLM builds): the client asked
+                # for it, so it gets our own count, flagged as estimated.
+                yield sse(self._usage_chunk(last, self._counted))
             yield DONE
+
+    def _usage_chunk(self, last: dict[str, Any], usage: Usage) -> dict[str, Any]:
+        base = {k: last[k] for k in ("id", "object", "created", "model") if k in last}
+        return {**base, "choices": [], "usage": usage.to_openai(),
+                "x_costroute": {"cost_usd": round(self._cost, 10), "model": self._model,
+                                "estimated": usage.estimated}}
 
     def _forward(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
         usage = chunk.get("usage")
@@ -98,6 +113,7 @@ class StreamRelay:
         usage = usage_of(service.estimator, self._model, self._messages, self._usage,
                          "".join(self._text))
         cost = price_usage(service.estimator, self._model, usage)
+        self._counted, self._cost = usage, cost
         await service.settle(ctx, self._hold, self._model, self._plan.route, usage, cost,
                              self._plan.estimate)
         ctx.log.update(model=self._model, cost_usd=cost, prompt_tokens=usage.prompt_tokens,

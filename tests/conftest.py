@@ -30,3 +30,6 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+from tests.localmodel import local_model  # noqa: E402,F401  (a session fixture for all tests)

@@ -20,3 +20,19 @@ calibrate_app = typer.Typer(
 knn_app = typer.Typer(help="Inspect and grow k-NN router artifacts.", no_args_is_help=True)
 
 register_knn(train_app, calibrate_app, knn_app)
+
+
+# Callbacks keep each app a command group even while it holds a single command.
+@train_app.callback()
+def _train() -> None:
+    """Train routers from routing data."""
+
+
+@calibrate_app.callback()
+def _calibrate() -> None:
+    """Map a traffic share or a USD budget to a router's cost knob."""
+
+
+@knn_app.callback()
+def _knn() -> None:
+    """Inspect and grow k-NN router artifacts."""

@@ -100,7 +100,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="costroute-bench-"))
-    up_port, gw_port = free_port(), free_port()
+    up_port, gw_port, bare_port = free_port(), free_port(), free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     upstream = subprocess.Popen([sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
                                  str(up_port)], env=env)
@@ -108,8 +108,11 @@ def main() -> None:
         [str(REPO / ".venv/bin/costroute"), "serve", "--config", str(write_config(workdir, up_port)),
          "--port", str(gw_port), "--log-level", "warning"],
         env=env, stderr=subprocess.DEVNULL)
+    bare = subprocess.Popen([sys.executable, str(REPO / "bench/overhead/bare_forwarder.py"),
+                             str(bare_port), str(up_port)], env=env)
     try:
         wait_for_port(up_port, proc=upstream)
+        wait_for_port(bare_port, proc=bare)
         wait_for_port(gw_port, proc=gateway)
         direct_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
         gw_url = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
@@ -120,6 +123,10 @@ def main() -> None:
             body = {**BODY, "stream": True} if stream else BODY
             for conns in (1, 32):
                 direct = wrk(direct_url, body, conns, args.seconds, auth=False)
+                bcpu0 = cpu_seconds(bare.pid)
+                floor = wrk(f"http://127.0.0.1:{bare_port}/v1/chat/completions", body, conns,
+                            args.seconds, auth=False)
+                bare_cpu = (cpu_seconds(bare.pid) - bcpu0) * 1000 / max(floor["requests"], 1)
                 cpu0 = cpu_seconds(gateway.pid)
                 via = wrk(gw_url, body, conns, args.seconds, auth=True)
                 cpu_ms = (cpu_seconds(gateway.pid) - cpu0) * 1000 / max(via["requests"], 1)
@@ -129,25 +136,31 @@ def main() -> None:
                              "overhead_p50_ms": via["p50_ms"] - direct["p50_ms"],
                              "overhead_p99_ms": via["p99_ms"] - direct["p99_ms"],
                              "direct_rps": direct["rps"], "gateway_rps": via["rps"],
-                             "gateway_cpu_ms_per_req": cpu_ms, "errors": via["errors"]})
+                             "gateway_cpu_ms_per_req": cpu_ms, "errors": via["errors"],
+                             "bare_p50_ms": floor["p50_ms"], "bare_rps": floor["rps"],
+                             "bare_cpu_ms_per_req": bare_cpu})
         loaded_rss = rss_mb(gateway.pid)
     finally:
         gateway.terminate()
         upstream.terminate()
+        bare.terminate()
         gateway.wait(10)
         upstream.wait(10)
     print(f"# command: .venv/bin/python bench/overhead/run.py --seconds {args.seconds}")
     print(f"# machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
           f"python {platform.python_version()}, load generator wrk on the same machine")
-    print("| stream | conc | direct p50 | gw p50 | overhead p50 | overhead p99 | direct rps "
-          "| gw rps | gw CPU ms/req | non-2xx |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| stream | conc | direct p50 | gw p50 | overhead p50 | overhead p99 | gw rps "
+          "| gw CPU ms/req | bare fwd p50 | bare fwd rps | bare fwd CPU ms/req | gw/bare rps "
+          "| non-2xx |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['stream']} | {r['concurrency']} | {r['direct_p50_ms']:.3f} ms "
               f"| {r['gateway_p50_ms']:.3f} ms | {r['overhead_p50_ms']:.3f} ms "
-              f"| {r['overhead_p99_ms']:.3f} ms | {r['direct_rps']:.0f} | {r['gateway_rps']:.0f} "
-              f"| {r['gateway_cpu_ms_per_req']:.3f} | {r['errors']:.0f} |")
+              f"| {r['overhead_p99_ms']:.3f} ms | {r['gateway_rps']:.0f} "
+              f"| {r['gateway_cpu_ms_per_req']:.3f} | {r['bare_p50_ms']:.3f} ms "
+              f"| {r['bare_rps']:.0f} | {r['bare_cpu_ms_per_req']:.3f} "
+              f"| {r['gateway_rps'] / max(r['bare_rps'], 1e-9):.2f} | {r['errors']:.0f} |")
     print(f"RSS idle {idle_rss:.1f} MiB, after load {loaded_rss:.1f} MiB")
     (workdir / "results.json").write_text(json.dumps(rows, indent=2))
 

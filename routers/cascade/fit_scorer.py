@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from routers.cascade.features import answer_text
 from routers.cascade.logistic import LogisticHead, fit_logistic
-from routers.cascade.scorer import pair_features
+from routers.cascade.scorer import pair_features, penalties
 from routers.datasets.format import RoutingDataset
 from routers.datasets.text import embedding_text, normalise
 from routers.embedding import Embedder
@@ -25,11 +25,18 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 Vectors = npt.NDArray[np.float32]
 
-DEFAULT_L2 = 100.0
-DEFAULT_FOLDS = 5
 # A head trained on fewer labelled answers than this would be noise; the model is then
 # only usable as a cascade's final stage.
 MIN_TRAINING_ANSWERS = 20
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    """Penalties of the logistic heads and the folds of the out-of-fold scores."""
+
+    l2_embedding: float = 300.0
+    l2_hand: float = 1.0
+    folds: int = 5
 
 
 @dataclass
@@ -54,6 +61,7 @@ class EncodedData:
         return pair_features(
             self.query_vectors[rows],
             self.answer_vectors[model][rows],
+            [embedding_text(self.dataset.prompts[i]) for i in rows],
             [answers[i] or "" for i in rows],
         )
 
@@ -80,10 +88,11 @@ def encode(ds: RoutingDataset, embedder: Embedder) -> EncodedData:
 
 
 def fit_heads(
-    encoded: EncodedData, rows: IntArray | None = None, l2: float = DEFAULT_L2
+    encoded: EncodedData, rows: IntArray | None = None, config: ScorerConfig = ScorerConfig()
 ) -> dict[str, LogisticHead]:
     """One head per scorable model, trained on `rows` (default: all rows)."""
     heads: dict[str, LogisticHead] = {}
+    l2 = penalties(encoded.query_vectors.shape[1], config.l2_embedding, config.l2_hand)
     allowed = None if rows is None else set(rows.tolist())
     for model in encoded.answer_vectors:
         answered = encoded.answered_rows(model)
@@ -106,15 +115,15 @@ def fold_of_rows(prompts: list[str], folds: int, seed: int) -> IntArray:
 
 
 def out_of_fold_scores(
-    encoded: EncodedData, folds: int = DEFAULT_FOLDS, l2: float = DEFAULT_L2, seed: int = 0
+    encoded: EncodedData, config: ScorerConfig = ScorerConfig(), seed: int = 0
 ) -> FloatArray:
     """(n, n_models) scores, each from a head trained without that row's fold; NaN = none."""
     ds = encoded.dataset
     out = np.full((len(ds), len(ds.models)), np.nan)
-    fold = fold_of_rows(ds.prompts, folds, seed)
-    for k in range(folds):
+    fold = fold_of_rows(ds.prompts, config.folds, seed)
+    for k in range(config.folds):
         inside = np.flatnonzero(fold != k).astype(np.int64)
-        heads = fit_heads(encoded, inside, l2)
+        heads = fit_heads(encoded, inside, config)
         held = np.flatnonzero(fold == k).astype(np.int64)
         for model, head in heads.items():
             rows = np.intersect1d(held, encoded.answered_rows(model))

@@ -40,8 +40,11 @@ def sigmoid(z: FloatArray) -> FloatArray:
     return np.asarray(0.5 * (1.0 + np.tanh(0.5 * z)), dtype=np.float64)
 
 
-def fit_logistic(x: FloatArray, y: FloatArray, l2: float = 1.0) -> LogisticHead:
-    """The head minimising mean cross-entropy + l2/(2n)·|w|² (the bias is not penalised)."""
+def fit_logistic(x: FloatArray, y: FloatArray, l2: float | FloatArray = 1.0) -> LogisticHead:
+    """The head minimising cross-entropy + ½·Σ l2ᵢ·wᵢ² (the bias is not penalised).
+
+    `l2` is one penalty for all features or one per feature (column).
+    """
     x = np.asarray(x, dtype=np.float64)
     y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
     if x.ndim != 2 or len(x) != len(y) or len(y) == 0:
@@ -51,8 +54,8 @@ def fit_logistic(x: FloatArray, y: FloatArray, l2: float = 1.0) -> LogisticHead:
     scale = np.where(scale > 1e-12, scale, 1.0)
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
     n, d = z.shape
-    penalty = np.full(d, l2)
-    penalty[-1] = 0.0
+    penalty = np.zeros(d)
+    penalty[:-1] = l2
     w = np.zeros(d)
     prior = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
     w[-1] = np.log(prior / (1 - prior))

@@ -23,15 +23,19 @@ FloatArray = npt.NDArray[np.float64]
 Vectors = npt.NDArray[np.float32]
 
 
-def pair_features(query_vectors: Vectors, answer_vectors: Vectors, answers: Sequence[str]) -> FloatArray:
+def pair_features(
+    query_vectors: Vectors, answer_vectors: Vectors, queries: Sequence[str], answers: Sequence[str]
+) -> FloatArray:
     """(n, 3·dim + hand) features of n (query, answer) pairs, rows aligned."""
     q = np.asarray(query_vectors, dtype=np.float64)
     a = np.asarray(answer_vectors, dtype=np.float64)
-    return np.hstack([q, a, q * a, hand_feature_matrix(answers)])
+    return np.hstack([q, a, q * a, hand_feature_matrix(answers, queries)])
 
 
-def feature_width(dim: int) -> int:
-    return 3 * dim + len(FEATURE_NAMES)
+def penalties(dim: int, l2_embedding: float, l2_hand: float) -> FloatArray:
+    """Per-column L2 penalties for `pair_features`: ~1k embedding columns need far more
+    shrinkage than the dozen hand features, or they drown them on a few hundred rows."""
+    return np.concatenate([np.full(3 * dim, l2_embedding), np.full(len(FEATURE_NAMES), l2_hand)])
 
 
 @dataclass
@@ -63,4 +67,4 @@ class AnswerScorer:
             raise KeyError(f"the scorer has no head for {model!r} (has: {', '.join(self.heads)})")
         vectors = self.embedder.embed(list(query_texts) + [answer_text(a) for a in answers])
         n = len(query_texts)
-        return head.predict(pair_features(vectors[:n], vectors[n:], answers))
+        return head.predict(pair_features(vectors[:n], vectors[n:], query_texts, answers))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -31,18 +32,36 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
     local_model_url: Annotated[Optional[str], typer.Option(
         help="With embedded defaults: base URL of a llama.cpp server for the local tier")] = None,
+    local_model: Annotated[bool, typer.Option(
+        "--local-model", help="With embedded defaults: start SmolLM2-135M (llama.cpp) as the "
+        "local tier; needs the `local` extra")] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
 ) -> None:
     """Serve the gateway (OpenAI-compatible API under /v1)."""
+    from gateway.logs import configure_logging
+
+    configure_logging(log_level)
+    with contextlib.ExitStack() as stack:
+        if local_model and config is None and local_model_url is None:
+            from gateway.localmodel import LocalModelUnavailable, serve_local_model
+
+            try:
+                local_model_url = stack.enter_context(serve_local_model())
+            except LocalModelUnavailable as exc:
+                _fail(str(exc))
+            typer.echo(f"local tier: SmolLM2-135M at {local_model_url}", err=True)
+        _serve(config, host, port, local_model_url)
+
+
+def _serve(config: Optional[Path], host: str, port: int, local_model_url: Optional[str]) -> None:
     import uvicorn
 
     from gateway.config import ConfigError, load_config
     from gateway.defaults import DEMO_KEY_ENV, default_config, demo_tenant, new_demo_key
-    from gateway.logs import configure_logging
     from gateway.server import ServeOptions, make_app
+    from gateway.tenants.loader import TenantConfigError
     from pricing import CatalogError
 
-    configure_logging(log_level)
     try:
         if config is None:
             sim_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -57,7 +76,7 @@ def serve(
         else:
             options = ServeOptions(load_config(config))
         asgi = make_app(options)
-    except (ConfigError, CatalogError, ValueError) as exc:
+    except (ConfigError, CatalogError, TenantConfigError, ValueError) as exc:
         _fail(str(exc))
         return
     uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False,

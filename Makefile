@@ -14,8 +14,9 @@ setup-test:
 serve: setup
 	.venv/bin/costroute serve --host $(HOST) --port $(PORT)
 
+# The local model is part of the suite: its absence fails the run instead of skipping.
 test: setup-test
-	.venv/bin/python -m pytest -q $(PYTEST_ARGS)
+	COSTROUTE_REQUIRE_LOCAL_MODEL=1 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
 lint:
 	.venv/bin/ruff check gateway routers pricing eval tests bench

@@ -8,12 +8,29 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 MAX_N = 16
 MAX_TOKENS_CEILING = 1_000_000
+# orjson parses 1024 levels but serialises only 254: a body between the two would be
+# accepted and then fail (500) when forwarded. No chat request nests anywhere near 128.
+MAX_JSON_DEPTH = 128
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """Whether `value` has more than `limit` levels of objects/arrays (no recursion)."""
+    if not isinstance(value, (dict, list)):
+        return limit < 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
 
 
 class ContentPart(BaseModel):
@@ -43,6 +60,8 @@ class ToolFunction(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     name: str = Field(min_length=1, max_length=256)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None  # a JSON Schema object
 
 
 class Tool(BaseModel):
@@ -50,6 +69,12 @@ class Tool(BaseModel):
 
     type: str
     function: ToolFunction | None = None
+
+    @model_validator(mode="after")
+    def _function_tool_has_function(self) -> Tool:
+        if self.type == "function" and self.function is None:
+            raise ValueError("a tool of type 'function' needs `function`")
+        return self
 
 
 class ChatCompletionRequest(BaseModel):
@@ -66,6 +91,13 @@ class ChatCompletionRequest(BaseModel):
     top_p: float | None = Field(default=None, ge=0, le=1)
     tools: list[Tool] | None = Field(default=None, max_length=128)
     user: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_too_deep(cls, data: Any) -> Any:
+        if isinstance(data, dict) and nests_deeper_than(data, MAX_JSON_DEPTH):
+            raise ValueError(f"the body nests objects/arrays deeper than {MAX_JSON_DEPTH} levels")
+        return data
 
 
 class ModelCard(BaseModel):

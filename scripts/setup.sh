@@ -21,7 +21,11 @@ python -c "import torch" 2>/dev/null || pip_install "torch==2.13.0"
 
 extras="ml"
 [[ $want_test == 1 ]] && extras="ml,test,local"
-pip_install -c constraints.txt -e ".[${extras}]"
+constraints=()
+[[ -f constraints.txt ]] && constraints=(-c constraints.txt)
+# llama-cpp-python compiles llama.cpp (test setup only): use both cores.
+CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+  pip_install "${constraints[@]}" -e ".[${extras}]"
 
 if [[ $want_test == 1 ]] && ! command -v redis-server >/dev/null; then
   if [[ $(id -u) == 0 ]]; then

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from routers.datasets import (  # noqa: E402
+from routers.datasets import (
     RoutingDataset,
     concat,
     load_llmrouter,
@@ -22,8 +22,8 @@ from routers.datasets import (  # noqa: E402
     remove_overlap,
     split,
 )
-from routers.embedding import MiniLMEmbedder  # noqa: E402
-from routers.knn.embed_cache import DiskCachedEmbedder  # noqa: E402
+from routers.embedding import MiniLMEmbedder
+from routers.knn.embed_cache import DiskCachedEmbedder
 
 ROUTING = REPO / ".." / "shared" / "data" / "routing"
 CACHE = Path(

@@ -36,9 +36,7 @@ from routers.knn.projection import normalise_rows
 from routers.knn.router import KnnRouter
 from routers.knn.train import TrainConfig
 
-WORDS = ("the a model router cost quality prompt answer question token price cheap large small "
-         "explain why how what which when where river mountain history science law medicine "
-         "theorem proof integer function python write sort list city country capital").split()
+WORDS = ["the", "a", "model", "router", "cost", "quality", "prompt", "answer", "question", "token", "price", "cheap", "large", "small", "explain", "why", "how", "what", "which", "when", "where", "river", "mountain", "history", "science", "law", "medicine", "theorem", "proof", "integer", "function", "python", "write", "sort", "list", "city", "country", "capital"]
 
 
 def rss_mib() -> float:
@@ -96,7 +94,7 @@ def main() -> None:
         fresh = median_ms(lambda: router.route(
             RouteRequest([{"role": "user", "content": prompt_50(rng)}]), candidates, policy), 40)
         same = RouteRequest([{"role": "user", "content": prompt_50(rng)}])
-        hit = median_ms(lambda: router.route(same, candidates, policy), 40)
+        hit = median_ms(lambda: router.route(same, candidates, policy), 40)  # noqa: B023
         print(f"  {name:5s}: median {fresh:.1f} ms (new prompt), {hit:.2f} ms (cache hit)")
     print("  RSS after loading both MiniLM backends, a 15k router and routing: "
           f"+{rss_mib() - base_rss:.0f} MiB")
@@ -112,7 +110,7 @@ def main() -> None:
         started = time.perf_counter()
         index = build_index(ref, kind)  # type: ignore[arg-type]
         built = time.perf_counter() - started
-        ms = median_ms(lambda: search(index, queries[rng.integers(200)][None, :], 32), 200)
+        ms = median_ms(lambda: search(index, queries[rng.integers(200)][None, :], 32), 200)  # noqa: B023
         _, ids = search(index, queries, 32)
         if exact_ids is None:
             exact_ids = ids

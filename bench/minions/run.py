@@ -35,6 +35,8 @@ from routers.base import CallModel, Policy, RouteRequest, StageResult
 from routers.minions.orchestrator import build_minions
 from tests.localmodel import MODEL_ALIAS, run_local_model
 
+JSON_MODES: dict[str, bool | str] = {"true": True, "false": False, "schema": "schema"}
+
 
 @dataclass
 class Row:
@@ -96,7 +98,8 @@ async def run_one(protocol: str, task: DocTask, doc_tokens: int, args: argparse.
     route = build_minions(protocol, local_model=MODEL_ALIAS, remote_model=args.remote_model,
                           max_rounds=args.max_rounds, max_parallel=args.max_parallel,
                           chunk_tokens=args.chunk_tokens, overlap_tokens=args.overlap_tokens,
-                          local_max_tokens=args.local_max_tokens)
+                          local_max_tokens=args.local_max_tokens,
+                          local_json_mode=JSON_MODES[args.local_json_mode])
     call: CallModel = calls
     started = time.perf_counter()
     outcome = await route.run(RouteRequest(task.messages()), [], Policy(), call)
@@ -176,6 +179,7 @@ def main() -> None:
     parser.add_argument("--chunk-tokens", type=int, default=800)
     parser.add_argument("--overlap-tokens", type=int, default=80)
     parser.add_argument("--local-max-tokens", type=int, default=96)
+    parser.add_argument("--local-json-mode", choices=sorted(JSON_MODES), default="true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -34,7 +34,7 @@ MIN_TRAINING_ANSWERS = 20
 class ScorerConfig:
     """Penalties of the logistic heads and the folds of the out-of-fold scores."""
 
-    l2_embedding: float = 300.0
+    l2_embedding: float = 1000.0
     l2_hand: float = 1.0
     folds: int = 5
 
@@ -46,6 +46,7 @@ class EncodedData:
     dataset: RoutingDataset
     query_vectors: Vectors
     answer_vectors: dict[str, Vectors] = field(default_factory=dict)
+    _features: dict[str, FloatArray] = field(default_factory=dict, repr=False)
 
     def answered_rows(self, model: str) -> IntArray:
         """Rows where `model` has both a response and a known outcome."""
@@ -57,13 +58,16 @@ class EncodedData:
         )
 
     def features(self, model: str, rows: IntArray) -> FloatArray:
-        answers = self.dataset.responses[model]
-        return pair_features(
-            self.query_vectors[rows],
-            self.answer_vectors[model][rows],
-            [embedding_text(self.dataset.prompts[i]) for i in rows],
-            [answers[i] or "" for i in rows],
-        )
+        """Scorer features of `model`'s answers on `rows` (computed once for all rows)."""
+        if model not in self._features:
+            answers = self.dataset.responses[model]
+            self._features[model] = pair_features(
+                self.query_vectors,
+                self.answer_vectors[model],
+                [embedding_text(p) for p in self.dataset.prompts],
+                [a or "" for a in answers],
+            )
+        return self._features[model][rows]
 
     def labels(self, model: str, rows: IntArray) -> FloatArray:
         return np.asarray(self.dataset.scores[rows, self.dataset.models.index(model)])

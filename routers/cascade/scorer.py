@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +58,7 @@ class AnswerScorer:
         texts = [embedding_text(q) for q in queries]
         return self._score(model, texts, answers)
 
-    def score_chat(self, model: str, messages: Sequence[Mapping[str, object]], answer: str) -> float:
+    def score_chat(self, model: str, messages: Sequence[Mapping[str, Any]], answer: str) -> float:
         """P(correct) of `model`'s `answer` to the chat `messages` (what serving calls)."""
         return float(self._score(model, [messages_embedding_text(messages)], [answer])[0])
 

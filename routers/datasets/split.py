@@ -8,7 +8,6 @@ import numpy.typing as npt
 from routers.datasets.format import RoutingDataset
 from routers.datasets.text import normalise
 
-
 IntArray = npt.NDArray[np.int64]
 
 

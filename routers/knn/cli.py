@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 import typer
 
@@ -21,7 +21,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _embedder(name: str, cache: Optional[Path]) -> object:
+def _embedder(name: str, cache: Path | None) -> object:
     from routers.embedding import CachedEmbedder, HashingEmbedder, MiniLMEmbedder
     from routers.knn.embed_cache import DiskCachedEmbedder
 
@@ -43,7 +43,7 @@ def train_knn(
     k: Annotated[int, typer.Option(help="Neighbours per decision")] = 32,
     index: Annotated[str, typer.Option(help="auto, flat or hnsw")] = "auto",
     embedder: Annotated[str, typer.Option(help="minilm, or hashing (tests only)")] = "minilm",
-    embedding_cache: Annotated[Optional[Path], typer.Option(
+    embedding_cache: Annotated[Path | None, typer.Option(
         help="A .npz file keeping embeddings between runs")] = None,
 ) -> None:
     """Train the contrastive k-NN router (CSCR) and write a versioned artifact."""
@@ -82,16 +82,16 @@ def train_knn(
 def calibrate_knn(
     artifact: Annotated[Path, typer.Option(help="Artifact directory")],
     data: Annotated[Path, typer.Option(help="Reference prompts (RouterBench CSV/JSONL/folder)")],
-    target_share: Annotated[Optional[float], typer.Option(
+    target_share: Annotated[float | None, typer.Option(
         help="Share of requests for the expensive tier, e.g. 0.3")] = None,
-    usd_per_1k: Annotated[Optional[float], typer.Option(help="Budget in USD per 1k requests")] = None,
-    tier_models: Annotated[Optional[str], typer.Option(
+    usd_per_1k: Annotated[float | None, typer.Option(help="Budget in USD per 1k requests")] = None,
+    tier_models: Annotated[str | None, typer.Option(
         help="Comma-separated expensive tier (default: all but the cheapest)")] = None,
     objective: Annotated[str, typer.Option(help="max_utility (λ) or cheapest_within_eps (ε)")] = (
         "max_utility"
     ),
     write: Annotated[bool, typer.Option(help="Store the result in the artifact's manifest")] = False,
-    embedding_cache: Annotated[Optional[Path], typer.Option(
+    embedding_cache: Annotated[Path | None, typer.Option(
         help="A .npz file keeping embeddings between runs")] = None,
 ) -> None:
     """Find the λ (or ε) that gives a traffic share or a budget on reference prompts."""
@@ -142,7 +142,7 @@ def calibrate_knn(
 def add_model(
     artifact: Annotated[Path, typer.Option(help="Artifact directory")],
     data: Annotated[Path, typer.Option(help="Outcomes of the new model(s), RouterBench format")],
-    model: Annotated[Optional[list[str]], typer.Option(help="Model column(s) to add")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Model column(s) to add")] = None,
 ) -> None:
     """Add a model from its outcomes on (some of) the reference prompts; no retraining."""
     try:

@@ -40,4 +40,5 @@ def outcome_descriptors(raw: Vectors, scores: FloatMatrix) -> Vectors:
 
 def descriptor_for(raw: Vectors, scores: FloatMatrix, column: int) -> Vectors:
     """The descriptor of one model (column of `scores`) computed against the others."""
-    return outcome_descriptors(raw, scores)[column]
+    row: Vectors = outcome_descriptors(raw, scores)[column]
+    return row

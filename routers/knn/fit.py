@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -85,7 +85,7 @@ def fit_from_vectors(
     artifact.prompt_hashes = [text_hash(p) for p in ds.prompts]
     artifact.index = build_index(artifact.space_vectors(raw), config.index_kind)
     artifact.manifest = {
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": ds.name,
         "data_hash": data_hash(ds.prompts, ds.models, ds.scores, ds.costs),
         "embedder": embedder_name,

@@ -9,7 +9,7 @@ projection and the index are untouched: nothing is retrained.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -74,7 +74,7 @@ def add_models(
                 "outcomes": record.matched,
                 "unmatched_prompts": record.unmatched,
                 "accuracy_on_matched": round(record.accuracy, 4),
-                "added_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "added_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         )
     return added

@@ -27,6 +27,7 @@ def build_index(vectors: npt.NDArray[np.float32], kind: IndexKind = "auto") -> A
     n, d = vectors.shape
     if kind == "auto":
         kind = "hnsw" if n >= HNSW_FROM else "flat"
+    index: Any
     if kind == "flat":
         index = faiss.IndexFlatIP(d)
     else:

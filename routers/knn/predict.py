@@ -123,16 +123,19 @@ def choose(
     ok = (q >= threshold) & allowed
     cheapest_ok = _cheapest(np.where(ok, cost, np.inf), q)
     best = _best_then_cheapest(q, cost)
-    return np.where(ok.any(axis=1), cheapest_ok, best)
+    picked: IntArray = np.where(ok.any(axis=1), cheapest_ok, best).astype(np.int64)
+    return picked
 
 
 def _best_then_cheapest(value: FloatMatrix, cost: FloatMatrix) -> IntArray:
     top = value.max(axis=1, keepdims=True)
     tied = value >= top - 1e-12
-    return np.argmin(np.where(tied, cost, np.inf), axis=1).astype(np.int64)
+    picked: IntArray = np.argmin(np.where(tied, cost, np.inf), axis=1).astype(np.int64)
+    return picked
 
 
 def _cheapest(cost: FloatMatrix, quality: FloatMatrix) -> IntArray:
     low = cost.min(axis=1, keepdims=True)
     tied = cost <= low
-    return np.argmax(np.where(tied, quality, -np.inf), axis=1).astype(np.int64)
+    picked: IntArray = np.argmax(np.where(tied, quality, -np.inf), axis=1).astype(np.int64)
+    return picked

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from pricing.tokenizers import HeuristicTokenizer, TokenizerRegistry
 from routers.base import Candidate
+
+# What a MinionS job replies; strings may be null when the chunk has nothing relevant.
+JOB_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "properties": {key: {"type": ["string", "null"]}
+                   for key in ("explanation", "citation", "answer")},
+    "required": ["explanation", "citation", "answer"],
+}
 
 
 class MinionsConfigError(ValueError):
@@ -36,7 +44,10 @@ class MinionsSettings:
     result_chars: int = 400  # per field of a job result shown to the remote
     max_results_shown: int = 24  # answered jobs shown to the remote per round
     tokenizer: str = "heuristic"  # a pricing tokenizer name, for chunk sizes
-    local_json_mode: bool = True  # ask the local server for `response_format: json_object`
+    # Local jobs ask for `response_format: json_object` (True), also pass the job's JSON
+    # schema in it ("schema": llama.cpp and Anyscale-style servers enforce the exact keys),
+    # or ask for nothing (False).
+    local_json_mode: bool | Literal["schema"] = True
     remote_json_mode: bool = False
     local_params: Mapping[str, Any] = field(default_factory=dict)
     remote_params: Mapping[str, Any] = field(default_factory=dict)
@@ -54,6 +65,9 @@ class MinionsSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise MinionsConfigError(f"minions option `{name}` must be an integer >= 0")
+        if self.local_json_mode not in (True, False, "schema"):
+            raise MinionsConfigError(
+                "minions option `local_json_mode` must be true, false or \"schema\"")
         if self.overlap_tokens >= self.chunk_tokens:
             raise MinionsConfigError("minions option `overlap_tokens` must be < `chunk_tokens`")
 
@@ -75,7 +89,10 @@ class MinionsSettings:
     def local_call_params(self, json_mode: bool) -> dict[str, Any]:
         params: dict[str, Any] = {"max_tokens": self.local_max_tokens}
         if json_mode and self.local_json_mode:
-            params["response_format"] = {"type": "json_object"}
+            response_format: dict[str, Any] = {"type": "json_object"}
+            if self.local_json_mode == "schema":
+                response_format["schema"] = JOB_SCHEMA
+            params["response_format"] = response_format
         return {**params, **self.local_params}
 
     def remote_call_params(self) -> dict[str, Any]:

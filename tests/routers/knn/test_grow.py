@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routers.base import Candidate, Policy, RouteRequest
+from routers.base import Policy, RouteRequest
 from routers.datasets import RoutingDataset, save_routerbench
 from routers.knn.artifact import load_artifact, save_artifact
 from routers.knn.grow import GrowError, add_models

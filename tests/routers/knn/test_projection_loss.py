@@ -34,8 +34,8 @@ def test_descriptor_points_at_the_prompts_a_model_wins() -> None:
     scores = np.vstack([np.tile([1.0, 0.0, np.nan], (50, 1)), np.tile([0.0, 1.0, np.nan], (50, 1))])
     d = outcome_descriptors(x, scores)
     # A descriptor is the contrast "where this model beats the others": towards a, away from b.
-    assert float(d[0] @ topic_a) > 0.5 > 0 > float(d[0] @ topic_b)
-    assert float(d[1] @ topic_b) > 0.5 > 0 > float(d[1] @ topic_a)
+    assert float(d[0] @ topic_a) > 0.5 and float(d[0] @ topic_b) < 0
+    assert float(d[1] @ topic_b) > 0.5 and float(d[1] @ topic_a) < 0
     assert np.all(np.isfinite(d))
 
 

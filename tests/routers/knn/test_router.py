@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from pricing import CostEstimate
-from routers.base import Candidate, Policy, RouteRequest, Router
+from routers.base import Candidate, Policy, Router, RouteRequest
 from routers.knn.artifact import ArtifactVersionError, KnnArtifact, load_artifact
 from routers.knn.router import KnnRouter, load_knn_router
 from tests.routers.knn.synthetic import BIG, CHEAP, EASY_WORDS, HARD_WORDS, MID, prompt

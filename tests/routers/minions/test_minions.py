@@ -192,3 +192,12 @@ async def test_local_jobs_ask_for_json_mode_and_remote_params_apply() -> None:
     assert models.to(LOCAL)[0].params == {"max_tokens": 77,
                                           "response_format": {"type": "json_object"}}
     assert models.to(REMOTE)[0].params == {"max_tokens": 1024, "temperature": 0}
+
+
+async def test_schema_json_mode_sends_the_job_schema() -> None:
+    models = FakeModels(remote=[plan({"instructions": "t", "chunks": [0]}), answer("x")],
+                        local=finds_fact)
+    await run(models, local_json_mode="schema")
+    response_format = models.to(LOCAL)[0].params["response_format"]
+    assert response_format["type"] == "json_object"
+    assert response_format["schema"]["required"] == ["explanation", "citation", "answer"]

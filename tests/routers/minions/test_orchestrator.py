@@ -25,6 +25,7 @@ def test_registry_builds_an_orchestrator(kind: str) -> None:
     ({"max_parallel": "4"}, "`max_parallel`"),
     ({"json_retries": -1}, "`json_retries`"),
     ({"chunk_tokens": 100, "overlap_tokens": 100}, "`overlap_tokens`"),
+    ({"local_json_mode": "grammar"}, "`local_json_mode`"),
 ])
 def test_bad_options_are_refused_with_the_option_named(options: dict[str, object],
                                                         message: str) -> None:

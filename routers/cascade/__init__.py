@@ -1,0 +1,1 @@
+"""FrugalGPT's cascade, live: answer scorer, exact threshold search, orchestrator, CLI."""

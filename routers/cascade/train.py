@@ -1,0 +1,179 @@
+"""Training a cascade from routing data with responses: scorer, frontier, chosen strategy.
+
+1. Keep the rows where every model has an outcome and a cost (models covering under half
+   the rows are dropped first, so one sparse model does not empty the data).
+2. Embed prompts and answers; score every answer out-of-fold (k folds by prompt).
+3. Search every ordering of up to `max_depth` models over all observed thresholds on the
+   out-of-fold scores: the Pareto set of (mean cost, accuracy).
+4. Choose the strategy: most accurate within `budget_usd`, or cheapest reaching
+   `quality_target`, or by default the cheapest matching the best single model.
+5. Fit the final heads on all rows; compare with FrugalGPT's solver on the same scores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+
+from routers.cascade.artifact import CascadeArtifact
+from routers.cascade.features import FEATURE_NAMES
+from routers.cascade.fit_scorer import (
+    EncodedData,
+    ScorerConfig,
+    encode,
+    fit_heads,
+    out_of_fold_scores,
+)
+from routers.cascade.metrics import auroc, auroc_by_task
+from routers.cascade.search import DEFAULT_MAX_CUTS, Frontier, Outcomes, pareto_frontier
+from routers.cascade.strategy import Strategy, replay
+from routers.datasets.format import RoutingDataset
+from routers.embedding import Embedder
+
+MIN_MODEL_COVERAGE = 0.5
+COMPARISON_BUDGETS = 5
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    """What to optimise: at most one of `budget_usd` (per query) and `quality_target`."""
+
+    budget_usd: float | None = None
+    quality_target: float | None = None
+    max_depth: int = 3
+    max_cuts: int = DEFAULT_MAX_CUTS
+    scorer: ScorerConfig = field(default_factory=ScorerConfig)
+    seed: int = 0
+    compare_frugalgpt: bool = True
+
+
+@dataclass
+class TrainedCascade:
+    """The artifact plus what the benchmarks reuse: encoded data and out-of-fold scores."""
+
+    artifact: CascadeArtifact
+    encoded: EncodedData
+    oof_scores: np.ndarray[Any, Any]
+    frontier: Frontier
+
+
+def usable_rows(ds: RoutingDataset) -> RoutingDataset:
+    """`ds` without sparse models and without rows where a kept model has no outcome/cost."""
+    known = ~np.isnan(ds.scores) & ~np.isnan(ds.costs)
+    keep = [m for j, m in enumerate(ds.models) if known[:, j].mean() >= MIN_MODEL_COVERAGE]
+    if not keep:
+        raise ValueError(f"{ds.name}: no model has outcomes and costs on half of the rows")
+    ds = ds.with_models(keep)
+    rows = np.flatnonzero(~np.isnan(ds.scores).any(axis=1) & ~np.isnan(ds.costs).any(axis=1))
+    if len(rows) == 0:
+        raise ValueError(f"{ds.name}: no row has outcomes and costs for every model")
+    return ds.subset(rows)
+
+
+def choose(frontier: Frontier, config: CascadeConfig, outcomes: Outcomes) -> tuple[Strategy, dict[str, Any]]:
+    """The strategy the config asks for, and a description of the objective."""
+    if config.budget_usd is not None and config.quality_target is not None:
+        raise ValueError("give a budget or a quality target, not both")
+    if config.budget_usd is not None:
+        chosen = frontier.best_within(config.budget_usd)
+        if chosen is None:
+            raise ValueError(
+                f"no cascade costs ≤ ${config.budget_usd:g}/query on this data; the cheapest "
+                f"costs ${frontier.strategies[0].cost_usd:.6g}"
+            )
+        return chosen, {"kind": "budget", "usd_per_query": config.budget_usd}
+    target = config.quality_target
+    kind = "quality_target"
+    if target is None:
+        target = float(np.max(outcomes.outcomes.mean(axis=0)))
+        kind = "match_best_single_model"
+    chosen = frontier.cheapest_reaching(target)
+    if chosen is None:
+        return frontier.strategies[-1], {"kind": kind, "accuracy": target, "reached": False}
+    return chosen, {"kind": kind, "accuracy": target, "reached": True}
+
+
+def scorer_metrics(encoded: EncodedData, oof: np.ndarray[Any, Any]) -> dict[str, Any]:
+    """Out-of-fold AUROC per scored model, overall and within each task."""
+    ds = encoded.dataset
+    out: dict[str, Any] = {}
+    for model in encoded.answer_vectors:
+        j = ds.models.index(model)
+        rows = encoded.answered_rows(model)
+        tasks = [ds.eval_names[i] for i in rows]
+        out[model] = {
+            "auroc": auroc(oof[rows, j], ds.scores[rows, j]),
+            "auroc_by_task": auroc_by_task(oof[rows, j], ds.scores[rows, j], tasks),
+            "rows": int(len(rows)),
+        }
+    return out
+
+
+def frugalgpt_comparison(frontier: Frontier, outcomes: Outcomes, max_depth: int) -> list[dict[str, Any]]:
+    """Ours vs FrugalGPT's solver at budgets spread over the frontier, on the same scores."""
+    from routers.cascade.frugal import frugalgpt_solve
+
+    costs = [s.cost_usd for s in frontier.strategies]
+    budgets = np.geomspace(min(costs), max(costs), COMPARISON_BUDGETS) if min(costs) > 0 else (
+        np.linspace(min(costs), max(costs), COMPARISON_BUDGETS))
+    rows = []
+    for budget in budgets:
+        ours = frontier.best_within(float(budget))
+        theirs = frugalgpt_solve(outcomes, float(budget), depth=max_depth)
+        rows.append({
+            "budget_usd": float(budget),
+            "ours": None if ours is None else {"accuracy": ours.accuracy, "cost_usd": ours.cost_usd},
+            "frugalgpt": None if theirs is None else {
+                "accuracy": theirs.accuracy, "cost_usd": theirs.cost_usd},
+        })
+    return rows
+
+
+def fit_cascade(ds: RoutingDataset, embedder: Embedder, config: CascadeConfig = CascadeConfig()) -> TrainedCascade:
+    """Trains scorer and strategy on all of `ds` (hold your test split out before)."""
+    from routers.knn.artifact import data_hash
+
+    started = time.perf_counter()
+    ds = usable_rows(ds)
+    encoded = encode(ds, embedder)
+    if not encoded.answer_vectors:
+        raise ValueError(f"{ds.name}: no model has recorded responses (M|model_response) to "
+                         "train the answer scorer on")
+    oof = out_of_fold_scores(encoded, config.scorer, config.seed)
+    outcomes = Outcomes(list(ds.models), oof, ds.scores, ds.costs)
+    frontier = pareto_frontier(outcomes, config.max_depth, config.max_cuts)
+    chosen, objective = choose(frontier, config, outcomes)
+    heads = fit_heads(encoded, None, config.scorer)
+    check = replay(chosen, ds.models, oof, ds.scores, ds.costs)
+    manifest: dict[str, Any] = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data_hash": data_hash(ds.prompts, ds.models, ds.scores, ds.costs),
+        "data_rows": len(ds),
+        "models": list(ds.models),
+        "objective": objective,
+        "scorer": {
+            "embedder": embedder.name, "dim": embedder.dim, "features": list(FEATURE_NAMES),
+            "l2_embedding": config.scorer.l2_embedding, "l2_hand": config.scorer.l2_hand,
+            "folds": config.scorer.folds,
+        },
+        "search": {"max_depth": config.max_depth, "orderings": frontier.orderings,
+                   "exact": frontier.exact, "max_cuts": config.max_cuts},
+        "metrics": {
+            "scorer_out_of_fold": scorer_metrics(encoded, oof),
+            "single_models": {m: {"accuracy": float(ds.scores[:, j].mean()),
+                                  "cost_usd": float(ds.costs[:, j].mean())}
+                              for j, m in enumerate(ds.models)},
+            "chosen_replay": {"accuracy": check.accuracy, "cost_usd": check.cost_usd,
+                              "stage_share": list(check.stage_share)},
+        },
+    }
+    if config.compare_frugalgpt:
+        manifest["metrics"]["frugalgpt_comparison"] = frugalgpt_comparison(
+            frontier, outcomes, config.max_depth)
+    manifest["training"] = {"seconds": round(time.perf_counter() - started, 2), "seed": config.seed}
+    artifact = CascadeArtifact(heads, chosen, frontier.strategies, manifest)
+    return TrainedCascade(artifact, encoded, oof, frontier)

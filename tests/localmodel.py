@@ -48,8 +48,15 @@ def find_smollm2_gguf() -> Path | None:
 
 
 def llama_server_installed() -> bool:
-    return importlib.util.find_spec("llama_cpp") is not None and \
-        importlib.util.find_spec("llama_cpp.server") is not None
+    """Whether `python -m llama_cpp.server` can run, checked without importing llama_cpp
+    (importing it loads the native library and leaks two /dev/null handles into the test
+    process)."""
+    spec = importlib.util.find_spec("llama_cpp")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    server = Path(next(iter(spec.submodule_search_locations))) / "server" / "__main__.py"
+    extras = ("sse_starlette", "starlette_context", "pydantic_settings")
+    return server.is_file() and all(importlib.util.find_spec(m) is not None for m in extras)
 
 
 @contextlib.contextmanager

@@ -144,12 +144,15 @@ class SemanticCache:
             return
         _, namespace, question = found
         vector = await self._vector(question)
+        existing = self._buckets.get((tenant, namespace))
+        if existing is not None:
+            for similarity, entry_id in self._nearest(existing, vector):
+                if similarity >= DUPLICATE_SIMILARITY:
+                    self._remove(tenant, namespace, entry_id)
+        # Removing the last entry drops its bucket, so look it up again.
         bucket = self._buckets.get((tenant, namespace))
         if bucket is None:
             bucket = self._buckets[(tenant, namespace)] = _Bucket(self._new_index(vector.shape[1]))
-        for similarity, entry_id in self._nearest(bucket, vector):
-            if similarity >= DUPLICATE_SIMILARITY:
-                self._remove(tenant, namespace, entry_id)
         entry_id = self._next_id
         self._next_id += 1
         bucket.index.add_with_ids(vector, np.array([entry_id], dtype=np.int64))

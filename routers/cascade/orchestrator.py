@@ -132,7 +132,7 @@ class CascadeOrchestrator:
                 self.scorer.score_chat, stage.model, request.messages, result.text)
             if score >= stage.accept_at:
                 trace.append(_entry(stage.model, score, result.cost_usd,
-                                    f"accept (≥{stage.accept_at:.2f})"))
+                                    f"accept (>={stage.accept_at:.2f})"))
                 return Orchestration(final=result, stages=tried, trace=trace)
             trace.append(_entry(stage.model, score, result.cost_usd,
                                 f"escalate (<{stage.accept_at:.2f})"))

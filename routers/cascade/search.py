@@ -143,7 +143,7 @@ def _three_stage(o: Outcomes, a: int, b: int, c: int, max_cuts: int) -> tuple[_T
     return table, c1.exact and c2.exact
 
 
-def _pareto_indices(accuracy: FloatArray, cost: FloatArray) -> IntArray:
+def pareto_indices(accuracy: FloatArray, cost: FloatArray) -> IntArray:
     """Indices of the non-dominated points, ascending cost, strictly rising accuracy."""
     order = np.lexsort((-accuracy, cost))
     running = np.maximum.accumulate(accuracy[order])
@@ -216,11 +216,11 @@ def pareto_frontier(
         else:
             table, ok = _three_stage(o, order[0], order[1], order[2], cuts3)
         exact &= ok
-        for flat in _pareto_indices(table.accuracy, table.cost):
+        for flat in pareto_indices(table.accuracy, table.cost):
             candidates.append((float(table.cost[flat]), float(table.accuracy[flat]), table, int(flat)))
     acc = np.array([c[1] for c in candidates])
     cost = np.array([c[0] for c in candidates])
-    keep = _pareto_indices(acc, cost)
+    keep = pareto_indices(acc, cost)
     strategies = [_strategy(o, candidates[i][2], candidates[i][3]) for i in keep]
     return Frontier(strategies, exact, len(found))
 

@@ -9,14 +9,28 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.config import parse_config
+from gateway.server import ServeOptions, make_app
 from gateway.simulator.process import start_simulator_process
 from gateway.simulator.server import SimulatorHandle
+from tests.gateway.conftest import TEST_KEY, RunningGateway, default_tenants, sim_config
 from tests.gateway.hardening.stack import Stack
 from tests.openai_schema import assert_openai
+from tests.servers import serve_asgi
 
 # Every tenant a process-level scenario uses; each scenario reads back only its own spend.
 STACK_TENANTS = ["slow", "slow_past_timeout", "stall", "http_500", "http_429", "reset",
                  "truncated_sse", "malformed_sse", "redis", "drain", "reload", "admin"]
+
+
+@pytest.fixture(scope="module")
+def shared_gateway(sim: SimulatorHandle,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """One in-process gateway over loopback for a whole module of stateless probes."""
+    spend_log = tmp_path_factory.mktemp("gateway") / "spend.jsonl"
+    config = sim_config(sim, store={"kind": "memory", "path": str(spend_log)})
+    with serve_asgi(make_app(ServeOptions(parse_config(config), default_tenants()))) as root:
+        yield RunningGateway(f"{root}/v1", TEST_KEY, root)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,61 @@
+"""Shared helpers of the cascade benchmarks: paths, machine line, cached MiniLM, curves."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from routers.embedding import MiniLMEmbedder  # noqa: E402
+from routers.knn.embed_cache import DiskCachedEmbedder  # noqa: E402
+
+SHARED = REPO / ".." / "shared" / "data"
+RESULTS = REPO / "bench" / "results" / "cascade"
+CACHE = Path(
+    os.environ.get("COSTROUTE_BENCH_CACHE", Path.home() / ".cache" / "costroute" / "bench")
+)
+PRICES_ROUTELLM = (
+    "GPT-4-1106-preview $10/$30, Mixtral-8x7B-Instruct $0.60/$0.60 per 1M in/out tokens "
+    "(shipped catalog; tokens counted on the recorded prompt and answer)"
+)
+
+
+def machine() -> str:
+    """One line: CPU count, RAM, load average, Python."""
+    mem_kb = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    load = os.getloadavg()
+    return (
+        f"machine: nproc={os.cpu_count()} RAM={mem_kb / 2**20:.1f} GiB "
+        f"load={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} "
+        f"{platform.processor() or platform.machine()} python {platform.python_version()}"
+    )
+
+
+def header(script: str, argv: Sequence[str]) -> None:
+    print(f"command: .venv/bin/python bench/cascade/{script} {' '.join(argv)}".rstrip())
+    print(machine())
+
+
+def embedder() -> DiskCachedEmbedder:
+    """MiniLM (2 torch threads) behind a disk cache kept between runs."""
+    return DiskCachedEmbedder(MiniLMEmbedder(threads=2), CACHE / "cascade_minilm.npz")
+
+
+def cost_to_match(points: Sequence[tuple[float, float]], accuracy: float) -> float | None:
+    """The lowest cost among (cost, accuracy) points reaching `accuracy`; None if none does."""
+    reaching = [c for c, a in points if a >= accuracy - 1e-12]
+    return min(reaching) if reaching else None
+
+
+def pct(value: float | None, of: float) -> str:
+    return "not reached" if value is None else f"{100 * value / of:.1f}%"

@@ -29,7 +29,9 @@ from gateway.errors import (
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
+from gateway.routing import Routed
 from gateway.serving import ChatReply
+from routers.base import Orchestrator
 from gateway.spend import spend_report
 from gateway.streaming import replay_as_stream
 
@@ -44,7 +46,7 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def _header_safe(text: str) -> str:
     # Header values must be latin-1; route reasons carry model names from config.
-    return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")[:1024]
+    return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")[:8192]
 
 
 def error_response(exc: GatewayError) -> Response:
@@ -147,7 +149,8 @@ def _install_routes(app: FastAPI) -> None:
         try:
             body = await _read_json(request)
             chat = _parse_chat(body)
-            return await _answer(gateway, ctx, chat, body)
+            debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
+            return await _answer(gateway, ctx, chat, body, debug)
         except Exception as exc:
             error = as_gateway_error(exc)
             if error is None:
@@ -204,16 +207,18 @@ def _owner(gateway: Gateway, model: str) -> str:
 
 
 async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionRequest,
-                  body: dict[str, Any]) -> Response:
+                  body: dict[str, Any], debug: bool = False) -> Response:
     service = gateway.service
     messages = [m if isinstance(m, dict) else {} for m in body["messages"]]
     base = {"x-request-id": ctx.request_id}
-    orchestrated = service.orchestrated(ctx, chat)
-    if orchestrated is not None:
-        reply = await service.orchestrate(ctx, orchestrated, chat, body, messages)
+    target = service.target(ctx, chat, messages)
+    if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
+        reply = await service.orchestrate(ctx, target, chat, body, messages)
+        if debug:
+            base["x-costroute-trace"] = _trace_header(reply)
         return _reply_response(gateway, ctx, chat, reply, base)
     if chat.stream:
-        events, headers = await service.stream(ctx, chat, body, messages)
+        events, headers = await service.stream(ctx, chat, body, messages, target)
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
 
         async def logged() -> AsyncIterator[bytes]:
@@ -225,8 +230,14 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
 
         return StreamingResponse(logged(), media_type="text/event-stream", headers={
             **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
-    reply = await service.complete(ctx, chat, body, messages)
+    reply = await service.complete(ctx, chat, body, messages, target)
     return _reply_response(gateway, ctx, chat, reply, base)
+
+
+def _trace_header(reply: ChatReply) -> str:
+    """The protocol's trace, for a client that asked with `x-costroute-debug: trace`."""
+    text = orjson.dumps(reply.trace, default=str).decode()
+    return text[:8000]
 
 
 def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionRequest,
@@ -240,6 +251,7 @@ def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionR
     }
     if reply.stages:
         headers.update(_tier_headers(reply))
+    headers = {k: _header_safe(v) for k, v in headers.items()}
     _finish(gateway, ctx, 200, stream=bool(chat.stream))
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gateway.config import GatewayConfig
@@ -53,7 +53,17 @@ class RouteTable:
     def tier(self, model: str) -> str:
         return self._models[model].tier
 
-    def resolve(self, requested: str, tenant: TenantConfig) -> Target:
+    def resolve(self, requested: str, tenant: TenantConfig,
+                prompt_tokens: Callable[[], int] | None = None) -> Target:
+        """`prompt_tokens` is asked only when the tenant has a long-context route for `auto`."""
+        policy = tenant.policy
+        if (requested == AUTO and policy.long_context_route and prompt_tokens is not None
+                and policy.long_context_route in self._routers
+                and prompt_tokens() >= policy.long_context_tokens):
+            requested = policy.long_context_route
+        return self._resolve(requested, tenant)
+
+    def _resolve(self, requested: str, tenant: TenantConfig) -> Target:
         entry = self._models.get(requested)
         if entry is not None:
             if not tenant.may_use_model(requested):

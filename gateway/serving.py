@@ -31,6 +31,12 @@ from routers.base import (
 
 log = logging.getLogger("costroute.serving")
 
+ORCHESTRATION_EXCLUDED = frozenset({
+    "model", "messages", "stream", "stream_options", "n", "tools", "tool_choice",
+    "functions", "function_call", "stop", "logprobs", "top_logprobs", "response_format",
+    "parallel_tool_calls", "max_tokens", "max_completion_tokens",
+})
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -54,6 +60,7 @@ class ChatReply:
     estimated: bool
     route: str
     stages: list[StageResult] = field(default_factory=list)
+    trace: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 class ChatService:
@@ -97,8 +104,9 @@ class ChatService:
         return [Candidate(m, self.routes.tier(m), estimates[m]) for m in pool]  # type: ignore[arg-type]
 
     async def plan(self, ctx: RequestContext, request: ChatCompletionRequest,
-                   messages: list[dict[str, Any]]) -> Plan:
-        target = self.routes.resolve(request.model, ctx.tenant)
+                   messages: list[dict[str, Any]],
+                   target: Passthrough | Routed | None = None) -> Plan:
+        target = target or self.target(ctx, request, messages)
         max_tokens = self._max_tokens(request)
         n = request.n or 1
         if isinstance(target, Passthrough):
@@ -197,11 +205,14 @@ class ChatService:
         for attempt in dispatched.attempts:
             self.metrics.fallbacks.labels(attempt.model).inc()
 
-    def orchestrated(self, ctx: RequestContext, request: ChatCompletionRequest) -> Routed | None:
-        target = self.routes.resolve(request.model, ctx.tenant)
-        if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
-            return target
-        return None
+    def target(self, ctx: RequestContext, request: ChatCompletionRequest,
+               messages: Sequence[Mapping[str, Any]]) -> Passthrough | Routed:
+        """Where `request.model` points for this tenant (long prompts may change `auto`)."""
+        def prompt_tokens() -> int:
+            first = self.routes.model_names[0]
+            return self.estimator.prompt_tokens(self.estimator.catalog[first], messages)
+
+        return self.routes.resolve(request.model, ctx.tenant, prompt_tokens)
 
     async def orchestrate(self, ctx: RequestContext, target: Routed,
                           request: ChatCompletionRequest, body: dict[str, Any],
@@ -214,8 +225,8 @@ class ChatService:
         policy = await self._admit_routed(ctx, candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      tenant=ctx.tenant.name)
-        params = {k: v for k, v in body.items()
-                  if k not in ("model", "messages", "stream", "stream_options", "n")}
+        # Client parameters that would change the protocol's own calls stay out of them.
+        params = {k: v for k, v in body.items() if k not in ORCHESTRATION_EXCLUDED}
         stage_counter = iter(range(1, 1_000_000))
 
         async def call(model: str, stage_messages: Sequence[Mapping[str, Any]],
@@ -239,11 +250,13 @@ class ChatService:
         ctx.log.update(model=outcome.final.model, cost_usd=outcome.cost_usd,
                        stages=len(outcome.stages))
         return ChatReply(response, outcome.final.model, outcome.cost_usd, usage.estimated,
-                         f"{target.alias}: {trace or summary}", stages=list(outcome.stages))
+                         f"{target.alias}: {trace or summary}", stages=list(outcome.stages),
+                         trace=list(outcome.trace))
 
     async def complete(self, ctx: RequestContext, request: ChatCompletionRequest,
-                       body: dict[str, Any], messages: list[dict[str, Any]]) -> ChatReply:
-        plan = await self.plan(ctx, request, messages)
+                       body: dict[str, Any], messages: list[dict[str, Any]],
+                       target: Passthrough | Routed | None = None) -> ChatReply:
+        plan = await self.plan(ctx, request, messages, target)
         ctx.route = plan.route
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         started = time.perf_counter()
@@ -270,8 +283,9 @@ class ChatService:
 
     async def stream(self, ctx: RequestContext, request: ChatCompletionRequest,
                      body: dict[str, Any], messages: list[dict[str, Any]],
+                     target: Passthrough | Routed | None = None,
                      ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
-        plan = await self.plan(ctx, request, messages)
+        plan = await self.plan(ctx, request, messages, target)
         ctx.route = plan.route
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         started = time.perf_counter()

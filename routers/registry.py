@@ -48,5 +48,8 @@ def build_router(
     if kind in ("minion", "minions"):
         from routers.minions.orchestrator import build_minions
 
-        return build_minions(kind, **options)
+        try:
+            return build_minions(kind, **options)
+        except (TypeError, ValueError) as exc:
+            raise RouterConfigError(f"route {alias!r}: {exc}") from None
     raise RouterConfigError(f"route {alias!r}: unknown router kind {kind!r}")

@@ -65,6 +65,9 @@ class PolicyConfig(BaseModel):
     route: str = "auto"
     objective: Objective = "max_utility"
     knob: float = 0.0
+    # Long documents go to a local/remote collaboration route (e.g. router:minions) instead.
+    long_context_route: str | None = None
+    long_context_tokens: int = Field(default=8000, gt=0)
 
     def to_policy(self) -> Policy:
         return Policy(objective=self.objective, knob=self.knob)

@@ -12,8 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from routers.embedding import MiniLMEmbedder  # noqa: E402
-from routers.knn.embed_cache import DiskCachedEmbedder  # noqa: E402
+from routers.embedding import MiniLMEmbedder
+from routers.knn.embed_cache import DiskCachedEmbedder
 
 SHARED = REPO / ".." / "shared" / "data"
 RESULTS = REPO / "bench" / "results" / "cascade"
@@ -47,8 +47,8 @@ def header(script: str, argv: Sequence[str]) -> None:
 
 
 def embedder() -> DiskCachedEmbedder:
-    """MiniLM (2 torch threads) behind a disk cache kept between runs."""
-    return DiskCachedEmbedder(MiniLMEmbedder(threads=2), CACHE / "cascade_minilm.npz")
+    """MiniLM (1 torch thread: the 2-core box is shared) behind a disk cache kept between runs."""
+    return DiskCachedEmbedder(MiniLMEmbedder(threads=1), CACHE / "cascade_minilm.npz")
 
 
 def cost_to_match(points: Sequence[tuple[float, float]], accuracy: float) -> float | None:

@@ -17,11 +17,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-
 from common import SHARED, embedder, header
 
 from gateway.simulator.profiles import ModelProfiles
-from routers.cascade.fit_scorer import encode, fit_heads
+from routers.cascade.fit_scorer import ScorerConfig, encode, fit_heads
 from routers.cascade.scorer import AnswerScorer, pair_features
 from routers.datasets import load_routellm_gsm8k, split
 from routers.datasets.text import embedding_text
@@ -40,46 +39,71 @@ def timings(fn: Callable[[int], object], n: int) -> tuple[float, float]:
     return float(np.median(out)), float(np.percentile(out, 99))
 
 
+def measure(
+    label: str,
+    scorer: AnswerScorer,
+    messages: list[list[dict[str, str]]],
+    answers: list[str],
+    n: int,
+    cached_queries: bool,
+) -> None:
+    if cached_queries:
+        scorer.embedder.embed([embedding_text(m[0]["content"]) for m in messages])
+    for i in range(5):  # load the model and warm torch up
+        scorer.score_chat(MODEL, messages[i], answers[i])
+    med, p99 = timings(lambda i: scorer.score_chat(MODEL, messages[i], answers[i]), n)
+    print(f"  {label:<48} median {med:7.2f} ms, p99 {p99:7.2f} ms")
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for MiniLM")
     args = parser.parse_args(argv)
     header("latency.py", argv)
     ds = load_routellm_gsm8k(SHARED / "routing" / "routellm" / "gsm8k")
     train, test = split(ds, 0.3, 0)
-    heads = fit_heads(encode(train, embedder()))
+    full = fit_heads(encode(train, embedder()))
+    fast = fit_heads(encode(train, embedder(), False), config=ScorerConfig(embed_answer=False))
     n = min(args.n, len(test))
     messages = [[{"role": "user", "content": p}] for p in test.prompts[:n]]
     answers = [test.responses[MODEL][i] or "" for i in range(n)]
-
-    cold = AnswerScorer(heads, MiniLMEmbedder(threads=2))
-    for i in range(5):  # load the model and warm torch up
-        cold.score_chat(MODEL, messages[i], answers[i])
-    med, p99 = timings(lambda i: cold.score_chat(MODEL, messages[i], answers[i]), n)
-    print(f"score one answer, nothing cached (MiniLM, 2 threads): median {med:.1f} ms, p99 {p99:.1f} ms")
-
-    warm_embedder = CachedEmbedder(MiniLMEmbedder(threads=2))
-    warm = AnswerScorer(heads, warm_embedder)
-    warm_embedder.embed([embedding_text(p) for p in test.prompts[:n]])
-    for i in range(5):
-        warm.score_chat(MODEL, messages[i], answers[i])
-    med, p99 = timings(lambda i: warm.score_chat(MODEL, messages[i], answers[i]), n)
-    print(f"score one answer, query embedding cached:         median {med:.1f} ms, p99 {p99:.1f} ms")
-
+    print(
+        f"scoring one {MODEL} answer to a GSM8K test prompt ({n} answers, "
+        f"MiniLM with {args.threads} torch thread(s), one request at a time):"
+    )
+    for label, heads, embed_answer in (("full scorer", full, True), ("fast scorer", fast, False)):
+        for cached in (False, True):
+            emb = CachedEmbedder(MiniLMEmbedder(threads=args.threads))
+            what = "query embedding cached" if cached else "nothing cached"
+            measure(
+                f"{label}, {what}",
+                AnswerScorer(heads, emb, embed_answer),
+                messages,
+                answers,
+                n,
+                cached,
+            )
     vectors = embedder().embed([embedding_text(p) for p in test.prompts[:n]])
-    head = heads[MODEL]
-    med, p99 = timings(lambda i: head.predict(pair_features(
-        vectors[i:i + 1], vectors[i:i + 1], [test.prompts[i]], [answers[i]])), n)
-    print(f"features + logistic head only:                    median {med:.2f} ms, p99 {p99:.2f} ms")
+    head = full[MODEL]
+    med, p99 = timings(
+        lambda i: head.predict(
+            pair_features(vectors[i : i + 1], vectors[i : i + 1], [test.prompts[i]], [answers[i]])
+        ),
+        n,
+    )
+    print(f"  {'features + logistic head only (full)':<48} median {med:7.2f} ms, p99 {p99:7.2f} ms")
 
     profiles = ModelProfiles.shipped()
     tokens = np.array([len(a) / 4 for a in answers])  # ~4 characters per token
     for name in ("mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4o-mini"):
         lat = profiles[name].latency
         seconds = lat.ttft_s + tokens / lat.tokens_per_s
-        print(f"answer time of {name} in the simulator profile for these answers: "
-              f"median {np.median(seconds) * 1000:.0f} ms (ttft {lat.ttft_s} s, "
-              f"{lat.tokens_per_s} tok/s; typical public figures, not measured)")
+        print(
+            f"answer time of {name} in the simulator profile for these answers: "
+            f"median {np.median(seconds) * 1000:.0f} ms (ttft {lat.ttft_s} s, "
+            f"{lat.tokens_per_s} tok/s; typical public figures, not measured)"
+        )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,9 @@ class CompletionCache(Protocol):
         """The cached response to `body` for `tenant`, or None on a miss."""
         ...
 
-    async def store(self, tenant: str, body: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+    async def store(
+        self, tenant: str, body: Mapping[str, Any], response: Mapping[str, Any]
+    ) -> None:
         """Remembers `response` as the answer to `body` for `tenant`."""
         ...
 

@@ -25,8 +25,7 @@ class ExactCache:
 
     kind = "exact"
 
-    def __init__(self, store: CacheStore, ttl_s: float = DEFAULT_TTL_S,
-                 cache_sampled: bool = True):
+    def __init__(self, store: CacheStore, ttl_s: float = DEFAULT_TTL_S, cache_sampled: bool = True):
         if ttl_s <= 0:
             raise ValueError(f"ttl_s must be > 0, got {ttl_s}")
         self.backend = store
@@ -52,10 +51,14 @@ class ExactCache:
         hit = await self.find(tenant, body)
         return None if hit is None else hit.response
 
-    async def store(self, tenant: str, body: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+    async def store(
+        self, tenant: str, body: Mapping[str, Any], response: Mapping[str, Any]
+    ) -> None:
         if not self._eligible(body) or not response.get("choices"):
             return
         try:
-            await self.backend.set(exact_key(tenant, body), orjson.dumps(dict(response)), self.ttl_s)
+            await self.backend.set(
+                exact_key(tenant, body), orjson.dumps(dict(response)), self.ttl_s
+            )
         except Exception as exc:  # noqa: BLE001 - a cache that cannot write is just colder
             log.warning("exact cache store failed: %s", exc)

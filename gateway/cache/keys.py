@@ -37,7 +37,8 @@ def normal_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 def normal_params(body: Mapping[str, Any]) -> dict[str, Any]:
     """Every answer-changing field but the messages; None values are dropped."""
     return {
-        k: v for k, v in body.items()
+        k: v
+        for k, v in body.items()
         if k not in IGNORED_FIELDS and k != "messages" and v is not None
     }
 
@@ -50,11 +51,13 @@ def digest(value: Any) -> str:
 
 def exact_key(tenant: str, body: Mapping[str, Any]) -> str:
     """The exact-cache key of `body` for `tenant`."""
-    return digest({
-        "tenant": tenant,
-        "params": normal_params(body),
-        "messages": normal_messages(body.get("messages") or []),
-    })
+    return digest(
+        {
+            "tenant": tenant,
+            "params": normal_params(body),
+            "messages": normal_messages(body.get("messages") or []),
+        }
+    )
 
 
 def temperature(body: Mapping[str, Any]) -> float:
@@ -84,10 +87,12 @@ def split_last_question(body: Mapping[str, Any]) -> tuple[str, str] | None:
     # final_question returns a stripped tail of `text`, or `text` itself.
     examples = text[: len(text) - len(question)] if question != text else ""
     context = messages[:last] + messages[last + 1 :]
-    namespace = digest({
-        "params": normal_params(body),
-        "context": context,
-        "examples": normalise(examples),
-        "position": last,
-    })
+    namespace = digest(
+        {
+            "params": normal_params(body),
+            "context": context,
+            "examples": normalise(examples),
+            "position": last,
+        }
+    )
     return namespace, question

@@ -15,8 +15,9 @@ class MemoryCacheStore:
     `clock` (seconds, monotonic) is injectable so tests can expire entries without sleeping.
     """
 
-    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
+    ):
         if max_entries < 1:
             raise ValueError(f"max_entries must be ≥ 1, got {max_entries}")
         self.max_entries = max_entries

@@ -84,7 +84,9 @@ class SemanticCache:
         self._recency: dict[str, OrderedDict[tuple[str, int], None]] = {}
         self._next_id = 0
 
-    def question_of(self, tenant: str, body: Mapping[str, Any]) -> tuple[SemanticRules, str, str] | None:
+    def question_of(
+        self, tenant: str, body: Mapping[str, Any]
+    ) -> tuple[SemanticRules, str, str] | None:
         """(rules, namespace, question) when this tenant's request may use the cache."""
         rules = self.rules(tenant)
         if not rules.enabled:
@@ -138,7 +140,9 @@ class SemanticCache:
         hit = await self.find(tenant, body)
         return None if hit is None else hit.response
 
-    async def store(self, tenant: str, body: Mapping[str, Any], response: Mapping[str, Any]) -> None:
+    async def store(
+        self, tenant: str, body: Mapping[str, Any], response: Mapping[str, Any]
+    ) -> None:
         found = self.question_of(tenant, body)
         if found is None or not response.get("choices"):
             return

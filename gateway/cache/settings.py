@@ -58,8 +58,12 @@ def build_cache(
             embedder = default_embedder()
         rules = dict(settings.semantic_rules)
         default = settings.default_semantic_rules
-        layers.append(SemanticCache(
-            embedder, lambda tenant: rules.get(tenant, default), settings.semantic_ttl_s,
-            settings.semantic_max_entries_per_tenant,
-        ))
+        layers.append(
+            SemanticCache(
+                embedder,
+                lambda tenant: rules.get(tenant, default),
+                settings.semantic_ttl_s,
+                settings.semantic_max_entries_per_tenant,
+            )
+        )
     return LayeredCache(layers)

@@ -7,7 +7,7 @@ sentence-transformers, scipy) happen inside the command, never when the CLI load
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _embedder(name: str, cache: Optional[Path]) -> object:
+def _embedder(name: str, cache: Path | None) -> object:
     from routers.embedding import CachedEmbedder, HashingEmbedder, MiniLMEmbedder
     from routers.knn.embed_cache import DiskCachedEmbedder
 
@@ -32,23 +32,42 @@ def _embedder(name: str, cache: Optional[Path]) -> object:
 
 
 def train_cascade(
-    data: Annotated[Path, typer.Option(help="RouterBench-format CSV/JSONL file or folder, with "
-                                       "M|model_response columns")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            help="RouterBench-format CSV/JSONL file or folder, with M|model_response columns"
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Artifact directory to write")],
-    budget: Annotated[Optional[float], typer.Option(
-        help="Maximise accuracy with mean cost ≤ this many USD per query")] = None,
-    quality_target: Annotated[Optional[float], typer.Option(
-        help="Minimise cost with accuracy ≥ this (0-1); default: the best single model's")] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(help="Maximise accuracy with mean cost ≤ this many USD per query"),
+    ] = None,
+    quality_target: Annotated[
+        float | None,
+        typer.Option(
+            help="Minimise cost with accuracy ≥ this (0-1); default: the best single model's"
+        ),
+    ] = None,
     max_depth: Annotated[int, typer.Option(help="Longest cascade searched (1-3)")] = 3,
     seed: Annotated[int, typer.Option(help="Seed of the scorer's folds")] = 0,
     embedder: Annotated[str, typer.Option(help="minilm, or hashing (tests only)")] = "minilm",
-    embedding_cache: Annotated[Optional[Path], typer.Option(
-        help="A .npz file keeping embeddings between runs")] = None,
-    compare_frugalgpt: Annotated[bool, typer.Option(
-        help="Also run FrugalGPT's solver on the same scores and record both")] = True,
+    embedding_cache: Annotated[
+        Path | None, typer.Option(help="A .npz file keeping embeddings between runs")
+    ] = None,
+    fast_scorer: Annotated[
+        bool,
+        typer.Option(
+            help="Score with the query embedding + hand features only (no answer embedding)"
+        ),
+    ] = False,
+    compare_frugalgpt: Annotated[
+        bool, typer.Option(help="Also run FrugalGPT's solver on the same scores and record both")
+    ] = True,
 ) -> None:
     """Train the answer scorer and search cascade strategies; write a versioned artifact."""
     from routers.cascade.artifact import save_artifact
+    from routers.cascade.fit_scorer import ScorerConfig
     from routers.cascade.train import CascadeConfig, fit_cascade
     from routers.datasets import load_routerbench
 
@@ -62,9 +81,14 @@ def train_cascade(
         _fail("--max-depth must be 1, 2 or 3")
     try:
         ds = load_routerbench(data)
-        config = CascadeConfig(budget_usd=budget, quality_target=quality_target,
-                               max_depth=max_depth, seed=seed,
-                               compare_frugalgpt=compare_frugalgpt)
+        config = CascadeConfig(
+            budget_usd=budget,
+            quality_target=quality_target,
+            max_depth=max_depth,
+            seed=seed,
+            scorer=ScorerConfig(embed_answer=not fast_scorer),
+            compare_frugalgpt=compare_frugalgpt,
+        )
         trained = fit_cascade(ds, _embedder(embedder, embedding_cache), config)  # type: ignore[arg-type]
         save_artifact(trained.artifact, out)
     except ERRORS as exc:
@@ -72,18 +96,24 @@ def train_cascade(
         return
     manifest = trained.artifact.manifest
     strategy = trained.artifact.strategy
-    typer.echo(f"trained on {manifest['data_rows']} prompts x {len(manifest['models'])} models -> {out}")
+    typer.echo(
+        f"trained on {manifest['data_rows']} prompts x {len(manifest['models'])} models -> {out}"
+    )
     for model, m in manifest["metrics"]["scorer_out_of_fold"].items():
         auc = "n/a" if m["auroc"] is None else f"{m['auroc']:.3f}"
         typer.echo(f"  scorer {model}: out-of-fold AUROC {auc} on {m['rows']} answers")
     typer.echo(f"  strategy: {strategy.describe()}")
-    typer.echo(f"  train accuracy {strategy.accuracy:.4f} at ${strategy.cost_usd:.6g}/query "
-               f"({manifest['objective']['kind']}); Pareto set: {len(trained.artifact.pareto)}")
+    typer.echo(
+        f"  train accuracy {strategy.accuracy:.4f} at ${strategy.cost_usd:.6g}/query "
+        f"({manifest['objective']['kind']}); Pareto set: {len(trained.artifact.pareto)}"
+    )
     for row in manifest["metrics"].get("frugalgpt_comparison", []):
         ours, theirs = row["ours"], row["frugalgpt"]
         shown = "infeasible" if theirs is None else f"{theirs['accuracy']:.4f}"
-        typer.echo(f"  budget ${row['budget_usd']:.6g}: ours {ours['accuracy']:.4f}, "
-                   f"FrugalGPT solver {shown}")
+        typer.echo(
+            f"  budget ${row['budget_usd']:.6g}: ours {ours['accuracy']:.4f}, "
+            f"FrugalGPT solver {shown}"
+        )
 
 
 def register(train_app: typer.Typer) -> None:

@@ -20,12 +20,12 @@ ANSWER_TAIL_CHARS = 1000
 
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")
 _FINAL_MARKER = re.compile(
-    r"(####|\\boxed\{|final answer|the answer is|answer:|therefore|so the answer)", re.I
+    r"(####|\\boxed\{|final answer|the answer is|answer:|therefore|so the answer)", re.IGNORECASE
 )
 _HEDGE = re.compile(
     r"\b(not sure|unsure|cannot|can't|unclear|assum\w*|approximately|maybe|perhaps|"
     r"sorry|i apologi[sz]e|however|unfortunately|insufficient|ambiguous)\b",
-    re.I,
+    re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
 

@@ -37,6 +37,7 @@ class ScorerConfig:
     l2_embedding: float = 1000.0
     l2_hand: float = 1.0
     folds: int = 5
+    embed_answer: bool = True  # False: the fast scorer (query embedding + hand features)
 
 
 @dataclass
@@ -45,7 +46,9 @@ class EncodedData:
 
     dataset: RoutingDataset
     query_vectors: Vectors
-    answer_vectors: dict[str, Vectors] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)  # those with enough answers for a head
+    embed_answer: bool = True
+    answer_vectors: dict[str, Vectors] = field(default_factory=dict)  # empty when not embedded
     _features: dict[str, FloatArray] = field(default_factory=dict, repr=False)
 
     def answered_rows(self, model: str) -> IntArray:
@@ -63,7 +66,7 @@ class EncodedData:
             answers = self.dataset.responses[model]
             self._features[model] = pair_features(
                 self.query_vectors,
-                self.answer_vectors[model],
+                self.answer_vectors.get(model),
                 [embedding_text(p) for p in self.dataset.prompts],
                 [a or "" for a in answers],
             )
@@ -76,18 +79,20 @@ class EncodedData:
 def scorable_models(ds: RoutingDataset) -> list[str]:
     """Models with enough recorded responses to train a head."""
     return [
-        m for m in ds.models
+        m
+        for m in ds.models
         if sum(r is not None for r in ds.responses.get(m, [])) >= MIN_TRAINING_ANSWERS
     ]
 
 
-def encode(ds: RoutingDataset, embedder: Embedder) -> EncodedData:
-    """Embeds the prompts and the answers of every scorable model."""
+def encode(ds: RoutingDataset, embedder: Embedder, embed_answer: bool = True) -> EncodedData:
+    """Embeds the prompts, and the answers of every scorable model when `embed_answer`."""
     queries = embedder.embed([embedding_text(p) for p in ds.prompts])
-    encoded = EncodedData(ds, queries)
-    for model in scorable_models(ds):
-        texts = [answer_text(r or "") for r in ds.responses[model]]
-        encoded.answer_vectors[model] = embedder.embed(texts)
+    encoded = EncodedData(ds, queries, scorable_models(ds), embed_answer)
+    if embed_answer:
+        for model in encoded.models:
+            texts = [answer_text(r or "") for r in ds.responses[model]]
+            encoded.answer_vectors[model] = embedder.embed(texts)
     return encoded
 
 
@@ -96,9 +101,16 @@ def fit_heads(
 ) -> dict[str, LogisticHead]:
     """One head per scorable model, trained on `rows` (default: all rows)."""
     heads: dict[str, LogisticHead] = {}
-    l2 = penalties(encoded.query_vectors.shape[1], config.l2_embedding, config.l2_hand)
+    if encoded.embed_answer != config.embed_answer:
+        raise ValueError(
+            f"the data were encoded with embed_answer={encoded.embed_answer}, "
+            f"the scorer config asks for {config.embed_answer}"
+        )
+    l2 = penalties(
+        encoded.query_vectors.shape[1], config.l2_embedding, config.l2_hand, config.embed_answer
+    )
     allowed = None if rows is None else set(rows.tolist())
-    for model in encoded.answer_vectors:
+    for model in encoded.models:
         answered = encoded.answered_rows(model)
         if allowed is not None:
             answered = np.array([i for i in answered if i in allowed], dtype=np.int64)
@@ -141,7 +153,7 @@ def score_rows(encoded: EncodedData, heads: dict[str, LogisticHead]) -> FloatArr
     ds = encoded.dataset
     out = np.full((len(ds), len(ds.models)), np.nan)
     for model, head in heads.items():
-        if model not in encoded.answer_vectors:
+        if model not in encoded.models:
             continue
         rows = encoded.answered_rows(model)
         if len(rows):

@@ -72,7 +72,9 @@ def _objective(
     return g
 
 
-def _solve_ordering(o: Outcomes, order: tuple[int, ...], budget: float) -> tuple[float, Strategy] | None:
+def _solve_ordering(
+    o: Outcomes, order: tuple[int, ...], budget: float
+) -> tuple[float, Strategy] | None:
     from scipy import optimize
 
     cols = list(order)

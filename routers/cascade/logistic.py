@@ -48,12 +48,14 @@ def fit_logistic(x: FloatArray, y: FloatArray, l2: float | FloatArray = 1.0) -> 
     x = np.asarray(x, dtype=np.float64)
     y = np.clip(np.asarray(y, dtype=np.float64), 0.0, 1.0)
     if x.ndim != 2 or len(x) != len(y) or len(y) == 0:
-        raise ValueError(f"fit_logistic needs (n, d) features and n targets, got {x.shape}, {y.shape}")
+        raise ValueError(
+            f"fit_logistic needs (n, d) features and n targets, got {x.shape}, {y.shape}"
+        )
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale = np.where(scale > 1e-12, scale, 1.0)
     z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    n, d = z.shape
+    d = z.shape[1]
     penalty = np.zeros(d)
     penalty[:-1] = l2
     w = np.zeros(d)

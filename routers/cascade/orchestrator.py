@@ -22,8 +22,8 @@ from routers.base import (
     Candidate,
     Orchestration,
     Policy,
-    RouteRequest,
     Router,
+    RouteRequest,
     StageResult,
 )
 from routers.cascade.artifact import CascadeArtifact, load_artifact
@@ -39,7 +39,9 @@ BUDGET_PARAM = "cascade_budget_usd"
 class ChatScorer(Protocol):
     """What the orchestrator needs of a scorer (`AnswerScorer`, or a test double)."""
 
-    def score_chat(self, model: str, messages: Sequence[Mapping[str, Any]], answer: str) -> float: ...
+    def score_chat(
+        self, model: str, messages: Sequence[Mapping[str, Any]], answer: str
+    ) -> float: ...
 
 
 class CascadeOrchestrator:
@@ -80,15 +82,21 @@ class CascadeOrchestrator:
         trace: list[dict[str, Any]] = []
         if not stages:
             fallback = self._fallback_model(candidates)
-            trace.append({"summary": f"no stage of the cascade is allowed; answering with {fallback}"})
+            trace.append(
+                {"summary": f"no stage of the cascade is allowed; answering with {fallback}"}
+            )
             return [Stage(fallback)], trace
         if self.start_router is not None and len(stages) > 1:
             pool = [c for c in candidates if c.model in {s.model for s in strategy.stages}]
             decision = await asyncio.to_thread(self.start_router.route, request, pool, policy)
             cost = {c.model: c.estimate.expected_cost_usd for c in candidates}
             stages = start_from(stages, decision.model, cost)
-            trace.append({"summary": f"router picked {decision.model}: start at {stages[0].model}",
-                          "router_pick": decision.model})
+            trace.append(
+                {
+                    "summary": f"router picked {decision.model}: start at {stages[0].model}",
+                    "router_pick": decision.model,
+                }
+            )
         return stages, trace
 
     def _fallback_model(self, candidates: Sequence[Candidate]) -> str:
@@ -117,8 +125,14 @@ class CascadeOrchestrator:
                 raise
             except GatewayError as exc:
                 tried.append(_failed(stage.model, tiers.get(stage.model, "remote"), exc))
-                trace.append(_entry(stage.model, None, 0.0, f"failed ({exc.code}) -> escalate"
-                                    if not final else f"failed ({exc.code})"))
+                trace.append(
+                    _entry(
+                        stage.model,
+                        None,
+                        0.0,
+                        f"failed ({exc.code}) -> escalate" if not final else f"failed ({exc.code})",
+                    )
+                )
                 if final:
                     if rejected:
                         return _keep_best(rejected, tried, trace, "last stage failed")
@@ -129,21 +143,29 @@ class CascadeOrchestrator:
                 trace.append(_entry(stage.model, None, result.cost_usd, "final"))
                 return Orchestration(final=result, stages=tried, trace=trace)
             score = await asyncio.to_thread(
-                self.scorer.score_chat, stage.model, request.messages, result.text)
+                self.scorer.score_chat, stage.model, request.messages, result.text
+            )
             if score >= stage.accept_at:
-                trace.append(_entry(stage.model, score, result.cost_usd,
-                                    f"accept (>={stage.accept_at:.2f})"))
+                trace.append(
+                    _entry(stage.model, score, result.cost_usd, f"accept (>={stage.accept_at:.2f})")
+                )
                 return Orchestration(final=result, stages=tried, trace=trace)
-            trace.append(_entry(stage.model, score, result.cost_usd,
-                                f"escalate (<{stage.accept_at:.2f})"))
+            trace.append(
+                _entry(stage.model, score, result.cost_usd, f"escalate (<{stage.accept_at:.2f})")
+            )
             rejected.append((score, result))
         raise AssertionError("a cascade plan always ends with a final stage")
 
 
 def _entry(model: str, score: float | None, cost: float, decision: str) -> dict[str, Any]:
     shown = "" if score is None else f" score={score:.2f}"
-    return {"summary": f"{model}{shown} ${cost:.6f} -> {decision}", "model": model,
-            "score": score, "cost_usd": cost, "decision": decision}
+    return {
+        "summary": f"{model}{shown} ${cost:.6f} -> {decision}",
+        "model": model,
+        "score": score,
+        "cost_usd": cost,
+        "decision": decision,
+    }
 
 
 def _failed(model: str, tier: str, exc: GatewayError) -> StageResult:
@@ -157,8 +179,14 @@ def _keep_best(
     why: str,
 ) -> Orchestration:
     score, best = max(rejected, key=lambda pair: pair[0])
-    trace.append({"summary": f"{why}: returning {best.model} (score={score:.2f})",
-                  "model": best.model, "score": score, "decision": "kept best rejected"})
+    trace.append(
+        {
+            "summary": f"{why}: returning {best.model} (score={score:.2f})",
+            "model": best.model,
+            "score": score,
+            "decision": "kept best rejected",
+        }
+    )
     return Orchestration(final=best, stages=tried, trace=trace)
 
 
@@ -203,6 +231,6 @@ def load_cascade(
         from routers.knn.router import load_knn_router
 
         start_router = load_knn_router(start_with_router, **router_options)
-    scorer = AnswerScorer(loaded.heads, embedder or scorer_embedder(loaded))
+    embed_answer = bool(loaded.manifest.get("scorer", {}).get("embed_answer", True))
+    scorer = AnswerScorer(loaded.heads, embedder or scorer_embedder(loaded), embed_answer)
     return CascadeOrchestrator(loaded, scorer, strategy, start_router)
-

@@ -29,7 +29,7 @@ def start_from(stages: Sequence[Stage], start: str, cost: Mapping[str, float]) -
     """
     models = [s.model for s in stages]
     if start in models:
-        return list(stages[models.index(start):])
+        return list(stages[models.index(start) :])
     floor = cost.get(start)
     if floor is None:
         return list(stages)

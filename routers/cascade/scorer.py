@@ -25,18 +25,34 @@ Vectors = npt.NDArray[np.float32]
 
 
 def pair_features(
-    query_vectors: Vectors, answer_vectors: Vectors, queries: Sequence[str], answers: Sequence[str]
+    query_vectors: Vectors,
+    answer_vectors: Vectors | None,
+    queries: Sequence[str],
+    answers: Sequence[str],
 ) -> FloatArray:
-    """(n, 3·dim + hand) features of n (query, answer) pairs, rows aligned."""
+    """Features of n (query, answer) pairs, rows aligned.
+
+    With answer vectors: [q, a, q·a, hand] (3·dim + hand columns); without: [q, hand], the
+    fast variant whose only embedding is the query's, which the k-NN router and earlier
+    stages of the same request have usually cached already.
+    """
     q = np.asarray(query_vectors, dtype=np.float64)
+    hand = hand_feature_matrix(answers, queries)
+    if answer_vectors is None:
+        return np.hstack([q, hand])
     a = np.asarray(answer_vectors, dtype=np.float64)
-    return np.hstack([q, a, q * a, hand_feature_matrix(answers, queries)])
+    return np.hstack([q, a, q * a, hand])
 
 
-def penalties(dim: int, l2_embedding: float, l2_hand: float) -> FloatArray:
-    """Per-column L2 penalties for `pair_features`: ~1k embedding columns need far more
-    shrinkage than the dozen hand features, or they drown them on a few hundred rows."""
-    return np.concatenate([np.full(3 * dim, l2_embedding), np.full(len(FEATURE_NAMES), l2_hand)])
+def penalties(
+    dim: int, l2_embedding: float, l2_hand: float, embed_answer: bool = True
+) -> FloatArray:
+    """Per-column L2 penalties for `pair_features`: the hundreds of embedding columns need
+    far more shrinkage than the dozen hand features, or they drown them on small data."""
+    blocks = 3 if embed_answer else 1
+    return np.concatenate(
+        [np.full(blocks * dim, l2_embedding), np.full(len(FEATURE_NAMES), l2_hand)]
+    )
 
 
 @dataclass
@@ -45,6 +61,7 @@ class AnswerScorer:
 
     heads: Mapping[str, LogisticHead]
     embedder: Embedder
+    embed_answer: bool = True
 
     @property
     def models(self) -> list[str]:
@@ -66,6 +83,9 @@ class AnswerScorer:
         head = self.heads.get(model)
         if head is None:
             raise KeyError(f"the scorer has no head for {model!r} (has: {', '.join(self.heads)})")
-        vectors = self.embedder.embed(list(query_texts) + [answer_text(a) for a in answers])
         n = len(query_texts)
+        if not self.embed_answer:
+            vectors = self.embedder.embed(list(query_texts))
+            return head.predict(pair_features(vectors, None, query_texts, answers))
+        vectors = self.embedder.embed(list(query_texts) + [answer_text(a) for a in answers])
         return head.predict(pair_features(vectors[:n], vectors[n:], query_texts, answers))

@@ -77,8 +77,10 @@ class _Cuts:
 def _cuts(scores: FloatArray, max_cuts: int) -> _Cuts:
     observed = np.unique(scores)
     exact = len(observed) <= max_cuts
-    values = observed if exact else np.unique(
-        np.quantile(observed, np.linspace(0.0, 1.0, max_cuts), method="nearest")
+    values = (
+        observed
+        if exact
+        else np.unique(np.quantile(observed, np.linspace(0.0, 1.0, max_cuts), method="nearest"))
     )
     # Halfway between a cut and the highest observed score below it: the same rows on this
     # data, and the widest margin for unseen scores.
@@ -137,8 +139,11 @@ def _three_stage(o: Outcomes, a: int, b: int, c: int, max_cuts: int) -> tuple[_T
     accuracy = accepted_ya[:, None] + (p_yb[:, -1:] - p_yb) + p_yc
     cost = o.costs[:, a].sum() + p_cb[:, -1:] + p_cc
     table = _Table(
-        (a, b, c), (accuracy / n).ravel(), (cost / n).ravel(),
-        [c1.accept_at, c2.accept_at], (k1 + 1, k2 + 1),
+        (a, b, c),
+        (accuracy / n).ravel(),
+        (cost / n).ravel(),
+        [c1.accept_at, c2.accept_at],
+        (k1 + 1, k2 + 1),
     )
     return table, c1.exact and c2.exact
 
@@ -182,19 +187,19 @@ def orderings(o: Outcomes, max_depth: int) -> list[tuple[int, ...]]:
     found: list[tuple[int, ...]] = [(j,) for j in range(m)]
     if depth >= 2:
         found += [
-            p for p in itertools.permutations(range(m), depth)
-            if all(o.scorable(j) for j in p[:-1])
+            p for p in itertools.permutations(range(m), depth) if all(o.scorable(j) for j in p[:-1])
         ]
     if depth == 3:
         # 2-stage cascades whose stage 2 cannot be scored are not a 3-stage prefix.
-        found += [p for p in itertools.permutations(range(m), 2)
-                  if o.scorable(p[0]) and not o.scorable(p[1])]
+        found += [
+            p
+            for p in itertools.permutations(range(m), 2)
+            if o.scorable(p[0]) and not o.scorable(p[1])
+        ]
     return found
 
 
-def pareto_frontier(
-    o: Outcomes, max_depth: int = 3, max_cuts: int = DEFAULT_MAX_CUTS
-) -> Frontier:
+def pareto_frontier(o: Outcomes, max_depth: int = 3, max_cuts: int = DEFAULT_MAX_CUTS) -> Frontier:
     """The Pareto set over all orderings of up to `max_depth` models and their thresholds."""
     if not 1 <= max_depth <= 3:
         raise ValueError(f"max_depth must be 1, 2 or 3, got {max_depth}")
@@ -208,8 +213,13 @@ def pareto_frontier(
     for order in found:
         if len(order) == 1:
             j = order[0]
-            table = _Table(order, np.array([o.outcomes[:, j].mean()]),
-                           np.array([o.costs[:, j].mean()]), [], (1,))
+            table = _Table(
+                order,
+                np.array([o.outcomes[:, j].mean()]),
+                np.array([o.costs[:, j].mean()]),
+                [],
+                (1,),
+            )
             ok = True
         elif len(order) == 2:
             table, ok = _two_stage(o, order[0], order[1], max_cuts)
@@ -217,7 +227,9 @@ def pareto_frontier(
             table, ok = _three_stage(o, order[0], order[1], order[2], cuts3)
         exact &= ok
         for flat in pareto_indices(table.accuracy, table.cost):
-            candidates.append((float(table.cost[flat]), float(table.accuracy[flat]), table, int(flat)))
+            candidates.append(
+                (float(table.cost[flat]), float(table.accuracy[flat]), table, int(flat))
+            )
     acc = np.array([c[1] for c in candidates])
     cost = np.array([c[0] for c in candidates])
     keep = pareto_indices(acc, cost)
@@ -228,4 +240,6 @@ def pareto_frontier(
 def complete_rows(scores: FloatMatrix, costs: FloatMatrix, models: Sequence[str]) -> IntArray:
     """Rows where every model has a known outcome and cost."""
     del models
-    return np.flatnonzero(~np.isnan(scores).any(axis=1) & ~np.isnan(costs).any(axis=1)).astype(np.int64)
+    return np.flatnonzero(~np.isnan(scores).any(axis=1) & ~np.isnan(costs).any(axis=1)).astype(
+        np.int64
+    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -74,7 +74,9 @@ def usable_rows(ds: RoutingDataset) -> RoutingDataset:
     return ds.subset(rows)
 
 
-def choose(frontier: Frontier, config: CascadeConfig, outcomes: Outcomes) -> tuple[Strategy, dict[str, Any]]:
+def choose(
+    frontier: Frontier, config: CascadeConfig, outcomes: Outcomes
+) -> tuple[Strategy, dict[str, Any]]:
     """The strategy the config asks for, and a description of the objective."""
     if config.budget_usd is not None and config.quality_target is not None:
         raise ValueError("give a budget or a quality target, not both")
@@ -101,48 +103,68 @@ def scorer_metrics(encoded: EncodedData, oof: np.ndarray[Any, Any]) -> dict[str,
     """Out-of-fold AUROC per scored model, overall and within each task."""
     ds = encoded.dataset
     out: dict[str, Any] = {}
-    for model in encoded.answer_vectors:
+    for model in encoded.models:
         j = ds.models.index(model)
         rows = encoded.answered_rows(model)
         tasks = [ds.eval_names[i] for i in rows]
         out[model] = {
             "auroc": auroc(oof[rows, j], ds.scores[rows, j]),
             "auroc_by_task": auroc_by_task(oof[rows, j], ds.scores[rows, j], tasks),
-            "rows": int(len(rows)),
+            "rows": len(rows),
         }
     return out
 
 
-def frugalgpt_comparison(frontier: Frontier, outcomes: Outcomes, max_depth: int) -> list[dict[str, Any]]:
+def frugalgpt_comparison(
+    frontier: Frontier, outcomes: Outcomes, max_depth: int
+) -> list[dict[str, Any]]:
     """Ours vs FrugalGPT's solver at budgets spread over the frontier, on the same scores."""
     from routers.cascade.frugal import frugalgpt_solve
 
     costs = [s.cost_usd for s in frontier.strategies]
-    budgets = np.geomspace(min(costs), max(costs), COMPARISON_BUDGETS) if min(costs) > 0 else (
-        np.linspace(min(costs), max(costs), COMPARISON_BUDGETS))
+    budgets = (
+        np.geomspace(min(costs), max(costs), COMPARISON_BUDGETS)
+        if min(costs) > 0
+        else (np.linspace(min(costs), max(costs), COMPARISON_BUDGETS))
+    )
     rows = []
     for budget in budgets:
         ours = frontier.best_within(float(budget))
         theirs = frugalgpt_solve(outcomes, float(budget), depth=max_depth)
-        rows.append({
-            "budget_usd": float(budget),
-            "ours": None if ours is None else {"accuracy": ours.accuracy, "cost_usd": ours.cost_usd},
-            "frugalgpt": None if theirs is None else {
-                "accuracy": theirs.accuracy, "cost_usd": theirs.cost_usd},
-        })
+        rows.append(
+            {
+                "budget_usd": float(budget),
+                "ours": None
+                if ours is None
+                else {"accuracy": ours.accuracy, "cost_usd": ours.cost_usd},
+                "frugalgpt": None
+                if theirs is None
+                else {"accuracy": theirs.accuracy, "cost_usd": theirs.cost_usd},
+            }
+        )
     return rows
 
 
-def fit_cascade(ds: RoutingDataset, embedder: Embedder, config: CascadeConfig = CascadeConfig()) -> TrainedCascade:
+def fit_cascade(
+    ds: RoutingDataset, embedder: Embedder, config: CascadeConfig = CascadeConfig()
+) -> TrainedCascade:
     """Trains scorer and strategy on all of `ds` (hold your test split out before)."""
     from routers.knn.artifact import data_hash
 
     started = time.perf_counter()
     ds = usable_rows(ds)
-    encoded = encode(ds, embedder)
-    if not encoded.answer_vectors:
-        raise ValueError(f"{ds.name}: no model has recorded responses (M|model_response) to "
-                         "train the answer scorer on")
+    cheapest = float(ds.costs.mean(axis=0).min())
+    if config.budget_usd is not None and config.budget_usd < cheapest:
+        raise ValueError(
+            f"no cascade costs ≤ ${config.budget_usd:g}/query on this data; the "
+            f"cheapest model alone costs ${cheapest:.6g}"
+        )
+    encoded = encode(ds, embedder, config.scorer.embed_answer)
+    if not encoded.models:
+        raise ValueError(
+            f"{ds.name}: no model has recorded responses (M|model_response) to "
+            "train the answer scorer on"
+        )
     oof = out_of_fold_scores(encoded, config.scorer, config.seed)
     outcomes = Outcomes(list(ds.models), oof, ds.scores, ds.costs)
     frontier = pareto_frontier(outcomes, config.max_depth, config.max_cuts)
@@ -150,30 +172,46 @@ def fit_cascade(ds: RoutingDataset, embedder: Embedder, config: CascadeConfig = 
     heads = fit_heads(encoded, None, config.scorer)
     check = replay(chosen, ds.models, oof, ds.scores, ds.costs)
     manifest: dict[str, Any] = {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_hash": data_hash(ds.prompts, ds.models, ds.scores, ds.costs),
         "data_rows": len(ds),
         "models": list(ds.models),
         "objective": objective,
         "scorer": {
-            "embedder": embedder.name, "dim": embedder.dim, "features": list(FEATURE_NAMES),
-            "l2_embedding": config.scorer.l2_embedding, "l2_hand": config.scorer.l2_hand,
+            "embedder": embedder.name,
+            "dim": embedder.dim,
+            "features": list(FEATURE_NAMES),
+            "l2_embedding": config.scorer.l2_embedding,
+            "l2_hand": config.scorer.l2_hand,
             "folds": config.scorer.folds,
+            "embed_answer": config.scorer.embed_answer,
         },
-        "search": {"max_depth": config.max_depth, "orderings": frontier.orderings,
-                   "exact": frontier.exact, "max_cuts": config.max_cuts},
+        "search": {
+            "max_depth": config.max_depth,
+            "orderings": frontier.orderings,
+            "exact": frontier.exact,
+            "max_cuts": config.max_cuts,
+        },
         "metrics": {
             "scorer_out_of_fold": scorer_metrics(encoded, oof),
-            "single_models": {m: {"accuracy": float(ds.scores[:, j].mean()),
-                                  "cost_usd": float(ds.costs[:, j].mean())}
-                              for j, m in enumerate(ds.models)},
-            "chosen_replay": {"accuracy": check.accuracy, "cost_usd": check.cost_usd,
-                              "stage_share": list(check.stage_share)},
+            "single_models": {
+                m: {
+                    "accuracy": float(ds.scores[:, j].mean()),
+                    "cost_usd": float(ds.costs[:, j].mean()),
+                }
+                for j, m in enumerate(ds.models)
+            },
+            "chosen_replay": {
+                "accuracy": check.accuracy,
+                "cost_usd": check.cost_usd,
+                "stage_share": list(check.stage_share),
+            },
         },
     }
     if config.compare_frugalgpt:
         manifest["metrics"]["frugalgpt_comparison"] = frugalgpt_comparison(
-            frontier, outcomes, config.max_depth)
+            frontier, outcomes, config.max_depth
+        )
     manifest["training"] = {"seconds": round(time.perf_counter() - started, 2), "seed": config.seed}
     artifact = CascadeArtifact(heads, chosen, frontier.strategies, manifest)
     return TrainedCascade(artifact, encoded, oof, frontier)

@@ -31,10 +31,15 @@ def body(content: str = "What is 2 + 2?", **params: Any) -> dict[str, Any]:
 
 
 def reply(text: str) -> dict[str, Any]:
-    return {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}}
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+    }
 
 
 @pytest.fixture
@@ -64,29 +69,42 @@ async def test_tenants_never_see_each_others_answers(cache: ExactCache) -> None:
     assert await cache.lookup("t2", body()) is None
 
 
-@pytest.mark.parametrize("other", [
-    body("What is 2 + 3?"),
-    body(model="gpt-4o"),
-    body(temperature=0.0),
-    body(max_tokens=5),
-    body(n=2),
-    {**body(), "messages": [{"role": "system", "content": "Be terse."},
-                            {"role": "user", "content": "What is 2 + 2?"}]},
-])
-async def test_key_includes_model_messages_and_sampling_params(cache: ExactCache,
-                                                               other: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "other",
+    [
+        body("What is 2 + 3?"),
+        body(model="gpt-4o"),
+        body(temperature=0.0),
+        body(max_tokens=5),
+        body(n=2),
+        {
+            **body(),
+            "messages": [
+                {"role": "system", "content": "Be terse."},
+                {"role": "user", "content": "What is 2 + 2?"},
+            ],
+        },
+    ],
+)
+async def test_key_includes_model_messages_and_sampling_params(
+    cache: ExactCache, other: dict[str, Any]
+) -> None:
     await cache.store("t1", body(), reply("4"))
     assert await cache.lookup("t1", other) is None
 
 
-@pytest.mark.parametrize("same", [
-    body(stream=True, stream_options={"include_usage": True}),
-    body(user="end-user-7"),
-    body("  What is 2 + 2?\n"),
-    body(temperature=None),
-])
-async def test_key_ignores_what_does_not_change_the_answer(cache: ExactCache,
-                                                           same: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "same",
+    [
+        body(stream=True, stream_options={"include_usage": True}),
+        body(user="end-user-7"),
+        body("  What is 2 + 2?\n"),
+        body(temperature=None),
+    ],
+)
+async def test_key_ignores_what_does_not_change_the_answer(
+    cache: ExactCache, same: dict[str, Any]
+) -> None:
     await cache.store("t1", body(), reply("4"))
     assert await cache.lookup("t1", same) == reply("4")
 

@@ -28,8 +28,13 @@ class Clock:
         return self.now
 
 
-def body(content: str = Q, *, temperature: float | None = 0.0, model: str = "gpt-4o-mini",
-         history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def body(
+    content: str = Q,
+    *,
+    temperature: float | None = 0.0,
+    model: str = "gpt-4o-mini",
+    history: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     messages = [*(history or []), {"role": "user", "content": content}]
     out: dict[str, Any] = {"model": model, "messages": messages}
     if temperature is not None:
@@ -42,8 +47,12 @@ def reply(text: str) -> dict[str, Any]:
 
 
 def semantic(rules: SemanticRules, clock: Clock | None = None, **kwargs: Any) -> SemanticCache:
-    return SemanticCache(HashingEmbedder(), lambda tenant: rules if tenant == "on" else
-                         SemanticRules(), clock=clock or Clock(), **kwargs)
+    return SemanticCache(
+        HashingEmbedder(),
+        lambda tenant: rules if tenant == "on" else SemanticRules(),
+        clock=clock or Clock(),
+        **kwargs,
+    )
 
 
 ON = SemanticRules(enabled=True, threshold=0.5)
@@ -84,8 +93,10 @@ async def test_tenants_are_isolated() -> None:
 
 
 async def test_multi_turn_chats_are_skipped_unless_allowed() -> None:
-    history = [{"role": "user", "content": "Let's talk geography."},
-               {"role": "assistant", "content": "Sure."}]
+    history = [
+        {"role": "user", "content": "Let's talk geography."},
+        {"role": "assistant", "content": "Sure."},
+    ]
     off = semantic(ON)
     await off.store("on", body(history=history), reply("Paris"))
     assert await off.lookup("on", body(history=history)) is None
@@ -160,13 +171,17 @@ async def test_storing_the_same_question_again_replaces_the_answer() -> None:
 
 async def test_the_layered_cache_answers_exact_hits_first() -> None:
     rules = {"on": ON}
-    cache = build_cache(CacheSettings(semantic=True, semantic_rules=rules), embedder=HashingEmbedder())
+    cache = build_cache(
+        CacheSettings(semantic=True, semantic_rules=rules), embedder=HashingEmbedder()
+    )
     assert isinstance(cache, LayeredCache)
     await cache.store("on", body(), reply("Paris"))
     exact = await cache.find("on", body())
     near = await cache.find("on", body(SIMILAR))
     assert exact is not None and exact.kind == "exact"
     assert near is not None and near.kind == "semantic"
+    again = await cache.find("on", body(SIMILAR))  # promoted to the exact layer
+    assert again is not None and again.kind == "exact" and again.response == reply("Paris")
     assert await cache.lookup("other", body(SIMILAR)) is None
     assert build_cache(CacheSettings(enabled=False)) is None
     with pytest.raises(ValueError, match="needs a Redis client"):

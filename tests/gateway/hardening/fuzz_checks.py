@@ -6,15 +6,28 @@ from collections import Counter
 from typing import Any
 
 import orjson
+from hypothesis import HealthCheck, Phase, settings
 
 from tests.openai_schema import assert_openai, assert_sse_stream
 
 CHAT_PATH = "/v1/chat/completions"
 
 
+def live_settings(examples: int) -> settings:
+    """Hypothesis settings for cases sent to a live server: no deadline, no example
+    database, and no shrinking (minutes per failure over HTTP; the failing case is shown)."""
+    return settings(max_examples=examples, deadline=None, database=None,
+                    phases=(Phase.explicit, Phase.generate),
+                    suppress_health_check=list(HealthCheck))
+
+
 def check_response(path: str, status: int, content_type: str, text: str,
-                   request_body: Any = None) -> None:
-    """No 5xx; errors in OpenAI's shape; chat answers valid against OpenAI's schema."""
+                   request_body: Any = None, *, whole_stream: bool = True) -> None:
+    """No 5xx; errors in OpenAI's shape; chat answers valid against OpenAI's schema.
+
+    `whole_stream=False` for clients that stop reading a stream early (schemathesis reads
+    a bounded number of events): the chunks that arrived are still checked.
+    """
     assert status < 500, f"{status} for {path} {request_body!r:.500}: {text[:500]}"
     if status != 200:
         assert content_type.startswith("application/json"), (status, content_type, text[:300])
@@ -30,7 +43,7 @@ def check_response(path: str, status: int, content_type: str, text: str,
         if errors:  # an upstream that failed mid-stream: the error event is OpenAI-shaped
             assert_openai({"error": orjson.loads(errors[-1])["error"]}, "ErrorResponse")
         else:
-            assert_sse_stream(text)
+            assert_sse_stream(text, require_done=whole_stream)
         return
     assert_openai(orjson.loads(text), "CreateChatCompletionResponse")
 

@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from tests.gateway.conftest import RunningGateway
-from tests.gateway.hardening.fuzz_checks import CHAT_PATH, Tally, check_response
+from tests.gateway.hardening.fuzz_checks import CHAT_PATH, Tally, check_response, live_settings
 
 SERVED_MODELS = ["gpt-4o-mini", "gpt-4o", "mistralai/Mixtral-8x7B-Instruct-v0.1", "auto",
                  "router:cheapest"]
@@ -104,14 +104,13 @@ def fuzz(schema: schemathesis.BaseSchema, gw: RunningGateway, mode: GenerationMo
         label = f"{operation.method.upper()} {operation.path} {mode.value}"
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=examples, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @live_settings(examples)
         def run(case: schemathesis.Case) -> None:
             response = case.call(base_url=gw.root_url, headers=headers, timeout=60)
             tally.add(label, response.status_code)
-            check_response(operation.path, response.status_code,
-                           response.headers.get("content-type", ""), response.text,
-                           getattr(case, "body", None))
+            content_type = (response.headers.get("content-type") or [""])[0]
+            check_response(operation.path, response.status_code, content_type, response.text,
+                           getattr(case, "body", None), whole_stream=False)
 
         try:
             run()

@@ -24,8 +24,9 @@ class FakeCalls:
     fail: dict[str, GatewayError] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
-    async def __call__(self, model: str, messages: Sequence[Mapping[str, Any]],
-                       params: Mapping[str, Any]) -> StageResult:
+    async def __call__(
+        self, model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]
+    ) -> StageResult:
         self.calls.append(model)
         if model in self.fail:
             raise self.fail[model]
@@ -52,16 +53,20 @@ class FakeRouter:
     pick: str
     name: str = "fake"
 
-    def route(self, request: RouteRequest, candidates: Sequence[Candidate],
-              policy: Policy) -> Decision:
+    def route(
+        self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy
+    ) -> Decision:
         model = self.pick if any(c.model == self.pick for c in candidates) else candidates[0].model
         return Decision(model, "scripted", 0.0)
 
 
 def candidates(models: Sequence[str] = ("small", "medium", "large")) -> list[Candidate]:
     return [
-        Candidate(m, "remote", CostEstimate(m, 10, 5, 50, COST.get(m, 0.001),
-                                            COST.get(m, 0.001) * 3, False))
+        Candidate(
+            m,
+            "remote",
+            CostEstimate(m, 10, 5, 50, COST.get(m, 0.001), COST.get(m, 0.001) * 3, False),
+        )
         for m in models
     ]
 
@@ -69,8 +74,14 @@ def candidates(models: Sequence[str] = ("small", "medium", "large")) -> list[Can
 def artifact(strategy: Strategy = THREE, pareto: Sequence[Strategy] = ()) -> CascadeArtifact:
     singles = {"small": 0.55, "medium": 0.7, "large": 0.88}
     return CascadeArtifact(
-        heads={}, strategy=strategy, pareto=list(pareto) or [strategy],
-        manifest={"metrics": {"single_models": {
-            m: {"accuracy": a, "cost_usd": COST[m]} for m, a in singles.items()}}},
+        heads={},
+        strategy=strategy,
+        pareto=list(pareto) or [strategy],
+        manifest={
+            "metrics": {
+                "single_models": {
+                    m: {"accuracy": a, "cost_usd": COST[m]} for m, a in singles.items()
+                }
+            }
+        },
     )
-

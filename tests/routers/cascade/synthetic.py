@@ -28,8 +28,9 @@ def _answer(rng: np.random.Generator, a: int, b: int, op: str, correct: bool) ->
     return f"I am not sure, perhaps it is about {wrong}"
 
 
-def arithmetic_dataset(n: int = 300, seed: int = 0,
-                       models: Sequence[str] = MODELS) -> RoutingDataset:
+def arithmetic_dataset(
+    n: int = 300, seed: int = 0, models: Sequence[str] = MODELS
+) -> RoutingDataset:
     """`n` prompts (tasks `add` and `mul`) answered by `models` with responses and costs."""
     rng = np.random.default_rng(seed)
     prompts: list[str] = []

@@ -13,25 +13,31 @@ from routers.cascade.features import (
 )
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("3 x 60 = 180", (1, 0)),
-    ("3 * 60 = 181", (1, 1)),
-    ("<<3*60=180>>180 and $1,200 / 3 = $400", (2, 0)),
-    ("2 + 3 * 4 = 14", (1, 0)),  # * before +
-    ("10 / 3 = 3.33", (1, 0)),  # right to the stated precision
-    ("10 / 3 = 3.5", (1, 1)),
-    ("no arithmetic here", (0, 0)),
-    ("5 / 0 = 1", (0, 0)),  # not checkable
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3 x 60 = 180", (1, 0)),
+        ("3 * 60 = 181", (1, 1)),
+        ("<<3*60=180>>180 and $1,200 / 3 = $400", (2, 0)),
+        ("2 + 3 * 4 = 14", (1, 0)),  # * before +
+        ("10 / 3 = 3.33", (1, 0)),  # right to the stated precision
+        ("10 / 3 = 3.5", (1, 1)),
+        ("no arithmetic here", (0, 0)),
+        ("5 / 0 = 1", (0, 0)),  # not checkable
+    ],
+)
 def test_equation_checks(text: str, expected: tuple[int, int]) -> None:
     assert equation_checks(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("so it is 12.\n#### 1,200", "1200"),
-    ("The answer is $45.50.", "45.5"),
-    ("no number", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("so it is 12.\n#### 1,200", "1200"),
+        ("The answer is $45.50.", "45.5"),
+        ("no number", None),
+    ],
+)
 def test_final_answer(text: str, expected: str | None) -> None:
     assert final_answer(text) == expected
 

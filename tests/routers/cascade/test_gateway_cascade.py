@@ -31,8 +31,12 @@ def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from routers.cascade.artifact import CascadeArtifact
 
     heads = fit_heads(encode(ds, HashingEmbedder()))
-    draft = CascadeArtifact(heads, Strategy((Stage(CHEAP, 0.5), Stage(STRONG))), [],
-                            {"scorer": {"embedder": "hashing", "dim": HashingEmbedder().dim}})
+    draft = CascadeArtifact(
+        heads,
+        Strategy((Stage(CHEAP, 0.5), Stage(STRONG))),
+        [],
+        {"scorer": {"embedder": "hashing", "dim": HashingEmbedder().dim}},
+    )
     save_artifact(draft, directory)
     scorer = load_cascade(directory).scorer
     messages = [{"role": "user", "content": QUESTION}]
@@ -45,18 +49,30 @@ def artifact_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ask(base_url: str, key: str) -> httpx.Response:
-    return httpx.post(f"{base_url}/chat/completions", headers={"authorization": f"Bearer {key}"},
-                      json={"model": "router:cascade",
-                            "messages": [{"role": "user", "content": QUESTION}]}, timeout=30)
+    return httpx.post(
+        f"{base_url}/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        json={"model": "router:cascade", "messages": [{"role": "user", "content": QUESTION}]},
+        timeout=30,
+    )
 
 
 def config(sim: SimulatorHandle, artifact_dir: Path) -> dict[str, Any]:
-    return sim_config(sim, routes={"router:cascade": {
-        "router": "cascade", "artifact": str(artifact_dir), "models": [CHEAP, STRONG]}})
+    return sim_config(
+        sim,
+        routes={
+            "router:cascade": {
+                "router": "cascade",
+                "artifact": str(artifact_dir),
+                "models": [CHEAP, STRONG],
+            }
+        },
+    )
 
 
-def test_a_trusted_cheap_answer_is_returned_alone(sim: SimulatorHandle, artifact_dir: Path,
-                                                  gateway_factory: GatewayFactory) -> None:
+def test_a_trusted_cheap_answer_is_returned_alone(
+    sim: SimulatorHandle, artifact_dir: Path, gateway_factory: GatewayFactory
+) -> None:
     gw = gateway_factory(config(sim, artifact_dir))
     sim.control.script(CHEAP, [SURE])
     r = ask(gw.base_url, gw.key)
@@ -68,7 +84,8 @@ def test_a_trusted_cheap_answer_is_returned_alone(sim: SimulatorHandle, artifact
 
 
 def test_a_doubtful_cheap_answer_escalates_and_both_stages_are_billed(
-        sim: SimulatorHandle, artifact_dir: Path, gateway_factory: GatewayFactory) -> None:
+    sim: SimulatorHandle, artifact_dir: Path, gateway_factory: GatewayFactory
+) -> None:
     gw = gateway_factory(config(sim, artifact_dir))
     sim.control.script(CHEAP, [UNSURE])
     sim.control.script(STRONG, [SURE])
@@ -78,13 +95,15 @@ def test_a_doubtful_cheap_answer_escalates_and_both_stages_are_billed(
     route = r.headers["x-costroute-route"]
     assert route.index(f"{CHEAP} score=") < route.index("escalate") < route.index(f"; {STRONG} $")
     assert r.headers["x-costroute-stages"] == "2"
-    stage_costs = [float(part.split("$")[1].split(" ")[0])
-                   for part in route.split(": ", 1)[1].split("; ")]
+    stage_costs = [
+        float(part.split("$")[1].split(" ")[0]) for part in route.split(": ", 1)[1].split("; ")
+    ]
     assert float(r.headers["x-costroute-cost-usd"]) == pytest.approx(sum(stage_costs), abs=2e-6)
 
 
 def test_an_upstream_failure_at_the_cheap_stage_escalates(
-        sim: SimulatorHandle, artifact_dir: Path, gateway_factory: GatewayFactory) -> None:
+    sim: SimulatorHandle, artifact_dir: Path, gateway_factory: GatewayFactory
+) -> None:
     gw = gateway_factory(config(sim, artifact_dir))
     sim.control.inject_fault(CHEAP, "http_500", count=10)
     sim.control.script(STRONG, [SURE])

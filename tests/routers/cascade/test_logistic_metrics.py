@@ -17,14 +17,18 @@ from routers.cascade.metrics import auroc, auroc_by_task
 def test_auroc_is_the_share_of_correctly_ordered_pairs(rows: list[tuple[int, bool]]) -> None:
     scores = np.array([float(s) for s, _ in rows])
     labels = np.array([1.0 if y else 0.0 for _, y in rows])
-    pairs = [(p, q) for p, q in itertools.product(range(len(rows)), repeat=2)
-             if labels[p] == 1 and labels[q] == 0]
+    pairs = [
+        (p, q)
+        for p, q in itertools.product(range(len(rows)), repeat=2)
+        if labels[p] == 1 and labels[q] == 0
+    ]
     got = auroc(scores, labels)
     if not pairs:
         assert got is None
         return
-    wins = sum(1.0 if scores[p] > scores[q] else 0.5 if scores[p] == scores[q] else 0.0
-               for p, q in pairs)
+    wins = sum(
+        1.0 if scores[p] > scores[q] else 0.5 if scores[p] == scores[q] else 0.0 for p, q in pairs
+    )
     assert got is not None and abs(got - wins / len(pairs)) < 1e-12
 
 

@@ -28,7 +28,8 @@ def cascade(scores: dict[str, float], **kwargs: object) -> CascadeOrchestrator:
 async def test_a_confident_first_answer_is_accepted_without_escalating() -> None:
     calls = FakeCalls()
     outcome = await cascade({"small": 0.9, "medium": 0.0}).run(
-        REQUEST, candidates(), Policy(), calls)
+        REQUEST, candidates(), Policy(), calls
+    )
     assert calls.calls == ["small"]
     assert outcome.final.text == "small answer"
     assert outcome.cost_usd == COST["small"]
@@ -63,7 +64,8 @@ async def test_an_upstream_failure_escalates_to_the_next_stage() -> None:
 async def test_a_failing_last_stage_returns_the_best_answer_already_paid_for() -> None:
     calls = FakeCalls(fail={"large": UpstreamTimeout("slow")})
     outcome = await cascade({"small": 0.3, "medium": 0.45}).run(
-        REQUEST, candidates(), Policy(), calls)
+        REQUEST, candidates(), Policy(), calls
+    )
     assert outcome.final.model == "medium"
     assert outcome.cost_usd == pytest.approx(COST["small"] + COST["medium"])
     assert "last stage failed: returning medium" in outcome.trace[-1]["summary"]
@@ -90,7 +92,8 @@ async def test_the_budget_stopping_a_stage_keeps_the_answer_in_hand() -> None:
 async def test_stages_the_tenant_may_not_use_are_skipped() -> None:
     calls = FakeCalls()
     outcome = await cascade({"small": 0.1}).run(
-        REQUEST, candidates(["small", "medium"]), Policy(), calls)
+        REQUEST, candidates(["small", "medium"]), Policy(), calls
+    )
     # `large` is not allowed, so `medium` becomes the final stage and is not scored.
     assert calls.calls == ["small", "medium"]
     assert "final" in outcome.trace[-1]["summary"]
@@ -100,15 +103,17 @@ async def test_without_any_allowed_stage_the_best_known_candidate_answers() -> N
     only_small = Strategy((Stage("small"),))
     calls = FakeCalls()
     outcome = await cascade({}, strategy=only_small).run(
-        REQUEST, candidates(["medium", "large"]), Policy(), calls)
+        REQUEST, candidates(["medium", "large"]), Policy(), calls
+    )
     assert calls.calls == ["large"]
     assert "no stage of the cascade is allowed" in outcome.trace[0]["summary"]
 
 
 async def test_a_start_router_skips_the_stages_below_its_pick() -> None:
     calls = FakeCalls()
-    orchestrator = CascadeOrchestrator(artifact(), FakeScorer({"medium": 0.9}),
-                                       start_router=FakeRouter("medium"))
+    orchestrator = CascadeOrchestrator(
+        artifact(), FakeScorer({"medium": 0.9}), start_router=FakeRouter("medium")
+    )
     outcome = await orchestrator.run(REQUEST, candidates(), Policy(), calls)
     assert calls.calls == ["medium"]
     assert outcome.trace[0]["router_pick"] == "medium"

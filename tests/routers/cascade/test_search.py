@@ -56,12 +56,14 @@ def test_the_frontier_is_optimal_at_every_budget(seed: int, m: int, ties: bool) 
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), m=st.integers(1, 4), n=st.integers(1, 60))
-def test_every_frontier_strategy_replays_to_what_the_search_reported(seed: int, m: int, n: int) -> None:
+def test_every_frontier_strategy_replays_to_what_the_search_reported(
+    seed: int, m: int, n: int
+) -> None:
     o = random_outcomes(seed, n=n, m=m, ties=seed % 2 == 0)
     frontier = pareto_frontier(o, max_depth=3)
     costs = [s.cost_usd for s in frontier.strategies]
     accs = [s.accuracy for s in frontier.strategies]
-    assert costs == sorted(costs) and all(b > a for a, b in zip(accs, accs[1:]))
+    assert costs == sorted(costs) and all(b > a for a, b in itertools.pairwise(accs))
     for strategy in frontier.strategies:
         r = replay(strategy, o.models, o.scores, o.outcomes, o.costs)
         assert r.accuracy == pytest.approx(strategy.accuracy, abs=1e-12)

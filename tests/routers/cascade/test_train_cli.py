@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from routers.base import Orchestrator
 from routers.cascade.artifact import ArtifactError, load_artifact
@@ -36,11 +36,13 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def train(data: Path, out: Path, *extra: str) -> object:
-    return CliRunner().invoke(app(), ["cascade", "--data", str(data), "--out", str(out),
-                                      "--embedder", "hashing", *extra])
+def train(data: Path, out: Path, *extra: str) -> Result:
+    return CliRunner().invoke(
+        app(), ["cascade", "--data", str(data), "--out", str(out), "--embedder", "hashing", *extra]
+    )
 
 
+@pytest.mark.slow
 def test_train_writes_a_versioned_artifact_with_the_pareto_set(data: Path, tmp_path: Path) -> None:
     result = train(data, tmp_path / "a", "--budget", "0.001")
     assert result.exit_code == 0, result.output
@@ -60,24 +62,32 @@ def test_train_writes_a_versioned_artifact_with_the_pareto_set(data: Path, tmp_p
 
 
 def test_the_registry_builds_the_cascade_from_the_artifact(data: Path, tmp_path: Path) -> None:
-    assert train(data, tmp_path / "b", "--quality-target", "0.7").exit_code == 0
+    result = train(
+        data, tmp_path / "b", "--quality-target", "0.7", "--fast-scorer", "--no-compare-frugalgpt"
+    )
+    assert result.exit_code == 0, result.output
     route = build_router("router:cascade", "cascade", artifact=str(tmp_path / "b"))
     assert isinstance(route, Orchestrator)
     assert route.name == "cascade"
+    assert route.scorer.embed_answer is False  # type: ignore[attr-defined]
     cheaper = load_cascade(tmp_path / "b", budget_usd=0.0002)
     assert cheaper.strategy.cost_usd <= 0.0002
     with pytest.raises(ValueError, match="unknown cascade option"):
         load_cascade(tmp_path / "b", k=3)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--budget", "0.001", "--quality-target", "0.8"], "not both"),
-    (["--budget", "-1"], "--budget must be"),
-    (["--max-depth", "4"], "--max-depth"),
-    (["--budget", "0.0000001"], "no cascade costs"),
-])
-def test_bad_input_is_one_line_and_exit_code_2(data: Path, tmp_path: Path, args: list[str],
-                                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget", "0.001", "--quality-target", "0.8"], "not both"),
+        (["--budget", "-1"], "--budget must be"),
+        (["--max-depth", "4"], "--max-depth"),
+        (["--budget", "0.0000001"], "no cascade costs"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    data: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
     result = train(data, tmp_path / "c", *args)
     assert result.exit_code == 2
     assert message in result.output

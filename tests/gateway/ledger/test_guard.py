@@ -129,7 +129,7 @@ async def test_settlements_made_while_down_are_recorded_once_it_is_back() -> Non
     await gate.reserve(tenant(), "r2", 0.01)
     assert gate.pending == 0
     [month, _day] = (await gate.status(tenant())).states
-    assert (month.spent_nanos, month.reserved_nanos) == (80_000, 10_000)
+    assert (month.spent_nanos, month.reserved_nanos) == (80_000_000, 10_000_000)
 
 
 async def test_status_reports_fraction_left_and_alerts() -> None:

@@ -30,7 +30,7 @@ async def test_spend_survives_a_restart(tmp_path: Path) -> None:
 
     second = InMemorySpendStore(log)
     [state] = await second.state("acme", [window()])
-    assert state.spent_nanos == 300_000
+    assert state.spent_nanos == 300_000_000
     assert [r.request_id for r in await second.records()] == ["r1", "r2"]
     await second.close()
 
@@ -47,7 +47,7 @@ async def test_settlement_stays_idempotent_across_a_restart(tmp_path: Path) -> N
     with pytest.raises(RequestAlreadySettled):
         await second.reserve("acme", "r1", 0.25, [window()], TTL)
     [state] = await second.state("acme", [window()])
-    assert state.spent_nanos == 250_000
+    assert state.spent_nanos == 250_000_000
     assert len(log.read_text().splitlines()) == 1
 
 
@@ -66,7 +66,7 @@ async def test_a_torn_last_line_is_dropped_and_the_log_stays_appendable(tmp_path
     third = InMemorySpendStore(log)
     assert [r.request_id for r in await third.records()] == ["r1", "r2"]
     [state] = await third.state("acme", [window()])
-    assert state.spent_nanos == 350_000
+    assert state.spent_nanos == 350_000_000
 
 
 async def test_a_complete_last_entry_missing_its_newline_is_kept(tmp_path: Path) -> None:
@@ -113,7 +113,7 @@ async def test_a_failed_append_is_undone_so_a_retry_counts_once(
 
     await store.settle(hold, 0.25, record_for(hold, 0.25))
     [state] = await store.state("acme", [window()])
-    assert state.spent_nanos == 250_000
+    assert state.spent_nanos == 250_000_000
     assert len(await store.records()) == 1
 
 
@@ -128,7 +128,7 @@ async def test_concurrent_settles_are_all_durable(tmp_path: Path) -> None:
     assert sorted(r.request_id for r in await reopened.records()) == sorted(
         f"r{i}" for i in range(50))
     [state] = await reopened.state("acme", [window()])
-    assert state.spent_nanos == 50 * 10_000
+    assert state.spent_nanos == 50 * 10_000_000
 
 
 async def test_without_a_path_nothing_is_written(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ async def test_down_raises_store_unavailable_then_the_same_store_recovers(tmp_pa
         hold = await store.reserve("acme", "after", 0.10, [month], TTL)
         await store.settle(hold, 0.10, record_for(hold, 0.10))
         [state] = await store.state("acme", [month])
-        assert state.spent_nanos == 100_000
+        assert state.spent_nanos == 100_000_000
     finally:
         await store.close()
         server.stop()
@@ -51,11 +51,11 @@ async def test_settled_spend_survives_a_redis_restart_with_aof(tmp_path: Path) -
         server.start()
         wait_until_loaded(server.url)
         [state] = await store.state("acme", [month])
-        assert (state.spent_nanos, state.reserved_nanos) == (300_000, 0)
+        assert (state.spent_nanos, state.reserved_nanos) == (300_000_000, 0)
         assert [r.request_id for r in await store.records("acme")] == ["r1"]
         await store.settle(hold, 0.30, record_for(hold, 0.30))
         [state] = await store.state("acme", [month])
-        assert state.spent_nanos == 300_000
+        assert state.spent_nanos == 300_000_000
     finally:
         await store.close()
         server.stop()

@@ -36,9 +36,9 @@ async def test_rows_group_by_the_chosen_dimensions() -> None:
     await _fill(store)
     entries = await store.entries()
     rows = {row.group: row.cost_nanos for row in summarize(entries, ["tenant", "model"])}
-    assert rows == {("acme", "gpt-4o"): 400_000, ("acme", "gpt-4o-mini"): 20_000,
-                    ("beta", "gpt-4o"): 500_000}
-    assert total(entries).cost_nanos == 920_000
+    assert rows == {("acme", "gpt-4o"): 400_000_000, ("acme", "gpt-4o-mini"): 20_000_000,
+                    ("beta", "gpt-4o"): 500_000_000}
+    assert total(entries).cost_nanos == 920_000_000
     assert total(entries).requests == 4
 
 
@@ -47,7 +47,7 @@ async def test_an_entry_counts_in_each_period_it_was_charged_to() -> None:
     await _fill(store)
     rows = summarize(await store.entries("beta"), ["period"])
     assert [(r.group, r.cost_nanos) for r in rows] == [
-        (("day:2026-11-03",), 500_000), (("month:2026-11",), 500_000)]
+        (("day:2026-11-03",), 500_000_000), (("month:2026-11",), 500_000_000)]
 
 
 def test_unknown_dimensions_are_refused() -> None:

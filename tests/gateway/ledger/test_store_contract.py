@@ -19,13 +19,13 @@ async def test_settle_moves_the_hold_into_spend(store: SpendStore) -> None:
     month = window(limit_usd=1.0)
     hold = await store.reserve("acme", "r1", 0.30, [month], TTL)
     [held] = await store.state("acme", [month])
-    assert (held.spent_nanos, held.reserved_nanos) == (0, 300_000)
+    assert (held.spent_nanos, held.reserved_nanos) == (0, 300_000_000)
 
     await store.settle(hold, 0.12, record_for(hold, 0.12))
 
     [after] = await store.state("acme", [month])
-    assert (after.spent_nanos, after.reserved_nanos) == (120_000, 0)
-    assert after.remaining_nanos == 880_000
+    assert (after.spent_nanos, after.reserved_nanos) == (120_000_000, 0)
+    assert after.remaining_nanos == 880_000_000
 
 
 async def test_a_reserve_that_does_not_fit_names_its_window(store: SpendStore) -> None:
@@ -72,7 +72,7 @@ async def test_release_after_settle_changes_nothing(store: SpendStore) -> None:
     await store.settle(hold, 0.04, record_for(hold, 0.04))
     await store.release(hold)
     [state] = await store.state("acme", [month])
-    assert (state.spent_nanos, state.reserved_nanos) == (40_000, 0)
+    assert (state.spent_nanos, state.reserved_nanos) == (40_000_000, 0)
 
 
 async def test_a_settled_request_id_cannot_reserve_again(store: SpendStore) -> None:
@@ -88,7 +88,7 @@ async def test_reserving_a_live_hold_again_does_not_hold_twice(store: SpendStore
     await store.reserve("acme", "r1", 0.10, [month], TTL)
     await store.reserve("acme", "r1", 0.10, [month], TTL)
     [state] = await store.state("acme", [month])
-    assert state.reserved_nanos == 100_000
+    assert state.reserved_nanos == 100_000_000
 
 
 async def test_one_tenants_holds_and_spend_never_touch_another(store: SpendStore) -> None:
@@ -99,7 +99,7 @@ async def test_one_tenants_holds_and_spend_never_touch_another(store: SpendStore
 
     other = await store.reserve("tenant-b", "r1", 0.50, [month], TTL)
     [b_state] = await store.state("tenant-b", [month])
-    assert (b_state.spent_nanos, b_state.reserved_nanos) == (0, 500_000)
+    assert (b_state.spent_nanos, b_state.reserved_nanos) == (0, 500_000_000)
     assert other.tenant == "tenant-b"
     assert [r.tenant for r in await store.records("tenant-b")] == []
     assert [r.request_id for r in await store.records("tenant-a")] == ["r1"]
@@ -128,7 +128,7 @@ async def test_settling_after_the_hold_expired_still_records_the_spend(store: Sp
     assert await eventually(expired)
     await store.settle(hold, 0.08, record_for(hold, 0.08))
     [state] = await store.state("acme", [month])
-    assert state.spent_nanos == 80_000
+    assert state.spent_nanos == 80_000_000
 
 
 async def test_without_budgets_every_reserve_fits_and_spend_is_logged(store: SpendStore) -> None:
@@ -136,7 +136,7 @@ async def test_without_budgets_every_reserve_fits_and_spend_is_logged(store: Spe
     await store.settle(hold, 2.5, record_for(hold, 2.5))
     [entry] = await store.entries("free")
     assert entry.window_keys == ()
-    assert entry.actual_nanos == 2_500_000
+    assert entry.actual_nanos == 2_500_000_000
 
 
 async def test_entries_carry_windows_and_the_record(store: SpendStore) -> None:

@@ -38,7 +38,14 @@ def _error_response(status: int, body: dict[str, Any], request_id: bytes) -> tup
 
 
 class RequestIdMiddleware:
-    """Takes a safe client `x-request-id` or makes one; echoes it on every response."""
+    """Gives every request a fresh `x-request-id`; a client's own id comes back beside it.
+
+    The gateway's id keys the request's reservation and spend entry, so it must be unique:
+    a client-chosen id, reused by a retry or sent twice at once, would make the second
+    request collide with the first (a 500, or a hold shared by two calls and one of them
+    never recorded). As OpenAI does, a safe id the client sends in `x-client-request-id`
+    (or `x-request-id`) is echoed as `x-client-request-id` and kept for the logs.
+    """
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -47,23 +54,30 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = b""
-        for name, value in scope["headers"]:
-            if name == b"x-request-id" and _SAFE_ID.match(value):
-                request_id = value
-                break
-        if not request_id:
-            request_id = f"req_{uuid.uuid4().hex}".encode()
-        scope.setdefault("state", {})["request_id"] = request_id.decode()
+        client_id = _client_request_id(scope["headers"])
+        request_id = f"req_{uuid.uuid4().hex}".encode()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id.decode()
+        if client_id:
+            state["client_request_id"] = client_id.decode()
+        ours = {b"x-request-id", b"x-client-request-id"}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in ours]
                 headers.append((b"x-request-id", request_id))
+                if client_id:
+                    headers.append((b"x-client-request-id", client_id))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def _client_request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
+    found = {name: value for name, value in headers
+             if name in (b"x-client-request-id", b"x-request-id") and _SAFE_ID.match(value)}
+    return found.get(b"x-client-request-id") or found.get(b"x-request-id") or b""
 
 
 class BodyLimitMiddleware:

@@ -65,8 +65,9 @@ def run(name: str, train: RoutingDataset, test: RoutingDataset, prices: str) -> 
     held = artifact.manifest["metrics"]["held_out"]
     for space in ("raw", "cscr"):
         m = held[space]
-        print(f"  validation (from TRAIN) {space:4s}: AIQ {m['aiq']:.4f}  "
-              f"cost to match {m['best_single_model']}: {m['cost_to_match_best_pct']:.1f}%")
+        pct = m["cost_to_match_best_pct"]
+        print(f"  validation (from TRAIN) {space:4s}: AIQ {m['aiq']:.4f}  cost to match "
+              f"{m['best_single_model']}: {'never' if pct is None else f'{pct:.1f}%'}")
     print(f"  default space: {artifact.default_space} ({artifact.manifest['default_space_reason']})")
     other = "raw" if artifact.default_space == "cscr" else "cscr"
     variant = replace(artifact, default_space=other, index=None)

@@ -24,10 +24,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.load import drive  # noqa: E402
-from bench.load.cluster import Cluster  # noqa: E402
-from bench.load.flatness import Sampler, flatness  # noqa: E402
-from bench.overhead.run import BODY, rss_mb  # noqa: E402
+from bench.load import drive
+from bench.load.cluster import Cluster
+from bench.load.flatness import Sampler, flatness
+from bench.overhead.run import BODY, rss_mb
 
 MODES: dict[str, dict[str, Any]] = {
     "non-stream": BODY,

@@ -11,6 +11,7 @@ error. The gateway sums the stages' costs and puts the trace summaries in
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +32,8 @@ from routers.cascade.plan import allowed_stages, start_from
 from routers.cascade.scorer import AnswerScorer
 from routers.cascade.strategy import Stage, Strategy
 from routers.embedding import Embedder, HashingEmbedder, default_embedder
+
+log = logging.getLogger("costroute.cascade")
 
 # A budget the tenant's policy may set per request (USD per query) to pick from the Pareto set.
 BUDGET_PARAM = "cascade_budget_usd"
@@ -142,9 +145,11 @@ class CascadeOrchestrator:
             if final or stage.accept_at is None:
                 trace.append(_entry(stage.model, None, result.cost_usd, "final"))
                 return Orchestration(final=result, stages=tried, trace=trace)
-            score = await asyncio.to_thread(
-                self.scorer.score_chat, stage.model, request.messages, result.text
-            )
+            score = await self._score(stage.model, request, result)
+            if score is None:
+                trace.append(_entry(stage.model, None, result.cost_usd, "unscored -> escalate"))
+                rejected.append((0.0, result))
+                continue
             if score >= stage.accept_at:
                 trace.append(
                     _entry(stage.model, score, result.cost_usd, f"accept (>={stage.accept_at:.2f})")
@@ -155,6 +160,16 @@ class CascadeOrchestrator:
             )
             rejected.append((score, result))
         raise AssertionError("a cascade plan always ends with a final stage")
+
+    async def _score(self, model: str, request: RouteRequest, result: StageResult) -> float | None:
+        """The answer's score, off the event loop; None if scoring failed (we escalate)."""
+        try:
+            return await asyncio.to_thread(
+                self.scorer.score_chat, model, request.messages, result.text
+            )
+        except Exception:  # a broken scorer must not fail the request
+            log.exception("cascade: scoring %s's answer failed; escalating", model)
+            return None
 
 
 def _entry(model: str, score: float | None, cost: float, decision: str) -> dict[str, Any]:

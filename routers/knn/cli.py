@@ -71,9 +71,11 @@ def train_knn(
     typer.echo(f"trained on {len(ds)} prompts x {len(ds.models)} models -> {out}")
     for name in ("raw", "cscr"):
         m = held_out[name]
+        pct = m["cost_to_match_best_pct"]
+        match = "never reached" if pct is None else f"{pct:.1f}% of its cost"
         typer.echo(
             f"  held-out {name:4s}: AIQ {m['aiq']:.4f} (single models {m['aiq_single_models']:.4f})"
-            f", cost to match {m['best_single_model']}: {m['cost_to_match_best_pct']:.1f}%"
+            f", quality of {m['best_single_model']}: {match}"
         )
     typer.echo(f"  default space: {artifact.default_space} ({artifact.manifest['default_space_reason']})")
     typer.echo(f"  training {artifact.manifest['training']['seconds']} s")

@@ -84,5 +84,8 @@ def summarise(
         "best_single_model": models[best],
         "best_single_quality": float(single_q[best]),
         "best_single_cost_usd": float(single_c[best]),
-        "cost_to_match_best_pct": 100.0 * match_cost / float(single_c[best]),
+        # None: no swept setting reaches the best single model's quality.
+        "cost_to_match_best_pct": (
+            None if math.isinf(match_cost) else 100.0 * match_cost / float(single_c[best])
+        ),
     }

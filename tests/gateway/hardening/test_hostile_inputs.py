@@ -3,6 +3,7 @@ a 5xx, a hang or a crash; valid but unusual requests (tools, emoji, deep-ish JSO
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,7 +104,8 @@ def test_invalid_utf8_is_400(shared_gateway: RunningGateway, raw: bytes) -> None
 @pytest.mark.parametrize("where", [
     '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"a\\ud800b"}]}',
     '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"\\udfff"}]}',
-    '{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text","text":"\\ud83d"}]}]}',
+    '{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text",'
+    '"text":"\\ud83d"}]}]}',
     '{"model":"gpt\\ud800","messages":[{"role":"user","content":"hi"}]}',
     '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"user":"\\udc00"}',
 ], ids=["high", "low", "content-part", "model", "user"])
@@ -112,7 +114,8 @@ def test_lone_surrogates_are_400(shared_gateway: RunningGateway, where: str) -> 
 
 
 def test_a_surrogate_pair_is_an_ordinary_character(shared_gateway: RunningGateway) -> None:
-    content = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"smile \\ud83d\\ude00"}]}'
+    content = (b'{"model":"gpt-4o-mini","messages":'
+               b'[{"role":"user","content":"smile \\ud83d\\ude00"}]}')
     assert send(shared_gateway, content).status_code == 200
 
 
@@ -123,8 +126,8 @@ def test_a_surrogate_pair_is_an_ordinary_character(shared_gateway: RunningGatewa
     ("max_tokens", MAX_TOKENS_CEILING + 1), ("max_tokens", 10**40), ("max_tokens", 0),
     ("max_completion_tokens", 10**12), ("max_tokens", 1.5), ("max_tokens", "lots"),
 ])
-def test_huge_or_bad_n_and_max_tokens_are_400_on_the_field(shared_gateway: RunningGateway, field: str,
-                                                           value: Any) -> None:
+def test_huge_or_bad_n_and_max_tokens_are_400_on_the_field(
+        shared_gateway: RunningGateway, field: str, value: Any) -> None:
     assert rejected(chat(shared_gateway, messages=HELLO, **{field: value}))["param"] == field
 
 
@@ -208,3 +211,43 @@ def test_invalid_tool_definitions_are_400(shared_gateway: RunningGateway, sim: S
     error = rejected(chat(shared_gateway, messages=HELLO, tools=tools))
     assert error["param"] == param
     assert sim.control.stats()["total"] == 0
+
+
+# -- request ids -----------------------------------------------------------------------------
+
+def test_a_reused_client_request_id_neither_fails_nor_shares_a_reservation(
+        sim: SimulatorHandle, gateway_factory: GatewayFactory) -> None:
+    """The client's id is echoed; the ledger keys on the gateway's own, so each call counts."""
+    gw = gateway_factory(sim_config(sim))
+    sim.control.inject_fault(MODEL, "slow", count=2, delay_s=0.5)  # the first two overlap
+
+    async def same_id_thrice() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            def call() -> Any:
+                return client.post(f"{gw.base_url}/chat/completions",
+                                   json={"model": MODEL, "messages": HELLO},
+                                   headers={"authorization": f"Bearer {gw.key}",
+                                            "x-request-id": "client-id-1"})
+            together = await asyncio.gather(call(), call())
+            return [*together, await call()]
+
+    responses = asyncio.run(same_id_thrice())
+    assert [r.status_code for r in responses] == [200, 200, 200], [r.text for r in responses]
+    assert {r.headers["x-client-request-id"] for r in responses} == {"client-id-1"}
+    assert len({r.headers["x-request-id"] for r in responses}) == 3
+    report = httpx.get(f"{gw.base_url}/costroute/spend", timeout=30,
+                       headers={"authorization": f"Bearer {gw.key}"}).json()["total"]
+    assert report["requests"] == 3
+    charged = sum(float(r.headers["x-costroute-cost-usd"]) for r in responses)
+    assert report["cost_usd"] == pytest.approx(charged, abs=1e-7)
+
+
+@pytest.mark.parametrize("client_id", ["has space", "x" * 129, "semi;colon", ""])
+def test_unsafe_client_request_ids_are_not_echoed(shared_gateway: RunningGateway,
+                                                  client_id: str) -> None:
+    response = httpx.get(f"{shared_gateway.base_url}/models", timeout=30,
+                         headers={"authorization": f"Bearer {shared_gateway.key}",
+                                  "x-request-id": client_id})
+    assert response.status_code == 200
+    assert "x-client-request-id" not in response.headers
+    assert response.headers["x-request-id"].startswith("req_")

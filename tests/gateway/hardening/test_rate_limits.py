@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gateway.simulator.server import SimulatorHandle
-from gateway.tenants.config import TenantConfig, hash_key
+from gateway.tenants.config import RateLimitConfig, TenantConfig, hash_key
 from tests.gateway.conftest import GatewayFactory, sim_config
 from tests.gateway.hardening.conftest import assert_error_shape
 from tests.servers import RedisServer
@@ -21,7 +21,9 @@ MODEL = "gpt-4o-mini"
 
 def tenant(name: str, **limits: int) -> tuple[TenantConfig, str]:
     key = f"cr-{name}-" + secrets.token_hex(8)
-    return TenantConfig(name=name, key_sha256=[hash_key(key)], rate_limits=limits), key
+    config = TenantConfig(name=name, key_sha256=[hash_key(key)],
+                          rate_limits=RateLimitConfig(**limits))
+    return config, key
 
 
 async def burst(urls: list[str], key: str, count: int, content: str = "hi") -> list[httpx.Response]:

@@ -131,5 +131,16 @@ async def test_the_policy_can_pick_another_point_of_the_pareto_set() -> None:
     assert calls.calls == ["large"]
 
 
+async def test_a_scorer_failure_escalates_instead_of_failing_the_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls = FakeCalls()
+    outcome = await cascade({}).run(REQUEST, candidates(), Policy(), calls)  # no scores: KeyError
+    assert calls.calls == ["small", "medium", "large"]
+    assert outcome.final.model == "large"
+    assert "unscored -> escalate" in outcome.trace[0]["summary"]
+    assert "scoring small's answer failed" in caplog.text
+
+
 def test_the_cascade_is_an_orchestrator() -> None:
     assert isinstance(cascade({}), Orchestrator)

@@ -30,7 +30,7 @@ def test_closer_neighbours_weigh_more() -> None:
     scores = np.array([[1.0], [0.0]])
     sims = np.array([[0.95, 0.5]], dtype=np.float32)
     quality, _ = neighbour_predictions(
-        sims, np.array([[0, 1]]), scores, np.ones_like(scores), KnnParams(k=2, prior_weight=0)
+        sims, np.array([[0, 1]]), scores, np.ones_like(scores), KnnParams(k=2, tau=0.05, prior_weight=0)
     )
     assert quality[0, 0] > 0.99
 

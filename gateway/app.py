@@ -211,6 +211,13 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     service = gateway.service
     messages = [m if isinstance(m, dict) else {} for m in body["messages"]]
     base = {"x-request-id": ctx.request_id}
+    if gateway.cache is not None:
+        cached = await gateway.cache.answer(ctx, body)
+        if cached is not None:
+            response, hit = cached
+            reply = ChatReply(response, str(response.get("model", "")), 0.0, False,
+                              f"cache:{hit.kind} similarity={hit.similarity:.3f}")
+            return _reply_response(gateway, ctx, chat, reply, base)
     target = service.target(ctx, chat, messages)
     if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
         reply = await service.orchestrate(ctx, target, chat, body, messages)
@@ -231,6 +238,8 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         return StreamingResponse(logged(), media_type="text/event-stream", headers={
             **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     reply = await service.complete(ctx, chat, body, messages, target)
+    if gateway.cache is not None:
+        await gateway.cache.remember(ctx, body, reply.body)
     return _reply_response(gateway, ctx, chat, reply, base)
 
 

@@ -11,6 +11,7 @@ import httpx
 
 from gateway.auth import Authenticator
 from gateway.budget import BudgetGate
+from gateway.caching import CacheGate, build_completion_cache
 from gateway.config import GatewayConfig, ModelEntry
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
@@ -37,6 +38,7 @@ class Gateway:
     metrics: GatewayMetrics
     http: httpx.AsyncClient
     store: SpendStore | None = None
+    cache: CacheGate | None = None
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -123,4 +125,12 @@ def build_gateway(
     estimator.warm_up([m.name for m in config.models])
     service = ChatService(routes, estimator, dispatcher, budget, metrics,
                           config.store.reservation_ttl_s)
-    return Gateway(config, catalog, routes, service, tenants, budget, metrics, http)
+    gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http)
+    completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant))
+    if completion_cache is not None:
+        gateway.cache = CacheGate(completion_cache, budget, metrics, estimator)
+    return gateway
+
+
+def _no_tenant(name: str) -> None:
+    return None

@@ -83,7 +83,7 @@ def _serve(config: Optional[Path], host: str, port: int, local_model_url: Option
                 timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
 
 
-def _mount(module: str, name: str, help_text: str) -> None:
+def _mount(module: str, name: str, help_text: str, attribute: str = "app") -> None:
     """Adds a package's own Typer sub-app, if that package provides one."""
     try:
         sub = importlib.import_module(module)
@@ -91,7 +91,7 @@ def _mount(module: str, name: str, help_text: str) -> None:
         if exc.name and module.startswith(exc.name):
             return
         raise
-    sub_app = getattr(sub, "app", None)
+    sub_app = getattr(sub, attribute, None)
     if sub_app is not None:
         app.add_typer(sub_app, name=name, help=help_text)
 
@@ -104,6 +104,9 @@ def main() -> None:
     _mount("gateway.tenants.cli", "tenants", "Manage tenants and their API keys.")
     _mount("pricing.cli", "pricing", "Price catalog, token counts and language premiums.")
     _mount("routers.cli", "train", "Train routers and cascades from routing data.")
+    _mount("routers.cli", "calibrate", "Map a traffic share or USD budget to a router knob.",
+           "calibrate_app")
+    _mount("routers.cli", "knn", "Inspect and grow k-NN router artifacts.", "knn_app")
     _mount("eval.cli", "eval", "Offline evaluation: cost-of-pass and router curves.")
     app(prog_name="costroute")
 

@@ -80,6 +80,19 @@ class StoreConfig(BaseModel):
     reservation_ttl_s: float = Field(default=900.0, gt=0)
 
 
+class CacheConfig(BaseModel):
+    """The completion cache. Off unless enabled: a cached answer is a changed behaviour."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    ttl_s: float = Field(default=3600.0, gt=0)
+    max_entries: int = Field(default=10_000, gt=0)
+    cache_sampled: bool = False  # also reuse answers of requests with temperature > 0
+    semantic: bool = False  # build the semantic layer (each tenant still opts in)
+    semantic_ttl_s: float = Field(default=3600.0, gt=0)
+
+
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -97,6 +110,7 @@ class GatewayConfig(BaseModel):
     store: StoreConfig = Field(default_factory=StoreConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
     simulator: bool = False  # serve the bundled upstream simulator under /simulator
 

@@ -47,6 +47,9 @@ class GatewayMetrics:
             ["model"], registry=r)
         self.cache = Counter(
             "costroute_cache_lookups", "Completion cache lookups", ["result"], registry=r)
+        self.cache_saved = Counter(
+            "costroute_cache_saved_usd", "USD the cached answers would have cost", ["model"],
+            registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

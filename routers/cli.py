@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 
+from routers.cascade.cli import register as register_cascade
 from routers.knn.cli import register as register_knn
 
 app = typer.Typer(help="Train routers from routing data.", no_args_is_help=True)
@@ -20,6 +21,7 @@ calibrate_app = typer.Typer(
 knn_app = typer.Typer(help="Inspect and grow k-NN router artifacts.", no_args_is_help=True)
 
 register_knn(train_app, calibrate_app, knn_app)
+register_cascade(train_app)
 
 
 # Callbacks keep each app a command group even while it holds a single command.

@@ -57,6 +57,17 @@ class PacingConfig(BaseModel):
         return self
 
 
+class TenantCacheConfig(BaseModel):
+    """A tenant's opt-in to the semantic cache (the exact cache is gateway-wide)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    semantic: bool = False
+    semantic_threshold: float = Field(default=0.95, gt=0, le=1)
+    semantic_multi_turn: bool = False
+    semantic_sampling: bool = False
+
+
 class PolicyConfig(BaseModel):
     """The tenant's default route (used when it sends `model: auto`) and its knob."""
 
@@ -84,6 +95,7 @@ class TenantConfig(BaseModel):
     allowed_models: list[str] = Field(default_factory=lambda: ["*"])
     allowed_routes: list[str] = Field(default_factory=lambda: ["*"])
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    cache: TenantCacheConfig = Field(default_factory=TenantCacheConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     timezone: str = "UTC"
     pacing: PacingConfig = Field(default_factory=PacingConfig)

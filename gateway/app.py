@@ -138,7 +138,18 @@ def _gateway(request: Request) -> Gateway:
 
 def _install_routes(app: FastAPI) -> None:
     schema = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.pop("$defs", {})
     chat_openapi = {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # The chat body is read raw (for speed and our own error shape), so FastAPI does not
+        # know its models: add them, so the served schema is complete for clients and fuzzers.
+        document = generate()
+        document.setdefault("components", {}).setdefault("schemas", {}).update(definitions)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.post("/v1/chat/completions", openapi_extra=chat_openapi)
     async def chat_completions(request: Request) -> Response:

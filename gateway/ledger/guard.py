@@ -124,12 +124,15 @@ class BudgetGuard:
     async def flush_pending(self) -> int:
         """Retries queued settlements; returns how many are still waiting."""
         while self._pending:
-            hold, actual_usd, record = self._pending[0]
+            # Taken before the await: concurrent flushers must never settle or pop the same
+            # item twice (found under load: a double pop raised IndexError mid-request).
+            item = self._pending.popleft()
+            hold, actual_usd, record = item
             try:
                 await self.store.settle(hold, actual_usd, record)
             except StoreUnavailable:
+                self._pending.appendleft(item)
                 return len(self._pending)
-            self._pending.popleft()
             log.info("queued settlement of %s/%s recorded", hold.tenant, hold.request_id)
         return 0
 

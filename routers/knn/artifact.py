@@ -2,8 +2,8 @@
 
 Layout of the directory (format_version 1):
 
-    manifest.json        kind "knn", format_version, data_hash, models, default_space,
-                         params, held-out metrics, calibration, added models
+    manifest.json        kind "knn", format_version, replay factory, data_hash, models,
+                         default_space, params, held-out metrics, calibration, added models
     index.faiss          FAISS index over the reference prompts in the default space
     reference_raw.npy    raw MiniLM vectors of the reference prompts (float16)
     prompt_hashes.json   text_hash of each reference prompt (matches outcomes to rows)
@@ -92,6 +92,8 @@ def save_artifact(artifact: KnnArtifact, directory: Path) -> None:
     manifest.update(
         kind=KIND,
         format_version=FORMAT_VERSION,
+        # eval.registry builds the offline replay candidate from this factory.
+        replay="routers.knn.replay:load_replayable",
         models=list(artifact.models),
         n_reference=len(artifact.prompt_hashes),
         default_space=artifact.default_space,

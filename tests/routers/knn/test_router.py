@@ -136,3 +136,17 @@ def test_self_exclusion_hides_the_prompt_itself(trained: KnnArtifact) -> None:
     q_in, _ = router.predict(raw)
     q_out, _ = router.predict(raw, exclude=np.array([idx_all[0, 0]]))
     assert q_in.shape == q_out.shape and not math.isnan(q_out[0, 0])
+
+
+def test_eval_replays_the_artifact(artifact_dir: Path) -> None:
+    from eval.registry import load_artifact as load_replayable
+    from eval.sweep import as_outcomes
+    from tests.routers.knn.synthetic import synthetic
+
+    candidate = load_replayable(artifact_dir)
+    test = synthetic(60, seed=5)
+    steps = [as_outcomes(step, test) for step in candidate.sweep(test)]
+    assert candidate.kind == "router" and len(steps) > 3
+    # λ = 0 buys quality: every prompt answered; λ = ∞ buys the cheapest model.
+    assert float(np.nanmean(steps[0].score)) == 1.0
+    assert np.all(steps[-1].cost == 1e-5)

@@ -126,7 +126,14 @@ def build_gateway(
     service = ChatService(routes, estimator, dispatcher, budget, metrics,
                           config.store.reservation_ttl_s)
     gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http)
-    completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant))
+    redis_client = None
+    if config.cache.enabled and config.store.kind == "redis" and config.store.url:
+        from gateway.ledger.redis_client import connect
+
+        redis_client = connect(config.store.url)
+        gateway.on_close.append(redis_client.aclose)
+    completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant),
+                                              redis_client)
     if completion_cache is not None:
         gateway.cache = CacheGate(completion_cache, budget, metrics, estimator)
     return gateway

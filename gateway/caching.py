@@ -11,6 +11,7 @@ from gateway.cache.replies import cached_reply
 from gateway.cache.exact import ExactCache
 from gateway.cache.layered import LayeredCache
 from gateway.cache.memory import MemoryCacheStore
+from gateway.cache.redis_store import RedisCacheStore
 from gateway.cache.semantic import SemanticCache, SemanticRules
 from gateway.config import CacheConfig
 from gateway.context import RequestContext
@@ -30,12 +31,14 @@ def semantic_rules(tenant: TenantConfig | None) -> SemanticRules:
 
 
 def build_completion_cache(config: CacheConfig,
-                           tenant_lookup: Callable[[str], TenantConfig | None]
-                           ) -> DescribedCache | None:
-    """The exact (and, if configured, semantic) cache; None when caching is off."""
+                           tenant_lookup: Callable[[str], TenantConfig | None],
+                           redis_client: Any = None) -> DescribedCache | None:
+    """The exact cache in the configured store (Redis when the gateway uses Redis, so every
+    replica shares it), plus the in-process semantic layer if configured; None when off."""
     if not config.enabled:
         return None
-    store = MemoryCacheStore(config.max_entries)
+    store: Any = (RedisCacheStore(redis_client) if redis_client is not None
+                  else MemoryCacheStore(config.max_entries))
     layers: list[DescribedCache] = [ExactCache(store, config.ttl_s, config.cache_sampled)]
     if config.semantic:
         from routers.embedding import default_embedder

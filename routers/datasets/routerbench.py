@@ -24,7 +24,7 @@ from routers.datasets.format import RoutingDataset, concat
 
 RESPONSE = "|model_response"
 COST = "|total_cost"
-META_COLUMNS = frozenset({"prompt", "eval_name", "sample_id", "oracle_model_to_route_to"})
+META_COLUMNS = frozenset({"prompt", "eval_name", "sample_id", "oracle_model_to_route_to", "language"})
 SUFFIXES = (".csv", ".jsonl")
 # RouterBench rows without a response or cost: assume a short answer (documented default).
 DEFAULT_OUTPUT_TOKENS = 128

@@ -45,3 +45,17 @@ def test_tenants_do_not_share_cached_answers(sim, gateway_factory: GatewayFactor
     other = httpx.post(f"{gw.base_url}/chat/completions", json=body, timeout=60,
                        headers={"authorization": f"Bearer {OTHER_KEY}"})
     assert float(other.headers["x-costroute-cost-usd"]) > 0
+
+
+def test_exact_cache_lives_in_redis_when_the_gateway_uses_redis(  # type: ignore[no-untyped-def]
+        sim, gateway_factory: GatewayFactory, redis_server) -> None:
+    config = sim_config(sim, cache={"enabled": True},
+                        store={"kind": "redis", "url": redis_server.url})
+    first, second = gateway_factory(config), gateway_factory(config)  # two replicas
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Shared cache?"}],
+            "temperature": 0}
+    headers = {"authorization": f"Bearer {first.key}"}
+    httpx.post(f"{first.base_url}/chat/completions", json=body, headers=headers, timeout=60)
+    hit = httpx.post(f"{second.base_url}/chat/completions", json=body, headers=headers,
+                     timeout=60)
+    assert hit.headers["x-costroute-route"].startswith("cache:exact")

@@ -156,7 +156,9 @@ def _install_routes(app: FastAPI) -> None:
         gateway = _gateway(request)
         tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
                               request.headers.get("api-key"))
-        ctx = RequestContext(_request_id(request), tenant)
+        ctx = RequestContext(_request_id(request), tenant,
+                             client_request_id=request.scope.get("state", {}).get(
+                                 "client_request_id"))
         try:
             body = await _read_json(request)
             chat = _parse_chat(body)
@@ -303,7 +305,8 @@ def _finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool)
 def _access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
-    fields = {"request_id": ctx.request_id, "tenant": ctx.tenant.name, "route": ctx.route,
+    fields = {"request_id": ctx.request_id, "client_request_id": ctx.client_request_id,
+              "tenant": ctx.tenant.name, "route": ctx.route,
               "status": status,
               "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
               **ctx.log, **extra}

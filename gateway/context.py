@@ -13,6 +13,7 @@ from gateway.tenants.config import TenantConfig
 class RequestContext:
     request_id: str
     tenant: TenantConfig
+    client_request_id: str | None = None  # the client's own id, echoed, never a ledger key
     started: float = field(default_factory=time.perf_counter)
     upstream_s: float = 0.0
     route: str = "passthrough"

@@ -57,18 +57,26 @@ class StreamRelay:
                     yield sse(out)
         except UpstreamFailure as failure:
             failed = failure.message
-            error = UpstreamError(f"The upstream stream failed: {failure.message}")
-            yield sse(error_body(error.message, error.error_type, None, error.code))
         finally:
             await upstream.aclose()
             # Shielded: a client that disconnects must not cancel settlement of its spend.
             await asyncio.shield(self._settle(failed))
-        if failed is None:
-            if self._include_usage and self._usage is None and self._counted is not None:
-                # The upstream sent no usage (llama.cpp, some vLLM builds): the client asked
-                # for it, so it gets our own count, flagged as estimated.
-                yield sse(self._usage_chunk(last, self._counted))
-            yield DONE
+        if failed is not None:
+            # The partial answer was charged: its cost rides on the error event, as the
+            # headers went out before it was known.
+            error = UpstreamError(f"The upstream stream failed: {failed}")
+            yield sse({**error_body(error.message, error.error_type, None, error.code),
+                       "x_costroute": self._cost_note_of_counted()})
+            return
+        if self._include_usage and self._usage is None and self._counted is not None:
+            # The upstream sent no usage (llama.cpp, some vLLM builds): the client asked
+            # for it, so it gets our own count, flagged as estimated.
+            yield sse(self._usage_chunk(last, self._counted))
+        yield DONE
+
+    def _cost_note_of_counted(self) -> dict[str, Any]:
+        estimated = self._counted.estimated if self._counted is not None else True
+        return {"cost_usd": round(self._cost, 10), "model": self._model, "estimated": estimated}
 
     def _usage_chunk(self, last: dict[str, Any], usage: Usage) -> dict[str, Any]:
         base = {k: last[k] for k in ("id", "object", "created", "model") if k in last}

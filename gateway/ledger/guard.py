@@ -133,6 +133,9 @@ class BudgetGuard:
             except StoreUnavailable:
                 self._pending.appendleft(item)
                 return len(self._pending)
+            except BaseException:  # cancelled mid-settle: keep the item for the next flush
+                self._pending.appendleft(item)
+                raise
             log.info("queued settlement of %s/%s recorded", hold.tenant, hold.request_id)
         return 0
 

@@ -104,8 +104,8 @@ def test_invalid_utf8_is_400(shared_gateway: RunningGateway, raw: bytes) -> None
 @pytest.mark.parametrize("where", [
     '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"a\\ud800b"}]}',
     '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"\\udfff"}]}',
-    '{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text",'
-    '"text":"\\ud83d"}]}]}',
+    ('{"model":"gpt-4o-mini","messages":[{"role":"user","content":[{"type":"text",'
+     '"text":"\\ud83d"}]}]}'),
     '{"model":"gpt\\ud800","messages":[{"role":"user","content":"hi"}]}',
     '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"user":"\\udc00"}',
 ], ids=["high", "low", "content-part", "model", "user"])

@@ -55,20 +55,6 @@ def chat_body_schema(spec: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def with_resolvable_refs(spec: dict[str, Any]) -> dict[str, Any]:
-    """The spec, with the chat body's inline `$defs` also under components/schemas.
-
-    Needed while the served document points at components it does not carry (see
-    test_served_schema_describes_the_chat_body); a no-op once it does.
-    """
-    fixed = copy.deepcopy(spec)
-    defs = chat_body_schema(fixed).get("$defs", {})
-    schemas = fixed.setdefault("components", {}).setdefault("schemas", {})
-    for name, schema in defs.items():
-        schemas.setdefault(name, schema)
-    return fixed
-
-
 def with_served_models(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec with `model` narrowed to names this gateway serves, so that positive cases
     reach routing, pricing and the upstream instead of stopping at 404."""
@@ -123,7 +109,7 @@ def fuzz_operation(operation: Any, gw: RunningGateway,
 @pytest.mark.slow
 def test_schemathesis_finds_no_5xx(shared_gateway: RunningGateway,
                                    served_spec: dict[str, Any]) -> None:
-    spec = with_resolvable_refs(served_spec)
+    spec = served_spec
     tally = Tally()
     as_served = schemathesis.openapi.from_dict(spec)
     narrowed = schemathesis.openapi.from_dict(with_served_models(spec))

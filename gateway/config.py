@@ -98,7 +98,6 @@ class ServerConfig(BaseModel):
 
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)
-    log_prompts: bool = False
 
 
 class GatewayConfig(BaseModel):

@@ -12,25 +12,11 @@ from typing import Annotated, Literal
 
 import typer
 
+from routers.cli_support import ERRORS
+from routers.cli_support import build_embedder as _embedder
+from routers.cli_support import fail as _fail
+
 EmbedderName = Literal["minilm", "hashing"]
-ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, KeyError)
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def _embedder(name: str, cache: Path | None) -> object:
-    from routers.embedding import CachedEmbedder, HashingEmbedder, MiniLMEmbedder
-    from routers.knn.embed_cache import DiskCachedEmbedder
-
-    if name == "hashing":
-        return HashingEmbedder()
-    if name != "minilm":
-        _fail(f"unknown embedder {name!r} (minilm or hashing)")
-    inner = MiniLMEmbedder(threads=2)
-    return DiskCachedEmbedder(inner, cache) if cache else CachedEmbedder(inner)
 
 
 def train_knn(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.machine import machine
 from routers.embedding import MiniLMEmbedder
 from routers.knn.embed_cache import DiskCachedEmbedder
 
@@ -24,21 +24,6 @@ PRICES_ROUTELLM = (
     "GPT-4-1106-preview $10/$30, Mixtral-8x7B-Instruct $0.60/$0.60 per 1M in/out tokens "
     "(shipped catalog; tokens counted on the recorded prompt and answer)"
 )
-
-
-def machine() -> str:
-    """One line: CPU count, RAM, load average, Python."""
-    mem_kb = 0
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    load = os.getloadavg()
-    return (
-        f"machine: nproc={os.cpu_count()} RAM={mem_kb / 2**20:.1f} GiB "
-        f"load={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} "
-        f"{platform.processor() or platform.machine()} python {platform.python_version()}"
-    )
 
 
 def header(script: str, argv: Sequence[str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.machine import machine
 from routers.datasets import (
     RoutingDataset,
     concat,
@@ -37,21 +37,6 @@ PRICES_LLMROUTER = (
 TEST_FRACTION = 0.2
 MMLU_SAMPLE = 5000
 SEED = 0
-
-
-def machine() -> str:
-    """One line: CPU count, RAM, load average, Python."""
-    mem_kb = 0
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    load = os.getloadavg()
-    return (
-        f"machine: nproc={os.cpu_count()} RAM={mem_kb / 2**20:.1f} GiB "
-        f"load={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} {platform.processor() or platform.machine()}"
-        f" python {platform.python_version()}"
-    )
 
 
 def header(script: str, argv: list[str]) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +26,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench.machine import machine
 from bench.minions.oracle import OracleRemote
 from bench.minions.tasks import DocTask, build_tasks
 from pricing import PriceCatalog, TokenizerRegistry, Usage, cost_usd, count_messages
@@ -54,16 +53,6 @@ class Row:
     local_found: bool  # the gold answer appeared in what the local model reported
     correct: bool  # the final answer contains the gold answer
     final: str = ""
-
-
-def machine() -> str:
-    with open("/proc/meminfo") as meminfo:
-        mem_kb = next((int(line.split()[1]) for line in meminfo
-                       if line.startswith("MemTotal:")), 0)
-    load = os.getloadavg()
-    return (f"machine: nproc={os.cpu_count()} RAM={mem_kb / 2**20:.1f} GiB "
-            f"load={load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} {platform.machine()} "
-            f"python {platform.python_version()}")
 
 
 class Calls:

@@ -123,8 +123,7 @@ def build_gateway(
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
-    service = ChatService(routes, estimator, dispatcher, budget, metrics,
-                          config.store.reservation_ttl_s)
+    service = ChatService(routes, estimator, dispatcher, budget, metrics)
     gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http)
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:

@@ -11,7 +11,7 @@ from typing import Any
 from gateway.accounting import price_usage, response_text, usage_of
 from gateway.budget import BudgetGate
 from gateway.context import RequestContext
-from gateway.errors import BudgetExceeded, GatewayError, UpstreamUnavailable
+from gateway.errors import BudgetExceeded, UpstreamUnavailable
 from gateway.ledger.base import Hold, SpendRecord
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
@@ -71,14 +71,12 @@ class ChatService:
         dispatcher: Dispatcher,
         budget: BudgetGate,
         metrics: GatewayMetrics,
-        reservation_ttl_s: float,
     ):
         self.routes = routes
         self.estimator = estimator
         self.dispatcher = dispatcher
         self.budget = budget
         self.metrics = metrics
-        self.reservation_ttl_s = reservation_ttl_s
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -320,11 +318,13 @@ class ChatService:
         started = time.perf_counter()
         try:
             response, dispatched = await self.dispatcher.complete([model], body)
-        except GatewayError:
+        except BaseException:  # as in complete(): a cancelled stage frees its hold too
             await self.budget.release(hold)
             raise
         finally:
             ctx.upstream_s += time.perf_counter() - started
+        self._record_attempts(dispatched)
+        self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
         usage = usage_of(self.estimator, model, messages, response.get("usage"),
                          response_text(response))
         cost = price_usage(self.estimator, model, usage)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -73,6 +72,3 @@ class GatewayProcess:
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-
-def gateway_env_ok() -> bool:
-    return os.access(sys.executable, os.X_OK)

@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
+from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.errors import (
     GatewayError,
@@ -31,9 +32,9 @@ from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
 from gateway.routing import Routed
 from gateway.serving import ChatReply
-from routers.base import Orchestrator
 from gateway.spend import spend_report
 from gateway.streaming import replay_as_stream
+from routers.base import Orchestrator
 
 log = logging.getLogger("costroute.access")
 
@@ -230,22 +231,28 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
             response, hit = cached
             reply = ChatReply(response, str(response.get("model", "")), 0.0, False,
                               f"cache:{hit.kind} similarity={hit.similarity:.3f}")
-            return _reply_response(gateway, ctx, chat, reply, base)
+            return _reply_response(gateway, ctx, chat, reply, base, messages)
     target = service.target(ctx, chat, messages)
     if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
         reply = await service.orchestrate(ctx, target, chat, body, messages)
         if debug:
             base["x-costroute-trace"] = _trace_header(reply)
-        return _reply_response(gateway, ctx, chat, reply, base)
+        return _reply_response(gateway, ctx, chat, reply, base, messages)
     if chat.stream:
         events, headers = await service.stream(ctx, chat, body, messages, target)
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
 
+        collector = StreamTextCollector() if gateway.content_log.wants(ctx) else None
+
         async def logged() -> AsyncIterator[bytes]:
             try:
                 async for event in events:
+                    if collector is not None:
+                        collector.feed(event)
                     yield event
             finally:
+                if collector is not None:
+                    gateway.content_log.record(ctx, messages, collector.text)
                 _finish(gateway, ctx, 200, stream=True)
 
         return StreamingResponse(logged(), media_type="text/event-stream", headers={
@@ -253,7 +260,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     reply = await service.complete(ctx, chat, body, messages, target)
     if gateway.cache is not None:
         await gateway.cache.remember(ctx, body, reply.body)
-    return _reply_response(gateway, ctx, chat, reply, base)
+    return _reply_response(gateway, ctx, chat, reply, base, messages)
 
 
 def _trace_header(reply: ChatReply) -> str:
@@ -263,7 +270,8 @@ def _trace_header(reply: ChatReply) -> str:
 
 
 def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionRequest,
-                    reply: ChatReply, base: dict[str, str]) -> Response:
+                    reply: ChatReply, base: dict[str, str],
+                    messages: list[dict[str, Any]]) -> Response:
     headers = {
         **base,
         "x-costroute-model": reply.model,
@@ -274,6 +282,8 @@ def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionR
     if reply.stages:
         headers.update(_tier_headers(reply))
     headers = {k: _header_safe(v) for k, v in headers.items()}
+    if gateway.content_log.wants(ctx):
+        gateway.content_log.record(ctx, messages, completion_text(reply.body))
     _finish(gateway, ctx, 200, stream=bool(chat.stream))
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)

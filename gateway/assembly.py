@@ -13,6 +13,7 @@ from gateway.auth import Authenticator
 from gateway.budget import BudgetGate
 from gateway.caching import CacheGate, build_completion_cache
 from gateway.config import GatewayConfig, ModelEntry
+from gateway.content_log import ContentLogger
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.routing import RouteTable
@@ -39,6 +40,7 @@ class Gateway:
     http: httpx.AsyncClient
     store: SpendStore | None = None
     cache: CacheGate | None = None
+    content_log: ContentLogger = field(default_factory=ContentLogger)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -84,6 +86,12 @@ def build_upstreams(config: GatewayConfig, client: httpx.AsyncClient) -> dict[st
     return upstreams
 
 
+def provider_secrets(config: GatewayConfig) -> list[str]:
+    """The provider keys this gateway holds, so content logs can cut them out by value."""
+    names = {m.upstream.api_key_env for m in config.models if m.upstream.api_key_env}
+    return [value for name in sorted(names) if (value := os.environ.get(name))]
+
+
 def _upstream(entry: ModelEntry, client: httpx.AsyncClient) -> Upstream:
     up = entry.upstream
     api_key = os.environ.get(up.api_key_env) if up.api_key_env else None
@@ -124,7 +132,8 @@ def build_gateway(
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
     service = ChatService(routes, estimator, dispatcher, budget, metrics)
-    gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http)
+    gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http,
+                      content_log=ContentLogger(provider_secrets(config)))
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
         from gateway.ledger.redis_client import connect

@@ -7,11 +7,11 @@ from typing import Any
 
 from gateway.budget import BudgetGate
 from gateway.cache.base import CacheHit, DescribedCache
-from gateway.cache.replies import cached_reply
 from gateway.cache.exact import ExactCache
 from gateway.cache.layered import LayeredCache
 from gateway.cache.memory import MemoryCacheStore
 from gateway.cache.redis_store import RedisCacheStore
+from gateway.cache.replies import cached_reply
 from gateway.cache.semantic import SemanticCache, SemanticRules
 from gateway.config import CacheConfig
 from gateway.context import RequestContext

@@ -5,9 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,10 +26,10 @@ def _fail(message: str) -> None:
 
 @app.command()
 def serve(
-    config: Annotated[Optional[Path], typer.Option(help="gateway.yaml; default: embedded defaults")] = None,
+    config: Annotated[Path | None, typer.Option(help="gateway.yaml; default: embedded defaults")] = None,
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind")] = 8000,
-    local_model_url: Annotated[Optional[str], typer.Option(
+    local_model_url: Annotated[str | None, typer.Option(
         help="With embedded defaults: base URL of a llama.cpp server for the local tier")] = None,
     local_model: Annotated[bool, typer.Option(
         "--local-model", help="With embedded defaults: start SmolLM2-135M (llama.cpp) as the "
@@ -53,7 +52,7 @@ def serve(
         _serve(config, host, port, local_model_url)
 
 
-def _serve(config: Optional[Path], host: str, port: int, local_model_url: Optional[str]) -> None:
+def _serve(config: Path | None, host: str, port: int, local_model_url: str | None) -> None:
     import uvicorn
 
     from gateway.config import ConfigError, load_config

@@ -32,4 +32,4 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
-from tests.localmodel import local_model  # noqa: E402,F401  (a session fixture for all tests)
+from tests.localmodel import local_model  # noqa: F401  (a session fixture for all tests)

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 def build(upstream_port: int) -> Starlette:
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{upstream_port}",
-                               limits=httpx.Limits(max_connections=512))
+                               limits=httpx.Limits(max_connections=512, max_keepalive_connections=512))
 
     async def forward(request: Request) -> Response:
         body = await request.body()

@@ -68,6 +68,36 @@ class TenantCacheConfig(BaseModel):
     semantic_sampling: bool = False
 
 
+RedactionKind = Literal["api_key", "email", "credit_card", "phone", "ipv4"]
+
+
+class ContentLoggingConfig(BaseModel):
+    """A tenant's opt-in to logging its prompts and completions, redacted.
+
+    Off by default: prompts are the customer's data. When on, every built-in kind in
+    `redact` and every regex in `patterns` is replaced before the line is written.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    completions: bool = True
+    redact: list[RedactionKind] = Field(
+        default_factory=lambda: ["api_key", "email", "credit_card", "phone", "ipv4"])
+    patterns: list[str] = Field(default_factory=list)
+    max_chars: int = Field(default=4000, gt=0, le=1_000_000)
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regex: {exc}") from None
+        return patterns
+
+
 class PolicyConfig(BaseModel):
     """The tenant's default route (used when it sends `model: auto`) and its knob."""
 
@@ -96,6 +126,7 @@ class TenantConfig(BaseModel):
     allowed_routes: list[str] = Field(default_factory=lambda: ["*"])
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     cache: TenantCacheConfig = Field(default_factory=TenantCacheConfig)
+    content_logging: ContentLoggingConfig = Field(default_factory=ContentLoggingConfig)
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     timezone: str = "UTC"
     pacing: PacingConfig = Field(default_factory=PacingConfig)

@@ -18,7 +18,7 @@ COMMANDS = [[], ["serve"], ["simulate"], ["tenants"], ["spend"], ["pricing"], ["
 def costroute(*args: str, env: dict[str, str] | None = None,
               timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env or subprocess_env())
+                          check=False, text=True, timeout=timeout, env=env or subprocess_env())
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")

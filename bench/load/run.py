@@ -6,7 +6,9 @@ with two (the scaling ratio is RPS(2) / RPS(1)). Between the two, a soak sends t
 kinds of request in turn to one replica and samples its RSS every `--sample-every` seconds;
 the RSS must be flat after warm-up (see bench/load/flatness.py).
 
-Run: .venv/bin/python bench/load/run.py [--seconds 10] [--soak-seconds 600]
+The LiteLLM proxy, when installed (bench/peers/setup_litellm.sh), is measured the same way.
+
+Run: .venv/bin/python bench/load/run.py [--seconds 10] [--soak-seconds 600] [--litellm PATH]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import platform
 import shlex
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,8 @@ sys.path.insert(0, str(REPO))
 from bench.load import drive
 from bench.load.cluster import Cluster
 from bench.load.flatness import Sampler, flatness
-from bench.overhead.run import BODY, rss_mb
+from bench.overhead.run import BODY, KEY, rss_mb
+from bench.peers.litellm import LiteLLMProxy, find_litellm, version
 
 MODES: dict[str, dict[str, Any]] = {
     "non-stream": BODY,
@@ -59,12 +63,40 @@ def measure(cluster: Cluster, replicas: int, args: argparse.Namespace,
         drive.run(targets, script, args.connections, 2)  # warm-up: pools, tokenizers, router
         via = drive.run(targets, script, args.connections, args.seconds)
         base = direct[mode]
-        rows[mode] = {"replicas": replicas, "rps": via.rps, "p50_ms": via.p50_ms,
+        rows[mode] = {"server": "costroute", "replicas": replicas, "rps": via.rps, "p50_ms": via.p50_ms,
                       "p99_ms": via.p99_ms, "overhead_p50_ms": via.p50_ms - base.p50_ms,
                       "overhead_p99_ms": via.p99_ms - base.p99_ms, "requests": via.requests,
                       "non_2xx": via.non_2xx, "socket_errors": via.socket_errors,
                       "direct_rps": base.rps, "direct_p50_ms": base.p50_ms,
                       "direct_p99_ms": base.p99_ms}
+    return rows
+
+
+def measure_litellm(cluster: Cluster, executable: Path, replicas: int,
+                    args: argparse.Namespace,
+                    direct: dict[str, drive.Result]) -> dict[str, dict[str, Any]]:
+    """The same cells for the LiteLLM proxy: `replicas` proxies, each one process, one model
+    in front of the same stub. It has no `auto` router and keeps no shared budget state, so
+    only passthrough traffic is compared and it does less work per request than costroute."""
+    with ExitStack() as stack:
+        proxies = [stack.enter_context(LiteLLMProxy(executable, cluster.workdir,
+                                                    cluster.stub_port, master_key=KEY))
+                   for _ in range(replicas)]
+        urls = [p.url for p in proxies]
+        targets = urls if replicas > 1 else urls * 2
+        rows: dict[str, dict[str, Any]] = {}
+        for mode in ("non-stream", "stream"):
+            script = drive.lua_script([MODES[mode]], auth=True)
+            drive.run(targets, script, args.connections, 2)
+            via = drive.run(targets, script, args.connections, args.seconds)
+            base = direct[mode]
+            rows[mode] = {"server": f"LiteLLM {version(executable)}", "replicas": replicas,
+                          "rps": via.rps, "p50_ms": via.p50_ms, "p99_ms": via.p99_ms,
+                          "overhead_p50_ms": via.p50_ms - base.p50_ms,
+                          "overhead_p99_ms": via.p99_ms - base.p99_ms,
+                          "requests": via.requests, "non_2xx": via.non_2xx,
+                          "socket_errors": via.socket_errors, "direct_rps": base.rps,
+                          "direct_p50_ms": base.p50_ms, "direct_p99_ms": base.p99_ms}
     return rows
 
 
@@ -89,18 +121,28 @@ def report(rows: list[dict[str, Any]], soaked: dict[str, Any], args: argparse.Na
     print(f"# load average (1/5/15 min): {load_before} before, {load_average()} after")
     print(f"# auto route: {route}; store: one Redis shared by the replicas; upstream: stub")
     print(f"# {args.connections} connections over 2 wrk processes, {args.seconds} s per cell")
-    print("| mode | replicas | gw rps | gw p50 | gw p99 | direct p50 | overhead p50 "
+    print("| server | mode | replicas | rps | p50 | p99 | direct p50 | overhead p50 "
           "| overhead p99 | non-2xx | socket errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['mode']} | {r['replicas']} | {r['rps']:.0f} | {r['p50_ms']:.2f} ms "
+        print(f"| {r['server']} | {r['mode']} | {r['replicas']} | {r['rps']:.0f} "
+              f"| {r['p50_ms']:.2f} ms "
               f"| {r['p99_ms']:.2f} ms | {r['direct_p50_ms']:.2f} ms "
               f"| {r['overhead_p50_ms']:.2f} ms | {r['overhead_p99_ms']:.2f} ms "
               f"| {r['non_2xx']} | {r['socket_errors']} |")
-    one = {r["mode"]: r["rps"] for r in rows if r["replicas"] == 1}
-    two = {r["mode"]: r["rps"] for r in rows if r["replicas"] == 2}
-    ratios = ", ".join(f"{m} {two[m] / max(one[m], 1e-9):.2f}" for m in MODES)
-    print(f"scaling ratio RPS(2 replicas) / RPS(1 replica): {ratios}")
+    for server in dict.fromkeys(r["server"] for r in rows):
+        one = {r["mode"]: r["rps"] for r in rows if r["replicas"] == 1 and r["server"] == server}
+        two = {r["mode"]: r["rps"] for r in rows if r["replicas"] == 2 and r["server"] == server}
+        ratios = ", ".join(f"{m} {two[m] / max(one[m], 1e-9):.2f}" for m in one if m in two)
+        print(f"{server} scaling ratio RPS(2 replicas) / RPS(1 replica): {ratios}")
+    gateway = {(r["mode"], r["replicas"]): r for r in rows if r["server"] == "costroute"}
+    for r in rows:
+        if r["server"] != "costroute" and (r["mode"], r["replicas"]) in gateway:
+            ours = gateway[(r["mode"], r["replicas"])]
+            ratio = (f"{ours['rps'] / r['rps']:.1f}x" if r["rps"] >= 1
+                     else f"n/a ({r['server']} completed {r['requests']} requests)")
+            print(f"costroute / {r['server']} RPS, {r['mode']}, {r['replicas']} replica(s): "
+                  f"{ratio}")
     series = ", ".join(f"{t:.0f}s:{rss:.1f}" for t, rss in soaked["samples"])
     print(f"soak: {args.soak_seconds} s mixed traffic at {args.soak_connections} connections, "
           f"{soaked['requests']} requests ({soaked['rps']:.0f} rps), {soaked['errors']} errors")
@@ -120,7 +162,11 @@ def main() -> None:
                         help="soak seconds left out of the flatness fit")
     parser.add_argument("--knn-artifact", type=Path, default=None,
                         help="route `auto` with this k-NN artifact (default: table router)")
+    parser.add_argument("--litellm", type=Path, default=None,
+                        help="litellm executable to compare with (default: .bench/litellm, "
+                             "made by bench/peers/setup_litellm.sh, if present)")
     args = parser.parse_args()
+    litellm = find_litellm(args.litellm)
     load_before = load_average()
     workdir = Path(tempfile.mkdtemp(prefix="costroute-load-"))
     cluster = Cluster(workdir, args.knn_artifact).start()
@@ -131,9 +177,15 @@ def main() -> None:
         rows = [{"mode": m, **r} for m, r in measure(cluster, 1, args, direct).items()]
         soaked = soak(cluster, args)
         rows += [{"mode": m, **r} for m, r in measure(cluster, 2, args, direct).items()]
+        if litellm is not None:
+            for replicas in (1, 2):
+                rows += [{"mode": m, **r} for m, r in
+                         measure_litellm(cluster, litellm, replicas, args, direct).items()]
     finally:
         cluster.close()
     report(rows, soaked, args, cluster.route_description, load_before)
+    if litellm is None:
+        print("LiteLLM not measured: run bench/peers/setup_litellm.sh or pass --litellm")
     (workdir / "results.json").write_text(json.dumps(
         {"rows": rows, "soak": {**soaked, "verdict": soaked["verdict"].__dict__}}, indent=2))
     print(f"# raw results: {workdir / 'results.json'}")

@@ -15,6 +15,7 @@ from gateway.upstream.normalize import error_message, parse_retry_after
 
 CLIENT_ERROR_STATUSES = frozenset({400, 404, 413, 422})
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+DRAIN_AFTER_DONE_S = 0.5
 
 
 class Redactor:
@@ -124,6 +125,21 @@ class HttpUpstream:
         )
 
 
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Reads what follows [DONE] (usually nothing but the body's end), briefly.
+
+    httpcore returns a connection to the pool only once its response was read to the end;
+    closing it early costs the next request a new TCP (and, to a real provider, TLS)
+    handshake. An upstream that stalls after [DONE] loses its connection instead.
+    """
+    try:
+        async with asyncio.timeout(DRAIN_AFTER_DONE_S):
+            async for _ in lines:
+                pass
+    except (TimeoutError, httpx.HTTPError):
+        pass
+
+
 class _SseStream:
     """Parses `data:` events into dicts; a bad event or an early end raises UpstreamFailure."""
 
@@ -138,8 +154,9 @@ class _SseStream:
 
     async def _events(self) -> AsyncIterator[dict[str, Any]]:
         done = False
+        lines = self._response.aiter_lines()
         try:
-            async for line in self._response.aiter_lines():
+            async for line in lines:
                 if time.monotonic() > self._deadline:
                     raise UpstreamFailure(0, f"{self._name} stream exceeded its total timeout",
                                           retryable=False, timeout=True)
@@ -159,6 +176,7 @@ class _SseStream:
         if not done:
             raise UpstreamFailure(502, f"{self._name} stream ended without [DONE]",
                                   retryable=False)
+        await _drain(lines)
 
     def _decode(self, data: str) -> dict[str, Any]:
         try:

@@ -6,7 +6,7 @@ a share sample at temperature 0.7. Every miss is "answered" by GPT-4-1106 at its
 cost for that question and stored. A semantic hit returning another question's answer is a
 false hit (a wrong answer served).
 
-Usage: .venv/bin/python bench/cascade/cache_replay.py [--requests 3000] [--questions 400]
+Usage: .venv/bin/python bench/cascade/cache_replay.py [--requests 3000] [--questions 390]
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ single model's test accuracy, as % of that model's test cost, read two ways:
 * chosen: the strategy chosen on *train* to match the best model's train accuracy,
   evaluated once on test (what a deployment would get).
 
+The k-NN router alone and k-NN → cascade (its pick starts the cascade) are read the same
+ways; `combined.py` then says whether the latter beats either alone.
+
 Usage: .venv/bin/python bench/cascade/gsm8k.py [--seeds 3] [--no-knn] [--fast-scorer]
 """
 
@@ -21,6 +24,7 @@ import time
 from typing import Any
 
 import numpy as np
+from combined import compare as compare_combined
 from common import PRICES_ROUTELLM, RESULTS, SHARED, cost_to_match, embedder, header, pct
 
 from routers.cascade.combine import replay_started
@@ -307,6 +311,7 @@ def report(results: list[dict[str, Any]]) -> None:
         print(
             f"  seed {r['seed']}: test accuracy {p['test_accuracy']:.4f} at {pct(p['test_cost'], base)}"
         )
+    compare_combined(results)
 
 
 def plot(result: dict[str, Any], suffix: str = "") -> str:

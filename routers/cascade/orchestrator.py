@@ -118,10 +118,13 @@ class CascadeOrchestrator:
         tiers = {c.model: c.tier for c in candidates}
         tried: list[StageResult] = []
         rejected: list[tuple[float, StageResult]] = []
+        # Every stage answers the client's question, so the client's length limit is each
+        # stage's: it bounds the answer returned and what each stage reserves.
+        limit = {"max_tokens": request.max_tokens} if request.max_tokens else {}
         for k, stage in enumerate(stages):
             final = k == len(stages) - 1
             try:
-                result = await call(stage.model, request.messages, {})
+                result = await call(stage.model, request.messages, limit)
             except BudgetExceeded:
                 if rejected:
                     return _keep_best(rejected, tried, trace, f"budget stops {stage.model}")

@@ -41,7 +41,8 @@ class MinionsOrchestrator:
                       call: CallModel) -> Orchestration:
         """No document to keep local: the request goes to the remote model unchanged."""
         tally = Tally()
-        stage = tally.record(await call(pair.remote, request.messages, {}))
+        limit = {"max_tokens": request.max_tokens} if request.max_tokens else {}
+        stage = tally.record(await call(pair.remote, request.messages, limit))
         summary = tally.summary(self.kind, 0, local_model=pair.local, remote_model=pair.remote,
                                 direct=True)
         summary["summary"] = f"{self.kind}: no document, sent to {pair.remote} directly"

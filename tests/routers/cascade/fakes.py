@@ -23,11 +23,13 @@ class FakeCalls:
 
     fail: dict[str, GatewayError] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    params: list[dict[str, Any]] = field(default_factory=list)
 
     async def __call__(
         self, model: str, messages: Sequence[Mapping[str, Any]], params: Mapping[str, Any]
     ) -> StageResult:
         self.calls.append(model)
+        self.params.append(dict(params))
         if model in self.fail:
             raise self.fail[model]
         response = {"choices": [{"message": {"role": "assistant", "content": f"{model} answer"}}]}

@@ -51,6 +51,16 @@ async def test_low_scores_escalate_and_every_stage_is_paid_for() -> None:
     assert [m for m, _ in orchestrator.scorer.seen] == ["small", "medium"]  # type: ignore[attr-defined]
 
 
+async def test_every_stage_answers_within_the_clients_max_tokens() -> None:
+    calls = FakeCalls()
+    request = RouteRequest([{"role": "user", "content": "What is 2 + 2?"}], max_tokens=7)
+    await cascade({"small": 0.2, "medium": 0.4}).run(request, candidates(), Policy(), calls)
+    assert calls.params == [{"max_tokens": 7}] * 3
+    unbounded = FakeCalls()
+    await cascade({"small": 0.9}).run(REQUEST, candidates(), Policy(), unbounded)
+    assert unbounded.params == [{}]
+
+
 async def test_an_upstream_failure_escalates_to_the_next_stage() -> None:
     calls = FakeCalls(fail={"small": UpstreamError("boom")})
     outcome = await cascade({"medium": 0.9}).run(REQUEST, candidates(), Policy(), calls)

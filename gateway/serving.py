@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -23,6 +24,7 @@ from pricing import CostEstimate, Estimator, Usage, cost_usd
 from routers.base import (
     Candidate,
     Decision,
+    ModelBackedRouter,
     Orchestrator,
     Policy,
     RouteRequest,
@@ -122,7 +124,12 @@ class ChatService:
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      language=candidates[0].estimate.language,
                                      tenant=ctx.tenant.name)
-        decision: Decision = target.router.route(route_request, candidates, policy)
+        decision: Decision
+        if isinstance(target.router, ModelBackedRouter):
+            decision = await asyncio.to_thread(target.router.route, route_request, candidates,
+                                               policy)
+        else:
+            decision = target.router.route(route_request, candidates, policy)
         chosen = next(c for c in candidates if c.model == decision.model)
         # Cheaper candidates, in case the chosen model no longer fits the remaining budget.
         cheaper = sorted((c for c in candidates

@@ -73,6 +73,17 @@ class Router(Protocol):
     ) -> Decision: ...
 
 
+@runtime_checkable
+class ModelBackedRouter(Router, Protocol):
+    """A router whose decision runs a model (an embedder): tens of ms of CPU on a miss.
+
+    The gateway calls such routers off the event loop, so one decision never stalls the
+    other requests in flight.
+    """
+
+    runs_model: Literal[True]
+
+
 @dataclass(frozen=True, slots=True)
 class StageResult:
     """One upstream call made on behalf of an orchestrated route."""

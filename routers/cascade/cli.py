@@ -40,12 +40,14 @@ def train_cascade(
     embedding_cache: Annotated[
         Path | None, typer.Option(help="A .npz file keeping embeddings between runs")
     ] = None,
-    fast_scorer: Annotated[
-        bool,
+    scorer: Annotated[
+        str,
         typer.Option(
-            help="Score with the query embedding + hand features only (no answer embedding)"
+            help="full (query + answer embeddings), fast (query embedding + hand features: "
+            "no MiniLM call per stage), or auto: fast unless full's out-of-fold AUROC on "
+            "this data is better by more than 0.01"
         ),
-    ] = False,
+    ] = "auto",
     compare_frugalgpt: Annotated[
         bool, typer.Option(help="Also run FrugalGPT's solver on the same scores and record both")
     ] = True,
@@ -62,6 +64,8 @@ def train_cascade(
         _fail("--budget must be a positive USD amount per query")
     if quality_target is not None and not 0.0 < quality_target <= 1.0:
         _fail("--quality-target must be in (0, 1]")
+    if scorer not in ("auto", "full", "fast"):
+        _fail("--scorer must be auto, full or fast")
     if not 1 <= max_depth <= 3:
         _fail("--max-depth must be 1, 2 or 3")
     try:
@@ -71,7 +75,8 @@ def train_cascade(
             quality_target=quality_target,
             max_depth=max_depth,
             seed=seed,
-            scorer=ScorerConfig(embed_answer=not fast_scorer),
+            scorer=ScorerConfig(embed_answer=scorer == "full"),
+            choose_scorer=scorer == "auto",
             compare_frugalgpt=compare_frugalgpt,
         )
         trained = fit_cascade(ds, _embedder(embedder, embedding_cache), config)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,9 @@ from routers.embedding import Embedder
 
 MIN_MODEL_COVERAGE = 0.5
 COMPARISON_BUDGETS = 5
+# The fast scorer skips embedding the answer (tens of ms of MiniLM per stage on a CPU); it is
+# kept when it loses at most this much mean out-of-fold AUROC.
+FAST_SCORER_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class CascadeConfig:
     scorer: ScorerConfig = field(default_factory=ScorerConfig)
     seed: int = 0
     compare_frugalgpt: bool = True
+    # Also fit the fast scorer (no answer embedding) and keep it unless the full one's
+    # out-of-fold AUROC on TRAIN is better by more than FAST_SCORER_TOLERANCE.
+    choose_scorer: bool = False
 
 
 @dataclass
@@ -115,6 +121,32 @@ def scorer_metrics(encoded: EncodedData, oof: np.ndarray[Any, Any]) -> dict[str,
     return out
 
 
+def choose_scorer_variant(
+    encoded: EncodedData, config: CascadeConfig
+) -> tuple[EncodedData, ScorerConfig, dict[str, Any]]:
+    """The fast or the full scorer, by out-of-fold AUROC on this (training) data."""
+    fast_encoded = EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models),
+                               embed_answer=False)
+    full_config = replace(config.scorer, embed_answer=True)
+    fast_config = replace(config.scorer, embed_answer=False)
+    aurocs: dict[str, dict[str, float]] = {}
+    for name, data, scorer in (("full", encoded, full_config), ("fast", fast_encoded, fast_config)):
+        metrics = scorer_metrics(data, out_of_fold_scores(data, scorer, config.seed))
+        aurocs[name] = {m: float(v["auroc"]) for m, v in metrics.items()}
+    mean = {name: float(np.nanmean(list(v.values()))) for name, v in aurocs.items()}
+    keep_fast = mean["full"] - mean["fast"] <= FAST_SCORER_TOLERANCE
+    choice = {
+        "chosen": "fast" if keep_fast else "full",
+        "out_of_fold_auroc": aurocs,
+        "mean_out_of_fold_auroc": mean,
+        "reason": (f"fast kept unless full's mean out-of-fold AUROC is better by more than "
+                   f"{FAST_SCORER_TOLERANCE}: full {mean['full']:.4f}, fast {mean['fast']:.4f}"),
+    }
+    if keep_fast:
+        return fast_encoded, fast_config, choice
+    return encoded, full_config, choice
+
+
 def frugalgpt_comparison(
     frontier: Frontier, outcomes: Outcomes, max_depth: int
 ) -> list[dict[str, Any]]:
@@ -159,12 +191,17 @@ def fit_cascade(
             f"no cascade costs ≤ ${config.budget_usd:g}/query on this data; the "
             f"cheapest model alone costs ${cheapest:.6g}"
         )
-    encoded = encode(ds, embedder, config.scorer.embed_answer)
+    embed_answer = config.scorer.embed_answer or config.choose_scorer
+    encoded = encode(ds, embedder, embed_answer)
     if not encoded.models:
         raise ValueError(
             f"{ds.name}: no model has recorded responses (M|model_response) to "
             "train the answer scorer on"
         )
+    choice: dict[str, Any] | None = None
+    if config.choose_scorer:
+        encoded, scorer_config, choice = choose_scorer_variant(encoded, config)
+        config = replace(config, scorer=scorer_config)
     oof = out_of_fold_scores(encoded, config.scorer, config.seed)
     outcomes = Outcomes(list(ds.models), oof, ds.scores, ds.costs)
     frontier = pareto_frontier(outcomes, config.max_depth, config.max_cuts)
@@ -208,6 +245,8 @@ def fit_cascade(
             },
         },
     }
+    if choice is not None:
+        manifest["scorer"]["choice"] = choice
     if config.compare_frugalgpt:
         manifest["metrics"]["frugalgpt_comparison"] = frugalgpt_comparison(
             frontier, outcomes, config.max_depth

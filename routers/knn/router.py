@@ -42,6 +42,7 @@ class KnnRouter:
     """The contrastive k-NN router over a trained artifact."""
 
     name = "knn"
+    runs_model = True  # MiniLM on a cache miss: the gateway routes it off the event loop
 
     def __init__(
         self,

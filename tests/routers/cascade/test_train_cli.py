@@ -56,6 +56,13 @@ def test_train_writes_a_versioned_artifact_with_the_pareto_set(data: Path, tmp_p
     assert len(manifest["pareto"]) > 1
     by_task = manifest["metrics"]["scorer_out_of_fold"]["small"]["auroc_by_task"]
     assert set(by_task) == {"add", "mul"}
+    # --scorer auto (the default) fits both variants and keeps the fast one unless the full
+    # one is clearly better out of fold; the artifact serves what was chosen.
+    choice = manifest["scorer"]["choice"]
+    mean = choice["mean_out_of_fold_auroc"]
+    assert set(choice["out_of_fold_auroc"]["fast"]) == {"small", "medium", "large"}
+    assert choice["chosen"] == ("fast" if mean["full"] - mean["fast"] <= 0.01 else "full")
+    assert manifest["scorer"]["embed_answer"] == (choice["chosen"] == "full")
     loaded = load_artifact(tmp_path / "a")
     assert set(loaded.heads) == {"small", "medium", "large"}
     assert loaded.strategy.to_json() == manifest["strategy"]
@@ -63,7 +70,7 @@ def test_train_writes_a_versioned_artifact_with_the_pareto_set(data: Path, tmp_p
 
 def test_the_registry_builds_the_cascade_from_the_artifact(data: Path, tmp_path: Path) -> None:
     result = train(
-        data, tmp_path / "b", "--quality-target", "0.7", "--fast-scorer", "--no-compare-frugalgpt"
+        data, tmp_path / "b", "--quality-target", "0.7", "--scorer", "fast", "--no-compare-frugalgpt"
     )
     assert result.exit_code == 0, result.output
     route = build_router("router:cascade", "cascade", artifact=str(tmp_path / "b"))
@@ -82,6 +89,7 @@ def test_the_registry_builds_the_cascade_from_the_artifact(data: Path, tmp_path:
         (["--budget", "0.001", "--quality-target", "0.8"], "not both"),
         (["--budget", "-1"], "--budget must be"),
         (["--max-depth", "4"], "--max-depth"),
+        (["--scorer", "tiny"], "--scorer must be"),
         (["--budget", "0.0000001"], "no cascade costs"),
     ],
 )

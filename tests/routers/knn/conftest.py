@@ -11,7 +11,10 @@ from routers.knn.artifact import KnnArtifact, save_artifact
 from routers.knn.fit import FitConfig, fit_knn
 from routers.knn.predict import KnnParams
 from routers.knn.train import TrainConfig
+from tests.gateway.conftest import _clean_simulator, gateway_factory, sim
 from tests.routers.knn.synthetic import synthetic
+
+__all__ = ["_clean_simulator", "gateway_factory", "sim"]  # for the end-to-end serving tests
 
 FAST = FitConfig(params=KnnParams(k=8), train=TrainConfig(epochs=5, batch_size=64))
 

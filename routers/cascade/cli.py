@@ -92,6 +92,9 @@ def train_cascade(
     for model, m in manifest["metrics"]["scorer_out_of_fold"].items():
         auc = "n/a" if m["auroc"] is None else f"{m['auroc']:.3f}"
         typer.echo(f"  scorer {model}: out-of-fold AUROC {auc} on {m['rows']} answers")
+    choice = manifest["scorer"].get("choice")
+    if choice:
+        typer.echo(f"  scorer kept: {choice['chosen']} ({choice['reason']})")
     typer.echo(f"  strategy: {strategy.describe()}")
     typer.echo(
         f"  train accuracy {strategy.accuracy:.4f} at ${strategy.cost_usd:.6g}/query "

@@ -63,6 +63,7 @@ def test_train_writes_a_versioned_artifact_with_the_pareto_set(data: Path, tmp_p
     assert set(choice["out_of_fold_auroc"]["fast"]) == {"small", "medium", "large"}
     assert choice["chosen"] == ("fast" if mean["full"] - mean["fast"] <= 0.01 else "full")
     assert manifest["scorer"]["embed_answer"] == (choice["chosen"] == "full")
+    assert f"scorer kept: {choice['chosen']}" in result.output
     loaded = load_artifact(tmp_path / "a")
     assert set(loaded.heads) == {"small", "medium", "large"}
     assert loaded.strategy.to_json() == manifest["strategy"]

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from gateway.errors import BudgetExceeded, GatewayError
 from pricing.usage import Usage
@@ -45,6 +45,13 @@ class ChatScorer(Protocol):
     def score_chat(
         self, model: str, messages: Sequence[Mapping[str, Any]], answer: str
     ) -> float: ...
+
+
+@runtime_checkable
+class PreparingScorer(ChatScorer, Protocol):
+    """A scorer that can embed the query ahead of the first answer (fills its cache)."""
+
+    def prepare(self, messages: Sequence[Mapping[str, Any]]) -> None: ...
 
 
 class CascadeOrchestrator:
@@ -121,6 +128,7 @@ class CascadeOrchestrator:
         # Every stage answers the client's question, so the client's length limit is each
         # stage's: it bounds the answer returned and what each stage reserves.
         limit = {"max_tokens": request.max_tokens} if request.max_tokens else {}
+        warming = self._prepare(request) if len(stages) > 1 else None
         for k, stage in enumerate(stages):
             final = k == len(stages) - 1
             try:
@@ -148,7 +156,7 @@ class CascadeOrchestrator:
             if final or stage.accept_at is None:
                 trace.append(_entry(stage.model, None, result.cost_usd, "final"))
                 return Orchestration(final=result, stages=tried, trace=trace)
-            score = await self._score(stage.model, request, result)
+            score = await self._score(stage.model, request, result, warming)
             if score is None:
                 trace.append(_entry(stage.model, None, result.cost_usd, "unscored -> escalate"))
                 rejected.append((0.0, result))
@@ -164,8 +172,25 @@ class CascadeOrchestrator:
             rejected.append((score, result))
         raise AssertionError("a cascade plan always ends with a final stage")
 
-    async def _score(self, model: str, request: RouteRequest, result: StageResult) -> float | None:
+    def _prepare(self, request: RouteRequest) -> asyncio.Future[None] | None:
+        """Starts embedding the query in a worker thread while the first stage answers."""
+        if not isinstance(self.scorer, PreparingScorer):
+            return None
+        scorer = self.scorer
+
+        def prepare() -> None:
+            try:
+                scorer.prepare(request.messages)
+            except Exception:  # scoring will embed the query itself, or fail and escalate
+                log.exception("cascade: embedding the query ahead of scoring failed")
+
+        return asyncio.ensure_future(asyncio.to_thread(prepare))
+
+    async def _score(self, model: str, request: RouteRequest, result: StageResult,
+                     warming: asyncio.Future[None] | None = None) -> float | None:
         """The answer's score, off the event loop; None if scoring failed (we escalate)."""
+        if warming is not None:
+            await warming  # the query's vector is then in the embedder's cache
         try:
             return await asyncio.to_thread(
                 self.scorer.score_chat, model, request.messages, result.text

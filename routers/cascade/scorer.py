@@ -79,6 +79,14 @@ class AnswerScorer:
         """P(correct) of `model`'s `answer` to the chat `messages` (what serving calls)."""
         return float(self._score(model, [messages_embedding_text(messages)], [answer])[0])
 
+    def prepare(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Embeds the chat's query now, so that scoring its answers later hits the cache.
+
+        The cascade calls this while the first stage's model is still answering: the one
+        MiniLM call a fast scorer needs per request is then off the critical path.
+        """
+        self.embedder.embed([messages_embedding_text(messages)])
+
     def _score(self, model: str, query_texts: Sequence[str], answers: Sequence[str]) -> FloatArray:
         head = self.heads.get(model)
         if head is None:

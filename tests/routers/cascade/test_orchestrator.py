@@ -154,3 +154,37 @@ async def test_a_scorer_failure_escalates_instead_of_failing_the_request(
 
 def test_the_cascade_is_an_orchestrator() -> None:
     assert isinstance(cascade({}), Orchestrator)
+
+
+class PreparingFakeScorer(FakeScorer):
+    """Records `prepare` alongside scoring; `broken` makes `prepare` raise."""
+
+    def __init__(self, scores: dict[str, float], broken: bool = False):
+        super().__init__(scores)
+        self.broken = broken
+        self.prepared: list[str] = []
+
+    def prepare(self, messages: object) -> None:
+        self.prepared.append(str(messages))
+        if self.broken:
+            raise RuntimeError("embedder down")
+
+    def score_chat(self, model: str, messages: object, answer: str) -> float:  # type: ignore[override]
+        assert self.prepared, "the query is embedded before the first answer is scored"
+        return super().score_chat(model, messages, answer)  # type: ignore[arg-type]
+
+
+async def test_the_query_is_embedded_once_while_the_first_stage_answers() -> None:
+    scorer = PreparingFakeScorer({"small": 0.2, "medium": 0.4})
+    orchestrator = CascadeOrchestrator(artifact(), scorer)  # type: ignore[arg-type]
+    outcome = await orchestrator.run(REQUEST, candidates(), Policy(), FakeCalls())
+    assert outcome.final.model == "large"
+    assert len(scorer.prepared) == 1 and [m for m, _ in scorer.seen] == ["small", "medium"]
+
+
+async def test_a_failing_prepare_only_costs_the_head_start(caplog: pytest.LogCaptureFixture) -> None:
+    scorer = PreparingFakeScorer({"small": 0.9}, broken=True)
+    orchestrator = CascadeOrchestrator(artifact(), scorer)  # type: ignore[arg-type]
+    outcome = await orchestrator.run(REQUEST, candidates(), Policy(), FakeCalls())
+    assert outcome.final.model == "small"
+    assert "embedding the query ahead of scoring failed" in caplog.text

@@ -32,8 +32,11 @@ from routers.datasets.text import normalise, text_hash
 Vectors = npt.NDArray[np.float32]
 MINILM_DIM = 384
 MINILM_MAX_TOKENS = 256  # sentence_bert_config.json of all-MiniLM-L6-v2
-DEFAULT_CACHE_SIZE = 65_536
+# Each cached MiniLM vector holds 1.5 KiB of floats (+ ~0.2 KiB of key and bookkeeping):
+# 16k entries cap the cache at about 28 MiB of a gateway's RSS.
+DEFAULT_CACHE_SIZE = 16_384
 BACKEND_ENV = "COSTROUTE_EMBEDDER_BACKEND"
+CACHE_SIZE_ENV = "COSTROUTE_EMBEDDING_CACHE_SIZE"
 
 
 class Embedder(Protocol):
@@ -274,5 +277,15 @@ def _unit(dim: int) -> Vectors:
 
 @functools.cache
 def default_embedder() -> CachedEmbedder:
-    """The process-wide cached MiniLM embedder: one model load per process."""
-    return CachedEmbedder(minilm_embedder())
+    """The process-wide cached MiniLM embedder: one model load per process.
+
+    `COSTROUTE_EMBEDDING_CACHE_SIZE` sets how many prompt vectors it keeps (LRU).
+    """
+    raw = os.environ.get(CACHE_SIZE_ENV, "")
+    try:
+        capacity = int(raw) if raw else DEFAULT_CACHE_SIZE
+    except ValueError:
+        raise ValueError(f"{CACHE_SIZE_ENV}={raw!r} is not a whole number") from None
+    if capacity < 1:
+        raise ValueError(f"{CACHE_SIZE_ENV} must be at least 1, not {capacity}")
+    return CachedEmbedder(minilm_embedder(), capacity)

@@ -18,10 +18,13 @@ from typing import Any
 from bench.overhead.run import KEY, _parse_wrk
 
 WRK = "wrk"
+# Replaced in a body by the request's counter: every such request carries a new prompt.
+FRESH = "__FRESH__"
 
 
 def lua_script(bodies: Sequence[dict[str, Any]], auth: bool) -> str:
-    """A wrk script sending `bodies` in turn (POST, JSON, bearer key if `auth`)."""
+    """A wrk script sending `bodies` in turn (POST, JSON, bearer key if `auth`); `FRESH` in a
+    body becomes a counter, so that prompt is new on every request."""
     encoded = ", ".join(json.dumps(json.dumps(b)) for b in bodies)
     auth_header = f', ["Authorization"] = "Bearer {KEY}"' if auth else ""
     return (
@@ -30,7 +33,8 @@ def lua_script(bodies: Sequence[dict[str, Any]], auth: bool) -> str:
         "local i = 0\n"
         "request = function()\n"
         "  i = i + 1\n"
-        '  return wrk.format("POST", nil, headers, bodies[(i % #bodies) + 1])\n'
+        f'  local body = bodies[(i % #bodies) + 1]:gsub("{FRESH}", tostring(i))\n'
+        '  return wrk.format("POST", nil, headers, body)\n'
         "end\n"
     )
 

@@ -9,6 +9,7 @@ the RSS must be flat after warm-up (see bench/load/flatness.py).
 The LiteLLM proxy, when installed (bench/peers/setup_litellm.sh), is measured the same way.
 
 Run: .venv/bin/python bench/load/run.py [--seconds 10] [--soak-seconds 600] [--litellm PATH]
+     [--knn-artifact DIR [--fresh-auto-prompts]]
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ MODES: dict[str, dict[str, Any]] = {
 }
 
 
+def fresh_auto(body: dict[str, Any]) -> dict[str, Any]:
+    """The `auto` body with a question that is new on every request (no embedding cache hit)."""
+    messages = [*body["messages"][:-1],
+                {"role": "user", "content": f"Question {drive.FRESH}: write one sentence about "
+                                            f"the sea and the number {drive.FRESH}."}]
+    return {**body, "messages": messages}
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -58,7 +67,7 @@ def measure(cluster: Cluster, replicas: int, args: argparse.Namespace,
     urls = cluster.scale_to(replicas)
     targets = urls if replicas > 1 else urls * 2  # always two wrk processes: same client side
     rows: dict[str, dict[str, Any]] = {}
-    for mode, body in MODES.items():
+    for mode, body in args.modes.items():
         script = drive.lua_script([body], auth=True)
         drive.run(targets, script, args.connections, 2)  # warm-up: pools, tokenizers, router
         via = drive.run(targets, script, args.connections, args.seconds)
@@ -86,7 +95,7 @@ def measure_litellm(cluster: Cluster, executable: Path, replicas: int,
         targets = urls if replicas > 1 else urls * 2
         rows: dict[str, dict[str, Any]] = {}
         for mode in ("non-stream", "stream"):
-            script = drive.lua_script([MODES[mode]], auth=True)
+            script = drive.lua_script([args.modes[mode]], auth=True)
             drive.run(targets, script, args.connections, 2)
             via = drive.run(targets, script, args.connections, args.seconds)
             base = direct[mode]
@@ -103,7 +112,7 @@ def measure_litellm(cluster: Cluster, executable: Path, replicas: int,
 def soak(cluster: Cluster, args: argparse.Namespace) -> dict[str, Any]:
     """Mixed traffic to replica 1 for `--soak-seconds`, RSS sampled throughout."""
     pid = cluster.gateways[0].pid
-    script = drive.lua_script(list(MODES.values()), auth=True)
+    script = drive.lua_script(list(args.modes.values()), auth=True)
     with Sampler(lambda: rss_mb(pid), args.sample_every) as sampler:
         result = drive.run([cluster.chat_url(cluster.gateway_ports[0])], script,
                            args.soak_connections, args.soak_seconds)
@@ -119,7 +128,9 @@ def report(rows: list[dict[str, Any]], soaked: dict[str, Any], args: argparse.Na
     print(f"# command: .venv/bin/python bench/load/run.py {shlex.join(sys.argv[1:])}")
     print(f"# machine: {machine()}")
     print(f"# load average (1/5/15 min): {load_before} before, {load_average()} after")
-    print(f"# auto route: {route}; store: one Redis shared by the replicas; upstream: stub")
+    prompts = "a new question each time" if args.fresh_auto_prompts else "one repeated prompt"
+    print(f"# auto route: {route} ({prompts}); store: one Redis shared by the replicas; "
+          "upstream: stub")
     print(f"# {args.connections} connections over 2 wrk processes, {args.seconds} s per cell")
     print("| server | mode | replicas | rps | p50 | p99 | direct p50 | overhead p50 "
           "| overhead p99 | non-2xx | socket errors |")
@@ -165,15 +176,21 @@ def main() -> None:
     parser.add_argument("--litellm", type=Path, default=None,
                         help="litellm executable to compare with (default: .bench/litellm, "
                              "made by bench/peers/setup_litellm.sh, if present)")
+    parser.add_argument("--fresh-auto-prompts", action="store_true",
+                        help="every `auto` request asks a new question, so each one runs "
+                             "MiniLM (default: one repeated prompt, an embedding cache hit)")
+    parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM cells")
     args = parser.parse_args()
-    litellm = find_litellm(args.litellm)
+    args.modes = ({**MODES, "auto": fresh_auto(MODES["auto"])} if args.fresh_auto_prompts
+                  else MODES)
+    litellm = None if args.no_litellm else find_litellm(args.litellm)
     load_before = load_average()
     workdir = Path(tempfile.mkdtemp(prefix="costroute-load-"))
     cluster = Cluster(workdir, args.knn_artifact).start()
     try:
         direct = {mode: drive.run([cluster.direct_url] * 2, drive.lua_script([body], False),
                                   args.connections, args.seconds)
-                  for mode, body in MODES.items()}
+                  for mode, body in args.modes.items()}
         rows = [{"mode": m, **r} for m, r in measure(cluster, 1, args, direct).items()]
         soaked = soak(cluster, args)
         rows += [{"mode": m, **r} for m, r in measure(cluster, 2, args, direct).items()]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from routers import embedding
 from routers.embedding import CachedEmbedder, HashingEmbedder, Vectors, default_embedder
 from routers.knn.embed_cache import DiskCachedEmbedder
 
@@ -82,3 +83,18 @@ def test_minilm_backends_agree_and_load_once() -> None:
     if onnx_available():
         onnx_vectors = OnnxMiniLMEmbedder().embed(texts)
         assert np.all((onnx_vectors * torch_vectors).sum(axis=1) > 0.999)
+
+
+def test_the_process_cache_size_comes_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedding, "minilm_embedder", lambda: HashingEmbedder())
+    for raw, expected in [("", embedding.DEFAULT_CACHE_SIZE), ("128", 128)]:
+        monkeypatch.setenv(embedding.CACHE_SIZE_ENV, raw)
+        embedding.default_embedder.cache_clear()
+        assert embedding.default_embedder().capacity == expected
+    for raw, message in [("lots", "not a whole number"), ("0", "at least 1")]:
+        monkeypatch.setenv(embedding.CACHE_SIZE_ENV, raw)
+        embedding.default_embedder.cache_clear()
+        with pytest.raises(ValueError, match=message):
+            embedding.default_embedder()
+    embedding.default_embedder.cache_clear()

@@ -156,6 +156,10 @@ class OnnxMiniLMEmbedder:
         self._session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        # One run at a time: ONNX Runtime already spreads a run over `threads` cores, and
+        # concurrent runs from the gateway's worker threads only contend for them while each
+        # grows the session's memory arena to its own peak.
+        self._run_lock = threading.Lock()
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
@@ -188,7 +192,8 @@ class OnnxMiniLMEmbedder:
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = session.run(None, feeds)[0]
+            with self._run_lock:
+                hidden = session.run(None, feeds)[0]
             weights = mask[:, :, None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             out[rows] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)

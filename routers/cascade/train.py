@@ -123,15 +123,18 @@ def scorer_metrics(encoded: EncodedData, oof: np.ndarray[Any, Any]) -> dict[str,
 
 def choose_scorer_variant(
     encoded: EncodedData, config: CascadeConfig
-) -> tuple[EncodedData, ScorerConfig, dict[str, Any]]:
-    """The fast or the full scorer, by out-of-fold AUROC on this (training) data."""
+) -> tuple[EncodedData, ScorerConfig, np.ndarray[Any, Any], dict[str, Any]]:
+    """The fast or the full scorer, by out-of-fold AUROC on this (training) data, with the
+    kept variant's out-of-fold scores."""
     fast_encoded = EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models),
                                embed_answer=False)
     full_config = replace(config.scorer, embed_answer=True)
     fast_config = replace(config.scorer, embed_answer=False)
     aurocs: dict[str, dict[str, float]] = {}
+    oof: dict[str, np.ndarray[Any, Any]] = {}
     for name, data, scorer in (("full", encoded, full_config), ("fast", fast_encoded, fast_config)):
-        metrics = scorer_metrics(data, out_of_fold_scores(data, scorer, config.seed))
+        oof[name] = out_of_fold_scores(data, scorer, config.seed)
+        metrics = scorer_metrics(data, oof[name])
         aurocs[name] = {m: float(v["auroc"]) for m, v in metrics.items()}
     mean = {name: float(np.nanmean(list(v.values()))) for name, v in aurocs.items()}
     keep_fast = mean["full"] - mean["fast"] <= FAST_SCORER_TOLERANCE
@@ -143,8 +146,8 @@ def choose_scorer_variant(
                    f"{FAST_SCORER_TOLERANCE}: full {mean['full']:.4f}, fast {mean['fast']:.4f}"),
     }
     if keep_fast:
-        return fast_encoded, fast_config, choice
-    return encoded, full_config, choice
+        return fast_encoded, fast_config, oof["fast"], choice
+    return encoded, full_config, oof["full"], choice
 
 
 def frugalgpt_comparison(
@@ -200,9 +203,10 @@ def fit_cascade(
         )
     choice: dict[str, Any] | None = None
     if config.choose_scorer:
-        encoded, scorer_config, choice = choose_scorer_variant(encoded, config)
+        encoded, scorer_config, oof, choice = choose_scorer_variant(encoded, config)
         config = replace(config, scorer=scorer_config)
-    oof = out_of_fold_scores(encoded, config.scorer, config.seed)
+    else:
+        oof = out_of_fold_scores(encoded, config.scorer, config.seed)
     outcomes = Outcomes(list(ds.models), oof, ds.scores, ds.costs)
     frontier = pareto_frontier(outcomes, config.max_depth, config.max_cuts)
     chosen, objective = choose(frontier, config, outcomes)

@@ -37,6 +37,11 @@ class RouteRequest:
     language: str | None = None
     tenant: str | None = None
 
+    def answer_params(self) -> dict[str, Any]:
+        """Call params for a stage that answers the client's question itself: the client's
+        length limit, which bounds both the answer and what the stage reserves."""
+        return {"max_tokens": self.max_tokens} if self.max_tokens else {}
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:

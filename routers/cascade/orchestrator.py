@@ -125,9 +125,7 @@ class CascadeOrchestrator:
         tiers = {c.model: c.tier for c in candidates}
         tried: list[StageResult] = []
         rejected: list[tuple[float, StageResult]] = []
-        # Every stage answers the client's question, so the client's length limit is each
-        # stage's: it bounds the answer returned and what each stage reserves.
-        limit = {"max_tokens": request.max_tokens} if request.max_tokens else {}
+        limit = request.answer_params()  # every stage answers the client's question
         warming = self._prepare(request) if len(stages) > 1 else None
         for k, stage in enumerate(stages):
             final = k == len(stages) - 1

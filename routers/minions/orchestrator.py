@@ -41,8 +41,7 @@ class MinionsOrchestrator:
                       call: CallModel) -> Orchestration:
         """No document to keep local: the request goes to the remote model unchanged."""
         tally = Tally()
-        limit = {"max_tokens": request.max_tokens} if request.max_tokens else {}
-        stage = tally.record(await call(pair.remote, request.messages, limit))
+        stage = tally.record(await call(pair.remote, request.messages, request.answer_params()))
         summary = tally.summary(self.kind, 0, local_model=pair.local, remote_model=pair.remote,
                                 direct=True)
         summary["summary"] = f"{self.kind}: no document, sent to {pair.remote} directly"

@@ -16,6 +16,7 @@ import orjson
 
 from gateway.context import RequestContext
 from gateway.tenants.config import ContentLoggingConfig
+from gateway.upstream.http import Redactor
 
 # Order matters: keys, card numbers and addresses are cut before the looser phone pattern
 # (any run of 8+ digits and separators) sees them.
@@ -36,11 +37,10 @@ class ContentRedactor:
         rules = [(kind, BUILTIN_PATTERNS[kind]) for kind in BUILTIN_PATTERNS if kind in kinds]
         rules += [("custom", pattern) for pattern in patterns]
         self._rules = [(kind, re.compile(pattern)) for kind, pattern in rules]
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._secrets = Redactor(secrets, mark="[REDACTED:secret]")
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[REDACTED:secret]")
+        text = self._secrets(text)
         for kind, rule in self._rules:
             text = rule.sub(f"[REDACTED:{kind}]", text)
         return text
@@ -91,7 +91,11 @@ class ContentLogger:
 
 
 def message_text(message: Mapping[str, Any]) -> str:
-    """The text of a chat message: a string, or the text parts of a content list."""
+    """The text of a chat message: a string, or the text parts of a content list.
+
+    Unlike `pricing.tokenizers.message_text` (what tokens are billed for), a log reader must
+    see where an image or a tool call was, so those are shown rather than dropped.
+    """
     content = message.get("content")
     if isinstance(content, str):
         return content

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -19,15 +19,17 @@ DRAIN_AFTER_DONE_S = 0.5
 
 
 class Redactor:
-    """Removes provider secrets from any text that might leave the process."""
+    """Replaces known secrets (by value) with `mark` in any text that might leave the process."""
 
-    def __init__(self, secrets: list[str]):
-        self._secrets = [s for s in secrets if len(s) >= 6]
+    def __init__(self, secrets: Iterable[str], mark: str = "***"):
+        # Longest first, so a secret that contains another is cut whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._mark = mark
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:
-                text = text.replace(secret, "***")
+                text = text.replace(secret, self._mark)
         return text
 
 

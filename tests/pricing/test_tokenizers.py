@@ -108,3 +108,39 @@ def test_registry_knows_names_and_approx_specs(registry: TokenizerRegistry) -> N
     assert registry.known("o200k_base") and registry.known("approx:o200k_base")
     assert not registry.known("p50k_typo") and not registry.known("approx:p50k_typo")
     assert registry.get("o200k_base") is registry.get("o200k_base")
+
+
+def _malloc_in_use() -> int | None:
+    """glibc's bytes in use (mallinfo2), or None where that call does not exist."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError):
+        return None
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_size_t) for f in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+            "uordblks", "fordblks", "keepcost")]
+
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    return int(info.uordblks + info.hblkhd)
+
+
+def test_counting_new_messages_does_not_fill_a_whole_text_cache(
+        registry: TokenizerRegistry) -> None:
+    # mistral_spm has no pre-tokenizer: its BPE cache would key on whole messages (~3 KB
+    # each, 10k kept forever). Counting 3,000 new ones must not keep them.
+    counter = registry.get("mistral_spm")
+    counter.count("warm up")
+    before = _malloc_in_use()
+    if before is None:
+        pytest.skip("needs glibc's mallinfo2")
+    for i in range(3000):
+        counter.count(f"Question {i}: one sentence about the sea and the number {i}.")
+    grown = _malloc_in_use() - before  # type: ignore[operator]
+    assert grown < 3 * 2**20, f"native memory grew by {grown / 2**20:.1f} MiB"

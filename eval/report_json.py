@@ -52,6 +52,8 @@ def _dataset(result: DatasetResult) -> dict[str, Any]:
                 for p in candidate["points"]
             ]
         scope["aiq_cost_range"] = list(scope["aiq_cost_range"])
+        for gain in scope["versus_lookup"]:
+            gain["ci"] = [gain["ci"]["low"], gain["ci"]["high"]]
         if scope["weak_strong"] is not None:
             scope["weak_strong"] = {
                 "weak": scope["weak_strong"][0],

@@ -46,6 +46,7 @@ def _dataset_section(result: DatasetResult, plots: Sequence[str]) -> list[str]:
     if result.notes:
         lines.append("")
     lines += ["### Pooled", ""] + _candidate_table(result.pooled) + [""]
+    lines += _versus_lookup(result.pooled)
     lines += _frontier_section(result.pooled)
     if result.pooled.language_premium:
         lines += _language_section(result.pooled)
@@ -75,6 +76,25 @@ def _candidate_table(scope: ScopeResult) -> list[str]:
             row += f" {_num(c.apgr)} | {_pct(half) if half is not None else '–'} |"
         rows.append(row)
     return rows
+
+
+def _versus_lookup(scope: ScopeResult) -> list[str]:
+    if not scope.versus_lookup:
+        return []
+    first = scope.versus_lookup[0]
+    lines = [
+        (
+            f"AIQ gain over `{first.baseline}`, paired bootstrap over prompts "
+            f"({first.n_resamples} resamples; share of resamples with no gain):"
+        ),
+        "",
+    ]
+    for d in scope.versus_lookup:
+        lines.append(
+            f"- {d.candidate}: {d.difference:+.4f} [{d.ci.low:+.4f}, {d.ci.high:+.4f}], "
+            f"not ahead in {d.share_not_above:.1%}"
+        )
+    return lines + [""]
 
 
 def _top_point(c: CandidateResult) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from eval.metrics import Counterfactual, Interval
+from eval.paired import AiqDifference
 from eval.sweep import CandidateKind
 
 
@@ -84,6 +85,8 @@ class ScopeResult:
     aiq_cost_range: tuple[float, float]
     weak_strong: tuple[str, str] | None = None
     language_premium: list[LanguagePremium] = field(default_factory=list)
+    # Pooled scope only: each router's AIQ gain over the per-task lookup, paired bootstrap.
+    versus_lookup: list[AiqDifference] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

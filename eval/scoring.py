@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from eval.baselines import TaskLookup
 from eval.config import EvalConfig
 from eval.curves import aiq, apgr, cpt
 from eval.language import language_premiums
@@ -19,6 +21,7 @@ from eval.metrics import (
     mean_known,
     summarize_columns,
 )
+from eval.paired import versus_baseline
 from eval.replay import Curve
 from eval.results import CandidateResult, DatasetResult, FrontierReport, Point, ScopeResult
 from eval.types import FloatArray, IntArray
@@ -37,7 +40,14 @@ def evaluate(
     """Every curve's metrics and the frontier, pooled and for each task of `dataset`."""
     tasks = np.asarray(dataset.eval_names)
     names = sorted(set(dataset.eval_names))
-    pooled = _scope(POOLED, np.arange(len(dataset)), dataset, curves, config, languages)
+    every = np.arange(len(dataset))
+    pooled = _scope(POOLED, every, dataset, curves, config, languages)
+    # Pooled only: "does it beat the lookup?" is asked across tasks, and each pair costs a
+    # bootstrap of AIQ evaluations (per task, that would be one per task per router).
+    pooled = replace(pooled, versus_lookup=versus_baseline(
+        curves, TaskLookup.name, every, pooled.aiq_cost_range,
+        config.bootstrap_resamples, config.confidence, config.seed,
+    ))
     per_task = [_scope(t, np.flatnonzero(tasks == t), dataset, curves, config, None) for t in names]
     return DatasetResult(dataset.name, len(dataset), list(dataset.models), pooled, per_task)
 

@@ -122,6 +122,12 @@ def dataset_section(ds: Mapping[str, Any], choices: Sequence[tuple[str, float]] 
         ),
     ]
     lines += choice_lines(candidates, choices)
+    lines += [
+        f"- AIQ gain of {g['candidate']} over {g['baseline']}: {number(g['difference']):+.4f}, "
+        f"paired bootstrap interval [{number(g['ci'][0]):+.4f}, {number(g['ci'][1]):+.4f}], "
+        f"not ahead in {number(g['share_not_above']):.1%} of {g['n_resamples']} resamples"
+        for g in pooled.get("versus_lookup", [])
+    ]
     # A note on a same-named artifact that did replay here (another dataset's router) is noise.
     replayed = {c["name"] for c in candidates}
     skipped = [

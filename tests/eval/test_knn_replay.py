@@ -66,3 +66,10 @@ def test_knn_artifact_is_a_router_candidate_with_a_curve(knn_artifact: Path, tmp
               if c["name"].startswith("knn")]
     assert knn["kind"] == "router" and len(knn["points"]) > 2
     assert knn["apgr"] is not None  # two-model set: RouteLLM's metrics apply
+    # Its AIQ gain over the per-task lookup comes with a paired interval, in both reports.
+    (gain,) = report["datasets"][0]["pooled"]["versus_lookup"]
+    assert gain["candidate"] == knn["name"] and gain["baseline"] == "task-lookup"
+    assert gain["ci"][0] <= gain["ci"][1]
+    assert gain["n_resamples"] == 20
+    markdown = (tmp_path / "rep" / "report.md").read_text()
+    assert f"- {knn['name']}: {gain['difference']:+.4f}" in markdown

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import string
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,6 +97,11 @@ def gateway(tmp_path_factory: pytest.TempPathFactory,
     process.stop()
 
 
+def _letters() -> str:
+    # Letters only: a hex token can come out all digits and be redacted as a phone number.
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(10))
+
+
 def _content_lines(log: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     return [line for line in lines if line.get("logger") == "costroute.content"]
@@ -103,7 +109,7 @@ def _content_lines(log: str) -> list[dict[str, Any]]:
 
 def test_an_opted_in_tenant_gets_redacted_prompts_and_completions_logged(
         gateway: GatewayProcess) -> None:
-    mark, quiet_mark = "mark-" + secrets.token_hex(4), "quiet-" + secrets.token_hex(4)
+    mark, quiet_mark = "mark-" + _letters(), "quiet-" + _letters()
     prompt = (f"{mark}: email {EMAIL}, card {CARD}, phone {PHONE}, ticket ACME-123456, "
               f"and my provider key is {PROVIDER_KEY}. What is 17 * 23?")
     logged = OpenAI(base_url=gateway.base_url, api_key=LOGGED_KEY, max_retries=0)

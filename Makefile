@@ -18,7 +18,8 @@ serve: setup
 test: setup-test
 	COSTROUTE_REQUIRE_LOCAL_MODEL=1 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q $(PYTEST_ARGS)
 
-lint:
+lint: setup
+	.venv/bin/pip install -q -c constraints.txt -e ".[lint]"
 	.venv/bin/ruff check gateway routers pricing eval tests bench
 	.venv/bin/mypy gateway routers pricing eval
 

@@ -49,7 +49,7 @@ class GatewayError(Exception):
 class InvalidRequest(GatewayError):
     status_code = 400
     error_type = "invalid_request_error"
-    code = None
+    code: str | None = None
 
 
 class BodyTooLarge(InvalidRequest):

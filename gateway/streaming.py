@@ -79,7 +79,8 @@ class StreamRelay:
         return {"cost_usd": round(self._cost, 10), "model": self._model, "estimated": estimated}
 
     def _usage_chunk(self, last: dict[str, Any], usage: Usage) -> dict[str, Any]:
-        base = {k: last[k] for k in ("id", "object", "created", "model") if k in last}
+        base: dict[str, Any] = {k: last[k] for k in ("id", "object", "created", "model")
+                                if k in last}
         return {**base, "choices": [], "usage": usage.to_openai(),
                 "x_costroute": {"cost_usd": round(self._cost, 10), "model": self._model,
                                 "estimated": usage.estimated}}

@@ -69,6 +69,7 @@ class TenantCacheConfig(BaseModel):
 
 
 RedactionKind = Literal["api_key", "email", "credit_card", "phone", "ipv4"]
+DEFAULT_REDACTION: tuple[RedactionKind, ...] = ("api_key", "email", "credit_card", "phone", "ipv4")
 
 
 class ContentLoggingConfig(BaseModel):
@@ -82,8 +83,7 @@ class ContentLoggingConfig(BaseModel):
 
     enabled: bool = False
     completions: bool = True
-    redact: list[RedactionKind] = Field(
-        default_factory=lambda: ["api_key", "email", "credit_card", "phone", "ipv4"])
+    redact: list[RedactionKind] = Field(default_factory=lambda: list(DEFAULT_REDACTION))
     patterns: list[str] = Field(default_factory=list)
     max_chars: int = Field(default=4000, gt=0, le=1_000_000)
 

@@ -37,7 +37,7 @@ def _tenant_node(root: yaml.Node | None, tenant: str) -> yaml.MappingNode:
     for node in tenants.value:
         name = _value(node, "name") if isinstance(node, yaml.MappingNode) else None
         if isinstance(name, yaml.ScalarNode) and name.value == tenant:
-            return node  # type: ignore[no-any-return]
+            return node
     raise EditError(f"no tenant named {tenant!r}")
 
 
@@ -56,7 +56,7 @@ def _fields(tenant_node: yaml.MappingNode) -> tuple[yaml.Node, yaml.Node | None]
 def _value(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
     for key_node, value_node in mapping.value:
         if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-            return value_node  # type: ignore[no-any-return]
+            return value_node
     return None
 
 

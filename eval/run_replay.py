@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import platform
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from eval.replay import replay, standard_candidates
 from eval.report import write_report
 from eval.results import DatasetResult
 from eval.scoring import evaluate
-from eval.sweep import ReplayableRouter
+from eval.sweep import CandidateKind, ReplayableRouter, SweepStep
 from pricing import PriceCatalog
 from routers.datasets import RoutingDataset, load_routerbench
 
@@ -49,7 +51,7 @@ def run_replay(request: ReplayRequest) -> str:
     catalog = load_catalog(request.prices)
     loaded = [load_data(spec, request.shared_data, catalog) for spec in request.data]
     train = load_routerbench(request.train, catalog) if request.train else None
-    routers = [load_artifact(path) for path in request.routers]
+    routers = _distinct_names([load_artifact(path) for path in request.routers], request.routers)
     reporter: ProgressReporter = (
         RichProgress(spend_label="replayed") if request.progress else NullProgress()
     )
@@ -97,6 +99,34 @@ def _fitting(train: RoutingDataset | None, ds: RoutingDataset) -> RoutingDataset
     if train is None or not set(ds.models) <= set(train.models):
         return None
     return train
+
+
+def _distinct_names(
+    routers: list[ReplayableRouter], paths: Sequence[Path]
+) -> list[ReplayableRouter]:
+    """Artifacts that share a name (two k-NN artifacts are both `knn[raw]`) get their
+    directory's name added, so reports, notes and the fits-no-dataset check tell them apart."""
+    counts = Counter(router.name for router in routers)
+    return [
+        _Renamed(router, f"{router.name} ({Path(path).name})") if counts[router.name] > 1
+        else router
+        for router, path in zip(routers, paths)
+    ]
+
+
+@dataclass(frozen=True)
+class _Renamed:
+    """A replayable router under another name."""
+
+    inner: ReplayableRouter
+    name: str
+
+    @property
+    def kind(self) -> CandidateKind:
+        return self.inner.kind
+
+    def sweep(self, dataset: RoutingDataset) -> Sequence[SweepStep]:
+        return self.inner.sweep(dataset)
 
 
 def _check_routers_used(routers: list[ReplayableRouter], results: list[DatasetResult]) -> None:

@@ -46,15 +46,19 @@ def knn_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_knn_artifact_is_a_router_candidate_with_a_curve(knn_artifact: Path, tmp_path: Path) -> None:
+def _test_csv(path: Path) -> Path:
     test = synthetic(40, offset=1000)
-    data = tmp_path / "test.csv"
-    with data.open("w", newline="") as fh:
+    with path.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["prompt", "eval_name", "cheap", "strong", "cheap|total_cost",
                          "strong|total_cost"])
         for i, p in enumerate(test.prompts):
             writer.writerow([p, "t", *test.scores[i], *test.costs[i]])
+    return path
+
+
+def test_knn_artifact_is_a_router_candidate_with_a_curve(knn_artifact: Path, tmp_path: Path) -> None:
+    data = _test_csv(tmp_path / "test.csv")
     from eval.cli import app
 
     result = CliRunner().invoke(app, ["replay", "--quiet", "--no-plots", "--bootstrap", "20",
@@ -73,3 +77,22 @@ def test_knn_artifact_is_a_router_candidate_with_a_curve(knn_artifact: Path, tmp
     assert gain["n_resamples"] == 20
     markdown = (tmp_path / "rep" / "report.md").read_text()
     assert f"- {knn['name']}: {gain['difference']:+.4f}" in markdown
+
+
+def test_artifacts_sharing_a_name_are_told_apart_by_their_directory(
+        knn_artifact: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from eval.cli import app
+
+    twin = tmp_path / "twin"
+    shutil.copytree(knn_artifact, twin)
+    result = CliRunner().invoke(app, ["replay", "--quiet", "--no-plots", "--bootstrap", "0",
+                                      "--data", str(_test_csv(tmp_path / "test.csv")),
+                                      "--router", str(knn_artifact), "--router", str(twin),
+                                      "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "rep" / "report.json").read_text())
+    names = sorted(c["name"] for c in report["datasets"][0]["pooled"]["candidates"]
+                   if c["kind"] == "router")
+    assert {name.rsplit(" (", 1)[-1] for name in names} == {f"{knn_artifact.name})", "twin)"}

@@ -128,14 +128,7 @@ def dataset_section(ds: Mapping[str, Any], choices: Sequence[tuple[str, float]] 
         f"not ahead in {number(g['share_not_above']):.1%} of {g['n_resamples']} resamples"
         for g in pooled.get("versus_lookup", [])
     ]
-    # A note on a same-named artifact that did replay here (another dataset's router) is noise.
-    replayed = {c["name"] for c in candidates}
-    skipped = [
-        n
-        for n in ds.get("notes", [])
-        if " skipped on " in n and n.split(" skipped on ")[0] not in replayed
-    ]
-    lines += [f"- {n}" for n in skipped]
+    lines += [f"- {n}" for n in ds.get("notes", []) if " skipped on " in n]
     return [*lines, ""]
 
 

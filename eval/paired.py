@@ -49,7 +49,7 @@ def aiq_difference(
     """`candidate`'s AIQ minus `baseline`'s over `rows`, with a paired percentile interval."""
     lo, hi = cost_range
     columns = _columns(candidate, rows) + _columns(baseline, rows)
-    values = np.column_stack(columns) if columns else np.empty((rows.size, 0))
+    values = np.column_stack(columns)  # replay never yields a curve without steps
     split = 2 * len(candidate.steps)
     observed = _aiq_of(np.array([mean_known(col) for col in columns]), split, lo, hi)
     means = resample_means(values, n_resamples, seed)
@@ -101,5 +101,5 @@ def versus_baseline(
     return [
         aiq_difference(c, baseline, rows, cost_range, n_resamples, confidence, seed)
         for c in curves
-        if c.kind in ("router", "cascade") and c is not baseline
+        if c.kind in ("router", "cascade")
     ]

@@ -108,7 +108,7 @@ def _distinct_names(
     directory's name added, so reports, notes and the fits-no-dataset check tell them apart."""
     counts = Counter(router.name for router in routers)
     return [
-        _Renamed(router, f"{router.name} ({Path(path).name})") if counts[router.name] > 1
+        _Renamed(router, f"{router.name} ({path.name})") if counts[router.name] > 1
         else router
         for router, path in zip(routers, paths)
     ]

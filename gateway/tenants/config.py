@@ -98,6 +98,36 @@ class ContentLoggingConfig(BaseModel):
         return patterns
 
 
+class JudgeConfig(BaseModel):
+    """Who grades shadow answers: an LLM judge with a versioned rubric, or exact match only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None  # None: only prompts with a reference answer are graded
+    rubric: str = "v1"  # gateway/learning's rubric versions; a label records which graded it
+
+
+class LearningConfig(BaseModel):
+    """A tenant's opt-in to learning from its own traffic (off by default).
+
+    `capture` keeps each request (redacted by `content_logging`'s rules) in the records
+    store; `shadow_rate` of them are also asked of other candidates after the client has its
+    answer, and a judge grades every answer; `explore_rate` of `auto` decisions go to a
+    non-greedy candidate whose expected cost is at most `explore_max_cost_ratio` times the
+    greedy pick's. Shadow and judge calls are charged to `budget`, never the traffic's.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    capture: bool = False
+    shadow_rate: float = Field(default=0.0, ge=0, le=1)
+    shadow_models: list[str] = Field(default_factory=list)  # empty: the route's candidates
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    explore_rate: float = Field(default=0.0, ge=0, le=1)
+    explore_max_cost_ratio: float = Field(default=10.0, ge=1)
+    budget: BudgetConfig | None = None
+
+
 class PolicyConfig(BaseModel):
     """The tenant's default route (used when it sends `model: auto`) and its knob."""
 
@@ -130,6 +160,7 @@ class TenantConfig(BaseModel):
     rate_limits: RateLimitConfig = Field(default_factory=RateLimitConfig)
     timezone: str = "UTC"
     pacing: PacingConfig = Field(default_factory=PacingConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
     @field_validator("key_sha256")
     @classmethod

@@ -1,0 +1,71 @@
+"""An in-process RecordStore: for tests, and for gateways configured to keep no records."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from gateway.records.base import Label, LabelCounts, Outcome, RequestRecord
+from gateway.records.current import current_scores
+
+
+class MemoryRecordStore:
+    def __init__(self) -> None:
+        self._requests: dict[str, RequestRecord] = {}
+        self._labels: dict[tuple[str, str, str, str, float], Label] = {}
+
+    async def write_requests(self, records: Sequence[RequestRecord]) -> None:
+        for record in records:
+            self._requests.setdefault(record.request_id, record)
+
+    async def write_labels(self, labels: Sequence[Label]) -> None:
+        for label in labels:
+            key = (label.request_id, label.model, label.metric, label.source, label.created_at)
+            self._labels.setdefault(key, label)
+
+    async def get_request(self, tenant: str, request_id: str) -> RequestRecord | None:
+        record = self._requests.get(request_id)
+        return record if record is not None and record.tenant == tenant else None
+
+    async def label_history(self, tenant: str, request_id: str) -> list[Label]:
+        found = [x for x in self._labels.values()
+                 if x.tenant == tenant and x.request_id == request_id]
+        return sorted(found, key=lambda x: x.created_at)
+
+    async def outcomes(self, tenant: str | None, *, metric: str = "default",
+                       since: float | None = None) -> list[Outcome]:
+        by_request: dict[str, list[Label]] = {}
+        for label in self._labels.values():
+            if label.metric == metric and (tenant is None or label.tenant == tenant):
+                by_request.setdefault(label.request_id, []).append(label)
+        costs: dict[str, dict[str, float]] = {}
+        for record in self._requests.values():
+            root = record.parent_id or record.request_id
+            costs.setdefault(root, {})[record.model] = record.cost_usd
+        out = []
+        for request_id, labels in by_request.items():
+            record = self._requests.get(request_id)
+            if record is None or record.prompt is None or record.purpose != "traffic":
+                continue
+            if since is not None and record.created_at < since:
+                continue
+            out.append(Outcome(record.request_id, record.tenant, record.created_at,
+                               record.route, record.prompt, current_scores(labels),
+                               costs.get(request_id, {})))
+        return sorted(out, key=lambda o: o.created_at)
+
+    async def counts(self, tenant: str | None) -> LabelCounts:
+        requests = [r for r in self._requests.values()
+                    if r.purpose == "traffic" and (tenant is None or r.tenant == tenant)]
+        routes = {r.request_id: r.route for r in requests}
+        labels = [x for x in self._labels.values() if tenant is None or x.tenant == tenant]
+        return LabelCounts(
+            requests=len(requests),
+            captured=sum(1 for r in requests if r.prompt is not None),
+            labels_by_model=dict(Counter(x.model for x in labels)),
+            labels_by_route=dict(Counter(routes.get(x.request_id, "?") for x in labels)),
+            labels_by_source=dict(Counter(x.source for x in labels)),
+        )
+
+    async def aclose(self) -> None:
+        return None

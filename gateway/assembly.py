@@ -16,6 +16,7 @@ from gateway.config import GatewayConfig, ModelEntry
 from gateway.content_log import ContentLogger
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
+from gateway.records.base import RecordSink, RecordStore
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
 from gateway.upstream.base import Upstream
@@ -41,6 +42,10 @@ class Gateway:
     store: SpendStore | None = None
     cache: CacheGate | None = None
     content_log: ContentLogger = field(default_factory=ContentLogger)
+    # The learning loop's records: `records` is the non-blocking sink (an outbox in front of
+    # `record_store`); None keeps nothing.
+    record_store: RecordStore | None = None
+    records: RecordSink | None = None
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:

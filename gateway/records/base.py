@@ -107,6 +107,15 @@ class LabelCounts:
 
 
 @runtime_checkable
+class RecordSink(Protocol):
+    """Where the request path hands records: never blocks, never raises (gateway/records/outbox)."""
+
+    def add_request(self, record: RequestRecord) -> None: ...
+
+    def add_label(self, label: Label) -> None: ...
+
+
+@runtime_checkable
 class RecordStore(Protocol):
     async def write_requests(self, records: Sequence[RequestRecord]) -> None:
         """Stores each record; a repeated request id replaces nothing (first write wins)."""

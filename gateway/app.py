@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
 from gateway.content_log import StreamTextCollector, completion_text
+from gateway.entrypoints import install_entrypoints
 from gateway.context import RequestContext
 from gateway.errors import (
     GatewayError,
@@ -98,6 +99,7 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
                   docs_url=None, redoc_url=None)
     _install_error_handlers(app)
     _install_routes(app)
+    install_entrypoints(app)
     return app
 
 

@@ -107,7 +107,7 @@ def _upstream(entry: ModelEntry, client: httpx.AsyncClient) -> Upstream:
     )
 
 
-def build_routes(config: GatewayConfig) -> RouteTable:
+def build_routes(config: GatewayConfig, catalog: PriceCatalog | None = None) -> RouteTable:
     quality = {m.name: m.quality for m in config.models if m.quality is not None}
     routers: dict[str, Router | Orchestrator] = {}
     pools: dict[str, list[str]] = {}
@@ -115,7 +115,9 @@ def build_routes(config: GatewayConfig) -> RouteTable:
         routers[alias] = build_router(alias, route.router, model=route.model,
                                       artifact=route.artifact, options=route.options,
                                       quality=quality)
-        pools[alias] = list(route.models or [m.name for m in config.models])
+        # A route's default pool is every chat model: embedding models answer /v1/embeddings.
+        pools[alias] = list(route.models or [m.name for m in config.models if catalog is None
+                                             or catalog[m.name].mode == "chat"])
     return RouteTable(config, routers, pools)
 
 
@@ -131,7 +133,7 @@ def build_gateway(
     catalog = build_catalog(config, tokenizers)
     http = build_http_client(config)
     metrics = GatewayMetrics()
-    routes = build_routes(config)
+    routes = build_routes(config, catalog)
     dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.

@@ -20,6 +20,9 @@ SIMULATED_MODELS: list[dict[str, Any]] = [
     {"name": "mistralai/Mixtral-8x7B-Instruct-v0.1", "quality": 0.681},
 ]
 
+# Served at /v1/embeddings by the simulator; chat routes leave embedding models out.
+SIMULATED_EMBEDDING_MODELS = ["text-embedding-3-small", "text-embedding-3-large"]
+
 LOCAL_MODEL = "smollm2-135m-instruct"
 
 
@@ -28,6 +31,8 @@ def default_config(base_url: str, local_model_url: str | None = None) -> Gateway
     models: list[dict[str, Any]] = [
         {**m, "upstream": {"base_url": base_url}, "tier": "remote"} for m in SIMULATED_MODELS
     ]
+    models += [{"name": name, "upstream": {"base_url": base_url}, "tier": "remote"}
+               for name in SIMULATED_EMBEDDING_MODELS]
     if local_model_url:
         models.append({"name": LOCAL_MODEL, "tier": "local", "quality": 0.3,
                        "upstream": {"base_url": local_model_url, "model": LOCAL_MODEL,

@@ -52,6 +52,7 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> SimulatorApp:
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
     ]
     if config.control:
         routes += control_routes()
@@ -95,6 +96,12 @@ async def chat_completions(request: Request) -> ASGIApp:
     simulator = _simulator(request)
     simulator.check_key(request.headers)
     return await simulator.chat(await request.body(), request.headers)
+
+
+async def embeddings(request: Request) -> ASGIApp:
+    simulator = _simulator(request)
+    simulator.check_key(request.headers)
+    return await simulator.embed(await request.body(), request.headers)
 
 
 async def _simulator_error(request: Request, exc: Exception) -> Response:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 def install_entrypoints(app: FastAPI) -> None:
     """Registers every endpoint module's routes on `app`."""
-    from gateway.entrypoints import embeddings
+    from gateway.entrypoints import embeddings, responses
 
     embeddings.install(app)
+    responses.install(app)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import orjson
 
 from gateway.simulator.profiles import ModelProfile
 from gateway.simulator.recordings import RecordingBook, prompt_of
 from gateway.simulator.request import ChatRequest
 from gateway.simulator.synthetic import synthetic_answer
+from gateway.simulator.tools import forced_tool_call
 from pricing import Tokenizer, TokenizerRegistry, Usage, count_messages
 
 Source = Literal["script", "recording", "synthetic"]
-FinishReason = Literal["stop", "length"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Answer:
     finish_reason: FinishReason
     usage: Usage
     source: Source
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 class Answerer:
@@ -38,6 +42,9 @@ class Answerer:
 
     def answer(self, profile: ModelProfile, request: ChatRequest, scripted: str | None) -> Answer:
         """What `profile` says to `request`; `scripted` (if any) wins over recordings."""
+        call = forced_tool_call(request.body)
+        if call is not None:
+            return self._tool_answer(profile, request, call)
         text, source = self._raw_text(profile, request, scripted)
         tokenizer = self.tokenizer(profile)
         text, finish_reason = cut_at_stop(text, request.stop)
@@ -51,6 +58,14 @@ class Answerer:
             estimated=tokenizer.estimated,
         )
         return Answer(text=text, finish_reason=finish_reason, usage=usage, source=source)
+
+    def _tool_answer(self, profile: ModelProfile, request: ChatRequest,
+                     call: dict[str, Any]) -> Answer:
+        tokenizer = self.tokenizer(profile)
+        billed = orjson.dumps(call["function"]).decode()
+        usage = Usage(prompt_tokens=count_messages(tokenizer, request.messages),
+                      completion_tokens=tokenizer.count(billed), estimated=tokenizer.estimated)
+        return Answer("", "tool_calls", usage, "synthetic", (call,))
 
     def _raw_text(
         self, profile: ModelProfile, request: ChatRequest, scripted: str | None

@@ -135,3 +135,50 @@ def test_budget_refusal_is_429(api: RunningGateway) -> None:
     assert info.value.body["code"] == "budget_exceeded"  # type: ignore[index]
     with pytest.raises(openai.RateLimitError):
         client(api, BROKE_KEY).responses.create(model="gpt-4o-mini", input="x", stream=True)
+
+
+WEATHER_TOOL = {"type": "function", "name": "get_weather", "description": "Weather in a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                               "required": ["city"]}}
+
+
+def test_tool_call_conversation_round_trip(api: RunningGateway, sim: SimulatorHandle) -> None:
+    first = client(api).responses.create(model="gpt-4o", input="Weather in Paris?",
+                                         tools=[WEATHER_TOOL], tool_choice="required")
+    call = first.output[0]
+    assert call.type == "function_call" and call.name == "get_weather"
+    assert call.arguments == '{"city":"simulated"}'
+    sent = sim.control.stats()["recent"][-1]["body"]
+    assert sent["tools"][0]["function"]["name"] == "get_weather"
+    assert sent["tool_choice"] == "required"
+    second = client(api).responses.create(model="gpt-4o", tools=[WEATHER_TOOL], input=[
+        {"role": "user", "content": "Weather in Paris?"},
+        {"type": "function_call", "call_id": call.call_id, "name": call.name,
+         "arguments": call.arguments},
+        {"type": "function_call_output", "call_id": call.call_id, "output": "18C, sunny"}])
+    assert second.output_text
+    messages = sim.control.stats()["recent"][-1]["body"]["messages"]
+    assert messages[1]["tool_calls"][0]["id"] == call.call_id
+    assert messages[2] == {"role": "tool", "tool_call_id": call.call_id, "content": "18C, sunny"}
+
+
+def test_streamed_tool_call_events(api: RunningGateway) -> None:
+    events = list(client(api).responses.create(
+        model="gpt-4o", input="Weather?", tools=[WEATHER_TOOL],
+        tool_choice={"type": "function", "name": "get_weather"}, stream=True))
+    kinds = [e.type for e in events]
+    assert "response.function_call_arguments.delta" in kinds
+    done = next(e for e in events if e.type == "response.function_call_arguments.done")
+    assert done.arguments == '{"city":"simulated"}'
+    final = events[-1].response
+    assert final.output[0].type == "function_call"
+    assert final.output[0].arguments == done.arguments
+
+
+def test_json_schema_format_passes_through(api: RunningGateway, sim: SimulatorHandle) -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    client(api).responses.create(model="gpt-4o", input="x", text={"format": {
+        "type": "json_schema", "name": "thing", "schema": schema, "strict": True}})
+    sent = sim.control.stats()["recent"][-1]["body"]
+    assert sent["response_format"] == {"type": "json_schema", "json_schema": {
+        "name": "thing", "schema": schema, "strict": True}}

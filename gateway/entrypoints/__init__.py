@@ -12,7 +12,8 @@ from fastapi import FastAPI
 
 def install_entrypoints(app: FastAPI) -> None:
     """Registers every endpoint module's routes on `app`."""
-    from gateway.entrypoints import embeddings, responses
+    from gateway.entrypoints import embeddings, messages, responses
 
     embeddings.install(app)
     responses.install(app)
+    messages.install(app)

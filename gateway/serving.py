@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway.accounting import price_usage, response_text, usage_of
 from gateway.budget import BudgetGate
+from gateway.capabilities import fit, needs_of, require
 from gateway.context import RequestContext
 from gateway.errors import BudgetExceeded, UpstreamUnavailable
 from gateway.ledger.base import Hold, SpendRecord
@@ -113,15 +114,23 @@ class ChatService:
         n = request.n or 1
         if isinstance(target, Passthrough):
             by_model = self._estimates(target.chain, messages, max_tokens, n, "passthrough")
+            fitted = fit(needs_of(request), by_model, self.estimator.catalog)
+            require(fitted, target.model, first=target.model)
+            chain = [m for m in target.chain if m in fitted.kept]  # fallbacks that can serve
+            by_model = {m: by_model[m] for m in chain}
             first = by_model[target.model]
             await self.budget.admit(ctx.tenant, _tokens(first))
             # Hold the worst case of the model called first; a fallback tops the hold up to
             # its own worst case before it is tried (ChatService.fallback_guard).
-            return Plan("passthrough", target.chain, first.max_cost_usd,
+            return Plan("passthrough", chain, first.max_cost_usd,
                         first, f"passthrough {target.model}", chain_estimates=by_model)
         if isinstance(target.router, Orchestrator):
             raise TypeError("orchestrated routes are run by ChatService.orchestrate")
         candidates = self.candidates(target, messages, max_tokens, n)
+        fitted = fit(needs_of(request), {c.model: c.estimate for c in candidates},
+                     self.estimator.catalog)
+        require(fitted, target.alias)
+        candidates = [c for c in candidates if c.model in fitted.kept]
         policy = await self._admit_routed(ctx, candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      language=candidates[0].estimate.language,
@@ -138,7 +147,7 @@ class ChatService:
                           if c.estimate.max_cost_usd < chosen.estimate.max_cost_usd),
                          key=lambda c: -c.estimate.max_cost_usd)
         return Plan(target.alias, [chosen.model], chosen.estimate.max_cost_usd,
-                    chosen.estimate, decision.reason,
+                    chosen.estimate, decision.reason + fitted.note(),
                     tuple((c.model, c.estimate) for c in cheaper))
 
     async def _admit_routed(self, ctx: RequestContext, candidates: Sequence[Candidate]) -> Policy:

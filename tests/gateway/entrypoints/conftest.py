@@ -23,7 +23,16 @@ def api_config(sim: SimulatorHandle, **overrides: Any) -> dict[str, Any]:
     config = sim_config(sim, **overrides)
     config["models"] = [*config["models"],
                         {"name": "text-embedding-3-small", "upstream": {"base_url": sim.base_url}},
-                        {"name": "text-embedding-3-large", "upstream": {"base_url": sim.base_url}}]
+                        {"name": "text-embedding-3-large", "upstream": {"base_url": sim.base_url}},
+                        {"name": "gpt-4-1106-preview", "upstream": {"base_url": sim.base_url}}]
+    # Two text-only models: no vision, no JSON schema; Mixtral has a 32k window.
+    config["routes"] = {**config["routes"], "router:cheapest": {
+        "router": "cheapest", "models": ["gpt-4o-mini", "gpt-4o",
+                                         "mistralai/Mixtral-8x7B-Instruct-v0.1"]},
+        "router:mixed": {"router": "cheapest", "models": [
+            "mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4o"]},
+        "router:text": {"router": "cheapest", "models": [
+            "gpt-4-1106-preview", "mistralai/Mixtral-8x7B-Instruct-v0.1"]}}
     return config
 
 

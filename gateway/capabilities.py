@@ -88,11 +88,20 @@ def lacking(needs: Needs, estimate: CostEstimate, catalog: PriceCatalog) -> list
         out.append("vision")
     if needs.json_schema and not price.supports_json_schema:
         out.append("json_schema")
-    if estimate.prompt_tokens + (needs.max_tokens or 0) > price.context_window:
+    if estimate.prompt_tokens > price.context_window:
         out.append("context_window")
-    if needs.max_tokens is not None and needs.max_tokens > price.max_output_tokens:
-        out.append("max_output")
     return out
+
+
+def short_output(needs: Needs, estimate: CostEstimate, catalog: PriceCatalog) -> bool:
+    """Whether `max_tokens` is above the model's maximum output.
+
+    A preference, not a bar: `max_tokens` is a ceiling (Anthropic clients send 32k by
+    habit), so such a model is left out only when another candidate can give that much,
+    and a model asked for by name gets the request (its output is capped at its maximum).
+    """
+    price = estimate.price or catalog[estimate.model]
+    return needs.max_tokens is not None and needs.max_tokens > price.max_output_tokens
 
 
 def fit(needs: Needs, estimates: Mapping[str, CostEstimate], catalog: PriceCatalog) -> Fit:
@@ -104,11 +113,17 @@ def fit(needs: Needs, estimates: Mapping[str, CostEstimate], catalog: PriceCatal
             excluded[model] = lacks
         else:
             kept.append(model)
+    short = [m for m in kept if short_output(needs, estimates[m], catalog)]
+    if short and len(short) < len(kept):
+        kept = [m for m in kept if m not in short]
+        excluded.update({m: ["max_output"] for m in short})
     return Fit(kept, excluded, {m: e.prompt_tokens for m, e in estimates.items()})
 
 
 def require(fitted: Fit, asked: str, first: str | None = None) -> None:
     """Raises the 400 when nothing is left (or when `first`, the model asked for, is out)."""
+    if first is not None and fitted.excluded.get(first) == ["max_output"]:
+        return  # a preference only (see short_output)
     if not fitted.kept or (first is not None and first in fitted.excluded):
         only = fitted if first is None else Fit([], {first: fitted.excluded[first]},
                                                 fitted.prompt_tokens)

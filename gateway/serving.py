@@ -116,7 +116,8 @@ class ChatService:
             by_model = self._estimates(target.chain, messages, max_tokens, n, "passthrough")
             fitted = fit(needs_of(request), by_model, self.estimator.catalog)
             require(fitted, target.model, first=target.model)
-            chain = [m for m in target.chain if m in fitted.kept]  # fallbacks that can serve
+            chain = [m for m in target.chain  # the model asked for, and fallbacks that can serve
+                     if m == target.model or m in fitted.kept]
             by_model = {m: by_model[m] for m in chain}
             first = by_model[target.model]
             await self.budget.admit(ctx.tenant, _tokens(first))

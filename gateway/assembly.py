@@ -19,6 +19,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
+from gateway.upstream.anthropic import AnthropicUpstream
 from gateway.upstream.base import Upstream
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.http import HttpUpstream
@@ -100,7 +101,8 @@ def provider_secrets(config: GatewayConfig) -> list[str]:
 def _upstream(entry: ModelEntry, client: httpx.AsyncClient) -> Upstream:
     up = entry.upstream
     api_key = os.environ.get(up.api_key_env) if up.api_key_env else None
-    return HttpUpstream(
+    kind = AnthropicUpstream if up.api == "anthropic" else HttpUpstream
+    return kind(
         entry.name, client, up.base_url, api_key=api_key,
         upstream_model=up.model or entry.name, connect_s=up.timeout.connect_s,
         first_byte_s=up.timeout.first_byte_s, total_s=up.timeout.total_s,

@@ -31,6 +31,7 @@ class UpstreamConfig(BaseModel):
     base_url: str
     api_key_env: str | None = None
     model: str | None = None  # the upstream's own name for the model; defaults to the entry's
+    api: Literal["openai", "anthropic"] = "openai"  # the wire it speaks (chat or Messages)
     timeout: TimeoutConfig = Field(default_factory=TimeoutConfig)
 
 

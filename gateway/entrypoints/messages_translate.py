@@ -32,7 +32,7 @@ def to_chat_body(request: CountTokensRequest) -> dict[str, Any]:
     """The chat-completions body asking what `request` asks."""
     messages: list[dict[str, Any]] = []
     if request.system:
-        messages.append({"role": "system", "content": _system_text(request.system)})
+        messages.append({"role": "system", "content": _system_content(request.system)})
     for i, message in enumerate(request.messages):
         where = f"messages.{i}.content"
         if isinstance(message.content, str):
@@ -59,15 +59,24 @@ def to_chat_body(request: CountTokensRequest) -> dict[str, Any]:
     return body
 
 
-def _system_text(system: str | list[dict[str, Any]]) -> str:
+def _system_content(system: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     if isinstance(system, str):
         return system
-    texts = []
+    parts = []
     for i, block in enumerate(system):
         if block.get("type") != "text":
             raise InvalidRequest("`system` blocks must be of type text.", param=f"system.{i}")
-        texts.append(str(block.get("text") or ""))
-    return "\n".join(texts)
+        parts.append(_text_part(block))
+    if any("cache_control" in p for p in parts):
+        return parts  # cache breakpoints survive, for upstreams that honour them
+    return "\n".join(p["text"] for p in parts)
+
+
+def _text_part(block: dict[str, Any]) -> dict[str, Any]:
+    part: dict[str, Any] = {"type": "text", "text": str(block.get("text") or "")}
+    if block.get("cache_control"):
+        part["cache_control"] = block["cache_control"]
+    return part
 
 
 def _assistant(blocks: list[dict[str, Any]], where: str) -> dict[str, Any]:
@@ -103,7 +112,7 @@ def _user(blocks: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
             results.append({"role": "tool", "content": text,
                             "tool_call_id": _required(block, "tool_use_id", f"{where}.{j}")})
         elif kind == "text":
-            parts.append({"type": "text", "text": str(block.get("text") or "")})
+            parts.append(_text_part(block))
         elif kind == "image":
             parts.append(_image(block, f"{where}.{j}"))
         else:
@@ -112,7 +121,7 @@ def _user(blocks: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
                                  param=f"{where}.{j}.type")
     if not parts:
         return results
-    if all(p["type"] == "text" for p in parts):
+    if all(p["type"] == "text" and "cache_control" not in p for p in parts):
         return [*results, {"role": "user", "content": "".join(p["text"] for p in parts)}]
     return [*results, {"role": "user", "content": parts}]
 
@@ -185,13 +194,15 @@ def _tool_choice(choice: dict[str, Any]) -> dict[str, Any]:
 # -- the answer ---------------------------------------------------------------------------
 
 def usage_object(usage: dict[str, Any] | None) -> dict[str, Any]:
-    """Anthropic usage: `input_tokens` excludes cache reads, which are reported apart."""
+    """Anthropic usage: `input_tokens` excludes cache reads and writes, reported apart."""
     usage = usage or {}
     prompt = int(usage.get("prompt_tokens") or 0)
-    cached = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
-    return {"input_tokens": prompt - cached, "output_tokens":
+    details = usage.get("prompt_tokens_details") or {}
+    cached = int(details.get("cached_tokens") or 0)
+    written = int(details.get("cache_write_tokens") or 0)
+    return {"input_tokens": max(0, prompt - cached - written), "output_tokens":
             int(usage.get("completion_tokens") or 0),
-            "cache_creation_input_tokens": 0, "cache_read_input_tokens": cached}
+            "cache_creation_input_tokens": written, "cache_read_input_tokens": cached}
 
 
 def tool_input(arguments: str) -> dict[str, Any]:

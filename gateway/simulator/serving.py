@@ -56,6 +56,8 @@ class Simulator:
         self.faults = FaultBoard()
         self.scripts = ScriptBook()
         self.stats = Stats(config.recent_requests)
+        # Prompt prefixes the Anthropic-wire simulator has cached (anthropic_api.py).
+        self.prompt_cache: set[str] = set()
 
     def check_key(self, headers: Mapping[str, str]) -> None:
         """Raise `InvalidApiKey` unless the request carries the configured bearer key."""

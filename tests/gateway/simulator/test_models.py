@@ -15,7 +15,8 @@ from tests.gateway.simulator.helpers import MIXTRAL
 from tests.openai_schema import assert_openai
 
 EXPECTED = {"gpt-4o", "gpt-4o-mini", "gpt-4-1106-preview", MIXTRAL, "smollm2-135m-instruct",
-            "text-embedding-3-small", "text-embedding-3-large"}
+            "text-embedding-3-small", "text-embedding-3-large",
+            "claude-3-5-haiku-20241022", "claude-sonnet-4-20250514"}
 
 
 def test_models_are_listed_as_simulated(http: httpx.Client) -> None:

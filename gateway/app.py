@@ -18,8 +18,8 @@ from starlette.responses import Response, StreamingResponse
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
 from gateway.content_log import StreamTextCollector, completion_text
-from gateway.entrypoints import install_entrypoints
 from gateway.context import RequestContext
+from gateway.entrypoints import install_entrypoints
 from gateway.errors import (
     GatewayError,
     InvalidRequest,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pricing.catalog import PriceCatalog
+from pricing.images import image_tokens
 from pricing.iso639 import UNDETERMINED
 from pricing.langid import LanguageIdentifier, Py3LangidIdentifier, identify_messages
 from pricing.premium import shipped_premiums
@@ -119,7 +120,8 @@ class Estimator:
         return identify_messages(self.identifier, messages).language
 
     def prompt_tokens(self, price: ModelPrice, messages: Sequence[Mapping[str, Any]]) -> int:
-        return count_messages(self.tokenizers.get(price.tokenizer), messages)
+        return (count_messages(self.tokenizers.get(price.tokenizer), messages)
+                + image_tokens(price, messages))
 
     def estimate(
         self,
@@ -134,7 +136,7 @@ class Estimator:
         if language is None:
             language = self.language_of(messages)
         tokenizer = self.tokenizers.get(price.tokenizer)
-        prompt = count_messages(tokenizer, messages)
+        prompt = count_messages(tokenizer, messages) + image_tokens(price, messages)
         room = max(1, price.context_window - prompt)
         cap = max(1, min(max_tokens or price.max_output_tokens, price.max_output_tokens, room))
         english = self.output_lengths.expected_raw(model, route)

@@ -37,6 +37,9 @@ class ModelPrice(BaseModel):
     supports_tools: bool = True
     supports_vision: bool = True
     supports_json_schema: bool = True
+    # OpenAI's image tile formula (pricing/images.py); None: images are not billed by tiles.
+    image_base_tokens: int | None = Field(default=None, ge=0)
+    image_tile_tokens: int | None = Field(default=None, ge=0)
 
     @field_validator("price_date", mode="before")
     @classmethod

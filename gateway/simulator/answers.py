@@ -13,6 +13,7 @@ from gateway.simulator.request import ChatRequest
 from gateway.simulator.synthetic import synthetic_answer
 from gateway.simulator.tools import forced_tool_call
 from pricing import Tokenizer, TokenizerRegistry, Usage, count_messages
+from pricing.images import image_tokens
 
 Source = Literal["script", "recording", "synthetic"]
 FinishReason = Literal["stop", "length", "tool_calls"]
@@ -53,7 +54,9 @@ class Answerer:
             if truncated != text:
                 text, finish_reason = truncated, "length"
         usage = Usage(
-            prompt_tokens=count_messages(tokenizer, request.messages),
+            # Images are billed as the provider's tile formula says (pricing/images.py).
+            prompt_tokens=count_messages(tokenizer, request.messages)
+            + image_tokens(profile.price, request.messages),
             completion_tokens=tokenizer.count(text),
             estimated=tokenizer.estimated,
         )

@@ -43,6 +43,8 @@ def to_chat_body(request: ResponsesRequest) -> dict[str, Any]:
     if response_format is not None:
         body["response_format"] = response_format
     effort = (request.reasoning or {}).get("effort")
+    if effort is not None and not isinstance(effort, str):
+        raise InvalidRequest("`reasoning.effort` must be a string.", param="reasoning.effort")
     if effort is not None:
         body["reasoning_effort"] = effort
     return body
@@ -178,6 +180,8 @@ def _tool_choice(choice: str | dict[str, Any]) -> str | dict[str, Any]:
 
 def _response_format(text: dict[str, Any] | None) -> dict[str, Any] | None:
     fmt = (text or {}).get("format")
+    if fmt is not None and not isinstance(fmt, dict):
+        raise InvalidRequest("`text.format` must be an object.", param="text.format")
     if not fmt or fmt.get("type") == "text":
         return None
     if fmt.get("type") == "json_object":

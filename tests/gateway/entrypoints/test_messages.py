@@ -174,6 +174,16 @@ def test_bad_key_is_401_in_anthropic_shape(api: RunningGateway) -> None:
      "messages": [{"role": "user", "content": "x"}]},
     {"model": "no-such-model", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]},
     "not json",
+    {"model": "gpt-4o", "max_tokens": 10, "messages": [
+        {"role": "user", "content": [{"type": "image", "source": "http://x"}]}]},
+    {"model": "gpt-4o", "max_tokens": 10, "messages": [
+        {"role": "user", "content": [{"type": "tool_result"}]}]},
+    {"model": "gpt-4o", "max_tokens": 10, "tool_choice": {"type": "sometimes"},
+     "messages": [{"role": "user", "content": "x"}]},
+    {"model": "gpt-4o", "max_tokens": 10, "temperature": 1.5,
+     "messages": [{"role": "user", "content": "x"}]},
+    {"model": "gpt-4o", "max_tokens": 10, "system": [{"type": "image"}],
+     "messages": [{"role": "user", "content": "x"}]},
 ])
 def test_bad_input_is_4xx_in_anthropic_shape(api: RunningGateway, body: Any) -> None:
     kwargs: dict[str, Any] = {"content": body} if isinstance(body, str) else {"json": body}

@@ -121,6 +121,12 @@ def test_previous_response_id_is_a_clear_400(api: RunningGateway) -> None:
     {"model": "gpt-4o", "input": "x", "max_output_tokens": 0},
     {"model": "gpt-4o", "input": [{"role": "user", "content": [{"type": "input_file"}]}]},
     {"model": "no-such-model", "input": "x"},
+    {"model": "gpt-4o", "input": "x", "text": {"format": "json"}},
+    {"model": "gpt-4o", "input": "x", "reasoning": {"effort": 5}},
+    {"model": "gpt-4o", "input": [{"role": "user", "content": [5]}]},
+    {"model": "gpt-4o", "input": [{"type": "function_call", "name": "f"}]},
+    {"model": "gpt-4o", "input": "x", "tool_choice": {"type": "mcp"}},
+    {"model": "gpt-4o", "input": "x", "temperature": 3},
 ])
 def test_bad_input_is_4xx_in_openai_shape(api: RunningGateway, body: dict[str, Any]) -> None:
     r = httpx.post(f"{api.base_url}/responses", json=body,

@@ -8,7 +8,7 @@ billed twice or skipped. This module knows no wire format but chat's.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import orjson
 from pydantic import ValidationError
 
 from gateway.assembly import Gateway
+from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints.common import invalid
 from gateway.protocol import ChatCompletionRequest
@@ -64,8 +65,12 @@ async def complete(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) 
     service = gateway.service
     target = service.target(ctx, chat, messages)
     if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
-        return await service.orchestrate(ctx, target, chat, body, messages)
-    return await service.complete(ctx, chat, body, messages, target)
+        reply = await service.orchestrate(ctx, target, chat, body, messages)
+    else:
+        reply = await service.complete(ctx, chat, body, messages, target)
+    if gateway.content_log.wants(ctx):  # tenants that opted in, as on chat
+        gateway.content_log.record(ctx, messages, completion_text(reply.body))
+    return reply
 
 
 async def stream(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) -> ChatStream:
@@ -80,14 +85,19 @@ async def stream(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) ->
         reply = await service.orchestrate(ctx, target, chat, body, messages)
         return ChatStream(_replayed(reply), reply_headers(reply, ctx.request_id), reply.model)
     events, headers = await service.stream(ctx, chat, body, messages, target)
-    return ChatStream(_parsed(events), {"x-request-id": ctx.request_id, **headers},
-                      headers.get("x-costroute-model", ""))
+    collector = StreamTextCollector() if gateway.content_log.wants(ctx) else None
+    return ChatStream(_parsed(events, collector, lambda text: gateway.content_log.record(
+        ctx, messages, text)), {"x-request-id": ctx.request_id, **headers},
+        headers.get("x-costroute-model", ""))
 
 
-async def _parsed(events: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+async def _parsed(events: AsyncIterator[bytes], collector: StreamTextCollector | None,
+                  record: Callable[[str], None]) -> AsyncIterator[dict[str, Any]]:
     """The relay's SSE bytes back as chunks (one `data:` event per item it yields)."""
     try:
         async for event in events:
+            if collector is not None:
+                collector.feed(event)
             data = event[len(b"data: "):].strip()
             if data == b"[DONE]":
                 break
@@ -95,6 +105,8 @@ async def _parsed(events: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]
     finally:
         # Closing the relay is what settles a stream the client left early.
         await events.aclose()  # type: ignore[attr-defined]
+        if collector is not None:
+            record(collector.text)
 
 
 async def _replayed(reply: ChatReply) -> AsyncIterator[dict[str, Any]]:

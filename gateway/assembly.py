@@ -19,6 +19,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
+from gateway.tracing import NoTracing, Tracing, build_tracing
 from gateway.upstream.base import Upstream
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.http import HttpUpstream
@@ -46,6 +47,7 @@ class Gateway:
     # `record_store`); None keeps nothing.
     record_store: RecordStore | None = None
     records: RecordSink | None = None
+    tracing: Tracing = field(default_factory=NoTracing)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -132,13 +134,17 @@ def build_gateway(
     http = build_http_client(config)
     metrics = GatewayMetrics()
     routes = build_routes(config)
-    dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry)
+    tracing = build_tracing(config.tracing, {m.name: catalog[m.name].provider
+                                             for m in config.models}, provider_secrets(config))
+    dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry,
+                            tracing=tracing)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
     service = ChatService(routes, estimator, dispatcher, budget, metrics)
     gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http,
-                      content_log=ContentLogger(provider_secrets(config)))
+                      content_log=ContentLogger(provider_secrets(config)), tracing=tracing)
+    gateway.on_close.append(tracing.aclose)
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
         from gateway.ledger.redis_client import connect

@@ -100,6 +100,16 @@ class ServerConfig(BaseModel):
     drain_timeout_s: float = Field(default=30.0, ge=0)
 
 
+class TracingConfig(BaseModel):
+    """OpenTelemetry export (gateway/tracing.py); off unless an endpoint is set here or in env."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    otlp_endpoint: str | None = None  # OTLP/HTTP base URL, e.g. http://collector:4318
+    headers: dict[str, str] = Field(default_factory=dict)
+    service_name: str = "costroute"
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -111,6 +121,7 @@ class GatewayConfig(BaseModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
     simulator: bool = False  # serve the bundled upstream simulator under /simulator
 
     @model_validator(mode="after")

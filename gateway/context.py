@@ -18,3 +18,5 @@ class RequestContext:
     upstream_s: float = 0.0
     route: str = "passthrough"
     log: dict[str, Any] = field(default_factory=dict)
+    requested_model: str = ""  # what the client named: a model or a route alias
+    span: Any = None  # the request's trace span, when tracing is on (gateway/tracing.py)

@@ -27,6 +27,15 @@ constraints=()
 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
   pip_install "${constraints[@]}" -e ".[${extras}]"
 
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser).
+if [[ $want_test == 1 ]] && [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "setup: chromium is missing; install it with: sudo apt-get install -y chromium" >&2
+  fi
+fi
+
 if [[ $want_test == 1 ]] && ! command -v redis-server >/dev/null; then
   if [[ $(id -u) == 0 ]]; then
     apt-get install -y -q redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server >/dev/null; }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from gateway.console.views import day_of, totals
@@ -30,14 +30,16 @@ async def overview(gateway: Gateway, tenant: TenantConfig | None,
                   **totals([e for e in in_month if day_of(e) == today.isoformat()])},
         "month": {"from": month.first.isoformat(), "to": month.last.isoformat(),
                   **totals(in_month)},
-        "month_curve": _month_curve(in_month, today),
+        "month_curve": _month_curve(in_month, at),
         "budgets": await _budgets(gateway, tenant),
         "errors": _errors(gateway, tenant.name if tenant else None),
     }
 
 
-def _month_curve(entries: Sequence[SettledEntry], today: date) -> dict[str, Any]:
-    """Cumulative USD by UTC day of this month, and the straight-line month-end projection."""
+def _month_curve(entries: Sequence[SettledEntry], at: datetime) -> dict[str, Any]:
+    """Cumulative USD by UTC day of this month, and the straight-line month-end projection
+    (spend so far over the share of the month elapsed, as the budget rows project)."""
+    today = at.date()
     days_in_month = calendar.monthrange(today.year, today.month)[1]
     daily = [0] * days_in_month
     for entry in entries:
@@ -47,9 +49,11 @@ def _month_curve(entries: Sequence[SettledEntry], today: date) -> dict[str, Any]
         running += daily[day]
         cumulative.append(from_nanos(running))
     spent = cumulative[-1] if cumulative else 0.0
+    start = datetime(today.year, today.month, 1, tzinfo=UTC)
+    elapsed = max((at - start).total_seconds() / (days_in_month * 86_400), 1e-6)
     return {"unit": "USD, cumulative, by UTC day", "days_in_month": days_in_month,
-            "cumulative_usd": cumulative,
-            "projected_month_end_usd": spent / today.day * days_in_month}
+            "cumulative_usd": cumulative, "elapsed_fraction": elapsed,
+            "projected_month_end_usd": spent / elapsed}
 
 
 async def _budgets(gateway: Gateway, tenant: TenantConfig | None) -> list[dict[str, Any]]:

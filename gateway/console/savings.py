@@ -18,6 +18,9 @@ METHOD = ("Each answered request's billed tokens (its final stage's, for a multi
           "the same text differently, so this is an estimate, not a bill.")
 
 
+PASSTHROUGH = "passthrough"
+
+
 @dataclass(frozen=True, slots=True)
 class RouteFacts:
     """What the savings of one route are measured against."""
@@ -47,11 +50,13 @@ def savings(entries: Sequence[SettledEntry], routes: Mapping[str, RouteFacts],
     """Per routed route: actual USD, the two counterfactuals, and the quality evidence."""
     by_route: dict[str, list[SettledEntry]] = defaultdict(list)
     for entry in entries:
-        if entry.record.route in routes:
+        if entry.record.route in routes or entry.record.route == PASSTHROUGH:
             by_route[entry.record.route].append(entry)
     observed = _observed_quality(outcomes or ())
-    out = [_route_savings(route, rows, routes[route], catalog, observed.get(route, {}),
-                          outcomes is not None)
+    # Passthrough traffic has no pool; its named model differs from the answering one only
+    # when a fallback answered.
+    out = [_route_savings(route, rows, routes.get(route, RouteFacts((), {})), catalog,
+                          observed.get(route, {}), outcomes is not None)
            for route, rows in sorted(by_route.items())]
     return {"unit": "USD over the range", "method": METHOD, "routes": out,
             "evidence_store": outcomes is not None}

@@ -63,7 +63,9 @@ def series(entries: Sequence[SettledEntry], days: DayRange, by: str) -> dict[str
 
 def _reason_kind(reason: str) -> str:
     """A reason with its figures masked, so that reasons of one kind count together."""
-    text = re.sub(r"\$?\d+(?:\.\d+)?(?:e-?\d+)?", "#", reason or "(none recorded)")
+    # Standalone figures only: the digits inside a model name (gpt-4o) stay.
+    text = re.sub(r"(?<![\w.-])\$?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w-])", "#",
+                  reason or "(none recorded)")
     return text[:120]
 
 
@@ -74,10 +76,11 @@ def routing(entries: Sequence[SettledEntry], days: DayRange) -> dict[str, Any]:
         by_route[entry.record.route].append(entry)
     routes = []
     for route, rows in sorted(by_route.items()):
-        mix = series(rows, days, "model")
         requests = _requests(rows)
-        reasons = Counter(_reason_kind(str(first.record.extra.get("reason", "")))
-                          for first in requests.values())
+        # The mix counts client requests by the model that answered (a cascade's last stage).
+        mix = series([stages[-1] for stages in requests.values()], days, "model")
+        reasons = Counter(_reason_kind(str(stages[0].record.extra.get("reason", "")))
+                          for stages in requests.values())
         staged = [stages for stages in requests.values()
                   if any(s.record.extra.get("stage") is not None for s in stages)]
         escalated = sum(1 for stages in staged if len(stages) > 1)

@@ -14,6 +14,8 @@ export function usd(v) {
   return "$" + v.toLocaleString("en-US", { minimumFractionDigits: digits,
     maximumFractionDigits: digits });
 }
+// Axis ticks: as few digits as the tick needs ($0.005, $0.2, $1).
+const usdTick = (v) => "$" + v.toLocaleString("en-US", { maximumSignificantDigits: 3 });
 const count = (v) => Number(v).toLocaleString("en-US");
 const pct = (v) => (v === null || v === undefined ? "n/a" : (v * 100).toFixed(1) + "%");
 
@@ -96,7 +98,7 @@ async function overviewPage() {
     budgets.length ? h("div", { class: "budgets" }, budgets)
       : h("p", { class: "muted" }, "This tenant has no budgets configured."),
     figure("Spend this month against the budget", "USD, cumulative by UTC day of this month",
-      lineChart({ labels, series, format: usd, yLabel: "USD" }), legend(series)),
+      lineChart({ labels, series, format: usd, tick: usdTick, yLabel: "USD" }), legend(series)),
   ];
 }
 
@@ -138,7 +140,7 @@ async function spendPage() {
       stat("spend-tokens", "Tokens", s.totals.prompt_tokens + s.totals.completion_tokens, count,
         `prompt + completion, ${rangeText()}`)),
     figure(`Spend by ${s.by}`, `USD per UTC day, ${rangeText()}`,
-      stackedBars({ labels: s.days.map((d) => d.slice(5)), series, format: usd, yLabel: "USD / day" }),
+      stackedBars({ labels: s.days.map((d) => d.slice(5)), series, format: usd, tick: usdTick, yLabel: "USD / day" }),
       legend(series)),
     table([s.by, "requests", "USD"], s.series.map((x) => [x.key,
       count(x.requests.reduce((a, b) => a + b, 0)), usd(x.total_usd)]), "spend-table"),
@@ -164,17 +166,19 @@ async function savingsPage() {
         `USD, ${rangeText()}`)),
     routes.length ? figure("Routed traffic: actual and counterfactual cost",
       `USD per route, ${rangeText()}`,
-      groupedBars({ categories: routes.map((r) => r.route), series, format: usd, xLabel: "USD" }),
+      groupedBars({ categories: routes.map((r) => r.route), series, format: usd, tick: usdTick,
+        xLabel: "USD" }),
       legend(series)) : h("p", { class: "muted" }, "No routed traffic in this range."),
     h("p", { class: "muted" }, s.method),
     ...routes.map((r) => h("section", { class: "route" },
       h("h2", {}, r.route),
-      h("p", {}, `${count(r.requests)} requests; strongest model: ${r.strongest_model || "n/a"}; `,
-        `${count(r.named_requests)} named a model (actual ${usd(r.named_actual_usd)} vs `,
-        `${usd(r.named_usd)} on the named models).`),
-      table(["model", "quality prior (gateway.yaml)", "observed score", "labels"],
+      h("p", {}, `${count(r.requests)} requests over the range; `,
+        r.strongest_model ? `strongest model in the pool: ${r.strongest_model} (${usd(r.strongest_usd)} USD vs ${usd(r.actual_usd)} actual). `
+          : "no pool: requests named their model. ",
+        r.named_requests ? `${count(r.named_requests)} named a model: ${usd(r.named_actual_usd)} USD actual vs ${usd(r.named_usd)} on the named models.` : ""),
+      r.quality.length ? table(["model", "quality prior (gateway.yaml)", "observed score (labels in range)", "labels"],
         r.quality.map((q) => [q.model, q.prior === null ? "none" : q.prior.toFixed(3),
-          q.observed === null ? "none" : q.observed.toFixed(3), count(q.labels)])),
+          q.observed === null ? "none" : q.observed.toFixed(3), count(q.labels)])) : null,
       r.note ? h("p", { class: "note-box", "data-testid": "quality-note" }, r.note) : null)),
   ];
 }
@@ -193,11 +197,11 @@ async function routingPage() {
           route.escalation_rate, pct, `${route.escalated} of ${route.multi_stage} requests went past stage 1, ${rangeText()}`) : null),
       figure("Decision mix", `requests per UTC day by chosen model, ${rangeText()}`,
         stackedBars({ labels: route.days.map((d) => d.slice(5)), series: mix, format: count,
-          yLabel: "requests / day" }), legend(mix)),
+          integer: true, yLabel: "requests / day" }), legend(mix)),
       figure("Top reasons", `requests, ${rangeText()} (figures in reasons masked as #)`,
         groupedBars({ categories: reasons.map((x) => x.reason.slice(0, 28)),
           series: [{ name: "requests", values: reasons.map((x) => x.requests) }],
-          format: count, xLabel: "requests" }),
+          format: count, integer: true, xLabel: "requests" }),
         h("ol", { class: "reasons" }, reasons.map((x) => h("li", {}, `${x.reason} — ${count(x.requests)}`)))));
   })];
 }
@@ -218,7 +222,7 @@ async function languagesPage() {
         `USD above English-equivalent tokens, ${rangeText()}`)),
     rows.length ? figure("What each language cost against English-equivalent tokens",
       `USD, ${rangeText()}`, groupedBars({ categories: rows.map((x) => x.language), series,
-        format: usd, xLabel: "USD" }), legend(series)) : h("p", { class: "muted" }, "No traffic in this range."),
+        format: usd, tick: usdTick, xLabel: "USD" }), legend(series)) : h("p", { class: "muted" }, "No traffic in this range."),
     table(["language", "requests", "paid USD", "English-equivalent USD", "premium USD", "premium"],
       rows.map((x) => [x.language, count(x.requests), usd(x.cost_usd), usd(x.english_equivalent_usd),
         usd(x.premium_usd), `${x.premium.toFixed(3)}×`])),
@@ -237,7 +241,8 @@ async function learningPage() {
       stat("learning-requests", "Recorded requests", l.requests, count, "all time"),
       stat("learning-captured", "With prompt text", l.captured, count, "all time")),
     models.length ? figure("Labels per model", "labels, all time",
-      groupedBars({ categories: models.map(([m]) => m), series, format: count, xLabel: "labels" }))
+      groupedBars({ categories: models.map(([m]) => m), series, format: count, integer: true,
+        xLabel: "labels" }))
       : h("p", { class: "muted" }, "No labels yet."),
   ];
 }

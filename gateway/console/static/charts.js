@@ -18,11 +18,12 @@ function titled(node, text) {
 }
 
 // Round tick steps: 1, 2 or 5 times a power of ten.
-export function niceTicks(max, count = 5) {
+export function niceTicks(max, count = 5, integer = false) {
   if (!(max > 0)) return [0, 1];
   const raw = max / count;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  let step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  if (integer) step = Math.max(1, Math.round(step));
   const ticks = [];
   for (let v = 0; v <= max + step * 0.5; v += step) ticks.push(Number(v.toPrecision(12)));
   if (ticks[ticks.length - 1] < max) ticks.push(ticks[ticks.length - 1] + step);
@@ -70,9 +71,9 @@ export function legend(series) {
 
 // series: [{name, values (null = no point), dash?, color?}]
 export function lineChart({ labels, series, format, yLabel, width = 760, height = 280,
-  xTitle = (i) => labels[i] }) {
+  xTitle = (i) => labels[i], tick = format }) {
   const max = Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
-  const { svg, pad, y } = frame(width, height, niceTicks(max), format, yLabel);
+  const { svg, pad, y } = frame(width, height, niceTicks(max), tick, yLabel);
   const span = Math.max(1, labels.length - 1);
   const x = (i) => pad.left + (width - pad.left - pad.right) * (i / span);
   xLabels(svg, labels, x, height, pad);
@@ -94,9 +95,11 @@ export function lineChart({ labels, series, format, yLabel, width = 760, height 
 }
 
 // Bars per label, stacked by series: [{name, values}]
-export function stackedBars({ labels, series, format, yLabel, width = 760, height = 280 }) {
+export function stackedBars({ labels, series, format, yLabel, width = 760, height = 280,
+  tick = format, integer = false }) {
   const sums = labels.map((_, i) => series.reduce((a, s) => a + (s.values[i] || 0), 0));
-  const { svg, pad, y } = frame(width, height, niceTicks(Math.max(0, ...sums)), format, yLabel);
+  const ticks = niceTicks(Math.max(0, ...sums), 5, integer);
+  const { svg, pad, y } = frame(width, height, ticks, tick, yLabel);
   const slot = (width - pad.left - pad.right) / Math.max(1, labels.length);
   const x = (i) => pad.left + slot * (i + 0.5);
   xLabels(svg, labels, x, height, pad);
@@ -115,12 +118,13 @@ export function stackedBars({ labels, series, format, yLabel, width = 760, heigh
 }
 
 // Horizontal bars grouped by category: series [{name, values (null = not available)}]
-export function groupedBars({ categories, series, format, xLabel, width = 760 }) {
+export function groupedBars({ categories, series, format, xLabel, width = 760, tick = format,
+  integer = false }) {
   const row = 18 * series.length + 14;
   const pad = { left: 170, right: 96, top: 8, bottom: 34 };
   const height = pad.top + pad.bottom + row * Math.max(1, categories.length);
   const max = Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
-  const ticks = niceTicks(max, 4);
+  const ticks = niceTicks(max, 4, integer);
   const top = ticks[ticks.length - 1] || 1;
   const svg = el("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
   const x = (v) => pad.left + (width - pad.left - pad.right) * (v / top);
@@ -128,7 +132,7 @@ export function groupedBars({ categories, series, format, xLabel, width = 760 })
     svg.appendChild(el("line", { x1: x(t), x2: x(t), y1: pad.top, y2: height - pad.bottom,
       class: "grid" }));
     svg.appendChild(el("text", { x: x(t), y: height - pad.bottom + 14, class: "tick",
-      "text-anchor": "middle" }, format(t)));
+      "text-anchor": "middle" }, tick(t)));
   }
   svg.appendChild(el("text", { x: (pad.left + width - pad.right) / 2, y: height - 4,
     class: "axis-label", "text-anchor": "middle" }, xLabel));

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -40,6 +40,45 @@ class _Note:
         self._span.set_attributes({k: v for k, v in attributes.items() if v is not None})
 
 
+class _Current:
+    """Makes `span` the current one; never touches a passing exception.
+
+    Not @contextmanager: contextlib sets `__traceback__` on the exception it re-raises, which
+    fails on our frozen-dataclass exceptions (UpstreamFailure).
+    """
+
+    def __init__(self, span: trace.Span):
+        self._span = span
+        self._token: object = None
+
+    def __enter__(self) -> trace.Span:
+        self._token = context.attach(trace.set_span_in_context(self._span))
+        return self._span
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        context.detach(self._token)  # type: ignore[arg-type]
+
+
+class _Scope:
+    """A child span of the current one, current while open, ended (with its error) on exit."""
+
+    def __init__(self, tracer: trace.Tracer, name: str, kind: SpanKind,
+                 attributes: Mapping[str, Any]):
+        self._span = tracer.start_span(name, kind=kind, attributes=attributes)
+        self._current = _Current(self._span)
+
+    def __enter__(self) -> SpanNote:
+        self._current.__enter__()
+        return _Note(self._span)
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._current.__exit__(exc_type, exc, tb)
+        if exc is not None:
+            self._span.set_attribute("error.type", type(exc).__name__)
+            self._span.set_status(Status(StatusCode.ERROR, str(exc)[:300]))
+        self._span.end()
+
+
 class OtelTracing:
     """Spans on a private TracerProvider (never the process-global one), batched to OTLP."""
 
@@ -70,7 +109,7 @@ class OtelTracing:
     def activate(self, ctx: RequestContext) -> contextlib.AbstractContextManager[Any]:
         if ctx.span is None:
             return contextlib.nullcontext()
-        return trace.use_span(ctx.span, end_on_exit=False)
+        return _Current(ctx.span)
 
     def decision(self, route: str, decision: Decision | None, reason: str,
                  predicted_cost_usd: float) -> None:
@@ -87,23 +126,16 @@ class OtelTracing:
                 attributes["costroute.route.runner_up"] = decision.runner_up
         span.set_attributes(attributes)
 
-    @contextlib.contextmanager
-    def attempt(self, model: str, attempt: int) -> Iterator[SpanNote]:
-        with self._tracer.start_as_current_span(
-                f"chat {model}", kind=SpanKind.CLIENT,
-                attributes={"gen_ai.operation.name": "chat", "gen_ai.system": self.system(model),
-                            "gen_ai.request.model": model,
-                            "costroute.attempt": attempt}) as span:
-            yield _Note(span)
+    def attempt(self, model: str, attempt: int) -> contextlib.AbstractContextManager[SpanNote]:
+        return _Scope(self._tracer, f"chat {model}", SpanKind.CLIENT, {
+            "gen_ai.operation.name": "chat", "gen_ai.system": self.system(model),
+            "gen_ai.request.model": model, "costroute.attempt": attempt})
 
-    @contextlib.contextmanager
-    def stage(self, route: str, stage: int, model: str) -> Iterator[SpanNote]:
-        with self._tracer.start_as_current_span(
-                f"stage {stage} {model}", kind=SpanKind.INTERNAL,
-                attributes={"gen_ai.operation.name": "chat", "gen_ai.system": self.system(model),
-                            "gen_ai.request.model": model, "costroute.route": route,
-                            "costroute.stage": stage}) as span:
-            yield _Note(span)
+    def stage(self, route: str, stage: int,
+              model: str) -> contextlib.AbstractContextManager[SpanNote]:
+        return _Scope(self._tracer, f"stage {stage} {model}", SpanKind.INTERNAL, {
+            "gen_ai.operation.name": "chat", "gen_ai.system": self.system(model),
+            "gen_ai.request.model": model, "costroute.route": route, "costroute.stage": stage})
 
     def content(self, ctx: RequestContext, messages: Sequence[Mapping[str, Any]],
                 completion: str | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, trace
@@ -55,7 +56,8 @@ class _Current:
         self._token = context.attach(trace.set_span_in_context(self._span))
         return self._span
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         context.detach(self._token)  # type: ignore[arg-type]
 
 
@@ -71,7 +73,8 @@ class _Scope:
         self._current.__enter__()
         return _Note(self._span)
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self._current.__exit__(exc_type, exc, tb)
         if exc is not None:
             self._span.set_attribute("error.type", type(exc).__name__)

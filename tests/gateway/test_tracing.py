@@ -26,7 +26,7 @@ from tests.gateway.cascade_route import (
 from tests.gateway.conftest import TEST_KEY, GatewayFactory, sim_config
 
 pytest.importorskip("opentelemetry.sdk")
-from tests.gateway.otlp_receiver import ReceivedSpan, Receiver, otlp_receiver  # noqa: E402
+from tests.gateway.otlp_receiver import ReceivedSpan, Receiver, otlp_receiver
 
 SERVER, CLIENT, INTERNAL = 2, 3, 1
 LOGGED_KEY = "cr-test-key-content-logged"

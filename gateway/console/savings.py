@@ -93,8 +93,10 @@ def _note(quality: Sequence[Mapping[str, Any]], has_store: bool, named: int,
         where = ("no judged outcomes or feedback were recorded for this route in this range"
                  if has_store else "this gateway keeps no records store, so no judged "
                  "outcomes or feedback exist")
-        parts.append(f"Quality evidence: {where}. The savings are cost only; the quality "
-                     "shown is gateway.yaml's prior per model, not measured on this traffic.")
+        prior = ("the quality shown is gateway.yaml's prior per model, not measured on this "
+                 "traffic" if any(q["prior"] is not None for q in quality)
+                 else "there is no quality figure to show")
+        parts.append(f"Quality evidence: {where}. The savings are cost only; {prior}.")
     if named < requests:
         parts.append(f"{requests - named} of {requests} requests named a route alias, not a "
                      "model: they have no client-named counterfactual.")

@@ -150,7 +150,9 @@ async function spendPage() {
 async function savingsPage() {
   const s = await ranged("savings");
   const routes = s.routes;
-  const sum = (k) => routes.reduce((a, r) => a + (r[k] || 0), 0);
+  // Headlines compare like with like: only routes with a pool have a strongest model.
+  const pooled = routes.filter((r) => r.strongest_model);
+  const sum = (k) => pooled.reduce((a, r) => a + (r[k] || 0), 0);
   const series = [
     { name: "actual", values: routes.map((r) => r.actual_usd) },
     { name: "on the strongest model in the pool", values: routes.map((r) => r.strongest_usd) },
@@ -159,12 +161,13 @@ async function savingsPage() {
   return [
     h("h1", {}, "Savings"),
     h("div", { class: "stats" },
-      stat("savings-actual", "Routed spend", sum("actual_usd"), usd, `USD, ${rangeText()}`),
+      stat("savings-actual", "Routed spend", sum("actual_usd"), usd,
+        `USD, routes with a pool (${pooled.map((r) => r.route).join(", ") || "none"}), ${rangeText()}`),
       stat("savings-strongest", "On the strongest models", sum("strongest_usd"), usd,
         `USD, same traffic, ${rangeText()}`),
       stat("savings-saved", "Saved vs strongest", sum("strongest_usd") - sum("actual_usd"), usd,
         `USD, ${rangeText()}`)),
-    routes.length ? figure("Routed traffic: actual and counterfactual cost",
+    routes.length ? figure("Actual and counterfactual cost of the same traffic",
       `USD per route, ${rangeText()}`,
       groupedBars({ categories: routes.map((r) => r.route), series, format: usd, tick: usdTick,
         xLabel: "USD" }),

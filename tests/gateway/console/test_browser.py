@@ -122,6 +122,18 @@ def test_the_spend_figures_equal_the_spend_api_for_the_same_range(session: Sessi
     session.show("overview")
     assert session.value("month-spend") == month["cost_usd"]
     assert session.value("month-requests") == month["requests"]
+    session.show("languages")
+    spend = console.get("/v1/costroute/spend", KEY_A, **_last_30_days()).json()
+    (everything,) = [x for x in spend["language_premium"] if x["language"] == "*"]
+    assert session.value("lang-paid") == everything["cost_usd"]
+    assert session.value("lang-premium") == everything["premium_usd"]
+    session.show("savings")
+    savings = console.get("/v1/costroute/console/savings", KEY_A, **_last_30_days()).json()
+    pooled = [r for r in savings["routes"] if r["strongest_model"]]
+    assert session.value("savings-actual") == pytest.approx(
+        sum(r["actual_usd"] for r in pooled), rel=1e-12)
+    assert session.value("savings-strongest") == pytest.approx(
+        sum(r["strongest_usd"] for r in pooled), rel=1e-12)
 
 
 def test_a_changed_range_changes_the_figures_to_the_apis(session: Session,

@@ -118,3 +118,12 @@ def test_bad_parameters_get_a_400_in_the_openai_shape(console: Console,
 def test_the_console_needs_a_key(console: Console) -> None:
     r = console.get("/v1/costroute/console/overview", "cr-wrong")
     assert r.status_code == 401 and "error" in r.json()
+
+
+@pytest.mark.parametrize("params", [{"from": "2026-12-01"}, {"to": "2026-12-01"},
+                                    {"from": "yesterday", "to": "2026-12-01"}])
+def test_the_spend_api_wants_a_whole_valid_range(console: Console,
+                                                 params: dict[str, str]) -> None:
+    r = console.get("/v1/costroute/spend", KEY_A, **params)
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] in {"from", "to"}

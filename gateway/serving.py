@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,6 +51,8 @@ class Plan:
     estimate: CostEstimate
     reason: str
     cheaper: Sequence[tuple[str, CostEstimate]] = ()
+    # Every chain model's estimate: a fallback tops the hold up to its own worst case.
+    chain_estimates: Mapping[str, CostEstimate] = field(default_factory=dict)
     decision: Decision | None = None
 
 
@@ -117,10 +119,10 @@ class ChatService:
             by_model = self._estimates(target.chain, messages, max_tokens, n, "passthrough")
             first = by_model[target.model]
             await self.budget.admit(ctx.tenant, _tokens(first))
-            # Reserve for the dearest model a fallback could reach, so no fallback overspends.
-            return Plan("passthrough", target.chain,
-                        max(e.max_cost_usd for e in by_model.values()),
-                        first, f"passthrough {target.model}")
+            # Hold the worst case of the model called first; a fallback tops the hold up to
+            # its own worst case before it is tried (ChatService.fallback_guard).
+            return Plan("passthrough", target.chain, first.max_cost_usd,
+                        first, f"passthrough {target.model}", chain_estimates=by_model)
         if isinstance(target.router, Orchestrator):
             raise TypeError("orchestrated routes are run by ChatService.orchestrate")
         candidates = self.candidates(target, messages, max_tokens, n)
@@ -143,7 +145,7 @@ class ChatService:
                          key=lambda c: -c.estimate.max_cost_usd)
         return Plan(target.alias, [chosen.model], chosen.estimate.max_cost_usd,
                     chosen.estimate, decision.reason,
-                    tuple((c.model, c.estimate) for c in cheaper), decision)
+                    tuple((c.model, c.estimate) for c in cheaper), decision=decision)
 
     async def _admit_routed(self, ctx: RequestContext, candidates: Sequence[Candidate]) -> Policy:
         """Rate limits, the hard stop, and the tenant's policy paced by its budget."""
@@ -168,6 +170,33 @@ class ChatService:
                 failure = failure or exc
         assert failure is not None
         raise failure
+
+    def fallback_guard(self, ctx: RequestContext, plan: Plan,
+                       held: list[Hold]) -> Callable[[str], Awaitable[None]]:
+        """Before each chain model is tried: raise the hold (`held[0]`) to its worst case.
+
+        Refused with `budget_exceeded` naming the model and amount when that does not fit the
+        tenant's budgets or its per-request limit, so a fallback can never overspend.
+        """
+        async def before(model: str) -> None:
+            estimate = plan.chain_estimates.get(model)
+            if estimate is None or estimate.max_cost_usd <= held[0].amount_usd:
+                return
+            need = estimate.max_cost_usd
+            cap = ctx.tenant.max_cost_per_request_usd
+            if cap is not None and need > cap:
+                raise BudgetExceeded(
+                    f"Falling back to `{model}` could cost up to ${need:.6f}, above your"
+                    f" per-request limit of ${cap:.6f}; the fallback was not tried.",
+                    code="request_cost_limit")
+            try:
+                held[0] = await self.budget.top_up(ctx.tenant, held[0], need)
+            except BudgetExhausted as exc:
+                raise BudgetExceeded(
+                    f"Falling back to `{model}` needs up to ${need:.6f} held"
+                    f" (${need - exc.needed_usd:.6f} already held): {exc.message}"
+                    " The fallback was not tried.") from None
+        return before
 
     async def _reserve_one(self, ctx: RequestContext, plan: Plan, key: str) -> Hold:
         cap = ctx.tenant.max_cost_per_request_usd
@@ -282,15 +311,18 @@ class ChatService:
         ctx.route = plan.route
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         ctx.log["reason"] = plan.reason
+        held = [hold]
         started = time.perf_counter()
         try:
             response, dispatched = await self.dispatcher.complete(
-                plan.chain, self.upstream_body(body, stream=False))
+                plan.chain, self.upstream_body(body, stream=False),
+                self.fallback_guard(ctx, plan, held))
         except BaseException:
-            await self.budget.release(hold)
+            await self.budget.release(held[0])
             raise
         finally:
             ctx.upstream_s += time.perf_counter() - started
+        hold = held[0]
         self._record_attempts(dispatched)
         model = dispatched.model
         self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
@@ -312,13 +344,16 @@ class ChatService:
         ctx.route = plan.route
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         ctx.log["reason"] = plan.reason
+        held = [hold]
         started = time.perf_counter()
         try:
             upstream, dispatched = await self.dispatcher.open_stream(
-                plan.chain, self.upstream_body(body, stream=True))
+                plan.chain, self.upstream_body(body, stream=True),
+                self.fallback_guard(ctx, plan, held))
         except BaseException:
-            await self.budget.release(hold)
+            await self.budget.release(held[0])
             raise
+        hold = held[0]
         self._record_attempts(dispatched)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         relay = StreamRelay(self, ctx, plan, hold, dispatched.model, messages, include_usage,

@@ -35,7 +35,7 @@ from gateway.ledger.base import (
 )
 from gateway.ledger.entries import decode_entry, encode_entry, utc_now_iso
 from gateway.ledger.redis_client import connect, text, unavailable_as_store_error
-from gateway.ledger.redis_scripts import RELEASE, RESERVE, SETTLE, STATE
+from gateway.ledger.redis_scripts import RELEASE, RESERVE, SETTLE, STATE, TOP_UP
 from gateway.ledger.validation import check_reservation, check_settlement
 
 _PAGE = 1000
@@ -63,6 +63,7 @@ class RedisSpendStore:
         self._settle = client.register_script(SETTLE)
         self._release = client.register_script(RELEASE)
         self._state = client.register_script(STATE)
+        self._top_up = client.register_script(TOP_UP)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "costroute", timeout_s: float = 2.0,
@@ -94,6 +95,24 @@ class RedisSpendStore:
         if status == 0:
             raise InsufficientBudget(windows[index], from_nanos(remaining))
         return Hold(tenant, request_id, amount_usd, tuple(windows))
+
+    async def top_up(self, hold: Hold, amount_usd: float, ttl_s: float) -> Hold:
+        """Raises the live hold to `amount_usd` in one script; only the increase must fit."""
+        amount = to_nanos(amount_usd)
+        check_reservation(amount, hold.windows, ttl_s)
+        args: list[str | int] = [hold.request_id, amount, max(1, round(ttl_s * 1000))]
+        for window in hold.windows:
+            args += [window.key, limit_to_nanos(window.limit_usd)]
+        keys = [*self._tenant_keys(hold.tenant), self._marker_key(hold.tenant, hold.request_id)]
+        async with unavailable_as_store_error("top up"):
+            reply = await self._top_up(keys=keys, args=args)
+        status, index, remaining = int(reply[0]), int(reply[1]), int(text(reply[2]))
+        if status == -1:
+            raise RequestAlreadySettled(hold.request_id)
+        if status == 0:
+            raise InsufficientBudget(hold.windows[index], from_nanos(remaining))
+        return Hold(hold.tenant, hold.request_id, max(amount_usd, hold.amount_usd),
+                    tuple(hold.windows))
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Counts the actual cost, drops the hold and appends the entry, in one script."""

@@ -62,7 +62,8 @@ def check_outcome(responses: list[httpx.Response], budget: float, per_request: f
 
 
 def no_fallback_config(sim: Any, **overrides: Any) -> dict[str, Any]:
-    # A fallback would make each request reserve the dearer model's worst case.
+    # Without a fallback every admitted request is a gpt-4o-mini call, so the admitted count
+    # has a floor (a fallback would top its hold up to gpt-4o's worst case).
     config = sim_config(sim, **overrides)
     config["models"][0]["fallbacks"] = []
     return config

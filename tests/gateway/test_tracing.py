@@ -3,6 +3,7 @@ request, a stream, a cascade, a retried attempt, content only for opted-in tenan
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,34 @@ def test_the_endpoint_comes_from_config_then_the_standard_variables() -> None:
         "http://c:4318/v1/traces")
     assert traces_endpoint(None, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:1/x"}) == (
         "http://c:1/x")
+
+
+def test_minions_parallel_local_jobs_are_sibling_stage_spans(
+        sim: SimulatorHandle, gateway_factory: GatewayFactory, receiver: Receiver,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """MinionS with the simulator standing in for the local worker: each job is a stage
+    span under the request's span, concurrent jobs included."""
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    remote, local = "gpt-4o", "gpt-4o-mini"
+    config = sim_config(
+        sim, models=[{"name": remote, "upstream": {"base_url": sim.base_url}},
+                     {"name": local, "upstream": {"base_url": sim.base_url}, "tier": "local"}],
+        routes={"router:minions": {"router": "minions", "models": [remote, local], "options": {
+            "local_model": local, "remote_model": remote, "local_max_tokens": 48,
+            "max_rounds": 1, "max_parallel": 2, "chunk_tokens": 40, "overlap_tokens": 0}}},
+        tracing={"otlp_endpoint": receiver.url})
+    base_url = gateway_factory(config).base_url
+    sim.control.script(remote, [
+        json.dumps({"tasks": [{"instructions": "Find the code.", "chunks": "all"}]}),
+        json.dumps({"decision": "provide_final_answer", "answer": "4821"})])
+    document = " ".join(f"Sentence {i} of the report says nothing." for i in range(40))
+    raw = client(base_url).chat.completions.with_raw_response.create(
+        model="router:minions", messages=[{"role": "user", "content": document},
+                                          {"role": "user", "content": "What is the code?"}])
+    spans = receiver.trace_of(by_request_id(raw.headers["x-request-id"]))
+    server = root(spans)
+    stages = children(spans, server)
+    assert len(stages) == int(raw.headers["x-costroute-stages"]) >= 4
+    models = [s.attributes["gen_ai.request.model"] for s in stages]
+    assert models.count(remote) == 2 and models.count(local) >= 2
+    assert all(len(children(spans, s)) == 1 for s in stages)  # one attempt each

@@ -4,7 +4,7 @@ import { groupedBars, legend, lineChart, PALETTE, stackedBars } from "./charts.j
 const API = "/v1/costroute/console";
 const KEY = "costroute.console.key";
 const $ = (id) => document.getElementById(id);
-const state = { session: null, tenant: "", from: "", to: "", by: "model" };
+const state = { session: null, tenant: "", from: "", to: "", by: "model", generation: 0 };
 
 // -- formatting: every figure says its unit ------------------------------------------------
 export function usd(v) {
@@ -96,7 +96,9 @@ async function overviewPage() {
       stat("errors", "Errors", o.errors.total, count, `returned to clients, ${o.errors.period}`)),
     h("h2", {}, "Budgets"),
     budgets.length ? h("div", { class: "budgets" }, budgets)
-      : h("p", { class: "muted" }, "This tenant has no budgets configured."),
+      : h("p", { class: "muted" }, state.tenant === "*"
+        ? "Budgets belong to tenants: pick one to see its budgets and pacing."
+        : "This tenant has no budgets configured."),
     figure("Spend this month against the budget", "USD, cumulative by UTC day of this month",
       lineChart({ labels, series, format: usd, tick: usdTick, yLabel: "USD" }), legend(series)),
   ];
@@ -267,18 +269,22 @@ async function render() {
     link.classList.toggle("active", link.dataset.page === page);
   }
   const target = $("page");
+  // Only the latest render may draw: an older, slower answer (a quick tenant or range
+  // switch) must not overwrite a newer one.
+  const generation = ++state.generation;
   target.setAttribute("data-loading", "true");
+  let content;
   try {
-    const content = await PAGES[page]();
-    target.replaceChildren(...content.filter((x) => x));
-    target.setAttribute("data-page", page);
+    content = (await PAGES[page]()).filter((x) => x);
   } catch (error) {
+    if (generation !== state.generation) return;
     if (error.status === 401) return logout("Your API key was not accepted.");
-    target.replaceChildren(h("p", { class: "error", role: "alert" }, error.message));
-    target.setAttribute("data-page", page);
-  } finally {
-    target.removeAttribute("data-loading");
+    content = [h("p", { class: "error", role: "alert" }, error.message)];
   }
+  if (generation !== state.generation) return;
+  target.replaceChildren(...content);
+  target.setAttribute("data-page", page);
+  target.removeAttribute("data-loading");
 }
 
 function utcDay(offset = 0) {
@@ -307,6 +313,7 @@ async function start() {
 function logout(message = "") {
   sessionStorage.removeItem(KEY);
   state.session = null;
+  state.generation++;  // a render still in flight must not draw after logout
   $("nav").hidden = true;
   $("session").hidden = true;
   $("page").replaceChildren();

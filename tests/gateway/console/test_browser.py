@@ -171,9 +171,11 @@ def test_a_tenant_sees_only_itself_and_an_admin_can_switch(session: Session,
     session.page.click("#logout")
     session.login(KEY_ADMIN)
     session.show("spend")
+    total = "v => document.querySelector(\"[data-testid='spend-total']\")?.dataset.value === v"
+    both = console.get("/v1/costroute/spend", KEY_ADMIN, tenant="*", **_last_30_days()).json()
+    session.page.select_option("#tenant", "*")  # every tenant
+    session.page.wait_for_function(total, arg=repr(both["total"]["cost_usd"]))
     session.page.select_option("#tenant", "tenant-a")
     a = console.get("/v1/costroute/spend", KEY_A, **_last_30_days()).json()["total"]
-    session.page.wait_for_function(
-        "v => document.querySelector(\"[data-testid='spend-total']\").dataset.value === v",
-        arg=repr(a["cost_usd"]))
+    session.page.wait_for_function(total, arg=repr(a["cost_usd"]))
     assert session.value("spend-total") == a["cost_usd"]

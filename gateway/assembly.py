@@ -141,9 +141,10 @@ def build_gateway(
                       content_log=ContentLogger(provider_secrets(config)))
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
-        from gateway.ledger.redis_client import connect
+        from gateway.ledger.redis_client import connect, connect_cluster
 
-        redis_client = connect(config.store.url)
+        redis_client = (connect_cluster(config.store.url) if config.store.cluster
+                        else connect(config.store.url))
         gateway.on_close.append(redis_client.aclose)
     completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant),
                                               redis_client)

@@ -76,6 +76,8 @@ class StoreConfig(BaseModel):
     kind: Literal["memory", "redis"] = "memory"
     path: str | None = None  # append-only spend log of the memory store
     url: str | None = None  # redis://...
+    # Redis Cluster: `url` names any node; each tenant's keys share one hash slot.
+    cluster: bool = False
     fail_open: bool = False
     reservation_ttl_s: float = Field(default=900.0, gt=0)
 

@@ -58,7 +58,10 @@ class MemoryRecordStore:
         requests = [r for r in self._requests.values()
                     if r.purpose == "traffic" and (tenant is None or r.tenant == tenant)]
         routes = {r.request_id: r.route for r in requests}
-        labels = [x for x in self._labels.values() if tenant is None or x.tenant == tenant]
+        # A label re-given (a client's later rating) is counted once: its current value.
+        current = {(x.request_id, x.model, x.metric, x.source): x for x in self._labels.values()
+                   if tenant is None or x.tenant == tenant}
+        labels = list(current.values())
         return LabelCounts(
             requests=len(requests),
             captured=sum(1 for r in requests if r.prompt is not None),

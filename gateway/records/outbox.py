@@ -1,0 +1,225 @@
+"""The bounded outbox between the request path and the records store.
+
+`RecordOutbox` is the gateway's RecordSink: `add_request` and `add_label` only append to an
+in-memory queue (they never block and never raise), and one background task drains the
+queue in batches into the RecordStore. While the store raises RecordStoreUnavailable the
+drainer keeps the batch and retries with capped exponential backoff, so a database outage
+costs no request and loses nothing that fits in the queue; once the queue holds `capacity`
+records, new ones are dropped and counted (`costroute_records_dropped_total`). On shutdown
+`aclose` drains what it can within its timeout and counts the rest as dropped.
+
+Feedback may arrive before its request has been drained: `pending_request` finds a request
+still in the queue or in the batch being written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from gateway.records.base import Label, RecordStore, RecordStoreUnavailable, RequestRecord
+
+log = logging.getLogger("costroute.records")
+
+Item = RequestRecord | Label
+
+
+class OutboxMetrics:
+    """The outbox's figures, on the gateway's own registry (docs/metrics.md)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        r = registry or CollectorRegistry()
+        self.dropped = Counter("costroute_records_dropped",
+                               "Records dropped: the outbox was full, or shut down undrained",
+                               ["kind", "why"], registry=r)
+        self.written = Counter("costroute_records_written", "Records written to the store",
+                               ["kind"], registry=r)
+        self.failures = Counter("costroute_records_write_failures",
+                                "Batch writes that failed and will be retried", registry=r)
+        self.depth = Gauge("costroute_records_outbox_depth",
+                           "Records waiting in the outbox (queued and in flight)", registry=r)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    depth: int
+    capacity: int
+    written: int
+    dropped: int
+    failures: int
+    last_error: str | None
+
+
+class RecordOutbox:
+    def __init__(self, store: RecordStore, *, capacity: int = 10_000, batch_size: int = 256,
+                 metrics: OutboxMetrics | None = None, retry_base_s: float = 0.05,
+                 retry_max_s: float = 5.0):
+        self.store = store
+        self.capacity = capacity
+        self.batch_size = batch_size
+        self.metrics = metrics or OutboxMetrics()
+        self.retry_base_s = retry_base_s
+        self.retry_max_s = retry_max_s
+        self._queue: deque[Item] = deque()
+        self._inflight: list[Item] = []
+        self._pending: dict[str, RequestRecord] = {}  # request id -> record not yet stored
+        self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self._written = self._dropped = self._failures = 0
+        self._last_error: str | None = None
+        self.metrics.depth.set_function(lambda: len(self._queue) + len(self._inflight))
+
+    # -- RecordSink --------------------------------------------------------------------------
+
+    def add_request(self, record: RequestRecord) -> None:
+        if self._offer(record, "request"):
+            self._pending[record.request_id] = record
+
+    def add_label(self, label: Label) -> None:
+        self._offer(label, "label")
+
+    def _offer(self, item: Item, kind: str) -> bool:
+        try:
+            if self._closing or len(self._queue) >= self.capacity:
+                self._drop(kind, "closed" if self._closing else "full", 1)
+                return False
+            self._queue.append(item)
+            self._kick()
+            return True
+        except Exception:  # noqa: BLE001 - the request path must never fail for a record
+            log.exception("records outbox: could not queue a %s", kind)
+            return False
+
+    # -- reading what is not stored yet -------------------------------------------------------
+
+    def pending_request(self, tenant: str, request_id: str) -> RequestRecord | None:
+        record = self._pending.get(request_id)
+        return record if record is not None and record.tenant == tenant else None
+
+    def stats(self) -> OutboxStats:
+        return OutboxStats(len(self._queue) + len(self._inflight), self.capacity, self._written,
+                           self._dropped, self._failures, self._last_error)
+
+    # -- the drainer --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts the drainer on the running loop (also done by the first record queued)."""
+        if self._task is None:
+            self._loop = asyncio.get_running_loop()
+            self._wake, self._idle = asyncio.Event(), asyncio.Event()
+            self._task = self._loop.create_task(self._drain(), name="records-outbox")
+
+    def _kick(self) -> None:
+        if self._task is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the next add starts it
+                self.start()
+        if self._wake is None or self._loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._wake.set()
+        else:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def _drain(self) -> None:
+        assert self._wake is not None and self._idle is not None
+        while True:
+            if not self._queue:
+                self._idle.set()
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            self._idle.clear()
+            count = min(self.batch_size, len(self._queue))
+            self._inflight = [self._queue.popleft() for _ in range(count)]
+            await self._write(self._inflight)
+            for item in self._inflight:
+                if isinstance(item, RequestRecord):
+                    self._pending.pop(item.request_id, None)
+            self._inflight = []
+
+    async def _write(self, batch: list[Item]) -> None:
+        requests = [x for x in batch if isinstance(x, RequestRecord)]
+        labels = [x for x in batch if isinstance(x, Label)]
+        delay = self.retry_base_s
+        while True:
+            try:
+                await self.store.write_requests(requests)
+                await self.store.write_labels(labels)
+            except RecordStoreUnavailable as exc:
+                self._failures += 1
+                self.metrics.failures.inc()
+                if self._last_error is None:
+                    log.warning("records store unavailable; %d records wait in the outbox: %s",
+                                len(self._queue) + len(batch), exc)
+                self._last_error = str(exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+                continue
+            except Exception:  # noqa: BLE001 - a bad batch must not stop the drainer
+                log.exception("records outbox: a batch of %d could not be written", len(batch))
+                self._drop("request", "error", len(requests))
+                self._drop("label", "error", len(labels))
+                return
+            if self._last_error is not None:
+                log.info("records store is back; the outbox is draining")
+                self._last_error = None
+            self._written += len(batch)
+            self.metrics.written.labels("request").inc(len(requests))
+            self.metrics.written.labels("label").inc(len(labels))
+            return
+
+    def _drop(self, kind: str, why: str, n: int) -> None:
+        if n:
+            self._dropped += n
+            self.metrics.dropped.labels(kind, why).inc(n)
+
+    async def flush(self, timeout_s: float | None = None) -> bool:
+        """Waits until everything queued so far is stored; False on timeout."""
+        if self._task is None or self._idle is None:
+            return not self._queue
+        self._kick()
+        await asyncio.sleep(0)  # let the drainer take the queue before the idle check
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self._queue or self._inflight:
+                    await self._idle.wait()
+                    if self._queue or self._inflight:
+                        await asyncio.sleep(0.01)
+        except TimeoutError:
+            return False
+        return True
+
+    async def aclose(self, timeout_s: float = 10.0) -> None:
+        """Drains for up to `timeout_s`, then stops; what is left is counted as dropped."""
+        self._closing = True
+        if self._task is not None:
+            self._kick()
+            done, _ = await asyncio.wait({self._task}, timeout=timeout_s)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+        left = [*self._inflight, *self._queue]
+        if left:
+            log.error("records outbox: %d records not stored at shutdown (store unavailable)",
+                      len(left))
+            self._drop("request", "shutdown", sum(isinstance(x, RequestRecord) for x in left))
+            self._drop("label", "shutdown", sum(isinstance(x, Label) for x in left))
+        self._queue.clear()
+        self._inflight = []
+        self._pending.clear()
+        self._task = None

@@ -31,6 +31,11 @@ OUTBOX_METRICS = {
 }
 
 
+@app.callback()
+def _group() -> None:
+    """The learning loop: captured traffic and its labels."""
+
+
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)

@@ -43,6 +43,10 @@ class OutboxMetrics:
                                 "Batch writes that failed and will be retried", registry=r)
         self.depth = Gauge("costroute_records_outbox_depth",
                            "Records waiting in the outbox (queued and in flight)", registry=r)
+        for kind in ("request", "label"):  # exported as 0 from the start, for alert rules
+            self.written.labels(kind)
+            for why in ("full", "shutdown", "error", "closed"):
+                self.dropped.labels(kind, why)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,8 +37,11 @@ GRADER = "client"
 
 def feedback_router() -> APIRouter:
     router = APIRouter()
+    # The body is read raw (for our own error shape): describe it for clients and fuzzers.
+    schema = FeedbackRequest.model_json_schema()
+    body = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
-    @router.post("/v1/costroute/feedback")
+    @router.post("/v1/costroute/feedback", openapi_extra=body)
     async def feedback(request: Request) -> Response:
         gateway: Gateway = request.app.state.gateway
         tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
@@ -84,8 +87,8 @@ def _parse(raw: bytes) -> FeedbackRequest:
         param = ".".join(str(p) for p in first.get("loc", ())) or None
         message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         if param == "score" or (param or "").startswith("score."):
-            param, message = "score", "`score` must be a number between 0 and 1, or " \
-                                      f"true/false ({message})."
+            message = f"`score` must be a number between 0 and 1, or true/false ({message})."
+            param = "score"
         else:
             message = f"Invalid feedback at `{param}`: {message}."
         raise InvalidRequest(message, param=param) from None

@@ -39,9 +39,9 @@ class MemoryRecordStore:
             if label.metric == metric and (tenant is None or label.tenant == tenant):
                 by_request.setdefault(label.request_id, []).append(label)
         costs: dict[str, dict[str, float]] = {}
-        for record in self._requests.values():
-            root = record.parent_id or record.request_id
-            costs.setdefault(root, {})[record.model] = record.cost_usd
+        for stored in self._requests.values():
+            root = stored.parent_id or stored.request_id
+            costs.setdefault(root, {})[stored.model] = stored.cost_usd
         out = []
         for request_id, labels in by_request.items():
             record = self._requests.get(request_id)

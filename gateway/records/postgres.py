@@ -11,6 +11,7 @@ apply each version once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -106,10 +107,9 @@ class PostgresRecordStore(SqlRecordStore):
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            # A broken connection may fail to close; it is gone either way.
+            with contextlib.suppress(Exception):
                 await conn.close()
-            except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is gone
-                pass
 
     async def aclose(self) -> None:
         async with self._lock:

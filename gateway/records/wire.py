@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
 METRIC_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 
@@ -15,7 +23,8 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     request_id: str = Field(min_length=1, max_length=128)
-    score: StrictBool | StrictInt | StrictFloat
+    score: StrictBool | StrictInt | StrictFloat = Field(json_schema_extra={"anyOf": [
+        {"type": "boolean"}, {"type": "number", "minimum": 0, "maximum": 1}]})
     metric: str = Field(default="default", pattern=METRIC_PATTERN)
     comment: str | None = Field(default=None, max_length=4000)
     # Optional check: the model the client believes answered; it must be the one that did.
@@ -23,7 +32,7 @@ class FeedbackRequest(BaseModel):
 
     @field_validator("score")
     @classmethod
-    def _in_range(cls, score: bool | int | float) -> bool | int | float:
+    def _in_range(cls, score: bool | float) -> bool | int | float:
         if isinstance(score, bool):
             return score
         if not math.isfinite(score) or not 0 <= score <= 1:

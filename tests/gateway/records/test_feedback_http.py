@@ -170,3 +170,21 @@ def test_malformed_bodies_are_400(gw: RunningGateway, raw: bytes) -> None:
 def test_an_unknown_request_id_is_404(gw: RunningGateway) -> None:
     reply = rate(gw, {"request_id": "req_does_not_exist", "score": 0.5})
     assert reply.status_code == 404 and reply.json()["error"]["param"] == "request_id"
+
+
+def test_an_orchestrated_answer_is_captured_with_its_total_cost(
+        sim: SimulatorHandle, gateway_factory: GatewayFactory, records_path: Path) -> None:
+    pool = ["gpt-4o-mini", "gpt-4o"]
+    config = sim_config(sim, records={"kind": "sqlite", "path": str(records_path)}, routes={
+        "router:minion": {"router": "minion", "models": pool, "options": {
+            "local_model": "gpt-4o-mini", "remote_model": "gpt-4o", "max_rounds": 1}}})
+    gw = gateway_factory(config, learning_tenants())
+    client = openai.OpenAI(base_url=gw.base_url, api_key=TEST_KEY, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="router:minion", messages=[{"role": "user", "content": "Summarise: the sky."}])
+    request_id = raw.headers["x-request-id"]
+    assert rate(gw, {"request_id": request_id, "score": 0.5}).status_code == 200
+    record = read(records_path, "get_request", "tenant-a", request_id)
+    assert record.route == "router:minion" and record.extra.get("stages", 0) >= 2
+    assert record.cost_usd == pytest.approx(float(raw.headers["x-costroute-cost-usd"]))
+    assert {c["model"] for c in record.candidates} == set(pool)

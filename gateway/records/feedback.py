@@ -59,10 +59,13 @@ def feedback_router() -> APIRouter:
         if rating.model is not None and rating.model != record.model:
             raise InvalidRequest(f"Request `{rating.request_id}` was answered by "
                                  f"`{record.model}`, not `{rating.model}`.", param="model")
+        latest = await _current_feedback(store, tenant.name, record, rating.metric)
         label = Label(request_id=record.request_id, tenant=tenant.name, model=record.model,
-                      score=rating.value, source="feedback", created_at=time.time(),
-                      metric=rating.metric, grader=GRADER, comment=rating.comment)
-        if not await _repeats_current(store, label):
+                      score=rating.value, source="feedback", metric=rating.metric,
+                      grader=GRADER, comment=rating.comment,
+                      # After the current one, even within one clock tick: it is the key.
+                      created_at=max(time.time(), latest.created_at + 1e-6 if latest else 0.0))
+        if latest is None or (latest.score, latest.comment) != (label.score, label.comment):
             await store.write_labels([label])
         reply = FeedbackResponse(request_id=record.request_id, metric=label.metric,
                                  score=label.score, model=record.model)
@@ -104,11 +107,9 @@ async def _find(gateway: Gateway, store: RecordStore, tenant: str,
     return await store.get_request(tenant, request_id)
 
 
-async def _repeats_current(store: RecordStore, label: Label) -> bool:
-    """True if the current feedback of (request, metric) already says the same."""
-    history = [x for x in await store.label_history(label.tenant, label.request_id)
-               if x.source == "feedback" and x.metric == label.metric and x.model == label.model]
-    if not history:
-        return False
-    latest = max(history, key=lambda x: x.created_at)
-    return latest.score == label.score and latest.comment == label.comment
+async def _current_feedback(store: RecordStore, tenant: str, record: RequestRecord,
+                            metric: str) -> Label | None:
+    """The client's current rating of (request, metric), if any: a retry repeats it."""
+    history = [x for x in await store.label_history(tenant, record.request_id)
+               if x.source == "feedback" and x.metric == metric and x.model == record.model]
+    return max(history, key=lambda x: x.created_at) if history else None

@@ -5,14 +5,15 @@ settlement, orchestrated), and that other code (shadow calls, exploration) may c
 
     capture_answer(gateway, ctx, messages, answer_text, model=..., cost_usd=...,
                    prompt_tokens=..., completion_tokens=..., reason=..., status=200)
-        -> the RequestRecord handed to `gateway.records`, or None when nothing is kept
+        -> True if a record was queued on `gateway.records`
 
 It keeps the request id the client got in `x-request-id` (so feedback can name it), the
 tenant, route, model, the router's reason and candidates (`ctx.candidates`), the prompt
 (the text the k-NN router embeds: last user turn first) and the answer, both redacted by
 the tenant's `content_logging` rules, cost, tokens, language and status. It only queues
 the record (gateway/records/outbox.py): it never blocks, never raises, never delays the
-answer. `purpose`, `parent_id` and `explored` are there for shadow and exploration calls.
+answer; redaction runs later, in the outbox's drainer. Cache hits are not captured (no model
+answered them). `purpose`, `parent_id` and `explored` are there for shadow and exploration calls.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.content_log import completion_text
 from gateway.records.base import Purpose, RequestRecord
+from gateway.records.outbox import RecordOutbox
 from routers.base import Candidate, Decision
 from routers.datasets.text import messages_embedding_text
 
@@ -62,37 +64,52 @@ def capture_answer(gateway: Gateway, ctx: RequestContext,
                    purpose: Purpose = "traffic", parent_id: str | None = None,
                    request_id: str | None = None, explored: bool = False,
                    artifact_version: str | None = None,
-                   extra: Mapping[str, Any] | None = None) -> RequestRecord | None:
-    """Queues the record of one answer (see the module docstring); None if not captured."""
+                   extra: Mapping[str, Any] | None = None) -> bool:
+    """Queues the record of one answer (see the module docstring); False if not captured.
+
+    Redaction and the prompt text are computed later, by the outbox's drainer, when the sink
+    is a RecordOutbox: here only the facts are taken (the text is not copied).
+    """
     sink = gateway.records
     if sink is None or not ctx.tenant.learning.capture:
-        return None
-    try:
-        redact = gateway.content_log.redactor(ctx.tenant.content_logging)
-        record = RequestRecord(
-            request_id=request_id or ctx.request_id, tenant=ctx.tenant.name,
-            created_at=time.time(), route=ctx.route, model=model, purpose=purpose,
-            parent_id=parent_id, reason=reason, explored=explored,
-            candidates=tuple(candidates if candidates is not None else ctx.candidates),
+        return False
+    request_id = request_id or ctx.request_id
+    tenant = ctx.tenant
+    created_at = time.time()
+    route, language, client_id = ctx.route, ctx.language, ctx.client_request_id
+    chosen = tuple(candidates if candidates is not None else ctx.candidates)
+
+    def build() -> RequestRecord:
+        redact = gateway.content_log.redactor(tenant.content_logging)
+        return RequestRecord(
+            request_id=request_id, tenant=tenant.name, created_at=created_at, route=route,
+            model=model, purpose=purpose, parent_id=parent_id, reason=reason,
+            explored=explored, candidates=chosen,
             prompt=redact(messages_embedding_text(messages)),
             answer=None if answer_text is None else redact(answer_text),
             cost_usd=float(cost_usd), prompt_tokens=int(prompt_tokens),
-            completion_tokens=int(completion_tokens), language=ctx.language, status=status,
+            completion_tokens=int(completion_tokens), language=language, status=status,
             artifact_version=artifact_version,
-            extra={"client_request_id": ctx.client_request_id, **(extra or {})},
+            extra={"client_request_id": client_id, **(extra or {})},
         )
-    except Exception:
-        log.exception("records: could not capture request %s", ctx.request_id)
-        return None
+
+    if isinstance(sink, RecordOutbox):
+        sink.add_deferred(request_id, tenant.name, build)
+        return True
+    try:
+        record = build()
+    except Exception:  # capture must never fail the client's answer
+        log.exception("records: could not capture request %s", request_id)
+        return False
     sink.add_request(record)
-    return record
+    return True
 
 
 def capture_reply(gateway: Gateway, ctx: RequestContext,
-                  messages: Sequence[Mapping[str, Any]], reply: ChatReply) -> RequestRecord | None:
+                  messages: Sequence[Mapping[str, Any]], reply: ChatReply) -> bool:
     """The call site of a complete answer (non-streaming or orchestrated)."""
     if not wants_capture(gateway, ctx):
-        return None
+        return False
     usage = reply.body.get("usage") or {}
     return capture_answer(
         gateway, ctx, messages, completion_text(reply.body), model=reply.model,
@@ -103,11 +120,11 @@ def capture_reply(gateway: Gateway, ctx: RequestContext,
 
 def capture_stream(gateway: Gateway, ctx: RequestContext,
                    messages: Sequence[Mapping[str, Any]], answer_text: str,
-                   reason: str) -> RequestRecord | None:
+                   reason: str) -> bool:
     """The call site of a streamed answer, once it settled (the facts are in `ctx.log`)."""
     facts = ctx.log
     if not wants_capture(gateway, ctx) or not facts.get("model"):
-        return None  # not settled: the client left before the stream was relayed
+        return False  # not settled: the client left before the stream was relayed
     failed = facts.get("stream_error")
     return capture_answer(
         gateway, ctx, messages, answer_text, model=str(facts["model"]),

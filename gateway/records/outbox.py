@@ -10,6 +10,10 @@ records, new ones are dropped and counted (`costroute_records_dropped_total`). O
 
 Feedback may arrive before its request has been drained: `pending_request` finds a request
 still in the queue or in the batch being written.
+
+`add_deferred` queues a request whose record is built later, by the drainer: capture uses it
+so that redaction (regexes over the prompt and answer, ~0.1-1 ms) runs after the client has
+its answer, one record at a time between other tasks, and not on the request's path.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -26,7 +31,24 @@ from gateway.records.base import Label, RecordStore, RecordStoreUnavailable, Req
 
 log = logging.getLogger("costroute.records")
 
-Item = RequestRecord | Label
+
+
+@dataclass(slots=True)
+class Deferred:
+    """A request whose record is built when it is drained (or when feedback asks for it)."""
+
+    request_id: str
+    tenant: str
+    build: Callable[[], RequestRecord]
+    built: RequestRecord | None = None
+
+    def record(self) -> RequestRecord:
+        if self.built is None:
+            self.built = self.build()
+        return self.built
+
+
+Item = RequestRecord | Label | Deferred
 
 
 class OutboxMetrics:
@@ -71,7 +93,7 @@ class RecordOutbox:
         self.retry_max_s = retry_max_s
         self._queue: deque[Item] = deque()
         self._inflight: list[Item] = []
-        self._pending: dict[str, RequestRecord] = {}  # request id -> record not yet stored
+        self._pending: dict[str, RequestRecord | Deferred] = {}  # request id -> not stored yet
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -90,6 +112,13 @@ class RecordOutbox:
     def add_label(self, label: Label) -> None:
         self._offer(label, "label")
 
+    def add_deferred(self, request_id: str, tenant: str,
+                     build: Callable[[], RequestRecord]) -> None:
+        """Queues a request whose record `build()` makes later (it must not raise often)."""
+        item = Deferred(request_id, tenant, build)
+        if self._offer(item, "request"):
+            self._pending[request_id] = item
+
     def _offer(self, item: Item, kind: str) -> bool:
         try:
             if self._closing or len(self._queue) >= self.capacity:
@@ -105,8 +134,15 @@ class RecordOutbox:
     # -- reading what is not stored yet -------------------------------------------------------
 
     def pending_request(self, tenant: str, request_id: str) -> RequestRecord | None:
-        record = self._pending.get(request_id)
-        return record if record is not None and record.tenant == tenant else None
+        found = self._pending.get(request_id)
+        if found is None or found.tenant != tenant:
+            return None
+        if isinstance(found, Deferred):
+            try:
+                return found.record()
+            except Exception:  # noqa: BLE001 - the drainer logs and counts it
+                return None
+        return found
 
     def stats(self) -> OutboxStats:
         return OutboxStats(len(self._queue) + len(self._inflight), self.capacity, self._written,
@@ -149,13 +185,29 @@ class RecordOutbox:
             self._idle.clear()
             count = min(self.batch_size, len(self._queue))
             self._inflight = [self._queue.popleft() for _ in range(count)]
-            await self._write(self._inflight)
+            await self._write(await self._materialize(self._inflight))
             for item in self._inflight:
-                if isinstance(item, RequestRecord):
+                if isinstance(item, RequestRecord | Deferred):
                     self._pending.pop(item.request_id, None)
             self._inflight = []
 
-    async def _write(self, batch: list[Item]) -> None:
+    async def _materialize(self, batch: list[Item]) -> list[RequestRecord | Label]:
+        """The batch's records, building deferred ones one at a time between other tasks."""
+        out: list[RequestRecord | Label] = []
+        for item in batch:
+            if not isinstance(item, Deferred):
+                out.append(item)
+                continue
+            try:
+                out.append(item.record())
+            except Exception:  # one bad record must not stop the drainer
+                log.exception("records outbox: could not build the record of %s",
+                              item.request_id)
+                self._drop("request", "error", 1)
+            await asyncio.sleep(0)
+        return out
+
+    async def _write(self, batch: list[RequestRecord | Label]) -> None:
         requests = [x for x in batch if isinstance(x, RequestRecord)]
         labels = [x for x in batch if isinstance(x, Label)]
         delay = self.retry_base_s
@@ -221,7 +273,7 @@ class RecordOutbox:
         if left:
             log.error("records outbox: %d records not stored at shutdown (store unavailable)",
                       len(left))
-            self._drop("request", "shutdown", sum(isinstance(x, RequestRecord) for x in left))
+            self._drop("request", "shutdown", sum(not isinstance(x, Label) for x in left))
             self._drop("label", "shutdown", sum(isinstance(x, Label) for x in left))
         self._queue.clear()
         self._inflight = []

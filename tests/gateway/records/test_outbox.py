@@ -130,3 +130,29 @@ async def test_a_batch_the_store_rejects_is_dropped_and_the_drainer_goes_on() ->
     assert outbox.stats().dropped == 1
     assert len(await store.label_history("acme", "r2")) == 1
     await outbox.aclose()
+
+
+async def test_deferred_records_are_built_by_the_drainer_or_for_feedback() -> None:
+    store = MemoryRecordStore()
+    outbox = RecordOutbox(store)
+    built: list[str] = []
+
+    def build(request_id: str) -> RequestRecord:
+        built.append(request_id)
+        return request(request_id)
+
+    def broken() -> RequestRecord:
+        raise ValueError("a capture bug")
+
+    outbox.add_deferred("r1", "acme", lambda: build("r1"))
+    outbox.add_deferred("r2", "acme", lambda: build("r2"))
+    outbox.add_deferred("bad", "acme", broken)
+    found = outbox.pending_request("acme", "r1")  # feedback before the drainer ran
+    assert found is not None and found.model == "m-small" and built == ["r1"]
+    assert outbox.pending_request("globex", "r2") is None and built == ["r1"]
+    assert outbox.pending_request("acme", "bad") is None
+    assert await outbox.flush(5)
+    assert built == ["r1", "r2"]  # r1 was built once
+    assert (await store.counts("acme")).requests == 2
+    assert outbox.stats().dropped == 1
+    await outbox.aclose()

@@ -10,7 +10,9 @@ import httpx
 import openai
 import pytest
 
+from gateway.config import parse_config
 from gateway.records.sqlite import SQLiteRecordStore
+from gateway.server import ServeOptions, make_app
 from gateway.simulator.server import SimulatorHandle
 from gateway.tenants.config import LearningConfig, TenantConfig, hash_key
 from tests.gateway.conftest import (
@@ -20,6 +22,7 @@ from tests.gateway.conftest import (
     RunningGateway,
     sim_config,
 )
+from tests.servers import serve_asgi
 
 QUIET_KEY = "cr-test-key-tenant-quiet"
 
@@ -188,3 +191,15 @@ def test_an_orchestrated_answer_is_captured_with_its_total_cost(
     assert record.route == "router:minion" and record.extra.get("stages", 0) >= 2
     assert record.cost_usd == pytest.approx(float(raw.headers["x-costroute-cost-usd"]))
     assert {c["model"] for c in record.candidates} == set(pool)
+
+
+def test_records_still_queued_at_shutdown_are_written_before_exit(
+        sim: SimulatorHandle, records_path: Path) -> None:
+    config = sim_config(sim, records={"kind": "sqlite", "path": str(records_path)},
+                        store={"kind": "memory", "path": str(records_path.parent / "s.jsonl")})
+    app = make_app(ServeOptions(parse_config(config), learning_tenants()))
+    with serve_asgi(app) as root:
+        gw = RunningGateway(f"{root}/v1", TEST_KEY, root)
+        ids = [answer(gw, content=f"Question {i}")[0] for i in range(20)]
+    assert read(records_path, "counts", "tenant-a").requests == 20
+    assert read(records_path, "get_request", "tenant-a", ids[-1]) is not None

@@ -51,6 +51,10 @@ class Deferred:
 Item = RequestRecord | Label | Deferred
 
 
+def _built() -> RequestRecord:
+    raise AssertionError("a deferred record is built once")
+
+
 class OutboxMetrics:
     """The outbox's figures, on the gateway's own registry (docs/metrics.md)."""
 
@@ -200,6 +204,7 @@ class RecordOutbox:
                 continue
             try:
                 out.append(item.record())
+                item.build = _built  # let go of the request's messages
             except Exception:  # one bad record must not stop the drainer
                 log.exception("records outbox: could not build the record of %s",
                               item.request_id)
@@ -222,7 +227,7 @@ class RecordOutbox:
                     log.warning("records store unavailable; %d records wait in the outbox: %s",
                                 len(self._queue) + len(batch), exc)
                 self._last_error = str(exc)
-                await asyncio.sleep(delay)
+                await self._build_while_waiting(delay)
                 delay = min(delay * 2, self.retry_max_s)
                 continue
             except Exception:
@@ -237,6 +242,30 @@ class RecordOutbox:
             self.metrics.written.labels("request").inc(len(requests))
             self.metrics.written.labels("label").inc(len(labels))
             return
+
+    async def _build_while_waiting(self, seconds: float) -> None:
+        """Sleeps `seconds`, building queued deferred records meanwhile: through an outage
+        the queue then holds records (bounded text), not whole requests' messages."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + seconds
+        i = 0
+        # Only this task pops from the left, so index i stays put while others append.
+        while i < len(self._queue) and loop.time() < until:
+            item = self._queue[i]
+            if isinstance(item, Deferred) and item.built is None:
+                try:
+                    item.record()
+                except Exception:  # one bad record must not stop the drainer
+                    log.exception("records outbox: could not build the record of %s",
+                                  item.request_id)
+                    del self._queue[i]
+                    self._pending.pop(item.request_id, None)
+                    self._drop("request", "error", 1)
+                    continue
+                item.build = _built  # let go of the request's messages
+                await asyncio.sleep(0)
+            i += 1
+        await asyncio.sleep(max(0.0, until - loop.time()))
 
     def _drop(self, kind: str, why: str, n: int) -> None:
         if n:

@@ -156,3 +156,25 @@ async def test_deferred_records_are_built_by_the_drainer_or_for_feedback() -> No
     assert (await store.counts("acme")).requests == 2
     assert outbox.stats().dropped == 1
     await outbox.aclose()
+
+
+async def test_through_an_outage_deferred_records_are_built_and_their_inputs_let_go() -> None:
+    store = FlakyStore()
+    store.down = True
+    outbox = RecordOutbox(store, batch_size=2, retry_base_s=0.02, retry_max_s=0.05)
+    built: list[str] = []
+
+    def build(request_id: str) -> RequestRecord:
+        built.append(request_id)
+        return request(request_id)
+
+    for i in range(10):
+        outbox.add_deferred(f"r{i}", "acme", lambda i=i: build(f"r{i}"))
+    outbox.add_deferred("bad", "acme", lambda: request("bad", model=str(1 / 0)))
+    assert not await outbox.flush(0.3)
+    assert sorted(built) == sorted(f"r{i}" for i in range(10))  # all built while waiting
+    assert outbox.stats().dropped == 1 and outbox.pending_request("acme", "bad") is None
+    store.down = False
+    assert await outbox.flush(5)
+    assert (await store.counts("acme")).requests == 10 and len(built) == 10
+    await outbox.aclose()

@@ -8,7 +8,8 @@ from prometheus_client import CollectorRegistry
 
 from gateway.config import ConfigError, RecordsConfig
 from gateway.records.base import RecordStore
-from gateway.records.outbox import OutboxMetrics, RecordOutbox
+from gateway.records.outbox import RecordOutbox
+from gateway.records.outbox_metrics import OutboxMetrics
 
 DEFAULT_FILE = "records.sqlite3"
 

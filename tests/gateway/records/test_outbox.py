@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry
 
 from gateway.records.base import Label, RecordStoreUnavailable, RequestRecord
 from gateway.records.memory import MemoryRecordStore
-from gateway.records.outbox import OutboxMetrics, RecordOutbox
+from gateway.records.outbox import RecordOutbox
+from gateway.records.outbox_metrics import OutboxMetrics
 from tests.gateway.records.samples import label, request
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from gateway.content_log import ContentLogger
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
+from gateway.records.factory import open_records
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
 from gateway.upstream.base import Upstream
@@ -126,6 +128,7 @@ def build_gateway(
     *,
     upstreams: dict[str, Upstream] | None = None,
     tokenizers: TokenizerRegistry | None = None,
+    records_dir: Path | None = None,
 ) -> Gateway:
     tokenizers = tokenizers or TokenizerRegistry()
     catalog = build_catalog(config, tokenizers)
@@ -150,6 +153,11 @@ def build_gateway(
                                               redis_client)
     if completion_cache is not None:
         gateway.cache = CacheGate(completion_cache, budget, metrics, estimator)
+    gateway.record_store, outbox = open_records(config.records, metrics.registry, records_dir)
+    if gateway.record_store is not None and outbox is not None:
+        gateway.records = outbox
+        gateway.on_close.append(gateway.record_store.aclose)
+        gateway.on_close.append(outbox.aclose)  # hooks run in reverse: drain, then close
     return gateway
 
 

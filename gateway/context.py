@@ -18,3 +18,7 @@ class RequestContext:
     upstream_s: float = 0.0
     route: str = "passthrough"
     log: dict[str, Any] = field(default_factory=dict)
+    # What the router weighed and the prompt's language, for the records store
+    # (gateway/records/capture.py); kept out of `log`, which is written to the access log.
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    language: str | None = None

@@ -79,7 +79,8 @@ def make_app(options: ServeOptions) -> Any:
         guard = BudgetGuard(store, hold_ttl_s=config.store.reservation_ttl_s,
                             fail_open=config.store.fail_open)
         gateway = build_gateway(config, directory, LedgerBudget(guard, limiter),
-                                upstreams=options.upstreams, tokenizers=tokenizers)
+                                upstreams=options.upstreams, tokenizers=tokenizers,
+                                records_dir=data_dir())
         gateway.store = store
         if directory.path != Path(""):
             directory.start_watching(options.watch_interval_s)

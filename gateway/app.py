@@ -32,6 +32,8 @@ from gateway.ledger.report import DayRange
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
+from gateway.records.capture import capture_reply, capture_stream, wants_capture
+from gateway.records.feedback import feedback_router
 from gateway.routing import Routed
 from gateway.serving import ChatReply
 from gateway.spend import spend_report
@@ -100,6 +102,7 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
                   docs_url=None, redoc_url=None)
     _install_error_handlers(app)
     _install_routes(app)
+    app.include_router(feedback_router())
     install_console(app)
     return app
 
@@ -259,6 +262,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     target = service.target(ctx, chat, messages)
     if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
         reply = await service.orchestrate(ctx, target, chat, body, messages)
+        capture_reply(gateway, ctx, messages, reply)
         if debug:
             base["x-costroute-trace"] = _trace_header(reply)
         return _reply_response(gateway, ctx, chat, reply, base, messages)
@@ -266,7 +270,8 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         events, headers = await service.stream(ctx, chat, body, messages, target)
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
 
-        collector = StreamTextCollector() if _wants_content(gateway, ctx) else None
+        capture = wants_capture(gateway, ctx)
+        collector = StreamTextCollector() if capture or _wants_content(gateway, ctx) else None
 
         async def logged() -> AsyncIterator[bytes]:
             try:
@@ -278,11 +283,15 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                 if collector is not None:
                     gateway.content_log.record(ctx, messages, collector.text)
                     gateway.tracing.content(ctx, messages, collector.text)
+                if capture and collector is not None:
+                    capture_stream(gateway, ctx, messages, collector.text,
+                                   headers.get("x-costroute-route", ""))
                 _finish(gateway, ctx, 200, stream=True)
 
         return StreamingResponse(logged(), media_type="text/event-stream", headers={
             **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     reply = await service.complete(ctx, chat, body, messages, target)
+    capture_reply(gateway, ctx, messages, reply)
     if gateway.cache is not None:
         await gateway.cache.remember(ctx, body, reply.body)
     return _reply_response(gateway, ctx, chat, reply, base, messages)

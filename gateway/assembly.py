@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from gateway.content_log import ContentLogger
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
+from gateway.records.factory import open_records
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
 from gateway.tracing import NoTracing, Tracing, build_tracing
@@ -128,6 +130,7 @@ def build_gateway(
     *,
     upstreams: dict[str, Upstream] | None = None,
     tokenizers: TokenizerRegistry | None = None,
+    records_dir: Path | None = None,
 ) -> Gateway:
     tokenizers = tokenizers or TokenizerRegistry()
     catalog = build_catalog(config, tokenizers)
@@ -147,14 +150,20 @@ def build_gateway(
     gateway.on_close.append(tracing.aclose)
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
-        from gateway.ledger.redis_client import connect
+        from gateway.ledger.redis_client import connect, connect_cluster
 
-        redis_client = connect(config.store.url)
+        redis_client = (connect_cluster(config.store.url) if config.store.cluster
+                        else connect(config.store.url))
         gateway.on_close.append(redis_client.aclose)
     completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant),
                                               redis_client)
     if completion_cache is not None:
         gateway.cache = CacheGate(completion_cache, budget, metrics, estimator)
+    gateway.record_store, outbox = open_records(config.records, metrics.registry, records_dir)
+    if gateway.record_store is not None and outbox is not None:
+        gateway.records = outbox
+        gateway.on_close.append(gateway.record_store.aclose)
+        gateway.on_close.append(outbox.aclose)  # hooks run in reverse: drain, then close
     return gateway
 
 

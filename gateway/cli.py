@@ -107,6 +107,7 @@ def main() -> None:
            "calibrate_app")
     _mount("routers.cli", "knn", "Inspect and grow k-NN router artifacts.", "knn_app")
     _mount("eval.cli", "eval", "Offline evaluation: cost-of-pass and router curves.")
+    _mount("gateway.records.cli", "learn", "Learning from traffic: captured records and labels.")
     app(prog_name="costroute")
 
 

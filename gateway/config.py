@@ -76,8 +76,33 @@ class StoreConfig(BaseModel):
     kind: Literal["memory", "redis"] = "memory"
     path: str | None = None  # append-only spend log of the memory store
     url: str | None = None  # redis://...
+    # Redis Cluster: `url` names any node; each tenant's keys share one hash slot.
+    cluster: bool = False
     fail_open: bool = False
     reservation_ttl_s: float = Field(default=900.0, gt=0)
+
+
+class RecordsConfig(BaseModel):
+    """The learning loop's records store (gateway/records): captured requests and labels.
+
+    `sqlite` (default) is one file, `path` or records.sqlite3 in the data directory, opened
+    on first use; `postgres` (`url`) serves many replicas; `memory` keeps records in-process;
+    `none` keeps nothing (feedback answers 404). Writes go through a bounded outbox of
+    `outbox_capacity` records that waits out a database outage.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sqlite", "postgres", "memory", "none"] = "sqlite"
+    path: str | None = None
+    url: str | None = None  # postgresql://user@host:port/db
+    outbox_capacity: int = Field(default=10_000, gt=0)
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> RecordsConfig:
+        if self.kind == "postgres" and not self.url:
+            raise ValueError("kind `postgres` needs `url` (postgresql://...)")
+        return self
 
 
 class CacheConfig(BaseModel):
@@ -120,6 +145,7 @@ class GatewayConfig(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    records: RecordsConfig = Field(default_factory=RecordsConfig)
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     simulator: bool = False  # serve the bundled upstream simulator under /simulator

@@ -17,6 +17,7 @@ from gateway.ledger.base import Hold, SpendRecord
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
 from gateway.protocol import ChatCompletionRequest
+from gateway.records.capture import candidate_summary
 from gateway.routing import Passthrough, Routed, RouteTable
 from gateway.streaming import StreamRelay
 from gateway.tracing import NoTracing, Tracing
@@ -139,6 +140,7 @@ class ChatService:
         self.tracing.decision(target.alias, decision, decision.reason,
                               decision.predicted_cost_usd)
         chosen = next(c for c in candidates if c.model == decision.model)
+        ctx.candidates = candidate_summary(candidates, decision)
         # Cheaper candidates, in case the chosen model no longer fits the remaining budget.
         cheaper = sorted((c for c in candidates
                           if c.estimate.max_cost_usd < chosen.estimate.max_cost_usd),
@@ -271,6 +273,7 @@ class ChatService:
         max_tokens = self._max_tokens(request)
         candidates = self.candidates(target, messages, max_tokens, 1)
         policy = await self._admit_routed(ctx, candidates)
+        ctx.candidates = candidate_summary(candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      tenant=ctx.tenant.name)
         ctx.log["reason"] = f"{target.router.name} orchestration"
@@ -308,7 +311,7 @@ class ChatService:
                        body: dict[str, Any], messages: list[dict[str, Any]],
                        target: Passthrough | Routed | None = None) -> ChatReply:
         plan = await self.plan(ctx, request, messages, target)
-        ctx.route = plan.route
+        ctx.route, ctx.language = plan.route, plan.estimate.language
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         ctx.log["reason"] = plan.reason
         held = [hold]
@@ -341,7 +344,7 @@ class ChatService:
                      target: Passthrough | Routed | None = None,
                      ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
         plan = await self.plan(ctx, request, messages, target)
-        ctx.route = plan.route
+        ctx.route, ctx.language = plan.route, plan.estimate.language
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
         ctx.log["reason"] = plan.reason
         held = [hold]

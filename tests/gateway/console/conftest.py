@@ -21,7 +21,7 @@ from gateway.ledger.entries import encode_entry
 from gateway.server import ServeOptions, make_app
 from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.server import SimulatorHandle, run_simulator
-from gateway.tenants.config import BudgetConfig, TenantConfig, hash_key
+from gateway.tenants.config import BudgetConfig, LearningConfig, TenantConfig, hash_key
 from gateway.tenants.periods import budget_window
 from tests.gateway.cascade_route import (
     CHEAP,
@@ -55,7 +55,8 @@ def console_tenants() -> list[TenantConfig]:
     return [
         TenantConfig(name="tenant-a", key_sha256=[hash_key(KEY_A)],
                      budgets=[BudgetConfig(period="month", limit_usd=1.0),
-                              BudgetConfig(period="day", limit_usd=0.5)]),
+                              BudgetConfig(period="day", limit_usd=0.5)],
+                     learning=LearningConfig(capture=True)),
         TenantConfig(name="tenant-b", key_sha256=[hash_key(KEY_B)]),
         TenantConfig(name="ops", key_sha256=[hash_key(KEY_ADMIN)], admin=True),
     ]
@@ -122,7 +123,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     with run_simulator(SimulatorConfig(latency_scale=0)) as sim:
         config = sim_config(sim, routes={
             "auto": {"router": "table"}, "router:cheapest": {"router": "cheapest"},
-            "router:cascade": cascade_route(artifact)}, store={"path": str(journal)})
+            "router:cascade": cascade_route(artifact)}, store={"path": str(journal)},
+            records={"kind": "memory"})
         with serve_asgi(make_app(ServeOptions(parse_config(config), tenants))) as root:
             console = Console(root, sim, tenants)
             send_traffic(console)

@@ -32,7 +32,9 @@ KEY = "cr-evidence-tenant"
 @pytest.fixture
 def served(sim: SimulatorHandle, tmp_path: Path) -> Iterator[tuple[str, MemoryRecordStore]]:
     """A gateway over the simulator holding an in-process records store."""
-    config = parse_config(sim_config(sim, store={"path": str(tmp_path / "spend.jsonl")}))
+    # `none`: the gateway builds no store of its own; the test hands it `records` below.
+    config = parse_config(sim_config(sim, store={"path": str(tmp_path / "spend.jsonl")},
+                                     records={"kind": "none"}))
     store = open_store("memory", path=tmp_path / "spend.jsonl", url=None)
     records = MemoryRecordStore()
     tenants = TenantDirectory.from_tenants([TenantConfig(name="t", key_sha256=[hash_key(KEY)])])

@@ -79,6 +79,10 @@ def make_app(options: ServeOptions) -> Any:
         gateway = build_gateway(config, directory, LedgerBudget(guard, limiter),
                                 upstreams=options.upstreams, tokenizers=tokenizers)
         gateway.store = store
+        from gateway.artifacts.watch import start_watching
+
+        _watcher, stop_watching = start_watching(config, gateway.routes)
+        gateway.on_close.append(stop_watching)
         if directory.path != Path(""):
             directory.start_watching(options.watch_interval_s)
             gateway.on_close.append(directory.stop_watching)

@@ -138,10 +138,12 @@ class KnnRouter:
                 options.append(Scored(cand.model, UNKNOWN_MODEL_QUALITY, estimate))
         ranked = rank(options, policy)
         note = f"; no outcomes for {', '.join(unknown)}" if unknown else ""
+        version = self.artifact.manifest.get("version", {}).get("id")
+        label = f"knn[{self.space}]@{version}" if version else f"knn[{self.space}]"
         return Decision(
             model=ranked[0].model,
             reason=(
-                f"knn[{self.space}] {policy.objective} knob={policy.knob:g}: "
+                f"{label} {policy.objective} knob={policy.knob:g}: "
                 f"{describe(ranked)}{note}"
             ),
             predicted_cost_usd=ranked[0].cost_usd,

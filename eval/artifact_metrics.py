@@ -21,7 +21,7 @@ from eval.baselines import TaskLookup
 from eval.config import EvalConfig
 from eval.paired import AiqDifference, aiq_difference
 from eval.registry import load_artifact
-from eval.replay import Curve, replay, standard_candidates
+from eval.replay import replay, standard_candidates
 from eval.results import CandidateResult, DatasetResult
 from eval.scoring import evaluate
 from eval.sweep import CandidateKind, ReplayableRouter, SweepStep
@@ -56,13 +56,17 @@ def held_out_metrics(
     versus = next((d for d in result.pooled.versus_lookup if d.candidate == "artifact"), None)
     best = best_single_model(result.pooled.candidates)
     lookup = candidates.get(TaskLookup.name)
+    mixture = next((c for c in result.pooled.candidates if c.name.startswith("random(")), None)
     return {
         "slice": {"n_prompts": len(held_out), "models": list(held_out.models),
                   "tasks": len(set(held_out.eval_names))},
         "aiq_cost_range_usd": list(result.pooled.aiq_cost_range),
         "artifact": _figures(candidates["artifact"]),
         "task_lookup": _figures(lookup) if lookup else None,
+        # A single model is one point at an end of the cost range, so its AIQ is ~0; the
+        # random mixture of the cheapest and the best model is the line they span.
         "best_single_model": {"name": best.name, **_figures(best)} if best else None,
+        "random_mixture": {"name": mixture.name, **_figures(mixture)} if mixture else None,
         "gain_over_lookup": _difference(versus) if versus else None,
     }
 
@@ -135,7 +139,3 @@ class _Named:
 
 def _named(router: ReplayableRouter, name: str) -> _Named:
     return _Named(router, name)
-
-
-def curve_named(curves: Sequence[Curve], name: str) -> Curve:
-    return next(c for c in curves if c.name == name)

@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="redraw the shipped MMLU subset from RouteLLM's mmlu folder")
     parser.add_argument("--skip-cascade", action="store_true")
     parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--metrics-only", action="store_true",
+                        help="keep the trained artifacts; recompute their manifests' metrics")
     args = parser.parse_args(argv)
     if args.rebuild_subset:
         n = build_mmlu_subset(args.rebuild_subset, mmlu_subset_path())
@@ -75,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         "held_out": {"rule": f"routers.datasets.split.split_rows(fraction={HELD_OUT_FRACTION}, "
                              f"seed={SEED})", "n_prompts": len(held_out)},
     }
+    if args.metrics_only:
+        _publish(KNN_OUT, "knn", train, held_out, data, _hash(KNN_OUT))
+        gsm_train, gsm_held, gsm_data = _gsm8k(train, held_out, data)
+        _publish(CASCADE_OUT, "cascade", gsm_train, gsm_held, gsm_data, _hash(CASCADE_OUT))
+        return 0
     build_knn(train, held_out, data, args.epochs)
     if not args.skip_cascade:
         build_cascade(train, held_out, data)
@@ -105,7 +112,7 @@ def build_cascade(train: RoutingDataset, held_out: RoutingDataset, data: dict[st
     from routers.cascade.train import CascadeConfig, fit_cascade
     from routers.cli_support import build_embedder
 
-    gsm_train, gsm_held = _task(train, "gsm8k"), _task(held_out, "gsm8k")
+    gsm_train, gsm_held, gsm_data = _gsm8k(train, held_out, data)
     print(f"cascade: training on {len(gsm_train)} GSM8K prompts with both models' answers")
     started = time.perf_counter()
     trained = fit_cascade(gsm_train, build_embedder("minilm", None),  # type: ignore[arg-type]
@@ -114,8 +121,6 @@ def build_cascade(train: RoutingDataset, held_out: RoutingDataset, data: dict[st
           f"{trained.artifact.strategy.describe()}")
     _fresh(CASCADE_OUT)
     save_artifact(trained.artifact, CASCADE_OUT)
-    gsm_data = {**data, "dataset": "GSM8K recordings (RouteLLM answers)",
-                "held_out": {**data["held_out"], "n_prompts": len(gsm_held), "task": "gsm8k"}}
     _publish(CASCADE_OUT, "cascade", gsm_train, gsm_held, gsm_data,
              str(trained.artifact.manifest.get("data_hash", "")))
 
@@ -140,6 +145,19 @@ def _publish(out: Path, kind: str, train: RoutingDataset, held_out: RoutingDatas
     size = sum(p.stat().st_size for p in out.iterdir())
     print(f"{kind}: {manifest['version']['id']} -> {out} ({size / 1e6:.2f} MB)")
     print(json.dumps(metrics, indent=2))
+
+
+def _gsm8k(train: RoutingDataset, held_out: RoutingDataset, data: dict[str, Any]
+           ) -> tuple[RoutingDataset, RoutingDataset, dict[str, Any]]:
+    gsm_train, gsm_held = _task(train, "gsm8k"), _task(held_out, "gsm8k")
+    gsm_data = {**data, "dataset": "GSM8K recordings (RouteLLM answers)",
+                "held_out": {**data["held_out"], "n_prompts": len(gsm_held), "task": "gsm8k"}}
+    return gsm_train, gsm_held, gsm_data
+
+
+def _hash(out: Path) -> str:
+    manifest = json.loads((out / "manifest.json").read_text())
+    return str(manifest.get("data_hash") or manifest["version"]["data"]["data_hash"])
 
 
 def _task(ds: RoutingDataset, task: str) -> RoutingDataset:

@@ -212,8 +212,9 @@ def promote(
     except RegistryError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"{route} now serves {pointer.version} (before: {pointer.previous or 'the '
-               'configured artifact'}); gateways swap within {cfg.artifacts.poll_s:g} s")
+    before = pointer.previous or "the configured artifact"
+    typer.echo(f"{route} now serves {pointer.version} (before: {before}); "
+               f"gateways swap within {cfg.artifacts.poll_s:g} s")
 
 
 @app.command("rollback")

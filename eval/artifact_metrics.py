@@ -81,7 +81,8 @@ def compare(
     confidence: float = 0.95,
 ) -> Comparison:
     """AIQ(new) − AIQ(base) on `held_out`, with a paired bootstrap interval."""
-    routers = [_named(load_artifact(new), "new"), _named(load_artifact(base), "base")]
+    routers: list[ReplayableRouter] = [
+        _named(load_artifact(new), "new"), _named(load_artifact(base), "base")]
     config = EvalConfig(bootstrap_resamples=0, seed=seed, confidence=confidence)
     curves = replay(held_out, standard_candidates(held_out, train, seed) + routers)
     result = evaluate(held_out, curves, config)

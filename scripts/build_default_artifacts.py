@@ -31,17 +31,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval.artifact_metrics import held_out_metrics  # noqa: E402
-from routers.datasets.format import RoutingDataset  # noqa: E402
-from routers.datasets.shipped import (  # noqa: E402
+from eval.artifact_metrics import held_out_metrics
+from routers.datasets.format import RoutingDataset
+from routers.datasets.shipped import (
     build_mmlu_subset,
     file_sha256,
     load_shipped,
     mmlu_subset_path,
 )
-from routers.datasets.split import split_rows  # noqa: E402
-from routers.train_progress import RichTrainProgress  # noqa: E402
-from routers.versions.registry import write_version_block  # noqa: E402
+from routers.datasets.split import split_rows
+from routers.train_progress import RichTrainProgress
+from routers.versions.registry import write_version_block
 
 GSM8K = ROOT / "gateway/simulator/data/gsm8k_recordings.jsonl.gz"
 KNN_OUT = ROOT / "routers/data/default_knn"

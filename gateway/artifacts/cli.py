@@ -164,8 +164,8 @@ def evaluate_paths(new_path: Path, base_path: Path, held: Any, train: Any,
     from eval.artifact_metrics import compare
 
     c = compare(new_path, base_path, held, train, resamples=resamples)
-    lines = [f"held-out slice: {c.n_prompts} prompts x {len(held.models)} models "
-             f"({', '.join(held.models)})"]
+    lines = [(f"held-out slice: {c.n_prompts} prompts x {len(held.models)} models "
+              f"({', '.join(held.models)})")]
     for label, r in (("new", c.new), ("serving", c.base), ("task-lookup", c.lookup),
                      (f"best single ({c.best_single.name})" if c.best_single else "", c.best_single)):
         if r is not None and label:

@@ -18,17 +18,17 @@ KEY = "cr-demo-test-key"
 # A GSM8K question (shipped recordings) and MMLU-style questions of other domains.
 PROMPTS = [
     "Janet has 3 apples and buys 5 boxes of 12 apples each. She gives away 7. How many are left?",
-    "Which of the following is a correct statement of the Fifth Amendment's self-incrimination "
-    "clause?\nA. It applies to corporations\nB. It protects testimonial evidence only\n"
-    "C. It applies to civil cases only\nD. It bars all compelled evidence\nAnswer:",
-    "Find the degree of the field extension Q(sqrt(2), sqrt(3)) over Q.\nA. 0\nB. 4\nC. 2\n"
-    "D. 6\nAnswer:",
+    ("Which of the following is a correct statement of the Fifth Amendment's self-incrimination "
+     "clause?\nA. It applies to corporations\nB. It protects testimonial evidence only\n"
+     "C. It applies to civil cases only\nD. It bars all compelled evidence\nAnswer:"),
+    ("Find the degree of the field extension Q(sqrt(2), sqrt(3)) over Q.\nA. 0\nB. 4\nC. 2\n"
+     "D. 6\nAnswer:"),
     "What is the capital of France?",
-    "In the context of moral philosophy, which of the following best describes Kant's "
-    "categorical imperative?\nA. Maximise happiness\nB. Act only on maxims you could will as "
-    "universal law\nC. Follow virtue\nD. Obey the state\nAnswer:",
-    "A 45-year-old man presents with crushing chest pain radiating to the left arm. Which "
-    "enzyme rises first?\nA. Troponin\nB. Myoglobin\nC. CK-MB\nD. LDH\nAnswer:",
+    ("In the context of moral philosophy, which of the following best describes Kant's "
+     "categorical imperative?\nA. Maximise happiness\nB. Act only on maxims you could will as "
+     "universal law\nC. Follow virtue\nD. Obey the state\nAnswer:"),
+    ("A 45-year-old man presents with crushing chest pain radiating to the left arm. Which "
+     "enzyme rises first?\nA. Troponin\nB. Myoglobin\nC. CK-MB\nD. LDH\nAnswer:"),
 ]
 
 

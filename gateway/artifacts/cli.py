@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,9 +87,12 @@ def train_knn_from_records(
     typer.echo(f"reading labelled outcomes of tenant {tenant!r} (metric {metric})", err=True)
     outcomes = _outcomes(config, tenant, metric, since)
     typer.echo(f"  {len(outcomes)} labelled prompts", err=True)
+    args = ["costroute", "train", "knn", "--from-records", "--tenant", tenant, "--route", route,
+            "--metric", metric, "--epochs", str(epochs), "--seed", str(seed)]
+    args += ["--config", str(config_path)] if config_path else []
+    args += ["--since", str(since)] if since is not None else []
     request = RecordsRequest(tenant=tenant, route=route, metric=metric, since=since,
-                             command=shlex.join(["costroute", *sys.argv[1:]]), epochs=epochs,
-                             seed=seed)
+                             command=shlex.join(args), epochs=epochs, seed=seed)
     progress = RichTrainProgress()
     try:
         trained = train_knn_version(outcomes, registry, request, embedder, progress)  # type: ignore[arg-type]

@@ -62,3 +62,28 @@ def test_evaluate_compares_two_versions_with_a_paired_interval(tmp_path: Path, r
 def test_too_little_traffic_is_a_clear_error(tmp_path: Path, rows) -> None:
     with pytest.raises(NoOutcomesError, match="at least 20"):
         train_knn_version(rows[:10], ArtifactRegistry(tmp_path), REQUEST, HashingEmbedder())
+
+
+def test_the_command_trains_a_version_and_says_what_to_do_next(
+    tmp_path: Path, rows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`costroute train knn --from-records` end to end, the store read replaced by the
+    MemoryRecordStore's outcomes (the SQLite/PostgreSQL stores are tested in records/)."""
+    from typer.testing import CliRunner
+
+    import gateway.artifacts.cli as artifacts_cli
+    from routers.cli import app
+
+    monkeypatch.setattr(artifacts_cli, "_outcomes", lambda *_: rows)
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "models: [{name: m, upstream: {base_url: 'http://127.0.0.1:1/v1'}}]\n"
+        "artifacts: {dir: reg}\n")
+    result = CliRunner().invoke(app, [
+        "knn", "--from-records", "--tenant", "acme", "--config", str(config),
+        "--embedder", "hashing", "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "new version v0001-knn" in result.output
+    assert "next: costroute router evaluate v0001-knn --tenant acme" in result.output
+    manifest = ArtifactRegistry(tmp_path / "reg").manifest("v0001-knn")
+    assert "--from-records" in manifest["version"]["command"]

@@ -54,9 +54,13 @@ class ServingWatcher:
     def apply_now(self) -> None:
         """At start-up: serve what the pointers say before the first request."""
         for alias in self.config.routes:
-            pointer = self._changed_pointer(alias)
-            if pointer is not None:
-                self._swap(alias, pointer, self._load(alias, pointer))
+            try:
+                pointer = self._changed_pointer(alias)
+                if pointer is not None:
+                    self._swap(alias, pointer, self._load(alias, pointer))
+            except Exception:  # a broken promoted version must not stop a replica starting
+                log.exception("cannot serve the promoted version of route %s; serving its "
+                              "configured router", alias)
 
     async def check(self) -> None:
         """One poll of every route's pointer; swaps where a new version is named."""

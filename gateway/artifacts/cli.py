@@ -156,7 +156,11 @@ def evaluate(
               f"at least {MIN_HELD_OUT_PROMPTS} are needed")
     held = outcomes_to_dataset(held_rows, name=f"records:{tenant}:held-out")
     train = outcomes_to_dataset(train_rows, held.models) if train_rows else None
-    report = evaluate_paths(new_path, base_path, held, train, resamples)
+    try:
+        report = evaluate_paths(new_path, base_path, held, train, resamples)
+    except ValueError as exc:  # e.g. a version routing to models the traffic never labelled
+        _fail(str(exc))
+        return
     typer.echo(report)
 
 

@@ -23,7 +23,7 @@ from gateway.routing import RouteTable
 from routers.base import Orchestrator, Router
 from routers.registry import build_router
 from routers.versions.pointer import Pointer, pointer_file, read_pointer
-from routers.versions.registry import ArtifactRegistry, read_manifest
+from routers.versions.registry import ArtifactRegistry, RegistryError, read_manifest
 
 log = logging.getLogger("costroute.artifacts")
 
@@ -65,7 +65,11 @@ class ServingWatcher:
     async def check(self) -> None:
         """One poll of every route's pointer; swaps where a new version is named."""
         for alias in self.config.routes:
-            pointer = self._changed_pointer(alias)
+            try:
+                pointer = self._changed_pointer(alias)
+            except RegistryError:
+                log.exception("unreadable serving pointer of route %s", alias)
+                continue
             if pointer is None:
                 continue
             try:

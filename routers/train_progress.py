@@ -62,7 +62,9 @@ class RichTrainProgress:
 
     def stage(self, description: str, total: int | None = None) -> None:
         self._finish()
-        self._task = self._progress.add_task(description, total=total)
+        # The whole sentence on its own line; the bar keeps a short label so it fits 80 columns.
+        self._progress.console.print(description)
+        self._task = self._progress.add_task(f"  {description.split(' ', 1)[0]}", total=total)
 
     def advance(self, steps: int = 1) -> None:
         if self._task is not None:

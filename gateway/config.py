@@ -118,6 +118,15 @@ class CacheConfig(BaseModel):
     semantic_ttl_s: float = Field(default=3600.0, gt=0)
 
 
+class ArtifactsConfig(BaseModel):
+    """The router artifact registry (versions, serving pointers); see routers/versions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: str | None = None  # default: $COSTROUTE_DATA_DIR/artifacts
+    poll_s: float = Field(default=1.0, gt=0)  # how often each replica checks the pointers
+
+
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -146,6 +155,7 @@ class GatewayConfig(BaseModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     records: RecordsConfig = Field(default_factory=RecordsConfig)
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     simulator: bool = False  # serve the bundled upstream simulator under /simulator
@@ -200,4 +210,6 @@ def parse_config(raw: Any, source: str = "config", base_dir: Path | None = None)
         tenants = Path(config.tenants_file)
         if not tenants.is_absolute():
             config.tenants_file = str((base_dir / tenants).resolve())
+    if base_dir is not None and config.artifacts.dir and not Path(config.artifacts.dir).is_absolute():
+        config.artifacts.dir = str((base_dir / config.artifacts.dir).resolve())
     return config

@@ -82,6 +82,10 @@ def make_app(options: ServeOptions) -> Any:
                                 upstreams=options.upstreams, tokenizers=tokenizers,
                                 records_dir=data_dir())
         gateway.store = store
+        from gateway.artifacts.watch import start_watching
+
+        _watcher, stop_watching = start_watching(config, gateway.routes)
+        gateway.on_close.append(stop_watching)
         if directory.path != Path(""):
             directory.start_watching(options.watch_interval_s)
             gateway.on_close.append(directory.stop_watching)

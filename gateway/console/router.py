@@ -6,6 +6,7 @@ reads its own figures; an admin key may pass `?tenant=NAME` (or `*` for every te
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
+from gateway.console.artifacts import artifact_versions
 from gateway.console.history import default_range, settled_history
 from gateway.console.overview import overview
 from gateway.console.savings import RouteFacts, savings
@@ -150,12 +152,16 @@ def _api() -> APIRouter:
     async def learning_page(request: Request) -> Response:
         s = scope(request)
         store = s.gateway.record_store
+        # Artifacts are the gateway's, not one tenant's: only an admin sees them.
+        artifacts = (await asyncio.to_thread(artifact_versions, s.gateway.config)
+                     if s.caller.admin else None)
         if store is None:
-            return _json({**s.header(), "available": False,
+            return _json({**s.header(), "available": False, "artifacts": artifacts,
                           "note": "This gateway keeps no records store, so there are no "
-                                  "labels or learned artifacts to show."})
+                                  "labels to show."})
         counts = await store.counts(s.name)
-        return _json({**s.header(), "available": True, "requests": counts.requests,
+        return _json({**s.header(), "available": True, "artifacts": artifacts,
+                      "requests": counts.requests,
                       "captured": counts.captured,
                       "labels_by_model": dict(counts.labels_by_model),
                       "labels_by_route": dict(counts.labels_by_route),

@@ -235,9 +235,28 @@ async function languagesPage() {
   ];
 }
 
+function artifactsSection(a) {
+  if (!a) return [h("p", { class: "muted" }, "Router artifact versions are the gateway's own: an admin key shows them.")];
+  if (a.error) return [h("p", { class: "error" }, a.error)];
+  if (!a.versions.length) return [h("h2", {}, "Router artifacts"), h("p", { class: "muted" }, "No trained versions in the registry yet.")];
+  const serves = (id) => Object.entries(a.serving).filter(([, v]) => v === id).map(([r]) => r);
+  const withAiq = a.versions.filter((v) => typeof v.metrics.aiq === "number");
+  return [
+    h("h2", {}, "Router artifacts"),
+    withAiq.length ? figure("Held-out AIQ per version", "area under the quality-cost curve, on each version's held-out prompts",
+      groupedBars({ categories: withAiq.map((v) => v.id), series: [{ name: "held-out AIQ", values: withAiq.map((v) => v.metrics.aiq) }],
+        format: (x) => x.toFixed(3), xLabel: "AIQ" })) : null,
+    table(["version", "created", "parent", "prompts", "labels", "held-out metrics", "serves"],
+      a.versions.map((v) => [v.id, v.created_at || "?", v.parent || "-", v.prompts ?? "?", v.labels ?? "?",
+        Object.entries(v.metrics).map(([k, x]) => `${k} ${Number(x).toPrecision(3)}`).join(", ") || "none",
+        serves(v.id).join(", ") || "-"]), "artifacts-table"),
+  ];
+}
+
 async function learningPage() {
   const l = await api("learning");
-  if (!l.available) return [h("h1", {}, "Learning"), h("p", { class: "note-box", "data-testid": "learning-note" }, l.note)];
+  if (!l.available) return [h("h1", {}, "Learning"), h("p", { class: "note-box", "data-testid": "learning-note" }, l.note),
+    ...artifactsSection(l.artifacts)];
   const models = Object.entries(l.labels_by_model);
   const series = [{ name: "labels", values: models.map(([, n]) => n) }];
   return [
@@ -249,6 +268,7 @@ async function learningPage() {
       groupedBars({ categories: models.map(([m]) => m), series, format: count, integer: true,
         xLabel: "labels" }))
       : h("p", { class: "muted" }, "No labels yet."),
+    ...artifactsSection(l.artifacts),
   ];
 }
 

@@ -6,9 +6,11 @@ today's traffic goes through the real gateway to the simulator with the official
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -23,6 +25,8 @@ from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.server import SimulatorHandle, run_simulator
 from gateway.tenants.config import BudgetConfig, LearningConfig, TenantConfig, hash_key
 from gateway.tenants.periods import budget_window
+from routers.versions.pointer import promote
+from routers.versions.registry import ArtifactRegistry
 from tests.gateway.cascade_route import (
     CHEAP,
     QUESTION,
@@ -91,6 +95,27 @@ def history(tenants: list[TenantConfig], now: datetime) -> list[SettledEntry]:
     return out
 
 
+# Two registry versions with held-out metrics; the second serves a route this gateway does not
+# configure, so nothing hot-swaps a real router to these manifest-only versions.
+DEMO_ROUTE = "router:knn-demo"
+
+
+def seed_registry(root: Path) -> Path:
+    registry = ArtifactRegistry(root)
+    for aiq, parent in ((0.61, None), (0.68, "v0001-knn")):
+        block = {"kind": "knn", "created_at": "2026-12-01T00:00:00+00:00", "parent": parent,
+                 "data": {"n_prompts": 400, "n_labels": 1200},
+                 "metrics": {"artifact": {"aiq": aiq, "accuracy": aiq + 0.1,
+                                          "path": "/never/shown"}}}
+
+        def write(directory: Path, block: dict[str, object] = block) -> None:
+            (directory / "manifest.json").write_text(json.dumps({"version": block}))
+
+        version = registry.create("knn", write)
+    promote(registry, DEMO_ROUTE, version)
+    return root
+
+
 def send_traffic(console: Console) -> None:
     """Today's live requests: routed, named, streamed, a cascade (one escalation), an error."""
     a = openai.OpenAI(base_url=f"{console.root}/v1", api_key=KEY_A, max_retries=0)
@@ -120,11 +145,12 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     journal.write_bytes(b"".join(encode_entry(e) + b"\n"
                                  for e in history(tenants, datetime.now(UTC))))
     artifact = make_cascade_artifact(tmp / "cascade")
+    registry = seed_registry(tmp / "artifacts")
     with run_simulator(SimulatorConfig(latency_scale=0)) as sim:
         config = sim_config(sim, routes={
             "auto": {"router": "table"}, "router:cheapest": {"router": "cheapest"},
             "router:cascade": cascade_route(artifact)}, store={"path": str(journal)},
-            records={"kind": "memory"})
+            records={"kind": "memory"}, artifacts={"dir": str(registry)})
         with serve_asgi(make_app(ServeOptions(parse_config(config), tenants))) as root:
             console = Console(root, sim, tenants)
             send_traffic(console)

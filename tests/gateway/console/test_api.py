@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.gateway.console.conftest import HISTORY_DAYS, KEY_A, KEY_ADMIN, KEY_B, Console
+from tests.gateway.console.conftest import (
+    DEMO_ROUTE,
+    HISTORY_DAYS,
+    KEY_A,
+    KEY_ADMIN,
+    KEY_B,
+    Console,
+)
 
 
 def _range(days: int = 30) -> dict[str, str]:
@@ -128,3 +135,12 @@ def test_the_spend_api_wants_a_whole_valid_range(console: Console,
     r = console.get("/v1/costroute/spend", KEY_A, **params)
     assert r.status_code == 400
     assert r.json()["error"]["param"] in {"from", "to"}
+
+
+def test_an_admin_sees_the_artifact_versions_and_what_serves(console: Console) -> None:
+    admin = console.get("/v1/costroute/console/learning", KEY_ADMIN).json()["artifacts"]
+    assert [v["id"] for v in admin["versions"]] == ["v0001-knn", "v0002-knn"]
+    assert admin["versions"][1]["metrics"] == {"aiq": 0.68, "accuracy": pytest.approx(0.78)}
+    assert admin["versions"][1]["parent"] == "v0001-knn"
+    assert admin["serving"] == {DEMO_ROUTE: "v0002-knn"}
+    assert console.get("/v1/costroute/console/learning", KEY_A).json()["artifacts"] is None

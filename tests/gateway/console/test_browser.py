@@ -158,8 +158,8 @@ def test_a_changed_range_changes_the_figures_to_the_apis(session: Session,
     assert session.value("spend-total") == api["total"]["cost_usd"]
 
 
-def test_a_tenant_sees_only_itself_and_an_admin_can_switch(session: Session,
-                                                           console: Console) -> None:
+def test_a_tenant_sees_only_itself_and_an_admin_can_switch(session: Session, console: Console,
+                                                           tmp_path: Path) -> None:
     session.login(KEY_B)
     session.show("spend")
     assert session.page.is_disabled("#tenant")
@@ -171,6 +171,11 @@ def test_a_tenant_sees_only_itself_and_an_admin_can_switch(session: Session,
 
     session.page.click("#logout")
     session.login(KEY_ADMIN)
+    session.show("learning")
+    assert "v0002-knn" in session.page.inner_text("[data-testid='artifacts-table']")
+    assert session.page.query_selector_all("#page svg.chart")  # held-out AIQ per version
+    session.page.screenshot(path=str(_screenshots(tmp_path) / "learning-admin.png"),
+                            full_page=True)
     session.show("spend")
     total = "v => document.querySelector(\"[data-testid='spend-total']\")?.dataset.value === v"
     both = console.get("/v1/costroute/spend", KEY_ADMIN, tenant="*", **_last_30_days()).json()

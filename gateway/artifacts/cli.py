@@ -17,7 +17,7 @@ import json
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -34,7 +34,7 @@ def _group() -> None:
     """Router artifact versions: evaluate, promote, roll back."""
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
@@ -55,10 +55,7 @@ def _registry(config: Any) -> Any:
 
 def _outcomes(config: Any, tenant: str, metric: str, since: float | None) -> list[Any]:
     """The tenant's labelled outcomes from the records store gateway.yaml names."""
-    try:
-        from gateway.records.factory import open_record_store
-    except ModuleNotFoundError:
-        _fail("this costroute has no records database (gateway.records.factory)")
+    from gateway.records.factory import open_record_store
     from gateway.server import data_dir
 
     store = open_record_store(config.records, default_dir=data_dir())

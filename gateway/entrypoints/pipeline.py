@@ -20,6 +20,7 @@ from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints.common import invalid
 from gateway.protocol import ChatCompletionRequest
+from gateway.records.capture import capture_reply, capture_stream, wants_capture
 from gateway.routing import Routed
 from gateway.serving import ChatReply
 from routers.base import Orchestrator
@@ -68,6 +69,7 @@ async def complete(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) 
         reply = await service.orchestrate(ctx, target, chat, body, messages)
     else:
         reply = await service.complete(ctx, chat, body, messages, target)
+    capture_reply(gateway, ctx, messages, reply)  # the learning loop's records, as on chat
     if gateway.content_log.wants(ctx):  # tenants that opted in, as on chat
         gateway.content_log.record(ctx, messages, completion_text(reply.body))
     return reply
@@ -85,10 +87,19 @@ async def stream(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) ->
         reply = await service.orchestrate(ctx, target, chat, body, messages)
         return ChatStream(_replayed(reply), reply_headers(reply, ctx.request_id), reply.model)
     events, headers = await service.stream(ctx, chat, body, messages, target)
-    collector = StreamTextCollector() if gateway.content_log.wants(ctx) else None
-    return ChatStream(_parsed(events, collector, lambda text: gateway.content_log.record(
-        ctx, messages, text)), {"x-request-id": ctx.request_id, **headers},
-        headers.get("x-costroute-model", ""))
+    capture = wants_capture(gateway, ctx)
+    logged = gateway.content_log.wants(ctx)
+    collector = StreamTextCollector() if capture or logged else None
+
+    def record(text: str) -> None:
+        if logged:
+            gateway.content_log.record(ctx, messages, text)
+        if capture:
+            capture_stream(gateway, ctx, messages, text, headers.get("x-costroute-route", ""))
+
+    return ChatStream(_parsed(events, collector, record),
+                      {"x-request-id": ctx.request_id, **headers},
+                      headers.get("x-costroute-model", ""))
 
 
 async def _parsed(events: AsyncIterator[bytes], collector: StreamTextCollector | None,

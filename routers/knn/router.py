@@ -19,7 +19,7 @@ import numpy.typing as npt
 from routers.base import Candidate, Decision, Policy, RouteRequest
 from routers.choose import Scored, describe, rank
 from routers.datasets.text import embedding_text, messages_embedding_text
-from routers.embedding import Embedder, HashingEmbedder, default_embedder
+from routers.embedding import Embedder, HashingEmbedder, MiniLMEmbedder, shared_embedder
 from routers.knn.artifact import KnnArtifact, Space, load_artifact
 from routers.knn.index import search
 from routers.knn.predict import (
@@ -51,6 +51,8 @@ class KnnRouter:
         params: KnnParams | None = None,
     ):
         self.artifact = artifact
+        if embedder is not None:
+            check_encoder(artifact, embedder)
         self._embedder = embedder
         self.params = params or artifact.params
         self._priors = model_priors(artifact.scores)
@@ -150,11 +152,45 @@ class KnnRouter:
         )
 
 
+class EncoderMismatch(ValueError):
+    """Queries would be embedded with another encoder than the artifact's reference prompts."""
+
+
+def artifact_encoder(artifact: KnnArtifact) -> str | None:
+    """The encoder named in the manifest; artifacts from before the field used MiniLM.
+
+    None for an in-memory artifact without a manifest (held-out replay during training).
+    """
+    if not artifact.manifest:
+        return None
+    return str(artifact.manifest.get("embedder") or MiniLMEmbedder.name)
+
+
+def check_encoder(artifact: KnnArtifact, embedder: Embedder) -> None:
+    """Refuse an embedder whose vectors are not those of the artifact's reference prompts."""
+    recorded = artifact_encoder(artifact)
+    if recorded is not None and embedder.name != recorded:
+        raise EncoderMismatch(
+            f"the k-NN artifact was built with encoder {recorded!r}, but queries would be "
+            f"embedded with {embedder.name!r}: rebuild the artifact with that encoder or "
+            f"embed with {recorded!r}"
+        )
+    width = artifact.raw.shape[1]
+    if embedder.dim and embedder.dim != width:
+        raise EncoderMismatch(
+            f"the k-NN artifact holds {width}-dim vectors; encoder {embedder.name!r} "
+            f"gives {embedder.dim}"
+        )
+
+
 def embedder_for(artifact: KnnArtifact) -> Embedder:
-    """The embedder the artifact was built with: MiniLM, or the hashing test embedder."""
-    if artifact.manifest.get("embedder") == HashingEmbedder.name:
+    """The process-wide embedder of the encoder the artifact was built with."""
+    name = artifact_encoder(artifact) or MiniLMEmbedder.name
+    if name == HashingEmbedder.name:
         return HashingEmbedder(dim=artifact.raw.shape[1])
-    return default_embedder()
+    embedder = shared_embedder(name)
+    check_encoder(artifact, embedder)
+    return embedder
 
 
 def load_knn_router(
@@ -168,7 +204,9 @@ def load_knn_router(
         loaded.default_space = options.pop("space")
         loaded.index = None
     params = KnnParams(**{**loaded.params.to_json(), **options})
-    return KnnRouter(loaded, embedder=embedder, params=params)
+    # Resolved now (the model itself loads on first use): an artifact naming an encoder this
+    # process cannot give fails when it is loaded, not on the first request.
+    return KnnRouter(loaded, embedder=embedder or embedder_for(loaded), params=params)
 
 
 def drop_self(

@@ -34,3 +34,7 @@ if [[ $want_test == 1 ]] && ! command -v redis-server >/dev/null; then
     echo "setup: redis-server is missing; install it with: sudo apt-get install -y redis-server" >&2
   fi
 fi
+
+# The static k-NN encoder, distilled once from the packaged MiniLM into ~/.cache/costroute
+# (a few minutes of CPU; skipped when present). Serving then needs no torch for it.
+HF_HUB_OFFLINE=1 python -m routers.static_distill

@@ -12,9 +12,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from routers.cli_support import ERRORS
+from routers.cli_support import ERRORS, embedder_option
 from routers.cli_support import build_embedder as _embedder
-from routers.cli_support import embedder_option
 from routers.cli_support import fail as _fail
 
 EmbedderName = Literal["minilm", "static", "hashing"]

@@ -9,6 +9,7 @@ removed models the tenant may not use and models in cooldown.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,19 @@ class KnnRouter:
             known.sum(axis=0), 1
         )
         artifact.ensure_index()
+        self._column = {model: j for j, model in enumerate(artifact.models)}
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = embedder_for(self.artifact)
         return self._embedder
+
+    def _columns(self) -> dict[str, int]:
+        # `knn add-model` may grow the artifact's model list under a live router.
+        if len(self._column) != len(self.artifact.models):
+            self._column = {model: j for j, model in enumerate(self.artifact.models)}
+        return self._column
 
     @property
     def models(self) -> list[str]:
@@ -124,17 +132,13 @@ class KnnRouter:
         quality, neighbour_cost = self.predict(raw)
         options: list[Scored] = []
         unknown: list[str] = []
+        quality_row, cost_row = quality[0].tolist(), neighbour_cost[0].tolist()
         for cand in candidates:
             estimate = cand.estimate.expected_cost_usd
-            if cand.model in self.models:
-                j = self.models.index(cand.model)
-                cost = float(
-                    blend_costs(
-                        np.array([neighbour_cost[0, j]]), np.array([estimate]),
-                        self.params.cost_blend,
-                    )[0]
-                )
-                options.append(Scored(cand.model, float(quality[0, j]), cost))
+            j = self._columns().get(cand.model)
+            if j is not None:
+                cost = blend_cost(cost_row[j], estimate, self.params.cost_blend)
+                options.append(Scored(cand.model, quality_row[j], cost))
             else:
                 unknown.append(cand.model)
                 options.append(Scored(cand.model, UNKNOWN_MODEL_QUALITY, estimate))
@@ -150,6 +154,15 @@ class KnnRouter:
             predicted_quality=ranked[0].quality,
             runner_up=ranked[1].model if len(ranked) > 1 else None,
         )
+
+
+def blend_cost(neighbour: float, estimate: float, weight: float) -> float:
+    """`blend_costs` for one candidate, on Python floats (a decision's hot loop)."""
+    if math.isnan(neighbour):
+        return estimate
+    if math.isnan(estimate):
+        return neighbour
+    return weight * neighbour + (1.0 - weight) * estimate
 
 
 class EncoderMismatch(ValueError):

@@ -11,7 +11,7 @@
 * offline replay: `route_batch` over 100k cached prompt vectors x 10 models;
 * RSS the router adds to a process (embedder + artifact + index), read from /proc.
 
-Run: .venv/bin/python bench/knn/speed.py [--decision-only] [--decisions 400]
+Run: .venv/bin/python bench/knn/speed.py [--decision-only] [--static-only] [--decisions 400]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from common import CACHE, header
@@ -34,6 +35,7 @@ from routers.embedding import (
     OnnxMiniLMEmbedder,
     onnx_available,
 )
+from routers.knn.artifact import KnnArtifact
 from routers.knn.fit import FitConfig, fit_from_vectors
 from routers.knn.index import build_index, search
 from routers.knn.projection import normalise_rows
@@ -94,6 +96,17 @@ def reference_100k() -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(copies)[:100_000], queries
 
 
+def fp16_index(artifact: KnnArtifact) -> Any:
+    import faiss
+
+    vectors = artifact.space_vectors(artifact.raw)
+    index = faiss.IndexScalarQuantizer(
+        vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    index.train(vectors)
+    index.add(vectors)
+    return index
+
+
 def percentiles_ms(times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
     return 1000 * ordered[len(ordered) // 2], 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
@@ -137,8 +150,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--decision-only", action="store_true")
     parser.add_argument("--decisions", type=int, default=400)
+    parser.add_argument("--static-only", action="store_true", help="only the static encoder")
     args = parser.parse_args()
-    header("speed.py", [a for a in ("--decision-only" if args.decision_only else "",) if a])
+    header("speed.py", [a for a, on in (("--decision-only", args.decision_only),
+                                        ("--static-only", args.static_only)) if on])
     rng = np.random.default_rng(1)
     base_rss = rss_mib()
     backends: list[tuple[str, Embedder]] = [("torch", MiniLMEmbedder(threads=2))]
@@ -151,8 +166,14 @@ def main() -> None:
         static_router = synthetic_artifact(15_000, 10, dim=static.dim)
         static_router._embedder = CachedEmbedder(static)
         decision(static_router, f"static {static.dim}d", args.decisions, rng)
+        # The exact scan is the largest part: the same router over a float16 index (exact
+        # up to float16 rounding of the reference vectors, half the bytes per query).
+        static_router.artifact.index = fp16_index(static_router.artifact)
+        decision(static_router, "  fp16 index", args.decisions, rng)
     else:
         print(f"  static: no model at {static_model_dir()} (python -m routers.static_distill)")
+    if args.static_only:
+        return
     router = synthetic_artifact(15_000, 10)
     for name, inner in backends:
         router._embedder = CachedEmbedder(inner)

@@ -53,3 +53,10 @@ if [[ $want_test == 1 ]] && ! command -v initdb >/dev/null \
     echo "setup: PostgreSQL is missing; install it with: sudo apt-get install -y postgresql" >&2
   fi
 fi
+
+# The static k-NN encoder (`train knn --embedder static`), distilled once from the packaged
+# MiniLM into ~/.cache/costroute (a few minutes of CPU; skipped when present). MiniLM is the
+# serving default, so only the test setup builds it; users run the same command to opt in.
+if [[ $want_test == 1 ]]; then
+  HF_HUB_OFFLINE=1 python -m routers.static_distill
+fi

@@ -12,11 +12,13 @@ from typing import Annotated, Literal
 
 import typer
 
-from routers.cli_support import ERRORS
+from routers.cli_support import ERRORS, embedder_option
 from routers.cli_support import build_embedder as _embedder
 from routers.cli_support import fail as _fail
 
-EmbedderName = Literal["minilm", "hashing"]
+EmbedderName = Literal["minilm", "static", "hashing"]
+# The encoder new artifacts are built with (bench/knn/static_vs_minilm.py decides it).
+DEFAULT_EMBEDDER = "minilm"
 
 
 def train_knn(
@@ -29,7 +31,9 @@ def train_knn(
     epochs: Annotated[int, typer.Option(help="Training epochs of the projection")] = 40,
     k: Annotated[int, typer.Option(help="Neighbours per decision")] = 32,
     index: Annotated[str, typer.Option(help="auto, flat or hnsw")] = "auto",
-    embedder: Annotated[str, typer.Option(help="minilm, or hashing (tests only)")] = "minilm",
+    embedder: Annotated[str, typer.Option(
+        help="minilm, static (model2vec, distilled from MiniLM), or hashing (tests only); "
+        "the artifact records it and the router embeds queries with it")] = DEFAULT_EMBEDDER,
     embedding_cache: Annotated[Path | None, typer.Option(
         help="A .npz file keeping embeddings between runs")] = None,
     from_records: Annotated[bool, typer.Option(
@@ -127,11 +131,11 @@ def calibrate_knn(
         from routers.knn.artifact import read_manifest, write_manifest
         from routers.knn.router import load_knn_router
 
-        hashing = read_manifest(artifact).get("embedder") == "hashing"
+        encoder = embedder_option(str(read_manifest(artifact).get("embedder") or "minilm"))
         router = load_knn_router(
             artifact,
-            embedder=None if hashing or not embedding_cache else _embedder(  # type: ignore[arg-type]
-                "minilm", embedding_cache
+            embedder=None if encoder == "hashing" or not embedding_cache else _embedder(  # type: ignore[arg-type]
+                encoder, embedding_cache
             ),
         )
         ref = load_routerbench(data)

@@ -22,6 +22,7 @@ from gateway.serving import ChatService
 from gateway.upstream.base import Upstream
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.http import HttpUpstream
+from gateway.upstream.pool import ConnectionPool
 from pricing import CatalogError, Estimator, PriceCatalog, TokenizerRegistry
 from routers.base import Orchestrator, Router
 from routers.registry import build_router
@@ -38,6 +39,7 @@ class Gateway:
     tenants: Authenticator
     budget: BudgetGate
     metrics: GatewayMetrics
+    # httpx's API over the upstreams' aiohttp pool, for code that calls other servers.
     http: httpx.AsyncClient
     store: SpendStore | None = None
     cache: CacheGate | None = None
@@ -77,17 +79,10 @@ def build_catalog(config: GatewayConfig, tokenizers: TokenizerRegistry) -> Price
     return catalog
 
 
-def build_http_client(config: GatewayConfig) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128,
-                          keepalive_expiry=30)
-    # Upstream keys come from our own env vars only; never let httpx pick up proxies or netrc.
-    return httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False)
-
-
-def build_upstreams(config: GatewayConfig, client: httpx.AsyncClient) -> dict[str, Upstream]:
+def build_upstreams(config: GatewayConfig, pool: ConnectionPool) -> dict[str, Upstream]:
     upstreams: dict[str, Upstream] = {}
     for entry in config.models:
-        upstreams[entry.name] = _upstream(entry, client)
+        upstreams[entry.name] = _upstream(entry, pool)
     return upstreams
 
 
@@ -97,11 +92,11 @@ def provider_secrets(config: GatewayConfig) -> list[str]:
     return [value for name in sorted(names) if (value := os.environ.get(name))]
 
 
-def _upstream(entry: ModelEntry, client: httpx.AsyncClient) -> Upstream:
+def _upstream(entry: ModelEntry, pool: ConnectionPool) -> Upstream:
     up = entry.upstream
     api_key = os.environ.get(up.api_key_env) if up.api_key_env else None
     return HttpUpstream(
-        entry.name, client, up.base_url, api_key=api_key,
+        entry.name, pool, up.base_url, api_key=api_key,
         upstream_model=up.model or entry.name, connect_s=up.timeout.connect_s,
         first_byte_s=up.timeout.first_byte_s, total_s=up.timeout.total_s,
     )
@@ -129,16 +124,18 @@ def build_gateway(
 ) -> Gateway:
     tokenizers = tokenizers or TokenizerRegistry()
     catalog = build_catalog(config, tokenizers)
-    http = build_http_client(config)
+    pool = ConnectionPool()
+    http = pool.httpx_client()
     metrics = GatewayMetrics()
     routes = build_routes(config)
-    dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry)
+    dispatcher = Dispatcher(upstreams or build_upstreams(config, pool), config.retry)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
     service = ChatService(routes, estimator, dispatcher, budget, metrics)
     gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http,
                       content_log=ContentLogger(provider_secrets(config)))
+    gateway.on_close.append(pool.aclose)
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
         from gateway.ledger.redis_client import connect

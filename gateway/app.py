@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
@@ -39,6 +40,7 @@ from routers.base import Orchestrator
 log = logging.getLogger("costroute.access")
 
 JSON = "application/json"
+CHAT_PATH = "/v1/chat/completions"
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -103,7 +105,7 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
 
 def wrap_asgi(app: FastAPI, max_body_bytes: int) -> Any:
     """The app behind the plain-ASGI middleware (request id outermost)."""
-    return RequestIdMiddleware(BodyLimitMiddleware(app, max_body_bytes))
+    return RequestIdMiddleware(BodyLimitMiddleware(ChatFastPath(app), max_body_bytes))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -119,13 +121,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
         return error_response(status_error(exc.status_code, str(exc.detail)))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        error = as_gateway_error(exc)
-        if error is not None:
-            return error_response(error)
-        log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
-        return error_response(GatewayError("The gateway failed to process the request."))
+    app.exception_handler(Exception)(_unexpected_error)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    error = as_gateway_error(exc)
+    if error is not None:
+        return error_response(error)
+    log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
+    return error_response(GatewayError("The gateway failed to process the request."))
 
 
 def _request_id(request: Request) -> str:
@@ -152,26 +156,7 @@ def _install_routes(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.post("/v1/chat/completions", openapi_extra=chat_openapi)
-    async def chat_completions(request: Request) -> Response:
-        gateway = _gateway(request)
-        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                              request.headers.get("api-key"))
-        ctx = RequestContext(_request_id(request), tenant,
-                             client_request_id=request.scope.get("state", {}).get(
-                                 "client_request_id"))
-        try:
-            body = await _read_json(request)
-            chat = _parse_chat(body)
-            debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
-            return await _answer(gateway, ctx, chat, body, debug)
-        except Exception as exc:
-            error = as_gateway_error(exc)
-            if error is None:
-                raise
-            gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
-            _access_log(ctx, error.status_code, error=error.code)
-            raise error from None
+    app.post(CHAT_PATH, openapi_extra=chat_openapi)(chat_completions)
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
@@ -212,6 +197,52 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
         return Response(_gateway(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def chat_completions(request: Request) -> Response:
+    gateway = _gateway(request)
+    tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
+                          request.headers.get("api-key"))
+    ctx = RequestContext(_request_id(request), tenant,
+                         client_request_id=request.scope.get("state", {}).get(
+                             "client_request_id"))
+    try:
+        body = await _read_json(request)
+        chat = _parse_chat(body)
+        debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
+        return await _answer(gateway, ctx, chat, body, debug)
+    except Exception as exc:
+        error = as_gateway_error(exc)
+        if error is None:
+            raise
+        gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
+        _access_log(ctx, error.status_code, error=error.code)
+        raise error from None
+
+
+class ChatFastPath:
+    """Serves `POST /v1/chat/completions` straight to its handler; everything else goes to
+    FastAPI. The route reads its body raw and maps its own errors, so FastAPI's routing,
+    dependency solving and middleware stack (a fifth of the gateway's CPU per request under
+    py-spy) add nothing to it. Errors still leave through the same handlers' shapes."""
+
+    def __init__(self, app: FastAPI):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["path"] != CHAT_PATH
+                or scope["method"] != "POST" or scope.get("root_path")):
+            await self.app(scope, receive, send)
+            return
+        scope["app"] = self.app
+        request = Request(scope, receive)
+        try:
+            response = await chat_completions(request)
+        except GatewayError as exc:
+            response = error_response(exc)
+        except Exception as exc:
+            response = await _unexpected_error(request, exc)
+        await response(scope, receive, send)
 
 
 def _owner(gateway: Gateway, model: str) -> str:

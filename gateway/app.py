@@ -240,7 +240,7 @@ class ChatFastPath:
             response = await chat_completions(request)
         except GatewayError as exc:
             response = error_response(exc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - as FastAPI's handler: a 500 in our shape
             response = await _unexpected_error(request, exc)
         await response(scope, receive, send)
 

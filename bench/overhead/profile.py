@@ -22,9 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.overhead.probes import wrk  # noqa: E402
-from bench.overhead.run import BODY, KEY, _gateway, _spawn, write_config  # noqa: E402
-from tests.servers import free_port, wait_for_port  # noqa: E402
+from bench.overhead.probes import wrk
+from bench.overhead.run import BODY, KEY, _gateway, _spawn, write_config
+from tests.servers import free_port, wait_for_port
 
 TOP = 12
 

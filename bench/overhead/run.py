@@ -29,11 +29,11 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.machine import machine  # noqa: E402
-from bench.overhead.probes import cpu_seconds, first_event_ms, rss_mb, wrk  # noqa: E402
-from bench.overhead.report import report  # noqa: E402
-from bench.peers.litellm import LiteLLMProxy, find_litellm, version  # noqa: E402
-from tests.servers import RedisServer, free_port, wait_for_port  # noqa: E402
+from bench.machine import machine
+from bench.overhead.probes import cpu_seconds, first_event_ms, rss_mb, wrk
+from bench.overhead.report import report
+from bench.peers.litellm import LiteLLMProxy, find_litellm, version
+from tests.servers import RedisServer, free_port, wait_for_port
 
 KEY = "cr-bench-key"
 BODY = {"model": "gpt-4o-mini", "messages": [

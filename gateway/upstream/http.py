@@ -171,10 +171,14 @@ class _SseStream:
         self._deadline = deadline
         self._redact = redact
 
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._events()
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async for batch in self.batches():
+            for event in batch:
+                yield event
 
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The events, grouped by the network read that brought them: a relay writes each
+        group to its client at once (one send instead of one per event)."""
         done = False
         pending = b""
         try:
@@ -186,22 +190,19 @@ class _SseStream:
                                           retryable=False, timeout=True)
                 lines = (pending + chunk).split(b"\n")
                 pending = lines.pop()
-                for line in lines:
-                    if not line.startswith(b"data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == b"[DONE]":
-                        done = True
-                        break
-                    yield self._decode(data)
+                batch, done, failure = self._parse(lines)
+                if batch:
+                    yield batch
+                if failure is not None:
+                    raise failure
                 if done:
                     break
             else:
-                line = pending.strip()
-                if line.startswith(b"data:") and line[5:].strip() == b"[DONE]":
-                    done = True
-                elif line.startswith(b"data:"):
-                    yield self._decode(line[5:].strip())
+                batch, done, failure = self._parse([pending])
+                if batch:
+                    yield batch
+                if failure is not None:
+                    raise failure
         except TimeoutError:
             raise UpstreamFailure(0, f"{self._name} stream stalled", retryable=False,
                                   timeout=True) from None
@@ -212,6 +213,24 @@ class _SseStream:
             raise UpstreamFailure(502, f"{self._name} stream ended without [DONE]",
                                   retryable=False)
         await _drain(self._response)
+
+    def _parse(
+        self, lines: list[bytes]
+    ) -> tuple[list[dict[str, Any]], bool, UpstreamFailure | None]:
+        """The events of whole `data:` lines, whether [DONE] came, and the failure of a bad
+        event (the good ones before it still go to the client first)."""
+        batch: list[dict[str, Any]] = []
+        for line in lines:
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                return batch, True, None
+            try:
+                batch.append(self._decode(data))
+            except UpstreamFailure as failure:
+                return batch, False, failure
+        return batch, False, None
 
     def _decode(self, data: bytes) -> dict[str, Any]:
         try:

@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ FORWARDERS = (("forwarder aiohttp (floor)", "aiohttp"),
               ("forwarder httpx-over-aiohttp", "aiohttp-transport"),
               ("forwarder httpx 0.28", "httpx"))
 TTFB_REQUESTS = 200
+SHM = Path("/dev/shm")
 
 
 @dataclass
@@ -56,13 +58,13 @@ class Target:
 
 
 def write_config(workdir: Path, upstream_port: int, name: str,
-                 redis_url: str | None = None) -> Path:
+                 redis_url: str | None = None, journal_dir: Path | None = None) -> Path:
     tenants = {"tenants": [{"name": "bench",
                             "key_sha256": [hashlib.sha256(KEY.encode()).hexdigest()],
                             "budgets": [{"period": "month", "limit_usd": 1_000_000}]}]}
     (workdir / "tenants.yaml").write_text(yaml.safe_dump(tenants))
     store = ({"kind": "redis", "url": redis_url} if redis_url
-             else {"kind": "memory", "path": str(workdir / f"spend-{name}.jsonl")})
+             else {"kind": "memory", "path": str((journal_dir or workdir) / f"spend-{name}.jsonl")})
     config = {
         "models": [{"name": "gpt-4o-mini",
                     "upstream": {"base_url": f"http://127.0.0.1:{upstream_port}/v1"}}],
@@ -83,6 +85,16 @@ def measure(target: Target, body: dict[str, object], conns: int, seconds: int,
             "overhead_p50_ms": via["p50_ms"] - direct["p50_ms"],
             "overhead_p99_ms": via["p99_ms"] - direct["p99_ms"], "rps": via["rps"],
             "cpu_ms_per_req": cpu_ms, "non_2xx": via["errors"]}
+
+
+def _soak(target: Target, seconds: int) -> tuple[float, list[float]]:
+    """Requests served and the RSS after each 10 s of load (the first after warm-up)."""
+    samples = [rss_mb(target.pid)]
+    requests = 0.0
+    for _ in range(max(1, seconds // 10)):
+        requests += wrk(target.url, BODY, 32, 10, target.key)["requests"]
+        samples.append(rss_mb(target.pid))
+    return requests, samples
 
 
 def _gateway(stack: ExitStack, tree: Path, config: Path, port: int, workdir: Path,
@@ -122,6 +134,9 @@ def main() -> None:
                         help="another costroute tree to measure beside this one")
     parser.add_argument("--workers", type=int, default=0,
                         help="also measure costroute with this many workers on a Redis store")
+    parser.add_argument("--soak", type=int, default=0,
+                        help="then drive costroute this many seconds at 32 connections, "
+                             "sampling its RSS every 10 s")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
     args = parser.parse_args()
     litellm = None if args.no_litellm else find_litellm(args.litellm)
@@ -133,13 +148,22 @@ def main() -> None:
         upstream = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
                                   str(up_port)], env)
         wait_for_port(up_port, proc=upstream)
-        gateways = [("costroute", REPO)] + ([("costroute before", args.before.resolve())]
-                                            if args.before else [])
+        gateways: list[tuple[str, Path, Path | None]] = [("costroute", REPO, None)]
+        if args.before:
+            gateways.append(("costroute before", args.before.resolve(), None))
+        if SHM.is_dir():
+            # The same gateway with its spend log where fsync costs nothing: what the disk's
+            # fsync latency adds to each request at low concurrency, apart from the gateway.
+            shm = Path(tempfile.mkdtemp(prefix="costroute-bench-", dir=SHM))
+            stack.callback(shutil.rmtree, shm, True)
+            gateways.append(("costroute, spend log on tmpfs", REPO, shm))
         targets: list[Target] = []
-        for name, tree in gateways:
+        for name, tree, journal_dir in gateways:
             port = free_port()
-            proc = _gateway(stack, tree, write_config(workdir, up_port, name.replace(" ", "-")),
-                            port, workdir, name.replace(" ", "-"))
+            slug = name.replace(" ", "-").replace(",", "")
+            proc = _gateway(stack, tree, write_config(workdir, up_port, slug,
+                                                      journal_dir=journal_dir),
+                            port, workdir, slug)
             wait_for_port(port, timeout=120, proc=proc)
             targets.append(Target(name, f"http://127.0.0.1:{port}/v1/chat/completions",
                                   proc.pid, KEY))
@@ -189,12 +213,18 @@ def main() -> None:
         ttfb = {t.name: first_event_ms(t.url, stream_body, t.key, TTFB_REQUESTS) - direct_ttfb
                 for t in targets}
         rss_loaded = {t.name: rss_mb(t.pid) for t in targets}
+        soak = _soak(targets[0], args.soak) if args.soak else None
     load_after = os.getloadavg()
     command = "python bench/overhead/run.py " + " ".join(sys.argv[1:])
     report(rows, ttfb, rss_idle, rss_loaded, command, machine(), load_before, load_after,
            None if litellm else "LiteLLM not measured: run bench/peers/setup_litellm.sh")
+    if soak is not None:
+        requests, samples = soak
+        print(f"soak: costroute, {args.soak} s at 32 connections (plain), {requests:.0f} requests;"
+              f" RSS every 10 s (MiB): {', '.join(f'{m:.1f}' for m in samples)}")
     if args.out:
-        args.out.write_text(json.dumps({"rows": rows, "ttfb_overhead_ms": ttfb}, indent=2))
+        args.out.write_text(json.dumps({"rows": rows, "ttfb_overhead_ms": ttfb,
+                                        "soak": soak}, indent=2))
 
 
 if __name__ == "__main__":

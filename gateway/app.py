@@ -28,6 +28,7 @@ from gateway.errors import (
     as_gateway_error,
     status_error,
 )
+from gateway.logs import log_fields
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
@@ -351,4 +352,4 @@ def _access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
               "status": status,
               "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
               **ctx.log, **extra}
-    log.info("request", extra={"fields": fields})
+    log_fields(log, "request", fields)

@@ -29,7 +29,9 @@ from gateway.errors import (
     as_gateway_error,
     status_error,
 )
+from gateway.fastpath import ChatFastPath
 from gateway.ledger.report import DayRange
+from gateway.logs import log_fields
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
@@ -44,6 +46,7 @@ from routers.base import Orchestrator
 log = logging.getLogger("costroute.access")
 
 JSON = "application/json"
+CHAT_PATH = "/v1/chat/completions"
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -111,7 +114,8 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
 
 def wrap_asgi(app: FastAPI, max_body_bytes: int) -> Any:
     """The app behind the plain-ASGI middleware (request id outermost)."""
-    return RequestIdMiddleware(BodyLimitMiddleware(app, max_body_bytes))
+    fast = ChatFastPath(app, CHAT_PATH, chat_completions, error_response, _unexpected_error)
+    return RequestIdMiddleware(BodyLimitMiddleware(fast, max_body_bytes))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -127,13 +131,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
         return error_response(status_error(exc.status_code, str(exc.detail)))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        error = as_gateway_error(exc)
-        if error is not None:
-            return error_response(error)
-        log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
-        return error_response(GatewayError("The gateway failed to process the request."))
+    app.exception_handler(Exception)(_unexpected_error)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    error = as_gateway_error(exc)
+    if error is not None:
+        return error_response(error)
+    log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
+    return error_response(GatewayError("The gateway failed to process the request."))
 
 
 def _request_id(request: Request) -> str:
@@ -160,32 +166,7 @@ def _install_routes(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.post("/v1/chat/completions", openapi_extra=chat_openapi)
-    async def chat_completions(request: Request) -> Response:
-        gateway = _gateway(request)
-        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                              request.headers.get("api-key"))
-        ctx = RequestContext(_request_id(request), tenant,
-                             client_request_id=request.scope.get("state", {}).get(
-                                 "client_request_id"))
-        try:
-            body = await _read_json(request)
-            chat = _parse_chat(body)
-            debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
-            ctx.requested_model = chat.model
-            gateway.tracing.start_request(ctx, chat.model, bool(chat.stream))
-            with gateway.tracing.activate(ctx):
-                return await _answer(gateway, ctx, chat, body, debug)
-        except Exception as exc:
-            error = as_gateway_error(exc)
-            if error is None:
-                gateway.tracing.end_request(ctx, 500, type(exc).__name__)
-                raise
-            gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
-            gateway.metrics.tenant_errors.labels(ctx.tenant.name, str(error.code)).inc()
-            gateway.tracing.end_request(ctx, error.status_code, str(error.code))
-            _access_log(ctx, error.status_code, error=error.code)
-            raise error from None
+    app.post(CHAT_PATH, openapi_extra=chat_openapi)(chat_completions)
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
@@ -241,6 +222,33 @@ def _day_range(request: Request) -> DayRange | None:
         return DayRange.parse(first, last)
     except ValueError as exc:
         raise InvalidRequest(f"Invalid date range: {exc}.", param="from") from None
+
+
+async def chat_completions(request: Request) -> Response:
+    gateway = _gateway(request)
+    tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
+                          request.headers.get("api-key"))
+    ctx = RequestContext(_request_id(request), tenant,
+                         client_request_id=request.scope.get("state", {}).get(
+                             "client_request_id"))
+    try:
+        body = await _read_json(request)
+        chat = _parse_chat(body)
+        debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
+        ctx.requested_model = chat.model
+        gateway.tracing.start_request(ctx, chat.model, bool(chat.stream))
+        with gateway.tracing.activate(ctx):
+            return await _answer(gateway, ctx, chat, body, debug)
+    except Exception as exc:
+        error = as_gateway_error(exc)
+        if error is None:
+            gateway.tracing.end_request(ctx, 500, type(exc).__name__)
+            raise
+        gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
+        gateway.metrics.tenant_errors.labels(ctx.tenant.name, str(error.code)).inc()
+        gateway.tracing.end_request(ctx, error.status_code, str(error.code))
+        _access_log(ctx, error.status_code, error=error.code)
+        raise error from None
 
 
 def _owner(gateway: Gateway, model: str) -> str:
@@ -364,4 +372,4 @@ def _access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
               "status": status,
               "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
               **ctx.log, **extra}
-    log.info("request", extra={"fields": fields})
+    log_fields(log, "request", fields)

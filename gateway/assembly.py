@@ -26,6 +26,7 @@ from gateway.upstream.anthropic import AnthropicUpstream
 from gateway.upstream.base import Upstream
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.http import HttpUpstream
+from gateway.upstream.pool import ConnectionPool
 from pricing import CatalogError, Estimator, PriceCatalog, TokenizerRegistry
 from routers.base import Orchestrator, Router
 from routers.registry import build_router
@@ -42,6 +43,7 @@ class Gateway:
     tenants: Authenticator
     budget: BudgetGate
     metrics: GatewayMetrics
+    # httpx's API over the upstreams' aiohttp pool, for code that calls other servers.
     http: httpx.AsyncClient
     store: SpendStore | None = None
     cache: CacheGate | None = None
@@ -51,6 +53,8 @@ class Gateway:
     record_store: RecordStore | None = None
     records: RecordSink | None = None
     tracing: Tracing = field(default_factory=NoTracing)
+    # The upstreams' aiohttp connections (`http` sends through them too).
+    pool: ConnectionPool = field(default_factory=ConnectionPool)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -82,17 +86,10 @@ def build_catalog(config: GatewayConfig, tokenizers: TokenizerRegistry) -> Price
     return catalog
 
 
-def build_http_client(config: GatewayConfig) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128,
-                          keepalive_expiry=30)
-    # Upstream keys come from our own env vars only; never let httpx pick up proxies or netrc.
-    return httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False)
-
-
-def build_upstreams(config: GatewayConfig, client: httpx.AsyncClient) -> dict[str, Upstream]:
+def build_upstreams(config: GatewayConfig, pool: ConnectionPool) -> dict[str, Upstream]:
     upstreams: dict[str, Upstream] = {}
     for entry in config.models:
-        upstreams[entry.name] = _upstream(entry, client)
+        upstreams[entry.name] = _upstream(entry, pool)
     return upstreams
 
 
@@ -102,12 +99,12 @@ def provider_secrets(config: GatewayConfig) -> list[str]:
     return [value for name in sorted(names) if (value := os.environ.get(name))]
 
 
-def _upstream(entry: ModelEntry, client: httpx.AsyncClient) -> Upstream:
+def _upstream(entry: ModelEntry, pool: ConnectionPool) -> Upstream:
     up = entry.upstream
     api_key = os.environ.get(up.api_key_env) if up.api_key_env else None
     kind = AnthropicUpstream if up.api == "anthropic" else HttpUpstream
     return kind(
-        entry.name, client, up.base_url, api_key=api_key,
+        entry.name, pool, up.base_url, api_key=api_key,
         upstream_model=up.model or entry.name, connect_s=up.timeout.connect_s,
         first_byte_s=up.timeout.first_byte_s, total_s=up.timeout.total_s,
     )
@@ -138,20 +135,23 @@ def build_gateway(
 ) -> Gateway:
     tokenizers = tokenizers or TokenizerRegistry()
     catalog = build_catalog(config, tokenizers)
-    http = build_http_client(config)
+    pool = ConnectionPool()
+    http = pool.httpx_client()
     metrics = GatewayMetrics()
     routes = build_routes(config, catalog)
     tracing = build_tracing(config.tracing, {m.name: catalog[m.name].provider
                                              for m in config.models}, provider_secrets(config))
-    dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry,
+    dispatcher = Dispatcher(upstreams or build_upstreams(config, pool), config.retry,
                             tracing=tracing)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
     service = ChatService(routes, estimator, dispatcher, budget, metrics)
     gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http,
-                      content_log=ContentLogger(provider_secrets(config)), tracing=tracing)
+                      content_log=ContentLogger(provider_secrets(config)), tracing=tracing,
+                      pool=pool)
     gateway.on_close.append(tracing.aclose)
+    gateway.on_close.append(pool.aclose)
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
         from gateway.ledger.redis_client import connect, connect_cluster

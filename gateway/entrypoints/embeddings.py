@@ -50,7 +50,7 @@ class EmbeddingService:
 
     def __init__(self, gateway: Gateway):
         self._gateway = gateway
-        upstreams = embedding_upstreams(gateway.config, gateway.catalog, gateway.http)
+        upstreams = embedding_upstreams(gateway.config, gateway.catalog, gateway.pool)
         self._models = frozenset(upstreams)
         self._dispatcher = Dispatcher(upstreams, gateway.config.retry)
 

@@ -7,13 +7,13 @@ the gateway (routing, budgets, settlement) never sees Anthropic's wire format.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
+from yarl import URL
 
 from gateway.upstream.anthropic_translate import (
     FINISH_REASONS,
@@ -22,8 +22,9 @@ from gateway.upstream.anthropic_translate import (
     to_messages_body,
 )
 from gateway.upstream.base import UpstreamFailure
-from gateway.upstream.http import HttpUpstream, Redactor
+from gateway.upstream.http import HttpUpstream, Redactor, drain
 from gateway.upstream.normalize import error_message
+from gateway.upstream.pool import ConnectionPool
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -31,12 +32,12 @@ ANTHROPIC_VERSION = "2023-06-01"
 class AnthropicUpstream(HttpUpstream):
     """One Anthropic-compatible base URL (ending in `/v1`); the key goes in `x-api-key`."""
 
-    def __init__(self, name: str, client: httpx.AsyncClient, base_url: str, *,
+    def __init__(self, name: str, pool: ConnectionPool, base_url: str, *,
                  api_key: str | None, upstream_model: str, connect_s: float,
                  first_byte_s: float, total_s: float):
-        super().__init__(name, client, base_url, api_key=None, upstream_model=upstream_model,
+        super().__init__(name, pool, base_url, api_key=None, upstream_model=upstream_model,
                          connect_s=connect_s, first_byte_s=first_byte_s, total_s=total_s)
-        self._url = base_url.rstrip("/") + "/messages"
+        self._url = URL(base_url.rstrip("/") + "/messages")
         self._headers = {"content-type": "application/json",
                          "anthropic-version": ANTHROPIC_VERSION}
         if api_key:
@@ -46,20 +47,27 @@ class AnthropicUpstream(HttpUpstream):
     def _messages_payload(self, body: Mapping[str, Any], stream: bool) -> bytes:
         return orjson.dumps(to_messages_body(body, self._upstream_model, stream=stream))
 
+    async def _send(self, body: Mapping[str, Any], stream: bool) -> aiohttp.ClientResponse:
+        return await self._pool.session().post(
+            self._url, data=self._messages_payload(body, stream), headers=self._headers,
+            timeout=self._stream_timeout if stream else self._timeout, allow_redirects=False)
+
     async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            async with asyncio.timeout(self._total_s):
-                response = await self._client.post(
-                    self._url, content=self._messages_payload(body, False),
-                    headers=self._headers, timeout=self._timeout)
-        except (TimeoutError, httpx.TimeoutException):
-            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True, timeout=True)
-        except httpx.HTTPError as exc:
+            response = await self._send(body, stream=False)
+            try:
+                content = await response.read()
+            finally:
+                response.release()
+        except TimeoutError:
+            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
+                                  timeout=True) from None
+        except aiohttp.ClientError as exc:
             raise self._transport_failure(exc) from None
-        if response.status_code != 200:
-            raise self._status_failure(response.status_code, response.content, response.headers)
+        if response.status != 200:
+            raise self._status_failure(response.status, content, response.headers)
         try:
-            data = orjson.loads(response.content)
+            data = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise UpstreamFailure(502, f"{self.name} sent a body that is not JSON",
                                   retryable=True) from None
@@ -68,31 +76,30 @@ class AnthropicUpstream(HttpUpstream):
         return to_chat_completion(data)
 
     async def open_stream(self, body: Mapping[str, Any]) -> _MessagesStream:  # type: ignore[override]
-        request = self._client.build_request(
-            "POST", self._url, content=self._messages_payload(body, True),
-            headers=self._headers, timeout=self._timeout)
         deadline = time.monotonic() + self._total_s
         try:
-            response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException:
-            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True, timeout=True)
-        except httpx.HTTPError as exc:
+            response = await self._send(body, stream=True)
+        except TimeoutError:
+            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
+                                  timeout=True) from None
+        except aiohttp.ClientError as exc:
             raise self._transport_failure(exc) from None
-        if response.status_code != 200:
+        if response.status != 200:
             try:
-                content = await response.aread()
-            except httpx.HTTPError:
+                content = await response.read()
+            except (aiohttp.ClientError, TimeoutError):
                 content = b""
             finally:
-                await response.aclose()
-            raise self._status_failure(response.status_code, content, response.headers)
+                response.release()
+            raise self._status_failure(response.status, content, response.headers)
         return _MessagesStream(self.name, response, deadline, self._redact)
 
 
 class _MessagesStream:
     """Messages stream events in, chat-completion chunks out; ends at `message_stop`."""
 
-    def __init__(self, name: str, response: httpx.Response, deadline: float, redact: Redactor):
+    def __init__(self, name: str, response: aiohttp.ClientResponse, deadline: float,
+                 redact: Redactor):
         self._name = name
         self._response = response
         self._deadline = deadline
@@ -112,10 +119,11 @@ class _MessagesStream:
     async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
         stopped = False
         try:
-            async for line in self._response.aiter_lines():
+            async for raw in self._response.content:
                 if time.monotonic() > self._deadline:
                     raise UpstreamFailure(0, f"{self._name} stream exceeded its total timeout",
                                           retryable=False, timeout=True)
+                line = raw.decode("utf-8", "replace")
                 if not line.startswith("data:"):
                     continue
                 event = self._decode(line[5:].strip())
@@ -124,15 +132,16 @@ class _MessagesStream:
                 if event.get("type") == "message_stop":
                     stopped = True
                     break
-        except httpx.TimeoutException:
+        except TimeoutError:
             raise UpstreamFailure(0, f"{self._name} stream stalled", retryable=False,
                                   timeout=True) from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamFailure(0, f"{self._name} stream broke ({type(exc).__name__})",
                                   retryable=False) from None
         if not stopped:
             raise UpstreamFailure(502, f"{self._name} stream ended without message_stop",
                                   retryable=False)
+        await drain(self._response)
 
     def _decode(self, data: str) -> dict[str, Any]:
         try:
@@ -182,4 +191,4 @@ class _MessagesStream:
         return []  # ping, content_block_stop
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        self._response.release()

@@ -104,15 +104,23 @@ async def stream(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) ->
 
 async def _parsed(events: AsyncIterator[bytes], collector: StreamTextCollector | None,
                   record: Callable[[str], None]) -> AsyncIterator[dict[str, Any]]:
-    """The relay's SSE bytes back as chunks (one `data:` event per item it yields)."""
+    """The relay's SSE bytes back as chunks (an item may hold several `data:` events: the
+    relay writes events that arrived together in one piece)."""
     try:
-        async for event in events:
+        async for item in events:
             if collector is not None:
-                collector.feed(event)
-            data = event[len(b"data: "):].strip()
-            if data == b"[DONE]":
+                collector.feed(item)
+            done = False
+            for event in item.split(b"\n\n"):
+                data = event.strip()[len(b"data:"):].strip()
+                if not data:
+                    continue
+                if data == b"[DONE]":
+                    done = True
+                    break
+                yield orjson.loads(data)
+            if done:
                 break
-            yield orjson.loads(data)
     finally:
         # Closing the relay is what settles a stream the client left early.
         await events.aclose()  # type: ignore[attr-defined]

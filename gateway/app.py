@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from gateway.assembly import Gateway
@@ -27,6 +28,8 @@ from gateway.errors import (
     as_gateway_error,
     status_error,
 )
+from gateway.learning.graders import REFERENCE_HEADER
+from gateway.learning.loop import learn_after
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
@@ -159,7 +162,8 @@ def _install_routes(app: FastAPI) -> None:
                               request.headers.get("api-key"))
         ctx = RequestContext(_request_id(request), tenant,
                              client_request_id=request.scope.get("state", {}).get(
-                                 "client_request_id"))
+                                 "client_request_id"),
+                             reference_answer=request.headers.get(REFERENCE_HEADER))
         try:
             body = await _read_json(request)
             chat = _parse_chat(body)
@@ -242,7 +246,9 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         events, headers = await service.stream(ctx, chat, body, messages, target)
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
 
-        collector = StreamTextCollector() if gateway.content_log.wants(ctx) else None
+        learns = gateway.learning is not None and gateway.learning.wants(ctx.tenant)
+        logs = gateway.content_log.wants(ctx)
+        collector = StreamTextCollector() if logs or learns else None
 
         async def logged() -> AsyncIterator[bytes]:
             try:
@@ -250,8 +256,10 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                     if collector is not None:
                         collector.feed(event)
                     yield event
+                if learns and collector is not None:  # only a stream that finished
+                    learn_after(gateway.learning, ctx, messages, body, collector.text)
             finally:
-                if collector is not None:
+                if logs and collector is not None:
                     gateway.content_log.record(ctx, messages, collector.text)
                 _finish(gateway, ctx, 200, stream=True)
 
@@ -260,7 +268,12 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     reply = await service.complete(ctx, chat, body, messages, target)
     if gateway.cache is not None:
         await gateway.cache.remember(ctx, body, reply.body)
-    return _reply_response(gateway, ctx, chat, reply, base, messages)
+    response = _reply_response(gateway, ctx, chat, reply, base, messages)
+    if gateway.learning is not None and gateway.learning.wants(ctx.tenant):
+        # Runs once the body is sent: learning never delays or changes the answer.
+        response.background = BackgroundTask(learn_after, gateway.learning, ctx, messages,
+                                             body, completion_text(reply.body))
+    return response
 
 
 def _trace_header(reply: ChatReply) -> str:

@@ -14,6 +14,8 @@ from gateway.budget import BudgetGate
 from gateway.caching import CacheGate, build_completion_cache
 from gateway.config import GatewayConfig, ModelEntry
 from gateway.content_log import ContentLogger
+from gateway.learning.loop import LearningLoop
+from gateway.learning.wiring import attach_learning
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
@@ -46,6 +48,7 @@ class Gateway:
     # `record_store`); None keeps nothing.
     record_store: RecordStore | None = None
     records: RecordSink | None = None
+    learning: LearningLoop | None = None  # shadow labels and online update (gateway/learning)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -132,7 +135,8 @@ def build_gateway(
     http = build_http_client(config)
     metrics = GatewayMetrics()
     routes = build_routes(config)
-    dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry)
+    upstreams = upstreams or build_upstreams(config, http)
+    dispatcher = Dispatcher(upstreams, config.retry)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
@@ -145,6 +149,7 @@ def build_gateway(
 
         redis_client = connect(config.store.url)
         gateway.on_close.append(redis_client.aclose)
+    attach_learning(gateway, upstreams, provider_secrets(config))
     completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant),
                                               redis_client)
     if completion_cache is not None:

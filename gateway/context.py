@@ -18,3 +18,4 @@ class RequestContext:
     upstream_s: float = 0.0
     route: str = "passthrough"
     log: dict[str, Any] = field(default_factory=dict)
+    reference_answer: str | None = None  # for exact-match grading (gateway/learning/graders)

@@ -13,6 +13,7 @@ from gateway.accounting import price_usage, response_text, usage_of
 from gateway.budget import BudgetGate
 from gateway.context import RequestContext
 from gateway.errors import BudgetExceeded, UpstreamUnavailable
+from gateway.learning.explore import Explorer
 from gateway.ledger.base import Hold, SpendRecord
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
@@ -79,6 +80,8 @@ class ChatService:
         self.dispatcher = dispatcher
         self.budget = budget
         self.metrics = metrics
+        # gateway.learning.explore.Explorer: may revise a routed decision (learning tenants).
+        self.explorer: Explorer | None = None
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -130,6 +133,9 @@ class ChatService:
                                                policy)
         else:
             decision = target.router.route(route_request, candidates, policy)
+        if self.explorer is not None:
+            decision = await self.explorer.revise(ctx, target.router, route_request,
+                                                  candidates, policy, decision)
         chosen = next(c for c in candidates if c.model == decision.model)
         # Cheaper candidates, in case the chosen model no longer fits the remaining budget.
         cheaper = sorted((c for c in candidates

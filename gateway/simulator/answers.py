@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from gateway.simulator.judge import SIMULATED_JUDGE, SimulatedJudge
 from gateway.simulator.profiles import ModelProfile
 from gateway.simulator.recordings import RecordingBook, prompt_of
 from gateway.simulator.request import ChatRequest
 from gateway.simulator.synthetic import synthetic_answer
 from pricing import Tokenizer, TokenizerRegistry, Usage, count_messages
 
-Source = Literal["script", "recording", "synthetic"]
+Source = Literal["script", "recording", "synthetic", "judge"]
 FinishReason = Literal["stop", "length"]
 
 
@@ -28,10 +29,12 @@ class Answer:
 class Answerer:
     """Answers a chat request as one simulated model: scripted, recorded or synthetic."""
 
-    def __init__(self, book: RecordingBook, tokenizers: TokenizerRegistry, seed: int = 0):
+    def __init__(self, book: RecordingBook, tokenizers: TokenizerRegistry, seed: int = 0,
+                 judge_flip: float = 0.0):
         self._book = book
         self._tokenizers = tokenizers
         self._seed = seed
+        self._judge = SimulatedJudge(book, judge_flip, seed)
 
     def tokenizer(self, profile: ModelProfile) -> Tokenizer:
         return self._tokenizers.get(profile.tokenizer)
@@ -58,6 +61,8 @@ class Answerer:
         if scripted is not None:
             return scripted, "script"
         prompt = prompt_of(request.messages)
+        if profile.name == SIMULATED_JUDGE:
+            return self._judge.reply(prompt), "judge"
         if profile.replays is not None:
             recorded = self._book.answer(profile.replays, prompt)
             if recorded is not None:

@@ -125,7 +125,8 @@ def from_records(
     columns = list(records[0])
     if "prompt" not in columns:
         raise DatasetFormatError(f"{source}: no 'prompt' column")
-    models = [c for c in columns if c not in META_COLUMNS and "|" not in c]
+    # An unnamed first column is a pandas index written with the CSV (the shared TRAIN files).
+    models = [c for c in columns if c and c not in META_COLUMNS and "|" not in c]
     if not models:
         raise DatasetFormatError(f"{source}: no model score columns")
     scores = np.full((len(records), len(models)), np.nan)

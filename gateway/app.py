@@ -257,7 +257,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                         collector.feed(event)
                     yield event
                 if learns and collector is not None:  # only a stream that finished
-                    learn_after(gateway.learning, ctx, messages, body, collector.text)
+                    await learn_after(gateway.learning, ctx, messages, body, collector.text)
             finally:
                 if logs and collector is not None:
                     gateway.content_log.record(ctx, messages, collector.text)

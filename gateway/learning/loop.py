@@ -169,9 +169,12 @@ def traffic_record(ctx: RequestContext, prompt: str, answer: str, cost: float) -
         completion_tokens=int(log_fields.get("completion_tokens", 0) or 0))
 
 
-def learn_after(loop: LearningLoop | None, ctx: RequestContext,
-                messages: Sequence[Mapping[str, Any]], body: Mapping[str, Any],
-                answer: str) -> None:
-    """The request path's one call into learning, once the client has its whole answer."""
+async def learn_after(loop: LearningLoop | None, ctx: RequestContext,
+                      messages: Sequence[Mapping[str, Any]], body: Mapping[str, Any],
+                      answer: str) -> None:
+    """The request path's one call into learning, once the client has its whole answer.
+
+    A coroutine, so that starlette runs it on the event loop (a plain function would go to
+    its thread pool, where the shadow runner cannot start tasks)."""
     if loop is not None:
         loop.after_answer(ctx, messages, body, answer, ctx.reference_answer)

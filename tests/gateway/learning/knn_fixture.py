@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pricing.estimate import CostEstimate
 from routers.base import Candidate
 from routers.datasets.text import embedding_text, text_hash
 from routers.embedding import HashingEmbedder
@@ -11,7 +12,6 @@ from routers.knn.artifact import KnnArtifact
 from routers.knn.predict import KnnParams
 from routers.knn.projection import Projection
 from routers.knn.router import KnnRouter
-from pricing.estimate import CostEstimate
 
 MODELS = ["cheap", "strong", "odd"]
 COSTS = {"cheap": 1e-4, "strong": 5e-4, "odd": 2e-4}

@@ -66,7 +66,7 @@ def test_judge_grades_with_recorded_outcomes(sim: SimulatorHandle, recorded_prom
     recording = RecordingBook.shipped().find(recorded_prompt)
     assert recording is not None
     with serve_learning(learning_config(sim), [learning_tenant()]) as served:
-        _, request_id, _ = ask(served, recorded_prompt)
+        ask(served, recorded_prompt)
         wait_for(lambda: counts(served).get("jobs_done", 0) == 1)
         by_model = {x.model: x.score for x in served.sink.labels}
         # gpt-4o replays GPT-4's recorded answer, and the judge returns its recorded outcome.

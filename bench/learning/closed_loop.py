@@ -46,7 +46,7 @@ from bench.machine import machine
 from gateway.simulator.routing_data import write_simulation
 from routers.datasets import load_routerbench, split
 from routers.datasets.text import embedding_text
-from routers.embedding import MiniLMEmbedder
+from routers.embedding import minilm_embedder
 from routers.knn.embed_cache import DiskCachedEmbedder
 
 # ../shared beside the checkout (a git worktree one level deeper finds it one level up).

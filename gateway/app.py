@@ -268,12 +268,12 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     reply = await service.complete(ctx, chat, body, messages, target)
     if gateway.cache is not None:
         await gateway.cache.remember(ctx, body, reply.body)
-    response = _reply_response(gateway, ctx, chat, reply, base, messages)
+    answered = _reply_response(gateway, ctx, chat, reply, base, messages)
     if gateway.learning is not None and gateway.learning.wants(ctx.tenant):
         # Runs once the body is sent: learning never delays or changes the answer.
-        response.background = BackgroundTask(learn_after, gateway.learning, ctx, messages,
+        answered.background = BackgroundTask(learn_after, gateway.learning, ctx, messages,
                                              body, completion_text(reply.body))
-    return response
+    return answered
 
 
 def _trace_header(reply: ChatReply) -> str:

@@ -40,7 +40,7 @@ if str(REPO) not in sys.path:
 from tqdm import tqdm
 
 from bench.learning.http_phase import run_http
-from bench.learning.inprocess import judged_table
+from bench.learning.inprocess import judged_tables
 from bench.learning.scoring import Split, baselines, knn_aiq
 from bench.machine import machine
 from gateway.simulator.routing_data import write_simulation
@@ -63,9 +63,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="250,500,1000,all")
     parser.add_argument("--eps", default="0,0.1,0.25")
     parser.add_argument("--rates", default="1.0,0.1")
-    parser.add_argument("--http-n", type=int, default=200)
+    parser.add_argument("--http-n", type=int, default=100)
     parser.add_argument("--latency-scale", type=float, default=0.02)
-    parser.add_argument("--epochs", type=int, default=40)
+    # 0: the k-NN in raw MiniLM space (no CSCR projection trained), for every table and the
+    # offline router alike; on a shared 2-core machine 24+ projection trainings do not fit.
+    parser.add_argument("--epochs", type=int, default=0)
     args = parser.parse_args(argv)
     print(f"command: .venv/bin/python bench/learning/closed_loop.py {' '.join(argv)}".rstrip())
     print(machine())
@@ -113,23 +115,28 @@ def main(argv: list[str]) -> int:
                       f"{row['learning_share']:.2%} of traffic, {len(r.table)} judged prompts, "
                       f"k-NN AIQ {row['knn']['aiq']}", flush=True)
     sizes = [len(pool) if s == "all" else int(s) for s in args.sizes.split(",")]
-    grid = [(n, rate, float(e)) for n in sizes for rate in rates for e in args.eps.split(",")]
+    grid = [(rate, float(e)) for rate in rates for e in args.eps.split(",")]
     results["inprocess"] = []
-    for n, rate, eps in tqdm(grid, desc="in-process grid (label, fit, score)", file=sys.stdout):
-        table = judged_table(pool, n, rate, eps)
-        raw = np.stack([raw_pool[row_of[p]] for p in table.prompts]) if len(table) \
-            else np.empty((0, raw_pool.shape[1]), np.float32)
-        score = knn_aiq(table, raw, data, args.epochs)
-        results["inprocess"].append({"n": n, "rate": rate, "eps": eps,
-                                     "judged_prompts": len(table), "knn": score})
-        tqdm.write(f"  N={n} rate={rate} eps={eps}: {len(table)} judged prompts, "
-                   f"AIQ {score['aiq']}")
+    for rate, eps in tqdm(grid, desc="in-process grid (label, fit, score)", file=sys.stdout):
+        for n, table in judged_tables(pool, sizes, rate, eps).items():
+            _score_table(results, data, raw_pool, row_of, n, rate, eps, table, args.epochs)
     results["seconds"] = round(time.perf_counter() - started, 1)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "closed_loop.json").write_text(json.dumps(results, indent=2, default=float))
     (OUT / "closed_loop.md").write_text(markdown(results))
     print(markdown(results))
     return 0
+
+
+def _score_table(results: dict[str, Any], data: Split, raw_pool: np.ndarray,
+                 row_of: dict[str, int], n: int, rate: float, eps: float, table: Any,
+                 epochs: int) -> None:
+    raw = np.stack([raw_pool[row_of[p]] for p in table.prompts]) if len(table) \
+        else np.empty((0, raw_pool.shape[1]), np.float32)
+    score = knn_aiq(table, raw, data, epochs)
+    results["inprocess"].append({"n": n, "rate": rate, "eps": eps,
+                                 "judged_prompts": len(table), "knn": score})
+    tqdm.write(f"  N={n} rate={rate} eps={eps}: {len(table)} judged prompts, AIQ {score['aiq']}")
 
 
 def markdown(r: dict[str, Any]) -> str:

@@ -23,9 +23,13 @@ from gateway.simulator.routing_data import answer_text, recordings
 from routers.datasets.format import RoutingDataset
 
 
-def judged_table(pool: RoutingDataset, n: int, rate: float, eps: float,
-                 seed: int = 0) -> RoutingDataset:
-    """The routing table the loop would have after N prompts at shadow `rate`, judge ε."""
+def judged_tables(pool: RoutingDataset, sizes: list[int], rate: float, eps: float,
+                  seed: int = 0) -> dict[int, RoutingDataset]:
+    """The routing table after each N in `sizes` prompts at shadow `rate`, judge ε.
+
+    The first N prompts of a longer run are the run of N (same seeded sampling, same
+    seeded judge), so one pass over max(sizes) serves every N."""
+    n = max(sizes)
     judge = SimulatedJudge(RecordingBook(recordings(pool)), flip=eps, seed=seed)
     prompt_rubric = rubric("v1")
     rng = random.Random(seed)
@@ -51,9 +55,11 @@ def judged_table(pool: RoutingDataset, n: int, rate: float, eps: float,
                 labels.append(Label(rid, "bench", model, score, "judge", time.time(),
                                     grader=judge_grader(SIMULATED_JUDGE, "v1")))
 
-    async def collect() -> RoutingDataset:
+    async def collect() -> dict[int, RoutingDataset]:
         await store.write_requests(requests)
         await store.write_labels(labels)
-        return outcomes_to_routing_table(await store.outcomes("bench"), pool.models)
+        outcomes = await store.outcomes("bench")
+        return {size: outcomes_to_routing_table([o for o in outcomes if o.created_at < size],
+                                                pool.models) for size in sizes}
 
     return asyncio.run(collect())

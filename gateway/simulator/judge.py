@@ -5,7 +5,7 @@ the question and the answer between fixed markers), it looks the question up in 
 simulator's recordings, finds which recorded models gave that answer, and replies with their
 RECORDED outcome as `SCORE: x`, flipped (x -> 1 - x) with probability `flip` (ε). The flip is
 seeded by (seed, question, answer), so a rerun grades identically. A question or answer it has
-no recording of gets `SCORE: 0` and says so.
+no recording of gets no grade (the loop then writes no label).
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ class SimulatedJudge:
     def reply(self, prompt: str) -> str:
         parts = split_rubric_prompt(prompt)
         if parts is None:
-            return "costroute-simulated-judge: no rubric markers in the prompt.\nSCORE: 0"
+            return "costroute-simulated-judge: no rubric markers in the prompt; cannot grade."
         question, answer = parts
         outcome = self.recorded_outcome(question, answer)
-        if outcome is None:
-            return "costroute-simulated-judge: no recorded outcome for this answer.\nSCORE: 0"
+        if outcome is None:  # no grade at all: a made-up 0 would teach the router a falsehood
+            return "costroute-simulated-judge: no recorded outcome for this answer; cannot grade."
         key = f"{self._seed}\x00{normalise_prompt(question)}\x00{normalise_prompt(answer)}"
         rng = random.Random(hashlib.sha256(key.encode()).digest())
         flipped = rng.random() < self.flip

@@ -26,7 +26,7 @@ def test_recorded_outcomes_without_noise() -> None:
     assert grade(judge, "question 2?", "answer 2") == 1.0
     assert grade(judge, "question 3?", "answer 3") == 0.0
     assert grade(judge, "question 3?", "same") == 0.0
-    assert grade(judge, "unknown?", "x") == 0.0
+    assert grade(judge, "unknown?", "x") is None  # no recording: no grade, no label
 
 
 def test_flips_at_about_epsilon_and_repeats_itself() -> None:

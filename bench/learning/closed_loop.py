@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="250,500,1000,all")
     parser.add_argument("--eps", default="0,0.1,0.25")
     parser.add_argument("--rates", default="1.0,0.1")
-    parser.add_argument("--http-n", type=int, default=100)
+    parser.add_argument("--http-n", type=int, default=250)
     parser.add_argument("--latency-scale", type=float, default=0.02)
     # 0: the k-NN in raw MiniLM space (no CSCR projection trained), for every table and the
     # offline router alike; on a shared 2-core machine 24+ projection trainings do not fit.

@@ -99,6 +99,9 @@ class LearningLoop:
             sink.add_request(traffic_record(ctx, prompt, self.redact(tenant, answer), cost))
         if settings.shadow_rate <= 0 or self._rng.random() >= settings.shadow_rate:
             return
+        if settings.budget is None:  # learning calls are only ever paid from this budget
+            self.metrics.job("no_budget")
+            return
         pool = settings.shadow_models or list(self._pools(ctx.route))
         others = tuple(m for m in pool if m != model and tenant.may_use_model(m)
                        and self.caller.can_call(m))

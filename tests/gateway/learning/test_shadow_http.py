@@ -142,3 +142,39 @@ def test_load_sheds_learning_first(sim: SimulatorHandle, recorded_prompt: str) -
         c = counts(served)
         assert c.get("jobs_dropped", 0) >= 1
         assert c.get("jobs_queued", 0) + c["jobs_dropped"] == 6
+
+
+def test_no_learning_budget_means_no_learning_calls(sim: SimulatorHandle,
+                                                    recorded_prompt: str) -> None:
+    with serve_learning(learning_config(sim), [learning_tenant(budget=None)]) as served:
+        answer, _, _ = ask(served, recorded_prompt)
+        assert answer
+        wait_for(lambda: counts(served).get("jobs_no_budget") == 1)
+        assert counts(served).get("jobs_queued", 0) == 0
+        assert served.sink.labels == []
+        assert not [e for e in served.spend._entries
+                    if e.record.extra.get("purpose") == "learning"]
+
+
+def test_a_reference_answer_is_graded_by_exact_match(sim: SimulatorHandle,
+                                                     recorded_prompt: str) -> None:
+    from gateway.simulator.recordings import RecordingBook
+
+    recording = RecordingBook.shipped().find(recorded_prompt)
+    assert recording is not None
+    # GSM8K answers end "#### <number>": GPT-4's recorded answer gives the reference.
+    reference = recording.answers["gpt-4-1106-preview"].rsplit("####", 1)[-1].strip()
+    tenant = learning_tenant(judge={"model": None})
+    with serve_learning(learning_config(sim), [tenant]) as served:
+        c = client(served)
+        raw = c.chat.completions.with_raw_response.create(
+            model="auto", messages=[{"role": "user", "content": recorded_prompt}],
+            extra_headers={"x-costroute-reference-answer": reference})
+        request_id = raw.headers["x-request-id"]
+        wait_for(lambda: counts(served).get("jobs_done", 0) == 1)
+        labels = {x.model: x for x in served.sink.labels}
+        assert set(labels) == POOL
+        assert all(x.source == "exact" and x.request_id == request_id
+                   for x in labels.values())
+        assert labels["gpt-4o"].score == 1.0  # it replays GPT-4's answer
+        assert counts(served).get("judge_ok", 0) == 0  # no judge was asked

@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
+from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.errors import (
@@ -30,9 +31,12 @@ from gateway.errors import (
 )
 from gateway.learning.graders import REFERENCE_HEADER
 from gateway.learning.loop import learn_after
+from gateway.ledger.report import DayRange
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
+from gateway.records.capture import capture_reply, capture_stream, wants_capture
+from gateway.records.feedback import feedback_router
 from gateway.routing import Routed
 from gateway.serving import ChatReply
 from gateway.spend import spend_report
@@ -101,6 +105,8 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
                   docs_url=None, redoc_url=None)
     _install_error_handlers(app)
     _install_routes(app)
+    app.include_router(feedback_router())
+    install_console(app)
     return app
 
 
@@ -168,12 +174,18 @@ def _install_routes(app: FastAPI) -> None:
             body = await _read_json(request)
             chat = _parse_chat(body)
             debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
-            return await _answer(gateway, ctx, chat, body, debug)
+            ctx.requested_model = chat.model
+            gateway.tracing.start_request(ctx, chat.model, bool(chat.stream))
+            with gateway.tracing.activate(ctx):
+                return await _answer(gateway, ctx, chat, body, debug)
         except Exception as exc:
             error = as_gateway_error(exc)
             if error is None:
+                gateway.tracing.end_request(ctx, 500, type(exc).__name__)
                 raise
             gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
+            gateway.metrics.tenant_errors.labels(ctx.tenant.name, str(error.code)).inc()
+            gateway.tracing.end_request(ctx, error.status_code, str(error.code))
             _access_log(ctx, error.status_code, error=error.code)
             raise error from None
 
@@ -202,9 +214,10 @@ def _install_routes(app: FastAPI) -> None:
         by = [d for d in request.query_params.get("by", "period,model,route").split(",") if d]
         if gateway.store is None:
             raise NotFound("This gateway keeps no spend ledger.")
+        days = _day_range(request)
         try:
             report = await spend_report(gateway.store, gateway.service.estimator,
-                                        None if wanted == "*" else wanted, by)
+                                        None if wanted == "*" else wanted, by, days)
         except ValueError as exc:
             raise InvalidRequest(str(exc), param="by") from None
         return _json(report)
@@ -216,6 +229,20 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
         return Response(_gateway(request).metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _day_range(request: Request) -> DayRange | None:
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included); None when neither is given."""
+    first, last = request.query_params.get("from"), request.query_params.get("to")
+    if first is None and last is None:
+        return None
+    if first is None or last is None:
+        raise InvalidRequest("Give both `from` and `to` (YYYY-MM-DD), or neither.",
+                             param="from" if first is None else "to")
+    try:
+        return DayRange.parse(first, last)
+    except ValueError as exc:
+        raise InvalidRequest(f"Invalid date range: {exc}.", param="from") from None
 
 
 def _owner(gateway: Gateway, model: str) -> str:
@@ -239,6 +266,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     target = service.target(ctx, chat, messages)
     if isinstance(target, Routed) and isinstance(target.router, Orchestrator):
         reply = await service.orchestrate(ctx, target, chat, body, messages)
+        capture_reply(gateway, ctx, messages, reply)
         if debug:
             base["x-costroute-trace"] = _trace_header(reply)
         return _reply_response(gateway, ctx, chat, reply, base, messages)
@@ -246,9 +274,10 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         events, headers = await service.stream(ctx, chat, body, messages, target)
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
 
+        capture = wants_capture(gateway, ctx)
         learns = gateway.learning is not None and gateway.learning.wants(ctx.tenant)
-        logs = gateway.content_log.wants(ctx)
-        collector = StreamTextCollector() if logs or learns else None
+        collector = (StreamTextCollector()
+                     if capture or learns or _wants_content(gateway, ctx) else None)
 
         async def logged() -> AsyncIterator[bytes]:
             try:
@@ -259,13 +288,18 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                 if learns and collector is not None:  # only a stream that finished
                     await learn_after(gateway.learning, ctx, messages, body, collector.text)
             finally:
-                if logs and collector is not None:
+                if collector is not None:
                     gateway.content_log.record(ctx, messages, collector.text)
+                    gateway.tracing.content(ctx, messages, collector.text)
+                if capture and collector is not None:
+                    capture_stream(gateway, ctx, messages, collector.text,
+                                   headers.get("x-costroute-route", ""))
                 _finish(gateway, ctx, 200, stream=True)
 
         return StreamingResponse(logged(), media_type="text/event-stream", headers={
             **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     reply = await service.complete(ctx, chat, body, messages, target)
+    capture_reply(gateway, ctx, messages, reply)
     if gateway.cache is not None:
         await gateway.cache.remember(ctx, body, reply.body)
     answered = _reply_response(gateway, ctx, chat, reply, base, messages)
@@ -295,8 +329,9 @@ def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionR
     if reply.stages:
         headers.update(_tier_headers(reply))
     headers = {k: _header_safe(v) for k, v in headers.items()}
-    if gateway.content_log.wants(ctx):
+    if _wants_content(gateway, ctx):
         gateway.content_log.record(ctx, messages, completion_text(reply.body))
+        gateway.tracing.content(ctx, messages, completion_text(reply.body))
     _finish(gateway, ctx, 200, stream=bool(chat.stream))
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
@@ -316,7 +351,14 @@ def _tier_headers(reply: ChatReply) -> dict[str, str]:
     return out
 
 
+def _wants_content(gateway: Gateway, ctx: RequestContext) -> bool:
+    """Whether the answer's text is needed: a content log, or a trace of an opted-in tenant."""
+    return gateway.content_log.wants(ctx) or (
+        ctx.span is not None and ctx.tenant.content_logging.enabled)
+
+
 def _finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool) -> None:
+    gateway.tracing.end_request(ctx, status)
     elapsed = time.perf_counter() - ctx.started
     m = gateway.metrics
     m.requests.labels(ctx.route, str(ctx.log.get("model", "")), str(status)).inc()

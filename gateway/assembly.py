@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,8 +20,10 @@ from gateway.learning.wiring import attach_learning
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
+from gateway.records.factory import open_records
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
+from gateway.tracing import NoTracing, Tracing, build_tracing
 from gateway.upstream.base import Upstream
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.http import HttpUpstream
@@ -49,6 +52,7 @@ class Gateway:
     record_store: RecordStore | None = None
     records: RecordSink | None = None
     learning: LearningLoop | None = None  # shadow labels and online update (gateway/learning)
+    tracing: Tracing = field(default_factory=NoTracing)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -129,31 +133,41 @@ def build_gateway(
     *,
     upstreams: dict[str, Upstream] | None = None,
     tokenizers: TokenizerRegistry | None = None,
+    records_dir: Path | None = None,
 ) -> Gateway:
     tokenizers = tokenizers or TokenizerRegistry()
     catalog = build_catalog(config, tokenizers)
     http = build_http_client(config)
     metrics = GatewayMetrics()
     routes = build_routes(config)
+    tracing = build_tracing(config.tracing, {m.name: catalog[m.name].provider
+                                             for m in config.models}, provider_secrets(config))
     upstreams = upstreams or build_upstreams(config, http)
-    dispatcher = Dispatcher(upstreams, config.retry)
+    dispatcher = Dispatcher(upstreams, config.retry, tracing=tracing)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
     service = ChatService(routes, estimator, dispatcher, budget, metrics)
     gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http,
-                      content_log=ContentLogger(provider_secrets(config)))
+                      content_log=ContentLogger(provider_secrets(config)), tracing=tracing)
+    gateway.on_close.append(tracing.aclose)
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
-        from gateway.ledger.redis_client import connect
+        from gateway.ledger.redis_client import connect, connect_cluster
 
-        redis_client = connect(config.store.url)
+        redis_client = (connect_cluster(config.store.url) if config.store.cluster
+                        else connect(config.store.url))
         gateway.on_close.append(redis_client.aclose)
     attach_learning(gateway, upstreams, provider_secrets(config))
     completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant),
                                               redis_client)
     if completion_cache is not None:
         gateway.cache = CacheGate(completion_cache, budget, metrics, estimator)
+    gateway.record_store, outbox = open_records(config.records, metrics.registry, records_dir)
+    if gateway.record_store is not None and outbox is not None:
+        gateway.records = outbox
+        gateway.on_close.append(gateway.record_store.aclose)
+        gateway.on_close.append(outbox.aclose)  # hooks run in reverse: drain, then close
     return gateway
 
 

@@ -16,6 +16,10 @@ class BudgetGate(Protocol):
         """Hold `amount_usd`, or raise BudgetExhausted / StoreUnavailable."""
         ...
 
+    async def top_up(self, tenant: TenantConfig, hold: Hold, amount_usd: float) -> Hold:
+        """Raise `hold` to `amount_usd` before a dearer fallback, or raise BudgetExhausted."""
+        ...
+
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None: ...
 
     async def release(self, hold: Hold) -> None: ...
@@ -41,6 +45,9 @@ class LedgerBudget:
 
     async def reserve(self, tenant: TenantConfig, request_id: str, amount_usd: float) -> Hold:
         return await self.guard.reserve(tenant, request_id, amount_usd)
+
+    async def top_up(self, tenant: TenantConfig, hold: Hold, amount_usd: float) -> Hold:
+        return await self.guard.top_up(tenant, hold, amount_usd)
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         await self.guard.settle(hold, actual_usd, record)
@@ -73,6 +80,9 @@ class UnlimitedBudget:
 
     async def reserve(self, tenant: TenantConfig, request_id: str, amount_usd: float) -> Hold:
         return Hold(tenant.name, request_id, amount_usd, ())
+
+    async def top_up(self, tenant: TenantConfig, hold: Hold, amount_usd: float) -> Hold:
+        return Hold(hold.tenant, hold.request_id, max(amount_usd, hold.amount_usd), hold.windows)
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         return None

@@ -106,7 +106,10 @@ def main() -> None:
     _mount("routers.cli", "calibrate", "Map a traffic share or USD budget to a router knob.",
            "calibrate_app")
     _mount("routers.cli", "knn", "Inspect and grow k-NN router artifacts.", "knn_app")
+    _mount("gateway.artifacts.cli", "router",
+           "Router artifact versions: evaluate, promote, roll back.")
     _mount("eval.cli", "eval", "Offline evaluation: cost-of-pass and router curves.")
+    _mount("gateway.records.cli", "learn", "Learning from traffic: captured records and labels.")
     app(prog_name="costroute")
 
 

@@ -76,8 +76,33 @@ class StoreConfig(BaseModel):
     kind: Literal["memory", "redis"] = "memory"
     path: str | None = None  # append-only spend log of the memory store
     url: str | None = None  # redis://...
+    # Redis Cluster: `url` names any node; each tenant's keys share one hash slot.
+    cluster: bool = False
     fail_open: bool = False
     reservation_ttl_s: float = Field(default=900.0, gt=0)
+
+
+class RecordsConfig(BaseModel):
+    """The learning loop's records store (gateway/records): captured requests and labels.
+
+    `sqlite` (default) is one file, `path` or records.sqlite3 in the data directory, opened
+    on first use; `postgres` (`url`) serves many replicas; `memory` keeps records in-process;
+    `none` keeps nothing (feedback answers 404). Writes go through a bounded outbox of
+    `outbox_capacity` records that waits out a database outage.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sqlite", "postgres", "memory", "none"] = "sqlite"
+    path: str | None = None
+    url: str | None = None  # postgresql://user@host:port/db
+    outbox_capacity: int = Field(default=10_000, gt=0)
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> RecordsConfig:
+        if self.kind == "postgres" and not self.url:
+            raise ValueError("kind `postgres` needs `url` (postgresql://...)")
+        return self
 
 
 class CacheConfig(BaseModel):
@@ -93,11 +118,30 @@ class CacheConfig(BaseModel):
     semantic_ttl_s: float = Field(default=3600.0, gt=0)
 
 
+class ArtifactsConfig(BaseModel):
+    """The router artifact registry (versions, serving pointers); see routers/versions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: str | None = None  # default: $COSTROUTE_DATA_DIR/artifacts
+    poll_s: float = Field(default=1.0, gt=0)  # how often each replica checks the pointers
+
+
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)
+
+
+class TracingConfig(BaseModel):
+    """OpenTelemetry export (gateway/tracing.py); off unless an endpoint is set here or in env."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    otlp_endpoint: str | None = None  # OTLP/HTTP base URL, e.g. http://collector:4318
+    headers: dict[str, str] = Field(default_factory=dict)
+    service_name: str = "costroute"
 
 
 class GatewayConfig(BaseModel):
@@ -110,7 +154,10 @@ class GatewayConfig(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    records: RecordsConfig = Field(default_factory=RecordsConfig)
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
     simulator: bool = False  # serve the bundled upstream simulator under /simulator
 
     @model_validator(mode="after")
@@ -163,4 +210,6 @@ def parse_config(raw: Any, source: str = "config", base_dir: Path | None = None)
         tenants = Path(config.tenants_file)
         if not tenants.is_absolute():
             config.tenants_file = str((base_dir / tenants).resolve())
+    if base_dir is not None and config.artifacts.dir and not Path(config.artifacts.dir).is_absolute():
+        config.artifacts.dir = str((base_dir / config.artifacts.dir).resolve())
     return config

@@ -81,6 +81,10 @@ class ContentLogger:
             fields["completion"] = clean(completion)
         self._log.info("content", extra={"fields": fields})
 
+    def redactor(self, settings: ContentLoggingConfig) -> ContentRedactor:
+        """The tenant's redaction (also applied to what the records store keeps)."""
+        return self._redactor(settings)
+
     def _redactor(self, settings: ContentLoggingConfig) -> ContentRedactor:
         key = (tuple(settings.redact), tuple(settings.patterns))
         redactor = self._redactors.get(key)

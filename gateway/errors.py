@@ -12,7 +12,7 @@
     ├── UpstreamError               (502 upstream_error: bad or failed upstream answer)
     │   ├── UpstreamUnavailable     (503 upstream_unavailable: every upstream down / cooling)
     │   └── UpstreamTimeout         (504 upstream_timeout)
-    ├── ServiceUnavailable          (503 e.g. budget store down, draining)
+    ├── ServiceUnavailable          (503 e.g. budget or records store down, draining)
 """
 
 from __future__ import annotations
@@ -166,6 +166,7 @@ def as_gateway_error(exc: BaseException) -> GatewayError | None:
     from gateway.ledger.base import StoreUnavailable
     from gateway.ledger.status import BudgetExhausted
     from gateway.ratelimit.base import RateLimitExceeded
+    from gateway.records.base import RecordStoreUnavailable
 
     if isinstance(exc, GatewayError):
         return exc
@@ -177,4 +178,8 @@ def as_gateway_error(exc: BaseException) -> GatewayError | None:
         return ServiceUnavailable(
             "The budget store is unavailable, so spend cannot be checked; retry shortly.",
             code="budget_store_unavailable", headers={"retry-after": "2"})
+    if isinstance(exc, RecordStoreUnavailable):
+        return ServiceUnavailable(
+            "The records store is unavailable, so the rating was not recorded; retry shortly.",
+            code="records_store_unavailable", headers={"retry-after": "2"})
     return None

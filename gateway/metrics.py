@@ -24,6 +24,9 @@ class GatewayMetrics:
             registry=r)
         self.errors = Counter(
             "costroute_errors", "Errors returned to clients", ["route", "code"], registry=r)
+        self.tenant_errors = Counter(
+            "costroute_tenant_errors", "Errors returned to clients, per tenant",
+            ["tenant", "code"], registry=r)
         self.latency = Histogram(
             "costroute_request_latency_seconds", "End-to-end latency as the client sees it",
             ["route", "stream"], buckets=LATENCY_BUCKETS, registry=r)

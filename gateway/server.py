@@ -69,16 +69,23 @@ def make_app(options: ServeOptions) -> Any:
     journal = spend_log_path(config) if store_kind == "memory" else None
     if journal is not None:
         journal.parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(store_kind, path=journal, url=config.store.url)
+    store = open_store(store_kind, path=journal, url=config.store.url,
+                       cluster=config.store.cluster)
     tokenizers = TokenizerRegistry()
 
     async def build() -> Gateway:
-        limiter = open_rate_limiter(store_kind, url=config.store.url)
+        limiter = open_rate_limiter(store_kind, url=config.store.url,
+                                    cluster=config.store.cluster)
         guard = BudgetGuard(store, hold_ttl_s=config.store.reservation_ttl_s,
                             fail_open=config.store.fail_open)
         gateway = build_gateway(config, directory, LedgerBudget(guard, limiter),
-                                upstreams=options.upstreams, tokenizers=tokenizers)
+                                upstreams=options.upstreams, tokenizers=tokenizers,
+                                records_dir=data_dir())
         gateway.store = store
+        from gateway.artifacts.watch import start_watching
+
+        _watcher, stop_watching = start_watching(config, gateway.routes)
+        gateway.on_close.append(stop_watching)
         if directory.path != Path(""):
             directory.start_watching(options.watch_interval_s)
             gateway.on_close.append(directory.stop_watching)

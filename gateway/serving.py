@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,8 +18,10 @@ from gateway.ledger.base import Hold, SpendRecord
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
 from gateway.protocol import ChatCompletionRequest
+from gateway.records.capture import candidate_summary
 from gateway.routing import Passthrough, Routed, RouteTable
 from gateway.streaming import StreamRelay
+from gateway.tracing import NoTracing, Tracing
 from gateway.upstream.dispatch import Dispatched, Dispatcher
 from pricing import CostEstimate, Estimator, Usage, cost_usd
 from routers.base import (
@@ -51,6 +53,9 @@ class Plan:
     estimate: CostEstimate
     reason: str
     cheaper: Sequence[tuple[str, CostEstimate]] = ()
+    # Every chain model's estimate: a fallback tops the hold up to its own worst case.
+    chain_estimates: Mapping[str, CostEstimate] = field(default_factory=dict)
+    decision: Decision | None = None
 
 
 @dataclass
@@ -82,6 +87,8 @@ class ChatService:
         self.metrics = metrics
         # gateway.learning.explore.Explorer: may revise a routed decision (learning tenants).
         self.explorer: Explorer | None = None
+        # A test's stand-in dispatcher may carry no tracing: then there is none.
+        self.tracing: Tracing = getattr(dispatcher, "tracing", None) or NoTracing()
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -116,10 +123,10 @@ class ChatService:
             by_model = self._estimates(target.chain, messages, max_tokens, n, "passthrough")
             first = by_model[target.model]
             await self.budget.admit(ctx.tenant, _tokens(first))
-            # Reserve for the dearest model a fallback could reach, so no fallback overspends.
-            return Plan("passthrough", target.chain,
-                        max(e.max_cost_usd for e in by_model.values()),
-                        first, f"passthrough {target.model}")
+            # Hold the worst case of the model called first; a fallback tops the hold up to
+            # its own worst case before it is tried (ChatService.fallback_guard).
+            return Plan("passthrough", target.chain, first.max_cost_usd,
+                        first, f"passthrough {target.model}", chain_estimates=by_model)
         if isinstance(target.router, Orchestrator):
             raise TypeError("orchestrated routes are run by ChatService.orchestrate")
         candidates = self.candidates(target, messages, max_tokens, n)
@@ -136,14 +143,17 @@ class ChatService:
         if self.explorer is not None:
             decision = await self.explorer.revise(ctx, target.router, route_request,
                                                   candidates, policy, decision)
+        self.tracing.decision(target.alias, decision, decision.reason,
+                              decision.predicted_cost_usd)
         chosen = next(c for c in candidates if c.model == decision.model)
+        ctx.candidates = candidate_summary(candidates, decision)
         # Cheaper candidates, in case the chosen model no longer fits the remaining budget.
         cheaper = sorted((c for c in candidates
                           if c.estimate.max_cost_usd < chosen.estimate.max_cost_usd),
                          key=lambda c: -c.estimate.max_cost_usd)
         return Plan(target.alias, [chosen.model], chosen.estimate.max_cost_usd,
                     chosen.estimate, decision.reason,
-                    tuple((c.model, c.estimate) for c in cheaper))
+                    tuple((c.model, c.estimate) for c in cheaper), decision=decision)
 
     async def _admit_routed(self, ctx: RequestContext, candidates: Sequence[Candidate]) -> Policy:
         """Rate limits, the hard stop, and the tenant's policy paced by its budget."""
@@ -169,6 +179,33 @@ class ChatService:
         assert failure is not None
         raise failure
 
+    def fallback_guard(self, ctx: RequestContext, plan: Plan,
+                       held: list[Hold]) -> Callable[[str], Awaitable[None]]:
+        """Before each chain model is tried: raise the hold (`held[0]`) to its worst case.
+
+        Refused with `budget_exceeded` naming the model and amount when that does not fit the
+        tenant's budgets or its per-request limit, so a fallback can never overspend.
+        """
+        async def before(model: str) -> None:
+            estimate = plan.chain_estimates.get(model)
+            if estimate is None or estimate.max_cost_usd <= held[0].amount_usd:
+                return
+            need = estimate.max_cost_usd
+            cap = ctx.tenant.max_cost_per_request_usd
+            if cap is not None and need > cap:
+                raise BudgetExceeded(
+                    f"Falling back to `{model}` could cost up to ${need:.6f}, above your"
+                    f" per-request limit of ${cap:.6f}; the fallback was not tried.",
+                    code="request_cost_limit")
+            try:
+                held[0] = await self.budget.top_up(ctx.tenant, held[0], need)
+            except BudgetExhausted as exc:
+                raise BudgetExceeded(
+                    f"Falling back to `{model}` needs up to ${need:.6f} held"
+                    f" (${need - exc.needed_usd:.6f} already held): {exc.message}"
+                    " The fallback was not tried.") from None
+        return before
+
     async def _reserve_one(self, ctx: RequestContext, plan: Plan, key: str) -> Hold:
         cap = ctx.tenant.max_cost_per_request_usd
         if cap is not None and plan.reserve_usd > cap:
@@ -179,12 +216,20 @@ class ChatService:
         return await self.budget.reserve(ctx.tenant, key, plan.reserve_usd)
 
     async def settle(self, ctx: RequestContext, hold: Hold, model: str, route: str,
-                     usage: Usage, cost: float, estimate: CostEstimate) -> None:
+                     usage: Usage, cost: float, estimate: CostEstimate,
+                     stage: int | None = None) -> None:
+        # The client's model and the route's reason ride along, for the console's savings
+        # and routing pages (gateway/console/).
+        extra: dict[str, Any] = {"estimated": usage.estimated,
+                                 "requested_model": ctx.requested_model,
+                                 "reason": ctx.log.get("reason", "")}
+        if stage is not None:
+            extra["stage"] = stage
         record = SpendRecord(
             tenant=ctx.tenant.name, request_id=hold.request_id, model=model, route=route,
             cost_usd=cost, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, tier=self.routes.tier(model),
-            language=estimate.language, extra={"estimated": usage.estimated},
+            language=estimate.language, extra=extra,
         )
         await self.budget.settle(hold, cost, record)
         self._observe(model, route, usage, cost, estimate)
@@ -234,8 +279,11 @@ class ChatService:
         max_tokens = self._max_tokens(request)
         candidates = self.candidates(target, messages, max_tokens, 1)
         policy = await self._admit_routed(ctx, candidates)
+        ctx.candidates = candidate_summary(candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      tenant=ctx.tenant.name)
+        ctx.log["reason"] = f"{target.router.name} orchestration"
+        self.tracing.decision(target.alias, None, ctx.log["reason"], 0.0)
         # Client parameters that would change the protocol's own calls stay out of them.
         params = {k: v for k, v in body.items() if k not in ORCHESTRATION_EXCLUDED}
         stage_counter = iter(range(1, 1_000_000))
@@ -259,7 +307,8 @@ class ChatService:
             f"{s.model}[{s.tier}] ${s.cost_usd:.6f}" for s in outcome.stages)
         trace = "; ".join(str(t.get("summary", "")) for t in outcome.trace if t.get("summary"))
         ctx.log.update(model=outcome.final.model, cost_usd=outcome.cost_usd,
-                       stages=len(outcome.stages))
+                       stages=len(outcome.stages), prompt_tokens=usage.prompt_tokens,
+                       completion_tokens=usage.completion_tokens)
         return ChatReply(response, outcome.final.model, outcome.cost_usd, usage.estimated,
                          f"{target.alias}: {trace or summary}", stages=list(outcome.stages),
                          trace=list(outcome.trace))
@@ -268,17 +317,21 @@ class ChatService:
                        body: dict[str, Any], messages: list[dict[str, Any]],
                        target: Passthrough | Routed | None = None) -> ChatReply:
         plan = await self.plan(ctx, request, messages, target)
-        ctx.route = plan.route
+        ctx.route, ctx.language = plan.route, plan.estimate.language
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
+        ctx.log["reason"] = plan.reason
+        held = [hold]
         started = time.perf_counter()
         try:
             response, dispatched = await self.dispatcher.complete(
-                plan.chain, self.upstream_body(body, stream=False))
+                plan.chain, self.upstream_body(body, stream=False),
+                self.fallback_guard(ctx, plan, held))
         except BaseException:
-            await self.budget.release(hold)
+            await self.budget.release(held[0])
             raise
         finally:
             ctx.upstream_s += time.perf_counter() - started
+        hold = held[0]
         self._record_attempts(dispatched)
         model = dispatched.model
         self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
@@ -297,15 +350,19 @@ class ChatService:
                      target: Passthrough | Routed | None = None,
                      ) -> tuple[AsyncIterator[bytes], dict[str, str]]:
         plan = await self.plan(ctx, request, messages, target)
-        ctx.route = plan.route
+        ctx.route, ctx.language = plan.route, plan.estimate.language
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
+        ctx.log["reason"] = plan.reason
+        held = [hold]
         started = time.perf_counter()
         try:
             upstream, dispatched = await self.dispatcher.open_stream(
-                plan.chain, self.upstream_body(body, stream=True))
+                plan.chain, self.upstream_body(body, stream=True),
+                self.fallback_guard(ctx, plan, held))
         except BaseException:
-            await self.budget.release(hold)
+            await self.budget.release(held[0])
             raise
+        hold = held[0]
         self._record_attempts(dispatched)
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         relay = StreamRelay(self, ctx, plan, hold, dispatched.model, messages, include_usage,
@@ -328,20 +385,24 @@ class ChatService:
         plan = Plan(route, [model], estimate.max_cost_usd, estimate, f"stage {stage}")
         hold = await self._reserve_one(ctx, plan, f"{ctx.request_id}:{stage}")
         body = {**params, "messages": list(messages), "model": model}
-        started = time.perf_counter()
-        try:
-            response, dispatched = await self.dispatcher.complete([model], body)
-        except BaseException:  # as in complete(): a cancelled stage frees its hold too
-            await self.budget.release(hold)
-            raise
-        finally:
-            ctx.upstream_s += time.perf_counter() - started
-        self._record_attempts(dispatched)
-        self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
-        usage = usage_of(self.estimator, model, messages, response.get("usage"),
-                         response_text(response))
-        cost = price_usage(self.estimator, model, usage)
-        await self.settle(ctx, hold, model, route, usage, cost, estimate)
+        with self.tracing.stage(route, stage, model) as span:
+            started = time.perf_counter()
+            try:
+                response, dispatched = await self.dispatcher.complete([model], body)
+            except BaseException:  # as in complete(): a cancelled stage frees its hold too
+                await self.budget.release(hold)
+                raise
+            finally:
+                ctx.upstream_s += time.perf_counter() - started
+            self._record_attempts(dispatched)
+            self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
+            usage = usage_of(self.estimator, model, messages, response.get("usage"),
+                             response_text(response))
+            cost = price_usage(self.estimator, model, usage)
+            await self.settle(ctx, hold, model, route, usage, cost, estimate, stage=stage)
+            span.set({"gen_ai.response.model": model, "costroute.cost_usd": cost,
+                      "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                      "gen_ai.usage.output_tokens": usage.completion_tokens})
         return StageResult(model, response, usage, cost, self.routes.tier(model))  # type: ignore[arg-type]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.ledger.base import SettledEntry, SpendStore
-from gateway.ledger.report import check_dimensions, summarize, total
+from gateway.ledger.report import DayRange, check_dimensions, summarize, total
 from pricing import Estimator
 from pricing.tenant_premium import ALL, PremiumPaid
 
@@ -14,25 +14,29 @@ DEFAULT_DIMENSIONS = ("period", "model", "route")
 
 
 async def spend_report(store: SpendStore, estimator: Estimator, tenant: str | None,
-                       by: Sequence[str] = DEFAULT_DIMENSIONS) -> dict[str, Any]:
-    """JSON-ready report of `tenant`'s spend (every tenant's when None)."""
+                       by: Sequence[str] = DEFAULT_DIMENSIONS,
+                       days: DayRange | None = None) -> dict[str, Any]:
+    """JSON-ready report of `tenant`'s spend (every tenant's when None), within `days`."""
     check_dimensions(by)
     entries = await store.entries(tenant)
+    if days is not None:
+        entries = days.select(entries)
     overall = total(entries)
     return {
         "object": "costroute.spend",
         "tenant": tenant or "*",
         "by": list(by),
+        **({"from": days.first.isoformat(), "to": days.last.isoformat()} if days else {}),
         "total": {"requests": overall.requests, "cost_usd": overall.cost_usd,
                   "prompt_tokens": overall.prompt_tokens,
                   "completion_tokens": overall.completion_tokens},
         "rows": [row.as_dict(by) for row in summarize(entries, by)],
         "cache_hits": sum(1 for e in entries if e.record.cache_hit),
-        "language_premium": _language_premium(entries, estimator),
+        "language_premium": language_premium(entries, estimator),
     }
 
 
-def _language_premium(entries: Sequence[SettledEntry], estimator: Estimator) -> list[dict[str, Any]]:
+def language_premium(entries: Sequence[SettledEntry], estimator: Estimator) -> list[dict[str, Any]]:
     """What the tenant paid because its languages cost more tokens than English would.
 
     Each request is divided by the premium of *its own model's* tokenizer for its language,

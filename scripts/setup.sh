@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything costroute needs, offline-friendly and idempotent:
 #   scripts/setup.sh          the gateway, routers and evaluation (.venv)
-#   scripts/setup.sh --test   plus test tools, redis-server and the local SmolLM2 model
+#   scripts/setup.sh --test   plus test tools, redis-server, PostgreSQL and the local SmolLM2 model
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +27,29 @@ constraints=()
 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
   pip_install "${constraints[@]}" -e ".[${extras}]"
 
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser).
+if [[ $want_test == 1 ]] && [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "setup: chromium is missing; install it with: sudo apt-get install -y chromium" >&2
+  fi
+fi
+
 if [[ $want_test == 1 ]] && ! command -v redis-server >/dev/null; then
   if [[ $(id -u) == 0 ]]; then
     apt-get install -y -q redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server >/dev/null; }
   else
     echo "setup: redis-server is missing; install it with: sudo apt-get install -y redis-server" >&2
+  fi
+fi
+# The records tests start their own PostgreSQL from initdb + postgres (PATH, /usr/local/bin
+# or Debian's /usr/lib/postgresql/*/bin); the package's own cluster is not used.
+if [[ $want_test == 1 ]] && ! command -v initdb >/dev/null \
+    && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get install -y -q postgresql >/dev/null || { apt-get update -q && apt-get install -y -q postgresql >/dev/null; }
+  else
+    echo "setup: PostgreSQL is missing; install it with: sudo apt-get install -y postgresql" >&2
   fi
 fi

@@ -63,6 +63,7 @@ def gateway_config(sim_url: str, prices: dict[str, Any], quality: dict[str, floa
               for m in pool]
     models.append({"name": SIMULATED_JUDGE, "upstream": up, "price": prices[SIMULATED_JUDGE]})
     return {"models": models, "routes": {"auto": {"router": "table", "models": pool}},
+            "records": {"kind": "none"},  # serve() puts an in-process sink there
             "retry": {"max_attempts": 1, "failures_before_cooldown": 1000}}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ from gateway.learning.calls import CallResult, LearningCaller
 from gateway.learning.judge import Judge
 from gateway.learning.metrics import LearningMetrics
 from gateway.learning.shadow import ShadowJob, ShadowRunner
-from gateway.records.base import RecordSink, RequestRecord
+from gateway.records.base import RecordSink
 from gateway.tenants.config import TenantConfig
 
 log = logging.getLogger("costroute.learning")
@@ -94,9 +93,7 @@ class LearningLoop:
         prompt = self.redact(tenant, question)
         model = str(ctx.log.get("model", ""))
         cost = float(ctx.log.get("cost_usd", 0.0) or 0.0)
-        sink = self._records()
-        if settings.capture and sink is not None:
-            sink.add_request(traffic_record(ctx, prompt, self.redact(tenant, answer), cost))
+        # The client's own record is written by gateway/records/capture.py (with `explored`).
         if settings.shadow_rate <= 0 or self._rng.random() >= settings.shadow_rate:
             return
         if settings.budget is None:  # learning calls are only ever paid from this budget
@@ -156,20 +153,6 @@ def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
         if message.get("role") == "user":
             return message_text(message)
     return message_text(messages[-1]) if messages else ""
-
-
-def traffic_record(ctx: RequestContext, prompt: str, answer: str, cost: float) -> RequestRecord:
-    """The client's request as the learning loop sees it (`explored` set by exploration).
-
-    The records helper's capture writes the same record id; the store keeps the first."""
-    log_fields = ctx.log
-    return RequestRecord(
-        request_id=ctx.request_id, tenant=ctx.tenant.name, created_at=time.time(),
-        route=ctx.route, model=str(log_fields.get("model", "")), purpose="traffic",
-        reason=str(log_fields.get("reason", "")), explored=bool(log_fields.get("explored")),
-        prompt=prompt, answer=answer, cost_usd=cost,
-        prompt_tokens=int(log_fields.get("prompt_tokens", 0) or 0),
-        completion_tokens=int(log_fields.get("completion_tokens", 0) or 0))
 
 
 async def learn_after(loop: LearningLoop | None, ctx: RequestContext,

@@ -148,6 +148,12 @@ class SpendStore(Protocol):
         """Atomically hold `amount_usd` in every window, or raise InsufficientBudget."""
         ...
 
+    async def top_up(self, hold: Hold, amount_usd: float, ttl_s: float) -> Hold:
+        """Atomically raise a live hold to `amount_usd` in its windows (only the increase must
+        fit), or raise InsufficientBudget; a hold already at least that large is unchanged.
+        A hold that expired meanwhile is taken anew for the whole amount."""
+        ...
+
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Replace the hold by the actual cost and append `record` durably. Idempotent."""
         ...

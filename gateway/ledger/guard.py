@@ -80,6 +80,22 @@ class BudgetGuard:
                         tenant.name, request_id)
             return Hold(tenant.name, request_id, amount_usd, tuple(windows))
 
+    async def top_up(self, tenant: TenantConfig, hold: Hold, amount_usd: float) -> Hold:
+        """Raises the hold to `amount_usd` (a fallback to a dearer model), or BudgetExhausted."""
+        if amount_usd <= hold.amount_usd:
+            return hold
+        try:
+            return await self.store.top_up(hold, amount_usd, self.hold_ttl_s)
+        except InsufficientBudget as exc:
+            raise BudgetExhausted(tenant.name, exc.window, exc.remaining_usd,
+                                  amount_usd - hold.amount_usd) from None
+        except StoreUnavailable:
+            if not self.fail_open:
+                raise
+            log.warning("budget store down: topping up %s/%s unchecked (fail-open)",
+                        tenant.name, hold.request_id)
+            return Hold(hold.tenant, hold.request_id, amount_usd, hold.windows)
+
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Counts the actual cost (idempotent); queues it for retry while the store is down."""
         await self.flush_pending()

@@ -86,6 +86,25 @@ class InMemorySpendStore:
                 holds[request_id] = _LiveHold(amount, keys, now + ttl_s)
         return Hold(tenant, request_id, amount_usd, tuple(windows))
 
+    async def top_up(self, hold: Hold, amount_usd: float, ttl_s: float) -> Hold:
+        """Raises the live hold to `amount_usd`; only the increase has to fit."""
+        amount = to_nanos(amount_usd)
+        check_reservation(amount, hold.windows, ttl_s)
+        now = self._clock()
+        with self._lock:
+            holds = self._live_holds(hold.tenant, now)
+            if (hold.tenant, hold.request_id) in self._settled:
+                raise RequestAlreadySettled(hold.request_id)
+            live = holds.get(hold.request_id)
+            held = live.amount if live is not None else 0
+            if amount <= held:
+                return hold
+            for window in hold.windows:
+                self._check_fits(hold.tenant, holds, window, amount - held)
+            keys = tuple(w.key for w in hold.windows)
+            holds[hold.request_id] = _LiveHold(amount, keys, now + ttl_s)
+        return Hold(hold.tenant, hold.request_id, amount_usd, tuple(hold.windows))
+
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Counts `actual_usd` in the hold's windows, drops the hold, logs the record durably."""
         actual = to_nanos(actual_usd)

@@ -74,6 +74,39 @@ redis.call('HSET', KEYS[4], ARGV[1], info)
 return {1, 0, '0'}
 """
 
+# KEYS[5] settled marker of this request.
+# ARGV: request id, new amount nanos, ttl ms, then (window key, limit nanos) pairs.
+# Raises a live hold to the new amount; only the increase must fit (a hold that expired is
+# taken anew for the whole amount). Returns like RESERVE.
+TOP_UP = _PRELUDE + """
+local now = now_ms()
+purge_expired(now)
+if redis.call('EXISTS', KEYS[5]) == 1 then return {-1, 0, '0'} end
+local held = 0
+local info = redis.call('HGET', KEYS[4], ARGV[1])
+if info then held = tonumber(string.match(info, '^(%S+)')) end
+local amount = tonumber(ARGV[2])
+if amount <= held then return {1, 0, '0'} end
+local delta = amount - held
+local window_keys = {}
+for i = 4, #ARGV, 2 do
+  local spent = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  local reserved = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+  local limit = tonumber(ARGV[i + 1])
+  if spent + reserved + delta > limit then
+    return {0, (i - 4) / 2, string.format('%.0f', math.max(0, limit - spent - reserved))}
+  end
+  window_keys[#window_keys + 1] = ARGV[i]
+end
+drop_hold(ARGV[1])
+for _, key in ipairs(window_keys) do redis.call('HINCRBY', KEYS[2], key, ARGV[2]) end
+redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
+local entry = ARGV[2]
+if #window_keys > 0 then entry = entry .. ' ' .. table.concat(window_keys, ' ') end
+redis.call('HSET', KEYS[4], ARGV[1], entry)
+return {1, 0, '0'}
+"""
+
 # KEYS[5] settled marker, KEYS[6] durable log stream.
 # ARGV: request id, actual nanos, marker ttl s, entry json, then window keys.
 # Returns 1 when counted, 0 when the request was already settled.

@@ -34,8 +34,14 @@ from gateway.ledger.base import (
     to_nanos,
 )
 from gateway.ledger.entries import decode_entry, encode_entry, utc_now_iso
-from gateway.ledger.redis_client import connect, text, unavailable_as_store_error
-from gateway.ledger.redis_scripts import RELEASE, RESERVE, SETTLE, STATE
+from gateway.ledger.redis_client import (
+    ClusterWarmUp,
+    connect,
+    connect_cluster,
+    text,
+    unavailable_as_store_error,
+)
+from gateway.ledger.redis_scripts import RELEASE, RESERVE, SETTLE, STATE, TOP_UP
 from gateway.ledger.validation import check_reservation, check_settlement
 
 _PAGE = 1000
@@ -58,18 +64,23 @@ class RedisSpendStore:
         self._prefix = prefix
         self._settled_ttl_s = settled_ttl_s
         self._owns_client = owns_client
+        self._warm_up = ClusterWarmUp(client)
         # Scripts run by EVALSHA and reload themselves after a Redis restart empties the cache.
         self._reserve = client.register_script(RESERVE)
         self._settle = client.register_script(SETTLE)
         self._release = client.register_script(RELEASE)
         self._state = client.register_script(STATE)
+        self._top_up = client.register_script(TOP_UP)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "costroute", timeout_s: float = 2.0,
-                 settled_ttl_s: int = 86_400) -> RedisSpendStore:
+                 settled_ttl_s: int = 86_400, cluster: bool = False) -> RedisSpendStore:
         """A store with its own fail-fast client for `url`, closed by `close()`."""
-        return cls(connect(url, timeout_s=timeout_s), prefix=prefix,
-                   settled_ttl_s=settled_ttl_s, owns_client=True)
+        # A cluster client drops a node's connections after one of them times out, failing
+        # every command in flight there: give it more slack than one Redis gets.
+        client: Any = (connect_cluster(url, timeout_s=max(timeout_s, 5.0)) if cluster
+                       else connect(url, timeout_s=timeout_s))
+        return cls(client, prefix=prefix, settled_ttl_s=settled_ttl_s, owns_client=True)
 
     async def reserve(
         self,
@@ -87,6 +98,7 @@ class RedisSpendStore:
             args += [window.key, limit_to_nanos(window.limit_usd)]
         keys = [*self._tenant_keys(tenant), self._marker_key(tenant, request_id)]
         async with unavailable_as_store_error("reserve"):
+            await self._warm_up()
             reply = await self._reserve(keys=keys, args=args)
         status, index, remaining = int(reply[0]), int(reply[1]), int(text(reply[2]))
         if status == -1:
@@ -94,6 +106,25 @@ class RedisSpendStore:
         if status == 0:
             raise InsufficientBudget(windows[index], from_nanos(remaining))
         return Hold(tenant, request_id, amount_usd, tuple(windows))
+
+    async def top_up(self, hold: Hold, amount_usd: float, ttl_s: float) -> Hold:
+        """Raises the live hold to `amount_usd` in one script; only the increase must fit."""
+        amount = to_nanos(amount_usd)
+        check_reservation(amount, hold.windows, ttl_s)
+        args: list[str | int] = [hold.request_id, amount, max(1, round(ttl_s * 1000))]
+        for window in hold.windows:
+            args += [window.key, limit_to_nanos(window.limit_usd)]
+        keys = [*self._tenant_keys(hold.tenant), self._marker_key(hold.tenant, hold.request_id)]
+        async with unavailable_as_store_error("top up"):
+            await self._warm_up()
+            reply = await self._top_up(keys=keys, args=args)
+        status, index, remaining = int(reply[0]), int(reply[1]), int(text(reply[2]))
+        if status == -1:
+            raise RequestAlreadySettled(hold.request_id)
+        if status == 0:
+            raise InsufficientBudget(hold.windows[index], from_nanos(remaining))
+        return Hold(hold.tenant, hold.request_id, max(amount_usd, hold.amount_usd),
+                    tuple(hold.windows))
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Counts the actual cost, drops the hold and appends the entry, in one script."""
@@ -110,11 +141,13 @@ class RedisSpendStore:
             hold.request_id, actual, self._settled_ttl_s, encode_entry(entry), *window_keys
         ]
         async with unavailable_as_store_error("settle"):
+            await self._warm_up()
             await self._settle(keys=keys, args=args)
 
     async def release(self, hold: Hold) -> None:
         """Drops the hold if it is still live; a no-op otherwise."""
         async with unavailable_as_store_error("release"):
+            await self._warm_up()
             await self._release(keys=self._tenant_keys(hold.tenant), args=[hold.request_id])
 
     async def state(self, tenant: str, windows: Sequence[BudgetWindow]) -> list[WindowState]:
@@ -122,6 +155,7 @@ class RedisSpendStore:
         if not windows:
             return []
         async with unavailable_as_store_error("state"):
+            await self._warm_up()
             reply = await self._state(keys=self._tenant_keys(tenant),
                                       args=[w.key for w in windows])
         values = [int(text(v)) for v in reply]
@@ -136,6 +170,7 @@ class RedisSpendStore:
     async def entries(self, tenant: str | None = None) -> list[SettledEntry]:
         """Entries from the tenants' log streams (every tenant's for None), oldest first."""
         async with unavailable_as_store_error("read spend log"):
+            await self._warm_up()
             if tenant is not None:
                 return await self._read_stream(self._log_key(tenant))
             found: list[SettledEntry] = []

@@ -7,9 +7,17 @@ math is gateway.ratelimit.gcra's, in integer microseconds (exact in Lua's double
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 
-from gateway.ledger.redis_client import connect, text, unavailable_as_store_error
+from gateway.ledger.redis_client import (
+    ClusterWarmUp,
+    connect,
+    connect_cluster,
+    text,
+    unavailable_as_store_error,
+)
 from gateway.ratelimit.base import Dimension, RateDecision
 from gateway.ratelimit.gcra import PERIOD_US, interval_us
 from gateway.tenants.config import RateLimitConfig
@@ -58,12 +66,17 @@ class RedisRateLimiter:
         self._client = client
         self._prefix = prefix
         self._owns_client = owns_client
+        self._warm_up = ClusterWarmUp(client)
         self._acquire = client.register_script(_ACQUIRE)
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = "costroute",
-                 timeout_s: float = 2.0) -> RedisRateLimiter:
-        return cls(connect(url, timeout_s=timeout_s), prefix=prefix, owns_client=True)
+    def from_url(cls, url: str, *, prefix: str = "costroute", timeout_s: float = 2.0,
+                 cluster: bool = False) -> RedisRateLimiter:
+        # A cluster client drops a node's connections after one of them times out, failing
+        # every command in flight there: give it more slack than one Redis gets.
+        client: Any = (connect_cluster(url, timeout_s=max(timeout_s, 5.0)) if cluster
+                       else connect(url, timeout_s=timeout_s))
+        return cls(client, prefix=prefix, owns_client=True)
 
     async def acquire(self, tenant: str, limits: RateLimitConfig, tokens: int = 0) -> RateDecision:
         """Admits one request of `tokens` tokens if both limits allow; else counts nothing."""
@@ -73,6 +86,7 @@ class RedisRateLimiter:
             return RateDecision(True)
         base = f"{self._prefix}:{{{tenant}}}:rl"
         async with unavailable_as_store_error("rate limit"):
+            await self._warm_up()
             reply = await self._acquire(keys=[f"{base}:req", f"{base}:tok"], args=args)
         if int(reply[0]) == 0:
             which: Dimension = "requests" if text(reply[2]) == "requests" else "tokens"

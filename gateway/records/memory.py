@@ -39,9 +39,9 @@ class MemoryRecordStore:
             if label.metric == metric and (tenant is None or label.tenant == tenant):
                 by_request.setdefault(label.request_id, []).append(label)
         costs: dict[str, dict[str, float]] = {}
-        for record in self._requests.values():
-            root = record.parent_id or record.request_id
-            costs.setdefault(root, {})[record.model] = record.cost_usd
+        for stored in self._requests.values():
+            root = stored.parent_id or stored.request_id
+            costs.setdefault(root, {})[stored.model] = stored.cost_usd
         out = []
         for request_id, labels in by_request.items():
             record = self._requests.get(request_id)
@@ -58,7 +58,10 @@ class MemoryRecordStore:
         requests = [r for r in self._requests.values()
                     if r.purpose == "traffic" and (tenant is None or r.tenant == tenant)]
         routes = {r.request_id: r.route for r in requests}
-        labels = [x for x in self._labels.values() if tenant is None or x.tenant == tenant]
+        # A label re-given (a client's later rating) is counted once: its current value.
+        current = {(x.request_id, x.model, x.metric, x.source): x for x in self._labels.values()
+                   if tenant is None or x.tenant == tenant}
+        labels = list(current.values())
         return LabelCounts(
             requests=len(requests),
             captured=sum(1 for r in requests if r.prompt is not None),

@@ -19,9 +19,14 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gateway.tracing import NoTracing, Tracing
 from gateway.upstream.base import ChunkStream, Upstream, UpstreamFailure
 
 T = TypeVar("T")
+
+# Called with a model's name before the chain first tries it; may raise to stop the chain
+# (the pipeline tops the budget hold up to that model's worst case here).
+BeforeModel = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -76,24 +81,27 @@ class Dispatcher:
         upstreams: Mapping[str, Upstream],
         retry: RetryConfig,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tracing: Tracing | None = None,
     ):
         self._upstreams = upstreams
+        self.tracing: Tracing = tracing or NoTracing()
         self._retry = retry
         self._sleep = sleep
         self.cooldowns = Cooldowns(retry.failures_before_cooldown, retry.cooldown_s)
 
     async def complete(
-        self, chain: Sequence[str], body: Mapping[str, Any]
+        self, chain: Sequence[str], body: Mapping[str, Any], before: BeforeModel | None = None
     ) -> tuple[dict[str, Any], Dispatched]:
-        return await self._run(chain, lambda up: up.complete(body))
+        return await self._run(chain, lambda up: up.complete(body), before)
 
     async def open_stream(
-        self, chain: Sequence[str], body: Mapping[str, Any]
+        self, chain: Sequence[str], body: Mapping[str, Any], before: BeforeModel | None = None
     ) -> tuple[ChunkStream, Dispatched]:
-        return await self._run(chain, lambda up: up.open_stream(body))
+        return await self._run(chain, lambda up: up.open_stream(body), before)
 
     async def _run(
-        self, chain: Sequence[str], send: Callable[[Upstream], Awaitable[T]]
+        self, chain: Sequence[str], send: Callable[[Upstream], Awaitable[T]],
+        before: BeforeModel | None = None,
     ) -> tuple[T, Dispatched]:
         attempts: list[Attempt] = []
         last: UpstreamFailure | None = None
@@ -104,6 +112,8 @@ class Dispatcher:
             if self.cooldowns.cooling(model):
                 attempts.append(Attempt(model, "cooling down"))
                 continue
+            if before is not None:
+                await before(model)
             try:
                 result = await self._with_retries(model, upstream, send, attempts)
             except UpstreamFailure as failure:
@@ -123,7 +133,8 @@ class Dispatcher:
     ) -> T:
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
-                result = await send(upstream)
+                with self.tracing.attempt(model, attempt):
+                    result = await send(upstream)
             except UpstreamFailure as failure:
                 attempts.append(Attempt(model, str(failure)))
                 if failure.client_error:

@@ -20,8 +20,9 @@ EmbedderName = Literal["minilm", "hashing"]
 
 
 def train_knn(
-    data: Annotated[Path, typer.Option(help="RouterBench-format CSV/JSONL file or folder")],
-    out: Annotated[Path, typer.Option(help="Artifact directory to write")],
+    data: Annotated[Path | None, typer.Option(
+        help="RouterBench-format CSV/JSONL file or folder")] = None,
+    out: Annotated[Path | None, typer.Option(help="Artifact directory to write")] = None,
     val_fraction: Annotated[float, typer.Option(help="Share of --data held out for metrics")] = 0.15,
     seed: Annotated[int, typer.Option(help="Seed of the hold-out split and training")] = 0,
     space: Annotated[str, typer.Option(help="auto (best held-out AIQ), raw or cscr")] = "auto",
@@ -31,6 +32,17 @@ def train_knn(
     embedder: Annotated[str, typer.Option(help="minilm, or hashing (tests only)")] = "minilm",
     embedding_cache: Annotated[Path | None, typer.Option(
         help="A .npz file keeping embeddings between runs")] = None,
+    from_records: Annotated[bool, typer.Option(
+        "--from-records", help="Train a new registry version on a tenant's labelled traffic "
+        "(the records store of --config) instead of --data")] = False,
+    tenant: Annotated[str | None, typer.Option(help="With --from-records: whose traffic")] = None,
+    route: Annotated[str, typer.Option(
+        help="With --from-records: the route the version is for (its parent serves it)")] = "auto",
+    metric: Annotated[str, typer.Option(help="With --from-records: feedback metric")] = "default",
+    since: Annotated[float | None, typer.Option(
+        help="With --from-records: only traffic after this unix time")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="With --from-records: gateway.yaml naming the records store and registry")] = None,
 ) -> None:
     """Train the contrastive k-NN router (CSCR) and write a versioned artifact."""
     from routers.datasets import load_routerbench
@@ -38,21 +50,43 @@ def train_knn(
     from routers.knn.fit import FitConfig, fit_knn
     from routers.knn.predict import KnnParams
     from routers.knn.train import TrainConfig
+    from routers.train_progress import RichTrainProgress
 
     if space not in ("auto", "raw", "cscr") or index not in ("auto", "flat", "hnsw"):
         _fail("--space must be auto, raw or cscr and --index auto, flat or hnsw")
+    if from_records:
+        if not tenant:
+            _fail("--from-records needs --tenant")
+        # The gateway owns records and the registry; imported only for this mode.
+        from gateway.artifacts.cli import train_knn_from_records
+
+        try:
+            train_knn_from_records(config, tenant, route, metric, since, epochs,
+                                   _embedder(embedder, embedding_cache), seed)
+        except ERRORS as exc:
+            _fail(str(exc))
+        return
+    if data is None or out is None:
+        _fail("give --data and --out, or --from-records --tenant T")
+        return
+    typer.echo(f"loading {data}", err=True)
+    progress = RichTrainProgress()
     try:
         ds = load_routerbench(data)
-        config = FitConfig(
+        config_ = FitConfig(
             val_fraction=val_fraction, seed=seed, params=KnnParams(k=k),
             train=TrainConfig(epochs=epochs, seed=seed), space=space,  # type: ignore[arg-type]
             index_kind=index,  # type: ignore[arg-type]
         )
-        artifact = fit_knn(ds, _embedder(embedder, embedding_cache), config)  # type: ignore[arg-type]
+        artifact = fit_knn(ds, _embedder(embedder, embedding_cache), config_,  # type: ignore[arg-type]
+                           progress)
+        progress.stage(f"writing {out}")
         save_artifact(artifact, out)
     except ERRORS as exc:
+        progress.close()
         _fail(str(exc))
         return
+    progress.close()
     held_out = artifact.manifest["metrics"]["held_out"]
     typer.echo(f"trained on {len(ds)} prompts x {len(ds.models)} models -> {out}")
     for name in ("raw", "cscr"):

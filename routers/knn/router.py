@@ -75,6 +75,12 @@ class KnnRouter:
     def space(self) -> Space:
         return self.artifact.default_space
 
+    @property
+    def version(self) -> str | None:
+        """The artifact's registry version id (records keep it with each decision)."""
+        block = self.artifact.manifest.get("version")
+        return str(block["id"]) if isinstance(block, dict) and "id" in block else None
+
     def embed_prompts(self, prompts: Sequence[str]) -> Vectors:
         """Raw embeddings of stored single-turn prompts (few-shot prefixes stripped)."""
         return self.embedder.embed([embedding_text(p) for p in prompts])
@@ -158,10 +164,12 @@ class KnnRouter:
                 options.append(Scored(cand.model, UNKNOWN_MODEL_QUALITY, estimate))
         ranked = rank(options, policy)
         note = f"; no outcomes for {', '.join(unknown)}" if unknown else ""
+        version = self.version
+        label = f"knn[{self.space}]@{version}" if version else f"knn[{self.space}]"
         return Decision(
             model=ranked[0].model,
             reason=(
-                f"knn[{self.space}] {policy.objective} knob={policy.knob:g}: "
+                f"{label} {policy.objective} knob={policy.knob:g}: "
                 f"{describe(ranked)}{note}"
             ),
             predicted_cost_usd=ranked[0].cost_usd,

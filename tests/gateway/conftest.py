@@ -81,6 +81,9 @@ def gateway_factory(tmp_path: Path) -> Iterator[GatewayFactory]:
             if store.get("kind", "memory") == "memory" and "path" not in store:
                 store["path"] = str(tmp_path / f"spend-{len(stack._exit_callbacks)}.jsonl")
             config["store"] = store
+            # Records, if a tenant captures or a client rates, stay in the test's own folder.
+            config.setdefault("records", {"kind": "sqlite", "path": str(
+                tmp_path / f"records-{len(stack._exit_callbacks)}.sqlite3")})
             options = ServeOptions(parse_config(config), tenants or default_tenants(), **serve)
             root = stack.enter_context(serve_asgi(make_app(options)))
             return RunningGateway(f"{root}/v1", TEST_KEY, root)

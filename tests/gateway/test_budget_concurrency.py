@@ -62,7 +62,8 @@ def check_outcome(responses: list[httpx.Response], budget: float, per_request: f
 
 
 def no_fallback_config(sim: Any, **overrides: Any) -> dict[str, Any]:
-    # A fallback would make each request reserve the dearer model's worst case.
+    # Without a fallback every admitted request is a gpt-4o-mini call, so the admitted count
+    # has a floor (a fallback would top its hold up to gpt-4o's worst case).
     config = sim_config(sim, **overrides)
     config["models"][0]["fallbacks"] = []
     return config
@@ -99,6 +100,32 @@ def test_two_gateway_processes_share_one_redis_budget(tmp_path: Path,
         import redis
 
         redis.Redis.from_url(redis_server.url).flushdb()
+        gateways = [GatewayProcess(config_path, tmp_path).start() for _ in range(2)]
+        for g in gateways:
+            stack.callback(g.stop)
+        responses = asyncio.run(fire([g.base_url for g in gateways], REQUESTS))
+        report = httpx.get(f"{gateways[0].base_url}/costroute/spend", timeout=30,
+                           headers={"authorization": f"Bearer {KEY}"}).json()
+        admitted = check_outcome(responses, budget, per_request, report["total"]["cost_usd"])
+        assert report["total"]["requests"] == admitted
+
+
+@pytest.mark.redis
+def test_two_gateway_processes_share_one_budget_on_a_redis_cluster(tmp_path: Path) -> None:
+    from tests.redis_cluster import RedisCluster
+
+    per_request = worst_case_cost()
+    budget = round(per_request * 100, 8)
+    with ExitStack() as stack:
+        cluster = RedisCluster(tmp_path / "cluster")
+        cluster.start()
+        stack.callback(cluster.stop)
+        sim = stack.enter_context(start_simulator_process())
+        tenants = write_tenants(tmp_path / "tenants.yaml", [
+            {**tenant(budget), "rate_limits": {"requests_per_minute": 100_000}}])
+        config = no_fallback_config(sim, tenants_file=str(tenants),
+                                    store={"kind": "redis", "url": cluster.url, "cluster": True})
+        config_path = write_gateway_config(tmp_path / "gateway.yaml", config)
         gateways = [GatewayProcess(config_path, tmp_path).start() for _ in range(2)]
         for g in gateways:
             stack.callback(g.stop)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.servers import free_port, subprocess_env, wait_for_port
 
-COMMANDS = [[], ["serve"], ["simulate"], ["tenants"], ["spend"], ["pricing"], ["train"],
+COMMANDS = [[], ["serve"], ["simulate"], ["tenants"], ["spend"], ["pricing"], ["train"], ["learn"],
             ["eval"]]
 
 

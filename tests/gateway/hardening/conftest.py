@@ -28,7 +28,8 @@ def shared_gateway(sim: SimulatorHandle,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     """One in-process gateway over loopback for a whole module of stateless probes."""
     spend_log = tmp_path_factory.mktemp("gateway") / "spend.jsonl"
-    config = sim_config(sim, store={"kind": "memory", "path": str(spend_log)})
+    config = sim_config(sim, store={"kind": "memory", "path": str(spend_log)},
+                        records={"kind": "sqlite", "path": str(spend_log.parent / "rec.sqlite3")})
     with serve_asgi(make_app(ServeOptions(parse_config(config), default_tenants()))) as root:
         yield RunningGateway(f"{root}/v1", TEST_KEY, root)
 

@@ -120,5 +120,8 @@ def test_schemathesis_finds_no_5xx(shared_gateway: RunningGateway,
     for path in ("/v1/models", "/v1/costroute/spend", "/healthz", "/metrics"):
         fuzz(as_served, shared_gateway, GenerationMode.POSITIVE, OTHER_EXAMPLES, tally,
              "GET", path)
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        fuzz(as_served, shared_gateway, mode, OTHER_EXAMPLES, tally,
+             "POST", "/v1/costroute/feedback")
     print("\n" + tally.report("schemathesis"))
     assert tally.server_errors == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.redis_cluster import RedisCluster
 from tests.servers import RedisServer
 
 SKIP_REASON = "redis-server is not installed (apt-get install -y redis-server)"
@@ -58,3 +59,14 @@ def redis_url(ledger_redis: RedisServer) -> str:
     finally:
         client.close()
     return ledger_redis.url
+
+
+@pytest.fixture(scope="session")
+def ledger_redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """Three primaries with one replica each, shared by the ledger tests of a session."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        pytest.skip(SKIP_REASON)
+    cluster = RedisCluster(tmp_path_factory.mktemp("ledger-redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()

@@ -160,3 +160,40 @@ async def test_bad_arguments_are_refused(store: SpendStore) -> None:
     with pytest.raises(ValueError):
         await store.settle(hold, 0.01, record_for(hold, 0.01).__class__(
             tenant="other", request_id="r1", model="m", route="r", cost_usd=0.01))
+
+
+async def test_top_up_raises_a_live_hold_and_only_the_increase_must_fit(
+        store: SpendStore) -> None:
+    month = window(limit_usd=1.0)
+    hold = await store.reserve("acme", "r1", 0.40, [month], TTL)
+    await store.reserve("acme", "r2", 0.40, [month], TTL)
+    raised = await store.top_up(hold, 0.60, TTL)  # +0.20 fits next to the other 0.40
+    assert raised.amount_usd == pytest.approx(0.60)
+    [state] = await store.state("acme", [month])
+    assert state.reserved_nanos == to_nanos(1.0)
+    with pytest.raises(InsufficientBudget) as caught:
+        await store.top_up(raised, 0.61, TTL)
+    assert caught.value.window == month
+    [after] = await store.state("acme", [month])
+    assert after.reserved_nanos == to_nanos(1.0), "a refused top-up must change nothing"
+
+
+async def test_top_up_to_less_than_held_changes_nothing(store: SpendStore) -> None:
+    month = window(limit_usd=1.0)
+    hold = await store.reserve("acme", "r1", 0.50, [month], TTL)
+    same = await store.top_up(hold, 0.20, TTL)
+    assert same.amount_usd == pytest.approx(0.50)
+    [state] = await store.state("acme", [month])
+    assert state.reserved_nanos == to_nanos(0.50)
+
+
+async def test_a_settled_hold_cannot_be_topped_up_and_settle_counts_once(
+        store: SpendStore) -> None:
+    month = window(limit_usd=1.0)
+    hold = await store.reserve("acme", "r1", 0.10, [month], TTL)
+    raised = await store.top_up(hold, 0.30, TTL)
+    await store.settle(raised, 0.25, record_for(raised, 0.25))
+    [state] = await store.state("acme", [month])
+    assert (state.spent_nanos, state.reserved_nanos) == (to_nanos(0.25), 0)
+    with pytest.raises(RequestAlreadySettled):
+        await store.top_up(raised, 0.50, TTL)

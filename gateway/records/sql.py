@@ -1,0 +1,167 @@
+"""What the SQLite and PostgreSQL record stores share: the queries and the row mapping.
+
+Each store supplies only `_write(sql, rows)` (one transaction) and `_fetch(sql, params)`;
+queries are written with `?` placeholders, which the PostgreSQL store turns into `%s`.
+Which label is current is decided in Python by gateway/records/current.py, the same code
+the in-process store runs, so every store agrees on it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from gateway.records.base import Label, LabelCounts, Outcome, RequestRecord
+from gateway.records.current import current_scores
+
+REQUEST_COLUMNS = (
+    "request_id", "tenant", "created_at", "route", "model", "purpose", "parent_id", "reason",
+    "explored", "candidates", "prompt", "answer", "cost_usd", "prompt_tokens",
+    "completion_tokens", "language", "status", "artifact_version", "extra",
+)
+LABEL_COLUMNS = ("request_id", "tenant", "model", "metric", "source", "created_at", "score",
+                 "grader", "comment")
+LABEL_KEY = "request_id, model, metric, source, created_at"
+
+_REQ = ", ".join(f"r.{c}" for c in REQUEST_COLUMNS)
+_LAB = ", ".join(f"l.{c}" for c in LABEL_COLUMNS)
+
+INSERT_REQUEST = (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES "
+                  f"({', '.join('?' for _ in REQUEST_COLUMNS)}) "
+                  "ON CONFLICT (request_id) DO NOTHING")
+INSERT_LABEL = (f"INSERT INTO labels ({', '.join(LABEL_COLUMNS)}) VALUES "
+                f"({', '.join('?' for _ in LABEL_COLUMNS)}) ON CONFLICT ({LABEL_KEY}) DO NOTHING")
+
+
+def request_row(record: RequestRecord) -> tuple[Any, ...]:
+    return (record.request_id, record.tenant, record.created_at, record.route, record.model,
+            record.purpose, record.parent_id, record.reason, bool(record.explored),
+            orjson.dumps([dict(c) for c in record.candidates], default=str).decode(),
+            record.prompt, record.answer, record.cost_usd, record.prompt_tokens,
+            record.completion_tokens, record.language, record.status, record.artifact_version,
+            orjson.dumps(dict(record.extra), default=str).decode())
+
+
+def label_row(label: Label) -> tuple[Any, ...]:
+    return (label.request_id, label.tenant, label.model, label.metric, label.source,
+            label.created_at, label.score, label.grader, label.comment)
+
+
+def record_of(row: Sequence[Any]) -> RequestRecord:
+    values = dict(zip(REQUEST_COLUMNS, row, strict=True))
+    values["explored"] = bool(values["explored"])
+    values["candidates"] = tuple(orjson.loads(values["candidates"] or "[]"))
+    values["extra"] = orjson.loads(values["extra"] or "{}")
+    return RequestRecord(**values)
+
+
+def label_of(row: Sequence[Any]) -> Label:
+    return Label(**dict(zip(LABEL_COLUMNS, row, strict=True)))
+
+
+def _roots(tenant: str | None, since: float | None) -> tuple[str, list[Any]]:
+    """The WHERE clause over `r`: captured traffic prompts of a tenant, since a time."""
+    where = ["r.purpose = 'traffic'", "r.prompt IS NOT NULL"]
+    params: list[Any] = []
+    if tenant is not None:
+        where.append("r.tenant = ?")
+        params.append(tenant)
+    if since is not None:
+        where.append("r.created_at >= ?")
+        params.append(since)
+    return " AND ".join(where), params
+
+
+class SqlRecordStore(ABC):
+    """A RecordStore over a SQL database (the protocol's methods, on `_write` and `_fetch`)."""
+
+    @abstractmethod
+    async def _write(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Runs `sql` once per row, all in one transaction."""
+
+    @abstractmethod
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one query."""
+
+    async def write_requests(self, records: Sequence[RequestRecord]) -> None:
+        if records:
+            await self._write(INSERT_REQUEST, [request_row(r) for r in records])
+
+    async def write_labels(self, labels: Sequence[Label]) -> None:
+        if labels:
+            await self._write(INSERT_LABEL, [label_row(x) for x in labels])
+
+    async def get_request(self, tenant: str, request_id: str) -> RequestRecord | None:
+        rows = await self._fetch(
+            f"SELECT {_REQ} FROM requests r WHERE r.request_id = ? AND r.tenant = ?",
+            (request_id, tenant))
+        return record_of(rows[0]) if rows else None
+
+    async def label_history(self, tenant: str, request_id: str) -> list[Label]:
+        rows = await self._fetch(
+            f"SELECT {_LAB} FROM labels l WHERE l.tenant = ? AND l.request_id = ? "
+            "ORDER BY l.created_at, l.id", (tenant, request_id))
+        return [label_of(row) for row in rows]
+
+    async def outcomes(self, tenant: str | None, *, metric: str = "default",
+                       since: float | None = None) -> list[Outcome]:
+        where, params = _roots(tenant, since)
+        labelled = "EXISTS (SELECT 1 FROM labels x WHERE x.request_id = r.request_id " \
+                   "AND x.metric = ?)"
+        roots = await self._fetch(
+            f"SELECT {_REQ} FROM requests r WHERE {where} AND {labelled} "
+            "ORDER BY r.created_at, r.request_id", [*params, metric])
+        if not roots:
+            return []
+        label_rows = await self._fetch(
+            f"SELECT {_LAB} FROM labels l JOIN requests r ON r.request_id = l.request_id "
+            f"WHERE {where} AND l.metric = ?", [*params, metric])
+        shadow_rows = await self._fetch(
+            "SELECT c.parent_id, c.model, c.cost_usd FROM requests c "
+            f"JOIN requests r ON r.request_id = c.parent_id WHERE {where}", params)
+        labels: dict[str, list[Label]] = {}
+        for row in label_rows:
+            label = label_of(row)
+            labels.setdefault(label.request_id, []).append(label)
+        costs: dict[str, dict[str, float]] = {}
+        for parent, model, cost in shadow_rows:
+            costs.setdefault(parent, {})[model] = float(cost)
+        out = []
+        for row in roots:
+            record = record_of(row)
+            own = costs.setdefault(record.request_id, {})
+            own[record.model] = record.cost_usd
+            out.append(Outcome(record.request_id, record.tenant, record.created_at,
+                               record.route, record.prompt or "",
+                               current_scores(labels.get(record.request_id, [])), own))
+        return out
+
+    async def counts(self, tenant: str | None) -> LabelCounts:
+        where, params = ("WHERE tenant = ?", [tenant]) if tenant is not None else ("", [])
+        traffic = "purpose = 'traffic'"
+        rows = await self._fetch(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN prompt IS NULL THEN 0 ELSE 1 END), 0) "
+            f"FROM requests {where + ' AND ' if where else 'WHERE '}{traffic}", params)
+        requests, captured = rows[0]
+        # A label re-given (a client's later rating) is counted once: its current value.
+        current = ("SELECT DISTINCT request_id, model, metric, source FROM labels "
+                   f"{where}")
+
+        async def grouped(column: str, source: str) -> dict[str, int]:
+            found = await self._fetch(f"SELECT {column}, COUNT(*) FROM ({source}) k "
+                                      "GROUP BY 1", params)
+            # A label of a request not (yet) stored has no route: "?" as in the memory store.
+            return {"?" if key is None else str(key): int(n) for key, n in found}
+
+        by_route_source = (
+            "SELECT r.route AS route FROM "
+            f"({current}) k2 LEFT JOIN requests r ON r.request_id = k2.request_id")
+        return LabelCounts(
+            requests=int(requests), captured=int(captured),
+            labels_by_model=await grouped("model", current),
+            labels_by_route=await grouped("route", by_route_source),
+            labels_by_source=await grouped("source", current),
+        )

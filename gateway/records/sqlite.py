@@ -1,0 +1,109 @@
+"""The embedded RecordStore: one SQLite file in WAL mode, worked on by one dedicated thread.
+
+sqlite3 blocks, so every call runs on the store's own single thread (the event loop never
+waits on disk) and that thread owns the one connection. WAL lets `costroute learn status`
+read while a gateway writes; `busy_timeout` makes a second process wait for the write lock
+instead of failing at once. An I/O error or a lock held past the timeout is
+RecordStoreUnavailable: the outbox keeps the batch and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.records.base import RecordStoreUnavailable
+from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
+from gateway.records.sql import SqlRecordStore
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def migrate_sqlite(conn: sqlite3.Connection) -> list[int]:
+    """Applies the missing migrations in one IMMEDIATE transaction; the versions applied."""
+    conn.execute("BEGIN IMMEDIATE")  # takes the write lock first: a second opener waits here
+    try:
+        conn.execute(SCHEMA_VERSION_TABLE)
+        done = {int(v) for (v,) in conn.execute("SELECT version FROM schema_version")}
+        applied = []
+        for migration in migrations("sqlite"):
+            if migration.version in done:
+                continue
+            for statement in migration.statements():
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?,?,?)",
+                         (migration.version, migration.name, time.time()))
+            applied.append(migration.version)
+        conn.execute("COMMIT")
+        return applied
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+class SQLiteRecordStore(SqlRecordStore):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="records-sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        """Creates the file and applies migrations now (otherwise on the first call)."""
+        await self._run(lambda conn: None)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; fast
+                migrate_sqlite(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def call() -> T:
+            try:
+                return work(self._connection())
+            except sqlite3.OperationalError as exc:
+                raise RecordStoreUnavailable(f"records database {self.path}: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def _write(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(sql, rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return await self._run(lambda conn: list(conn.execute(sql, tuple(params))))
+
+    async def aclose(self) -> None:
+        def close(conn: sqlite3.Connection | None) -> None:
+            if conn is not None:
+                conn.close()
+            self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, close, self._conn)
+        self._executor.shutdown(wait=True)

@@ -12,6 +12,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
@@ -30,6 +31,8 @@ from gateway.errors import (
     status_error,
 )
 from gateway.fastpath import ChatFastPath
+from gateway.learning.graders import REFERENCE_HEADER
+from gateway.learning.loop import learn_after
 from gateway.ledger.report import DayRange
 from gateway.logs import log_fields
 from gateway.metrics import CONTENT_TYPE
@@ -230,7 +233,8 @@ async def chat_completions(request: Request) -> Response:
                           request.headers.get("api-key"))
     ctx = RequestContext(_request_id(request), tenant,
                          client_request_id=request.scope.get("state", {}).get(
-                             "client_request_id"))
+                             "client_request_id"),
+                         reference_answer=request.headers.get(REFERENCE_HEADER))
     try:
         body = await _read_json(request)
         chat = _parse_chat(body)
@@ -281,7 +285,9 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
 
         capture = wants_capture(gateway, ctx)
-        collector = StreamTextCollector() if capture or _wants_content(gateway, ctx) else None
+        learns = gateway.learning is not None and gateway.learning.wants(ctx.tenant)
+        collector = (StreamTextCollector()
+                     if capture or learns or _wants_content(gateway, ctx) else None)
 
         async def logged() -> AsyncIterator[bytes]:
             try:
@@ -289,6 +295,8 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                     if collector is not None:
                         collector.feed(event)
                     yield event
+                if learns and collector is not None:  # only a stream that finished
+                    await learn_after(gateway.learning, ctx, messages, body, collector.text)
             finally:
                 if collector is not None:
                     gateway.content_log.record(ctx, messages, collector.text)
@@ -304,7 +312,12 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     capture_reply(gateway, ctx, messages, reply)
     if gateway.cache is not None:
         await gateway.cache.remember(ctx, body, reply.body)
-    return _reply_response(gateway, ctx, chat, reply, base, messages)
+    answered = _reply_response(gateway, ctx, chat, reply, base, messages)
+    if gateway.learning is not None and gateway.learning.wants(ctx.tenant):
+        # Runs once the body is sent: learning never delays or changes the answer.
+        answered.background = BackgroundTask(learn_after, gateway.learning, ctx, messages,
+                                             body, completion_text(reply.body))
+    return answered
 
 
 def _trace_header(reply: ChatReply) -> str:

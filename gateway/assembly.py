@@ -15,6 +15,8 @@ from gateway.budget import BudgetGate
 from gateway.caching import CacheGate, build_completion_cache
 from gateway.config import GatewayConfig, ModelEntry
 from gateway.content_log import ContentLogger
+from gateway.learning.loop import LearningLoop
+from gateway.learning.wiring import attach_learning
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
@@ -52,6 +54,7 @@ class Gateway:
     # `record_store`); None keeps nothing.
     record_store: RecordStore | None = None
     records: RecordSink | None = None
+    learning: LearningLoop | None = None  # shadow labels and online update (gateway/learning)
     tracing: Tracing = field(default_factory=NoTracing)
     # The upstreams' aiohttp connections (`http` sends through them too).
     pool: ConnectionPool = field(default_factory=ConnectionPool)
@@ -141,8 +144,8 @@ def build_gateway(
     routes = build_routes(config, catalog)
     tracing = build_tracing(config.tracing, {m.name: catalog[m.name].provider
                                              for m in config.models}, provider_secrets(config))
-    dispatcher = Dispatcher(upstreams or build_upstreams(config, pool), config.retry,
-                            tracing=tracing)
+    upstreams = upstreams or build_upstreams(config, pool)
+    dispatcher = Dispatcher(upstreams, config.retry, tracing=tracing)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
@@ -159,6 +162,7 @@ def build_gateway(
         redis_client = (connect_cluster(config.store.url) if config.store.cluster
                         else connect(config.store.url))
         gateway.on_close.append(redis_client.aclose)
+    attach_learning(gateway, upstreams, provider_secrets(config))
     completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant),
                                               redis_client)
     if completion_cache is not None:

@@ -50,6 +50,10 @@ class RouteTable:
     def aliases(self) -> list[str]:
         return list(self._routers)
 
+    def pool(self, alias: str) -> list[str]:
+        """The candidate models of a route alias (every tenant's); [] for none."""
+        return list(self._pools.get(alias, ()))
+
     def tier(self, model: str) -> str:
         return self._models[model].tier
 

@@ -14,6 +14,7 @@ from gateway.budget import BudgetGate
 from gateway.capabilities import fit, needs_of, require
 from gateway.context import RequestContext
 from gateway.errors import BudgetExceeded, UpstreamUnavailable
+from gateway.learning.explore import Explorer
 from gateway.ledger.base import Hold, SpendRecord
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
@@ -85,6 +86,8 @@ class ChatService:
         self.dispatcher = dispatcher
         self.budget = budget
         self.metrics = metrics
+        # gateway.learning.explore.Explorer: may revise a routed decision (learning tenants).
+        self.explorer: Explorer | None = None
         # A test's stand-in dispatcher may carry no tracing: then there is none.
         self.tracing: Tracing = getattr(dispatcher, "tracing", None) or NoTracing()
 
@@ -147,6 +150,9 @@ class ChatService:
                                                policy)
         else:
             decision = target.router.route(route_request, candidates, policy)
+        if self.explorer is not None:
+            decision = await self.explorer.revise(ctx, target.router, route_request,
+                                                  candidates, policy, decision)
         self.tracing.decision(target.alias, decision, decision.reason,
                               decision.predicted_cost_usd)
         chosen = next(c for c in candidates if c.model == decision.model)

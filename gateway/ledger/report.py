@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from gateway.ledger.base import SettledEntry, from_nanos
 
-DIMENSIONS = ("tenant", "period", "model", "route", "language", "tier")
+DIMENSIONS = ("tenant", "period", "model", "route", "language", "tier", "purpose")
 NO_VALUE = "-"
 
 
@@ -104,6 +104,8 @@ def _groups(entry: SettledEntry, by: Sequence[str]) -> list[tuple[str, ...]]:
         "route": record.route,
         "language": record.language or NO_VALUE,
         "tier": record.tier,
+        # "learning" for shadow and judge calls (gateway/learning), else the client's traffic.
+        "purpose": str(record.extra.get("purpose", "traffic")),
     }
     periods = list(entry.window_keys) or [NO_VALUE]
     if "period" not in by:

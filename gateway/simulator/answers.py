@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import orjson
 
+from gateway.simulator.judge import SIMULATED_JUDGE, SimulatedJudge
 from gateway.simulator.profiles import ModelProfile
 from gateway.simulator.recordings import RecordingBook, prompt_of
 from gateway.simulator.request import ChatRequest
@@ -15,7 +16,7 @@ from gateway.simulator.tools import forced_tool_call
 from pricing import Tokenizer, TokenizerRegistry, Usage, count_messages
 from pricing.images import image_tokens
 
-Source = Literal["script", "recording", "synthetic"]
+Source = Literal["script", "recording", "synthetic", "judge"]
 FinishReason = Literal["stop", "length", "tool_calls"]
 
 
@@ -33,10 +34,12 @@ class Answer:
 class Answerer:
     """Answers a chat request as one simulated model: scripted, recorded or synthetic."""
 
-    def __init__(self, book: RecordingBook, tokenizers: TokenizerRegistry, seed: int = 0):
+    def __init__(self, book: RecordingBook, tokenizers: TokenizerRegistry, seed: int = 0,
+                 judge_flip: float = 0.0):
         self._book = book
         self._tokenizers = tokenizers
         self._seed = seed
+        self._judge = SimulatedJudge(book, judge_flip, seed)
 
     def tokenizer(self, profile: ModelProfile) -> Tokenizer:
         return self._tokenizers.get(profile.tokenizer)
@@ -76,6 +79,8 @@ class Answerer:
         if scripted is not None:
             return scripted, "script"
         prompt = prompt_of(request.messages)
+        if profile.name == SIMULATED_JUDGE:
+            return self._judge.reply(prompt), "judge"
         if profile.replays is not None:
             recorded = self._book.answer(profile.replays, prompt)
             if recorded is not None:

@@ -52,7 +52,8 @@ class Simulator:
         self.config = config
         self.profiles = profiles
         self.book = book
-        self.answerer = Answerer(book, tokenizers, seed=config.seed)
+        self.answerer = Answerer(book, tokenizers, seed=config.seed,
+                                 judge_flip=config.judge_flip)
         self.faults = FaultBoard()
         self.scripts = ScriptBook()
         self.stats = Stats(config.recent_requests)

@@ -19,9 +19,10 @@ import numpy.typing as npt
 
 from routers.base import Candidate, Decision, Policy, RouteRequest
 from routers.choose import Scored, describe, rank
-from routers.datasets.text import embedding_text, messages_embedding_text
+from routers.datasets.text import embedding_text, messages_embedding_text, text_hash
 from routers.embedding import Embedder, HashingEmbedder, MiniLMEmbedder, shared_embedder
 from routers.knn.artifact import KnnArtifact, Space, load_artifact
+from routers.knn.grow import Grown, add_prompts
 from routers.knn.index import search
 from routers.knn.predict import (
     KnnParams,
@@ -130,6 +131,25 @@ class KnnRouter:
         if allowed is not None:
             mask = np.array([m in set(allowed) for m in self.models], dtype=np.bool_)
         return choose(quality, cost, policy.objective, policy.knob, mask)
+
+    def add_outcomes(
+        self,
+        prompts: Sequence[str],
+        scores: dict[str, list[float]],
+        costs: dict[str, list[float]],
+    ) -> Grown:
+        """Labelled prompts join the reference set (online update, no retraining).
+
+        Call it off the event loop: it embeds the prompts and copies the index.
+        """
+        raw = self.embed_prompts(prompts)
+        grown = add_prompts(self.artifact, raw, [text_hash(p) for p in prompts], scores, costs)
+        self._priors = model_priors(self.artifact.scores)
+        known = ~np.isnan(self.artifact.scores) & ~np.isnan(self.artifact.costs)
+        self._mean_costs = np.where(known, self.artifact.costs, 0.0).sum(axis=0) / np.maximum(
+            known.sum(axis=0), 1
+        )
+        return grown
 
     def route(
         self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy

@@ -55,6 +55,7 @@ def train_cascade(
     """Train the answer scorer and search cascade strategies; write a versioned artifact."""
     from routers.cascade.artifact import save_artifact
     from routers.cascade.fit_scorer import ScorerConfig
+    from routers.cascade.progress import RichTrainProgress
     from routers.cascade.train import CascadeConfig, fit_cascade
     from routers.datasets import load_routerbench
 
@@ -79,7 +80,10 @@ def train_cascade(
             choose_scorer=scorer == "auto",
             compare_frugalgpt=compare_frugalgpt,
         )
-        trained = fit_cascade(ds, _embedder(embedder, embedding_cache), config)  # type: ignore[arg-type]
+        with RichTrainProgress() as progress:
+            trained = fit_cascade(
+                ds, _embedder(embedder, embedding_cache), config, progress  # type: ignore[arg-type]
+            )
         save_artifact(trained.artifact, out)
     except ERRORS as exc:
         _fail(str(exc))
@@ -88,6 +92,7 @@ def train_cascade(
     strategy = trained.artifact.strategy
     typer.echo(
         f"trained on {manifest['data_rows']} prompts x {len(manifest['models'])} models -> {out}"
+        f" in {manifest['training']['seconds']:.1f} s"
     )
     for model, m in manifest["metrics"]["scorer_out_of_fold"].items():
         auc = "n/a" if m["auroc"] is None else f"{m['auroc']:.3f}"

@@ -125,7 +125,7 @@ def from_records(
     columns = list(records[0])
     if "prompt" not in columns:
         raise DatasetFormatError(f"{source}: no 'prompt' column")
-    models = [c for c in columns if c not in META_COLUMNS and "|" not in c]
+    models = [c for c in columns if c not in META_COLUMNS and "|" not in c and not _index(c)]
     if not models:
         raise DatasetFormatError(f"{source}: no model score columns")
     scores = np.full((len(records), len(models)), np.nan)
@@ -149,6 +149,11 @@ def from_records(
         responses=responses,
         name=name,
     )
+
+
+def _index(column: str) -> bool:
+    """A pandas index written with the CSV (blank header or "Unnamed: 0"), not a model."""
+    return not column.strip() or column.startswith("Unnamed:")
 
 
 def _score(value: Any, source: str, row: int, column: str) -> float:

@@ -39,6 +39,7 @@ class RichTrainProgress:
             TimeRemainingColumn,
         )
 
+        self._console = Console(stderr=True)
         self._progress = Progress(
             TextColumn("{task.description:<44}"),
             BarColumn(),
@@ -46,7 +47,7 @@ class RichTrainProgress:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=self._console,
         )
         self._task: Any = None
 
@@ -61,6 +62,9 @@ class RichTrainProgress:
         if self._task is not None:
             self._progress.update(self._task, completed=self._progress.tasks[-1].total)
         self._task = self._progress.add_task(description, total=max(total, 1))
+        if not self._console.is_terminal:
+            # Bars only redraw on a terminal; a log still learns what is being done.
+            self._console.print(f"{description} ({total:,} steps)")
 
     def advance(self, steps: int = 1) -> None:
         if self._task is not None:

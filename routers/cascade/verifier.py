@@ -25,6 +25,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -98,7 +99,7 @@ class Sandbox:
         except subprocess.TimeoutExpired:
             self._process.kill()
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -111,7 +112,9 @@ def _can_unshare() -> bool:
     if shutil.which("unshare") is None:
         return False
     try:
-        done = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=5)
+        done = subprocess.run(
+            ["unshare", "-n", "true"], capture_output=True, timeout=5, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,8 +54,15 @@ class Outcomes:
     def scorable(self, j: int) -> bool:
         return bool(np.any(~np.isnan(self.scores[:, j])))
 
-    def stage_scores(self, j: int) -> FloatArray:
-        """Scores of column j with unscorable rows below every real score (they escalate)."""
+    # Scores of model b's answer when stage a ran before it (agreement with a's answer is a
+    # feature): keyed (a, b); absent pairs use b's own column.
+    conditional: Mapping[tuple[int, int], FloatArray] | None = None
+
+    def stage_scores(self, j: int, after: int | None = None) -> FloatArray:
+        """Scores of column j (after stage `after`, when conditional scores are known), with
+        unscorable rows below every real score (they escalate)."""
+        if after is not None and self.conditional and (after, j) in self.conditional:
+            return np.nan_to_num(self.conditional[(after, j)], nan=UNSCORED)
         return np.nan_to_num(self.scores[:, j], nan=UNSCORED)
 
 
@@ -133,7 +140,7 @@ def _two_stage(o: Outcomes, a: int, b: int, max_cuts: int) -> tuple[_Table, bool
 
 
 def _three_stage(o: Outcomes, a: int, b: int, c: int, max_cuts: int) -> tuple[_Table, bool]:
-    c1, c2 = _cuts(o.stage_scores(a), max_cuts), _cuts(o.stage_scores(b), max_cuts)
+    c1, c2 = _cuts(o.stage_scores(a), max_cuts), _cuts(o.stage_scores(b, after=a), max_cuts)
     k1, k2 = len(c1.values), len(c2.values)
     n = len(o.outcomes)
 

@@ -9,6 +9,7 @@ single model's validation accuracy as a share of its cost, and the scorers' with
 AUROC (mean over the three tasks) with and without each signal.
 
 Usage: .venv/bin/python bench/cascade/routerbench.py [--val-fraction 0.3] [--seed 0]
+       [--data ../shared/data/routing/routerbench]
 """
 
 from __future__ import annotations
@@ -28,14 +29,13 @@ from eval.config import EvalConfig
 from eval.replay import replay, standard_candidates
 from eval.scoring import evaluate
 from routers.cascade.agreement import agreement_tensor
-from routers.cascade.features import answer_text
-from routers.cascade.fit_scorer import embed_distinct, encode, score_rows
+from routers.cascade.fit_scorer import ScorerConfig, encode, score_rows
 from routers.cascade.metrics import auroc_by_task
-from routers.cascade.progress import NoProgress
+from routers.cascade.progress import RichTrainProgress
 from routers.cascade.search import pareto_frontier
 from routers.cascade.signals import Signals, apply_stacked, fit_stacked, out_of_fold_stacked
 from routers.cascade.train import CascadeConfig, fit_cascade
-from routers.cascade.verifier import VERIFIER_FEATURES, Sandbox, verifier_matrix
+from routers.cascade.verifier import Sandbox, verifier_matrix
 from routers.datasets import load_routerbench, split
 
 PAIR_MODELS = 4  # parallel stages among the 4 cheapest models: 6 pairs
@@ -52,9 +52,8 @@ def within_task(scores: np.ndarray, labels: np.ndarray, tasks: list[str]) -> flo
 
 def signal_inputs(ds: Any, emb: Any, sandbox: Sandbox, cache: dict[str, list[float]]) -> tuple:
     answers = [ds.responses.get(m, [None] * len(ds)) for m in ds.models]
-    vectors = embed_distinct(emb, [[answer_text(a or "") for a in col] for col in answers],
-                             NoProgress())
-    agree = agreement_tensor(answers, vectors)
+    # Word-set Jaccard for free text and code: no answer embeddings (see agreement.py).
+    agree = agreement_tensor(answers, [None] * len(answers))
     verifier = np.stack([verifier_matrix(sandbox, col, ds.prompts, cache) for col in answers],
                         axis=1)
     return agree, verifier
@@ -64,22 +63,28 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--val-fraction", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", default=str(SHARED / "routing" / "routerbench"),
+                        help="the RouterBench TRAIN folder (default: ../shared/data/...)")
     args = parser.parse_args()
     header("routerbench.py", sys.argv[1:])
     started = time.perf_counter()
-    ds = load_routerbench(SHARED / "routing" / "routerbench")
+    ds = load_routerbench(args.data)
     train, val = split(ds, args.val_fraction, args.seed)
     print(f"RouterBench TRAIN files: {len(ds)} prompts x {len(ds.models)} models; "
           f"fit on {len(train)}, validation {len(val)} (by prompt, seed {args.seed})")
     emb = embedder()
+    progress = RichTrainProgress().__enter__()
     t0 = time.perf_counter()
-    trained = fit_cascade(train, emb, CascadeConfig(choose_scorer=True, compare_frugalgpt=False,
-                                                   seed=args.seed))
-    print(f"base cascade trained in {time.perf_counter() - t0:.1f} s "
-          f"(scorer kept: {trained.artifact.manifest['scorer']['choice']['chosen']})")
+    # The fast scorer (query embedding + hand features): embedding the 3,300 code answers for
+    # the full one took too long on the shared 2-core box this session.
+    config = CascadeConfig(scorer=ScorerConfig(embed_answer=False), compare_frugalgpt=False,
+                           seed=args.seed)
+    trained = fit_cascade(train, emb, config, progress=progress)
+    print(f"base cascade (fast scorer) trained in {time.perf_counter() - t0:.1f} s")
     models, m = list(train.models), len(train.models)
     enc = trained.encoded
-    val_enc = encode(val, emb, enc.embed_answer)
+    val_enc = encode(val, emb, enc.embed_answer, progress)
+    progress.__exit__(None, None, None)
     val_base = score_rows(val_enc, trained.artifact.heads)
     scorable = [train.models.index(x) for x in trained.artifact.heads]
     order = np.argsort(train.costs.mean(axis=0))
@@ -98,7 +103,7 @@ def main() -> None:
     print(f"agreement and verifier inputs in {time.perf_counter() - t0:.1f} s "
           f"(sandbox: {isolation})")
 
-    tr_tasks, va_tasks = list(train.eval_names), list(val.eval_names)
+    _tr_tasks, va_tasks = list(train.eval_names), list(val.eval_names)
     auroc_rows: dict[str, Any] = {}
     candidates: list[Any] = list(standard_candidates(val, train, args.seed))
     search_seconds: dict[str, float] = {}
@@ -171,12 +176,12 @@ def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[s
     best = max(singles, key=lambda c: c.accuracy)
     gains = {d.candidate: d for d in pooled.versus_lookup}
     lines = [
-        f"validation: {len(val)} prompts; AIQ over ${pooled.aiq_cost_range[0]:.6f}"
-        f"–${pooled.aiq_cost_range[1]:.6f} per prompt (recorded RouterBench costs)",
+        (f"validation: {len(val)} prompts; AIQ over ${pooled.aiq_cost_range[0]:.6f}"
+        f"–${pooled.aiq_cost_range[1]:.6f} per prompt (recorded RouterBench costs)"),
         f"best single model: {best.name} {best.accuracy:.4f} at ${best.mean_cost_usd:.6f}/prompt",
         "",
-        "| candidate | kind | accuracy | $/prompt | AIQ | gain over lookup [95%] | "
-        "cost to match best, % of its cost |",
+        ("| candidate | kind | accuracy | $/prompt | AIQ | gain over lookup [95%] | "
+        "cost to match best, % of its cost |"),
         "|---|---|---|---|---|---|---|",
     ]
     out: dict[str, Any] = {"candidates": {}, "aurocs": aurocs, "search_seconds": search_seconds,
@@ -195,8 +200,8 @@ def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[s
             "gain_over_lookup": None if d is None else [d.difference, d.ci.low, d.ci.high],
             "points": [[p.mean_cost_usd, p.accuracy] for p in c.points],
         }
-    lines += ["", "within-task AUROC on validation (mean over ARC-Challenge, MBPP, Winogrande "
-              "and over scored models):", ""]
+    lines += ["", ("within-task AUROC on validation (mean over ARC-Challenge, MBPP, Winogrande "
+              "and over scored models):"), ""]
     for name, row in aurocs.items():
         lines.append(f"- {name}: " + json.dumps(row, default=lambda x: round(x, 4)))
     lines.append(f"\nsandbox: {isolation}; search seconds per variant: {search_seconds}; "

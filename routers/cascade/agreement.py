@@ -6,7 +6,9 @@ read depends on the answer:
 
 * a choice ("A".."E", or "1"/"2" for two-option tasks): the letter, exact;
 * a number: the final number, normalised (`features.final_answer`);
-* free text and code: the cosine similarity of the answers' embeddings (in [0, 1]).
+* free text and code: the cosine similarity of the answers' embeddings (in [0, 1]), or,
+  without embeddings, the Jaccard similarity of their word sets (no model call: what the
+  RouterBench benchmark uses, since embedding 3,300 code answers took minutes here).
 
 RouterBench stores answers as a stringified one-element list ("['C']"); `unwrap` removes
 that so the same code reads a live answer and a recorded one.
@@ -29,6 +31,7 @@ Vectors = npt.NDArray[np.float32]
 # A choice answer is short: a letter with at most a few words around it ("B", "B) Logan").
 _CHOICE = re.compile(r"^\W*(?:answer\s*(?:is)?\s*:?\s*)?\(?([A-E])\b", re.IGNORECASE)
 CHOICE_MAX_CHARS = 40
+_WORD = re.compile(r"\w+")
 
 
 def unwrap(answer: str) -> str:
@@ -69,7 +72,8 @@ def agreement(
     second_vectors: Vectors | None = None,
 ) -> FloatArray:
     """Per row, how much two answers agree: 1/0 when both normalise, else the cosine of their
-    (unit) embeddings clipped to [0, 1], else 0.5 (unknown); NaN where an answer is missing."""
+    (unit) embeddings clipped to [0, 1], else their word-set Jaccard; NaN where an answer is
+    missing."""
     out = np.full(len(first), np.nan)
     for i, (a, b) in enumerate(zip(first, second, strict=True)):
         if a is None or b is None:
@@ -81,8 +85,14 @@ def agreement(
             cosine = float(np.dot(first_vectors[i], second_vectors[i]))
             out[i] = min(max(cosine, 0.0), 1.0)
         else:
-            out[i] = 0.5
+            out[i] = jaccard(a, b)
     return out
+
+
+def jaccard(a: str, b: str) -> float:
+    """Word-set overlap of two texts (1.0 for two empty texts)."""
+    wa, wb = set(_WORD.findall(unwrap(a).lower())), set(_WORD.findall(unwrap(b).lower()))
+    return len(wa & wb) / len(wa | wb) if wa | wb else 1.0
 
 
 def agreement_tensor(

@@ -317,7 +317,7 @@ def pruned_chains(
     # The best accuracy at or below each point's cost, on the single/pair front.
     at = np.searchsorted(front_cost, cost, side="right") - 1
     best = np.where(at >= 0, front_acc[np.maximum(at, 0)], -np.inf)
-    near = {short[i][2].order for i in np.flatnonzero(acc >= best - NEAR_FRONT_SLACK)}
+    near = {short[int(i)][2].order for i in np.flatnonzero(acc >= best - NEAR_FRONT_SLACK)}
     for pair in (p for p in near if len(p) == 2):
         x, y = pair
         for k in range(m):

@@ -34,7 +34,7 @@ from routers.cascade.metrics import auroc_by_task
 from routers.cascade.progress import RichTrainProgress
 from routers.cascade.search import pareto_frontier
 from routers.cascade.signals import Signals, apply_stacked, fit_stacked, out_of_fold_stacked
-from routers.cascade.train import CascadeConfig, fit_cascade
+from routers.cascade.train import CascadeConfig, fit_cascade, usable_rows
 from routers.cascade.verifier import Sandbox, verifier_matrix
 from routers.datasets import load_routerbench, split
 
@@ -63,12 +63,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--val-fraction", type=float, default=0.3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=0, help="first N rows only (smoke test)")
     parser.add_argument("--data", default=str(SHARED / "routing" / "routerbench"),
                         help="the RouterBench TRAIN folder (default: ../shared/data/...)")
     args = parser.parse_args()
     header("routerbench.py", sys.argv[1:])
     started = time.perf_counter()
     ds = load_routerbench(args.data)
+    if args.limit:
+        ds = ds.subset(np.random.default_rng(0).choice(len(ds), args.limit, replace=False))
     train, val = split(ds, args.val_fraction, args.seed)
     print(f"RouterBench TRAIN files: {len(ds)} prompts x {len(ds.models)} models; "
           f"fit on {len(train)}, validation {len(val)} (by prompt, seed {args.seed})")
@@ -81,6 +84,7 @@ def main() -> None:
                            seed=args.seed)
     trained = fit_cascade(train, emb, config, progress=progress)
     print(f"base cascade (fast scorer) trained in {time.perf_counter() - t0:.1f} s")
+    train, val = trained.encoded.dataset, usable_rows(val)  # rows with every outcome and cost
     models, m = list(train.models), len(train.models)
     enc = trained.encoded
     val_enc = encode(val, emb, enc.embed_answer, progress)
@@ -109,11 +113,11 @@ def main() -> None:
     search_seconds: dict[str, float] = {}
     for name, use_agree, use_ver in VARIANTS:
         t0 = time.perf_counter()
-        tr_s = Signals(trained.oof, tr_agree, tr_ver, use_agree, use_ver)
+        tr_s = Signals(trained.oof_scores, tr_agree, tr_ver, use_agree, use_ver)
         va_s = Signals(val_base, va_agree, va_ver, use_agree, use_ver)
         variant_pairs = pairs if use_agree else []
         if not use_agree and not use_ver:
-            tr_scored = out_of_fold_stacked(Signals(trained.oof, tr_agree, tr_ver, False, False),
+            tr_scored = out_of_fold_stacked(Signals(trained.oof_scores, tr_agree, tr_ver, False, False),
                                             train.scores, scorable, [], args.seed)
         else:
             tr_scored = out_of_fold_stacked(tr_s, train.scores, scorable, variant_pairs, args.seed)
@@ -161,7 +165,8 @@ def main() -> None:
 
     curves = replay(val, candidates)
     result = evaluate(val, curves, EvalConfig(bootstrap_resamples=1000, seed=args.seed))
-    report(result, val, auroc_rows, search_seconds, time.perf_counter() - started, isolation)
+    report(result, val, auroc_rows, search_seconds, time.perf_counter() - started, isolation,
+           args.limit)
 
 
 def cost_to_match(points: list[Any], accuracy: float) -> float | None:
@@ -170,7 +175,7 @@ def cost_to_match(points: list[Any], accuracy: float) -> float | None:
 
 
 def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[str, float],
-           seconds: float, isolation: str) -> None:
+           seconds: float, isolation: str, limit: int = 0) -> None:
     pooled = result.pooled
     singles = [c for c in pooled.candidates if c.kind == "model"]
     best = max(singles, key=lambda c: c.accuracy)
@@ -191,7 +196,9 @@ def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[s
         share = "not reached" if reach is None else f"{100 * reach / best.mean_cost_usd:.1f}%"
         d = gains.get(c.name)
         gain = "" if d is None else f"{d.difference:+.4f} [{d.ci.low:+.4f}, {d.ci.high:+.4f}]"
-        lines.append(f"| {c.name} | {c.kind} | {c.accuracy:.4f} | ${c.mean_cost_usd:.6f} | "
+        top = max(c.points, key=lambda p: (p.accuracy, -p.mean_cost_usd))
+        lines.append(f"| {c.name} | {c.kind} | {top.accuracy:.4f} at ${top.mean_cost_usd:.6f} | "
+                     f"{c.accuracy:.4f}, ${c.mean_cost_usd:.6f} | "
                      f"{c.aiq:.4f} | {gain} | {share} |")
         out["candidates"][c.name] = {
             "kind": c.kind, "accuracy": c.accuracy, "mean_cost_usd": c.mean_cost_usd,
@@ -209,8 +216,9 @@ def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[s
     text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "routerbench.md").write_text(text + "\n")
-    (RESULTS / "routerbench.json").write_text(json.dumps(out, indent=1) + "\n")
+    suffix = "" if limit == 0 else f"_limit{limit}"
+    (RESULTS / f"routerbench{suffix}.md").write_text(text + "\n")
+    (RESULTS / f"routerbench{suffix}.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

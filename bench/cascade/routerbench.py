@@ -185,8 +185,8 @@ def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[s
         f"–${pooled.aiq_cost_range[1]:.6f} per prompt (recorded RouterBench costs)"),
         f"best single model: {best.name} {best.accuracy:.4f} at ${best.mean_cost_usd:.6f}/prompt",
         "",
-        ("| candidate | kind | accuracy | $/prompt | AIQ | gain over lookup [95%] | "
-        "cost to match best, % of its cost |"),
+        ("| candidate | kind | best accuracy at $/prompt | at lowest cost-of-pass: accuracy, "
+         "$/prompt | AIQ | gain over lookup [95%] | cost to match best, % of its cost |"),
         "|---|---|---|---|---|---|---|",
     ]
     out: dict[str, Any] = {"candidates": {}, "aurocs": aurocs, "search_seconds": search_seconds,

@@ -22,7 +22,7 @@ from eval.curves import aiq
 from routers.cascade.fit_scorer import ScorerConfig, encode, score_rows
 from routers.cascade.search import Outcomes, pareto_frontier
 from routers.cascade.strategy import replay
-from routers.cascade.train import CascadeConfig, fit_cascade
+from routers.cascade.train import CascadeConfig, fit_cascade, usable_rows
 from routers.datasets import load_routerbench, split
 
 
@@ -39,8 +39,9 @@ def main() -> None:
     emb = embedder()
     config = CascadeConfig(scorer=ScorerConfig(embed_answer=False), compare_frugalgpt=False)
     trained = fit_cascade(train, emb, config)
+    train, val = trained.encoded.dataset, usable_rows(val)
     val_scores = score_rows(encode(val, emb, False), trained.artifact.heads)
-    o = Outcomes(list(train.models), trained.oof, train.scores, train.costs)
+    o = Outcomes(list(train.models), trained.oof_scores, train.scores, train.costs)
     out: dict[str, dict[str, float]] = {}
     points: dict[str, np.ndarray] = {}
     for name, exhaustive in (("exhaustive", True), ("pruned", False)):

@@ -55,6 +55,7 @@ def train_cascade(
     """Train the answer scorer and search cascade strategies; write a versioned artifact."""
     from routers.cascade.artifact import save_artifact
     from routers.cascade.fit_scorer import ScorerConfig
+    from routers.cascade.progress import RichTrainProgress
     from routers.cascade.train import CascadeConfig, fit_cascade
     from routers.datasets import load_routerbench
 
@@ -68,10 +69,7 @@ def train_cascade(
         _fail("--scorer must be auto, full or fast")
     if not 1 <= max_depth <= 3:
         _fail("--max-depth must be 1, 2 or 3")
-    from routers.train_progress import ProgressEmbedder, RichTrainProgress
-
     typer.echo(f"loading {data}", err=True)
-    progress = RichTrainProgress()
     try:
         ds = load_routerbench(data)
         config = CascadeConfig(
@@ -83,23 +81,19 @@ def train_cascade(
             choose_scorer=scorer == "auto",
             compare_frugalgpt=compare_frugalgpt,
         )
-        inner = _embedder(embedder, embedding_cache)
-        # Prompts once, then each model's answers (for the full scorer): a counting bar.
-        progress.stage(f"{len(ds)} prompts x {len(ds.models)} models: embedding prompts and "
-                       f"answers ({getattr(inner, 'name', embedder)}), then fitting the scorer "
-                       f"and searching cascades up to depth {max_depth}")
-        trained = fit_cascade(ds, ProgressEmbedder(inner, progress), config)  # type: ignore[arg-type]
-        progress.stage(f"writing {out}")
+        with RichTrainProgress() as progress:
+            trained = fit_cascade(
+                ds, _embedder(embedder, embedding_cache), config, progress  # type: ignore[arg-type]
+            )
         save_artifact(trained.artifact, out)
     except ERRORS as exc:
-        progress.close()
         _fail(str(exc))
         return
-    progress.close()
     manifest = trained.artifact.manifest
     strategy = trained.artifact.strategy
     typer.echo(
         f"trained on {manifest['data_rows']} prompts x {len(manifest['models'])} models -> {out}"
+        f" in {manifest['training']['seconds']:.1f} s"
     )
     for model, m in manifest["metrics"]["scorer_out_of_fold"].items():
         auc = "n/a" if m["auroc"] is None else f"{m['auroc']:.3f}"

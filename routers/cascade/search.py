@@ -1,4 +1,13 @@
-"""The cascade optimizer: every ordering of up to 3 models, every useful threshold.
+"""The cascade optimizer: orderings of up to 3 models, every useful threshold.
+
+Which orderings: with few models (at most `EXHAUSTIVE_MAX_ORDERINGS` three-model
+permutations, i.e. up to 6 models) all of them. With more, a pruned set: every single
+model and every pair (a pair's table is one pass over the rows), then as three-stage chains
+(1) those whose models rise in mean cost (a cheap model screening for a dearer one is what
+a cascade is for) and (2) the extensions of every pair whose table comes within
+`NEAR_FRONT_SLACK` accuracy of the single/pair front: a third stage after it, or a middle
+stage inserted. On RouterBench's 11 models: 539 of the 990 triples; `bench/cascade/
+search_quality.py` compares the two fronts on held-out rows where both are feasible.
 
 A threshold only changes which rows a stage accepts when it crosses an observed score, so
 for one ordering the candidate thresholds of a stage are its observed scores (capped at
@@ -11,12 +20,14 @@ ordering thus yields its exact (cost, accuracy) table, whose Pareto front is kep
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from routers.cascade.progress import NoProgress, TrainProgress
 from routers.cascade.strategy import Stage, Strategy
 
 FloatArray = npt.NDArray[np.float64]
@@ -27,6 +38,8 @@ DEFAULT_MAX_CUTS = 1024
 # Bounds the 3-stage tables over all orderings (cells) when there are many models.
 CELL_BUDGET = 150_000_000
 UNSCORED = -1.0
+EXHAUSTIVE_MAX_ORDERINGS = 120
+NEAR_FRONT_SLACK = 0.005
 
 
 @dataclass(frozen=True)
@@ -41,8 +54,15 @@ class Outcomes:
     def scorable(self, j: int) -> bool:
         return bool(np.any(~np.isnan(self.scores[:, j])))
 
-    def stage_scores(self, j: int) -> FloatArray:
-        """Scores of column j with unscorable rows below every real score (they escalate)."""
+    # Scores of model b's answer when stage a ran before it (agreement with a's answer is a
+    # feature): keyed (a, b); absent pairs use b's own column.
+    conditional: Mapping[tuple[int, int], FloatArray] | None = None
+
+    def stage_scores(self, j: int, after: int | None = None) -> FloatArray:
+        """Scores of column j (after stage `after`, when conditional scores are known), with
+        unscorable rows below every real score (they escalate)."""
+        if after is not None and self.conditional and (after, j) in self.conditional:
+            return np.nan_to_num(self.conditional[(after, j)], nan=UNSCORED)
         return np.nan_to_num(self.scores[:, j], nan=UNSCORED)
 
 
@@ -120,14 +140,15 @@ def _two_stage(o: Outcomes, a: int, b: int, max_cuts: int) -> tuple[_Table, bool
 
 
 def _three_stage(o: Outcomes, a: int, b: int, c: int, max_cuts: int) -> tuple[_Table, bool]:
-    c1, c2 = _cuts(o.stage_scores(a), max_cuts), _cuts(o.stage_scores(b), max_cuts)
+    c1, c2 = _cuts(o.stage_scores(a), max_cuts), _cuts(o.stage_scores(b, after=a), max_cuts)
     k1, k2 = len(c1.values), len(c2.values)
     n = len(o.outcomes)
 
+    cell = c1.bins * k2 + c2.bins
+
     def prefix(weights: FloatArray) -> FloatMatrix:
         # P[i, j] = sum of weights over rows with bin1 < i and bin2 < j.
-        hist = np.zeros((k1, k2))
-        np.add.at(hist, (c1.bins, c2.bins), weights)
+        hist = np.bincount(cell, weights, minlength=k1 * k2).reshape(k1, k2)
         out = np.zeros((k1 + 1, k2 + 1))
         out[1:, 1:] = hist.cumsum(axis=0).cumsum(axis=1)
         return out
@@ -199,16 +220,59 @@ def orderings(o: Outcomes, max_depth: int) -> list[tuple[int, ...]]:
     return found
 
 
-def pareto_frontier(o: Outcomes, max_depth: int = 3, max_cuts: int = DEFAULT_MAX_CUTS) -> Frontier:
-    """The Pareto set over all orderings of up to `max_depth` models and their thresholds."""
+def pareto_frontier(
+    o: Outcomes,
+    max_depth: int = 3,
+    max_cuts: int = DEFAULT_MAX_CUTS,
+    exhaustive: bool | None = None,
+    progress: TrainProgress | None = None,
+) -> Frontier:
+    """The Pareto set over orderings of up to `max_depth` models and their thresholds.
+
+    `exhaustive`: every ordering (True), the pruned set (False), or all of them when there
+    are at most `EXHAUSTIVE_MAX_ORDERINGS` three-model permutations (None).
+    """
     if not 1 <= max_depth <= 3:
         raise ValueError(f"max_depth must be 1, 2 or 3, got {max_depth}")
     if len(o.outcomes) == 0:
         raise ValueError("no rows to optimise the cascade on")
-    found = orderings(o, max_depth)
+    progress = progress or NoProgress()
+    m = len(o.models)
+    if exhaustive is None:
+        exhaustive = max_depth < 3 or math.perm(m, 3) <= EXHAUSTIVE_MAX_ORDERINGS
+    candidates: list[tuple[float, float, _Table, int]] = []
+    exact = True
+    if exhaustive:
+        found = orderings(o, max_depth)
+        progress.phase(f"searching all {len(found):,} chains", len(found))
+        exact = _tabulate(o, found, max_cuts, candidates, progress)
+    else:
+        short = orderings(o, 2)
+        progress.phase(f"searching chains: {len(short):,} singles and pairs", len(short))
+        exact = _tabulate(o, short, max_cuts, candidates, progress)
+        long = pruned_chains(o, candidates)
+        progress.phase(f"searching chains: {len(long):,} of {math.perm(m, 3):,} triples",
+                       len(long))
+        exact &= _tabulate(o, long, max_cuts, candidates, progress)
+        found = short + long
+    acc = np.array([c[1] for c in candidates])
+    cost = np.array([c[0] for c in candidates])
+    keep = pareto_indices(acc, cost)
+    strategies = [_strategy(o, candidates[i][2], candidates[i][3]) for i in keep]
+    return Frontier(strategies, exact, len(found))
+
+
+def _tabulate(
+    o: Outcomes,
+    found: Sequence[tuple[int, ...]],
+    max_cuts: int,
+    candidates: list[tuple[float, float, _Table, int]],
+    progress: TrainProgress,
+) -> bool:
+    """Appends each ordering's Pareto points to `candidates`; False if any table was
+    capped to quantile cuts."""
     n3 = sum(len(p) == 3 for p in found)
     cuts3 = min(max_cuts, int(np.sqrt(CELL_BUDGET / max(n3, 1))))
-    candidates: list[tuple[float, float, _Table, int]] = []
     exact = True
     for order in found:
         if len(order) == 1:
@@ -230,11 +294,40 @@ def pareto_frontier(o: Outcomes, max_depth: int = 3, max_cuts: int = DEFAULT_MAX
             candidates.append(
                 (float(table.cost[flat]), float(table.accuracy[flat]), table, int(flat))
             )
-    acc = np.array([c[1] for c in candidates])
-    cost = np.array([c[0] for c in candidates])
-    keep = pareto_indices(acc, cost)
-    strategies = [_strategy(o, candidates[i][2], candidates[i][3]) for i in keep]
-    return Frontier(strategies, exact, len(found))
+        progress.advance()
+    return exact
+
+
+def pruned_chains(
+    o: Outcomes, short: Sequence[tuple[float, float, _Table, int]]
+) -> list[tuple[int, ...]]:
+    """Three-stage chains worth tabulating, given the singles' and pairs' Pareto points."""
+    m = len(o.models)
+    mean_cost = o.costs.mean(axis=0)
+    scorable = [o.scorable(j) for j in range(m)]
+    chains: set[tuple[int, ...]] = {
+        p
+        for p in itertools.permutations(range(m), 3)
+        if scorable[p[0]] and scorable[p[1]] and mean_cost[p[0]] <= mean_cost[p[1]] <= mean_cost[p[2]]
+    }
+    cost = np.array([c[0] for c in short])
+    acc = np.array([c[1] for c in short])
+    front = pareto_indices(acc, cost)
+    front_cost, front_acc = cost[front], acc[front]
+    # The best accuracy at or below each point's cost, on the single/pair front.
+    at = np.searchsorted(front_cost, cost, side="right") - 1
+    best = np.where(at >= 0, front_acc[np.maximum(at, 0)], -np.inf)
+    near = {short[int(i)][2].order for i in np.flatnonzero(acc >= best - NEAR_FRONT_SLACK)}
+    for pair in (p for p in near if len(p) == 2):
+        x, y = pair
+        for k in range(m):
+            if k in pair:
+                continue
+            if scorable[y]:
+                chains.add((x, y, k))
+            if scorable[k]:
+                chains.add((x, k, y))
+    return sorted(chains)
 
 
 def complete_rows(scores: FloatMatrix, costs: FloatMatrix, models: Sequence[str]) -> IntArray:

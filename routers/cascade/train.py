@@ -2,16 +2,24 @@
 
 1. Keep the rows where every model has an outcome and a cost (models covering under half
    the rows are dropped first, so one sparse model does not empty the data).
-2. Embed prompts and answers; score every answer out-of-fold (k folds by prompt).
-3. Search every ordering of up to `max_depth` models over all observed thresholds on the
-   out-of-fold scores: the Pareto set of (mean cost, accuracy).
+2. Embed each distinct prompt and answer once; fit one head per model on all rows, then
+   score every answer out-of-fold (k folds by prompt, each fold warm-started from the
+   all-rows head). `--scorer auto` picks fast or full on at most `CHOICE_ROWS` rows.
+3. Search orderings of up to `max_depth` models (all of them with few models; with many,
+   the cost-ascending chains plus the extensions of the pairs near the two-stage front:
+   see `search.py`) over the observed thresholds on the out-of-fold scores: the Pareto set
+   of (mean cost, accuracy).
 4. Choose the strategy: most accurate within `budget_usd`, or cheapest reaching
    `quality_target`, or by default the cheapest matching the best single model.
-5. Fit the final heads on all rows; compare with FrugalGPT's solver on the same scores.
+5. Compare with FrugalGPT's solver on the same scores (its brute-force grid per
+   permutation is too slow for many models: skipped above `FRUGALGPT_MAX_ORDERINGS`).
+
+Each phase shows a progress bar when a `TrainProgress` is given (the CLI gives Rich's).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -29,6 +37,7 @@ from routers.cascade.fit_scorer import (
     out_of_fold_scores,
 )
 from routers.cascade.metrics import auroc, auroc_by_task
+from routers.cascade.progress import NoProgress, TrainProgress
 from routers.cascade.search import DEFAULT_MAX_CUTS, Frontier, Outcomes, pareto_frontier
 from routers.cascade.strategy import Strategy, replay
 from routers.datasets.format import RoutingDataset
@@ -39,6 +48,13 @@ COMPARISON_BUDGETS = 5
 # The fast scorer skips embedding the answer (tens of ms of MiniLM per stage on a CPU); it is
 # kept when it loses at most this much mean out-of-fold AUROC.
 FAST_SCORER_TOLERANCE = 0.01
+# The fast/full choice is made on at most this many rows (a seeded sample): on 10k rows the
+# full scorer's out-of-fold fits alone would take minutes, and 2,000 rows measure the
+# AUROC gap to about ±0.01.
+CHOICE_ROWS = 2000
+# FrugalGPT's solver brute-forces 40^(depth-1) grid points per permutation and budget: about
+# 5 s per 100 permutations here, so with 11 models (990) it would dominate training.
+FRUGALGPT_MAX_ORDERINGS = 120
 
 
 @dataclass(frozen=True)
@@ -121,37 +137,62 @@ def scorer_metrics(encoded: EncodedData, oof: np.ndarray[Any, Any]) -> dict[str,
     return out
 
 
+def sample_encoded(encoded: EncodedData, max_rows: int, seed: int) -> EncodedData:
+    """`encoded` itself, or a seeded sample of `max_rows` of its rows."""
+    n = len(encoded.dataset)
+    if n <= max_rows:
+        return encoded
+    rows = np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
+    return EncodedData(
+        encoded.dataset.subset(rows),
+        encoded.query_vectors[rows],
+        list(encoded.models),
+        encoded.embed_answer,
+        {m: v[rows] for m, v in encoded.answer_vectors.items()},
+    )
+
+
 def choose_scorer_variant(
-    encoded: EncodedData, config: CascadeConfig
-) -> tuple[EncodedData, ScorerConfig, np.ndarray[Any, Any], dict[str, Any]]:
-    """The fast or the full scorer, by out-of-fold AUROC on this (training) data, with the
-    kept variant's out-of-fold scores."""
-    fast_encoded = EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models),
-                               embed_answer=False)
+    encoded: EncodedData, config: CascadeConfig, progress: TrainProgress | None = None
+) -> tuple[EncodedData, ScorerConfig, dict[str, Any]]:
+    """The fast or the full scorer, by out-of-fold AUROC on (a sample of) this training
+    data; returns the data encoded for the kept variant."""
+    progress = progress or NoProgress()
+    sample = sample_encoded(encoded, CHOICE_ROWS, config.seed)
+    fast_sample = EncodedData(sample.dataset, sample.query_vectors, list(sample.models),
+                              embed_answer=False)
     full_config = replace(config.scorer, embed_answer=True)
     fast_config = replace(config.scorer, embed_answer=False)
     aurocs: dict[str, dict[str, float]] = {}
     oof: dict[str, np.ndarray[Any, Any]] = {}
-    for name, data, scorer in (("full", encoded, full_config), ("fast", fast_encoded, fast_config)):
-        oof[name] = out_of_fold_scores(data, scorer, config.seed)
+    for name, data, scorer in (("full", sample, full_config), ("fast", fast_sample, fast_config)):
+        progress.phase(
+            f"choosing the scorer: {name}, {len(data.dataset):,} rows",
+            len(data.models) * (scorer.folds + 1),
+        )
+        start = fit_heads(data, None, scorer, progress=progress)
+        oof[name] = out_of_fold_scores(data, scorer, config.seed, start, progress)
         metrics = scorer_metrics(data, oof[name])
         aurocs[name] = {m: float(v["auroc"]) for m, v in metrics.items()}
     mean = {name: float(np.nanmean(list(v.values()))) for name, v in aurocs.items()}
     keep_fast = mean["full"] - mean["fast"] <= FAST_SCORER_TOLERANCE
     choice = {
         "chosen": "fast" if keep_fast else "full",
+        "rows": len(sample.dataset),
         "out_of_fold_auroc": aurocs,
         "mean_out_of_fold_auroc": mean,
         "reason": (f"fast kept unless full's mean out-of-fold AUROC is better by more than "
                    f"{FAST_SCORER_TOLERANCE}: full {mean['full']:.4f}, fast {mean['fast']:.4f}"),
     }
     if keep_fast:
-        return fast_encoded, fast_config, oof["fast"], choice
-    return encoded, full_config, oof["full"], choice
+        fast = EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models),
+                           embed_answer=False)
+        return fast, fast_config, choice
+    return encoded, full_config, choice
 
 
 def frugalgpt_comparison(
-    frontier: Frontier, outcomes: Outcomes, max_depth: int
+    frontier: Frontier, outcomes: Outcomes, max_depth: int, progress: TrainProgress | None = None
 ) -> list[dict[str, Any]]:
     """Ours vs FrugalGPT's solver at budgets spread over the frontier, on the same scores."""
     from routers.cascade.frugal import frugalgpt_solve
@@ -177,15 +218,21 @@ def frugalgpt_comparison(
                 else {"accuracy": theirs.accuracy, "cost_usd": theirs.cost_usd},
             }
         )
+        if progress is not None:
+            progress.advance()
     return rows
 
 
 def fit_cascade(
-    ds: RoutingDataset, embedder: Embedder, config: CascadeConfig = CascadeConfig()
+    ds: RoutingDataset,
+    embedder: Embedder,
+    config: CascadeConfig = CascadeConfig(),
+    progress: TrainProgress | None = None,
 ) -> TrainedCascade:
     """Trains scorer and strategy on all of `ds` (hold your test split out before)."""
     from routers.knn.artifact import data_hash
 
+    progress = progress or NoProgress()
     started = time.perf_counter()
     ds = usable_rows(ds)
     cheapest = float(ds.costs.mean(axis=0).min())
@@ -195,7 +242,7 @@ def fit_cascade(
             f"cheapest model alone costs ${cheapest:.6g}"
         )
     embed_answer = config.scorer.embed_answer or config.choose_scorer
-    encoded = encode(ds, embedder, embed_answer)
+    encoded = encode(ds, embedder, embed_answer, progress)
     if not encoded.models:
         raise ValueError(
             f"{ds.name}: no model has recorded responses (M|model_response) to "
@@ -203,14 +250,18 @@ def fit_cascade(
         )
     choice: dict[str, Any] | None = None
     if config.choose_scorer:
-        encoded, scorer_config, oof, choice = choose_scorer_variant(encoded, config)
+        encoded, scorer_config, choice = choose_scorer_variant(encoded, config, progress)
         config = replace(config, scorer=scorer_config)
-    else:
-        oof = out_of_fold_scores(encoded, config.scorer, config.seed)
+    kind = "full" if config.scorer.embed_answer else "fast"
+    progress.phase(
+        f"fitting {kind} scorer heads (all rows, {config.scorer.folds} folds)",
+        len(encoded.models) * (config.scorer.folds + 1),
+    )
+    heads = fit_heads(encoded, None, config.scorer, progress=progress)
+    oof = out_of_fold_scores(encoded, config.scorer, config.seed, heads, progress)
     outcomes = Outcomes(list(ds.models), oof, ds.scores, ds.costs)
-    frontier = pareto_frontier(outcomes, config.max_depth, config.max_cuts)
+    frontier = pareto_frontier(outcomes, config.max_depth, config.max_cuts, progress=progress)
     chosen, objective = choose(frontier, config, outcomes)
-    heads = fit_heads(encoded, None, config.scorer)
     check = replay(chosen, ds.models, oof, ds.scores, ds.costs)
     manifest: dict[str, Any] = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -252,9 +303,17 @@ def fit_cascade(
     if choice is not None:
         manifest["scorer"]["choice"] = choice
     if config.compare_frugalgpt:
-        manifest["metrics"]["frugalgpt_comparison"] = frugalgpt_comparison(
-            frontier, outcomes, config.max_depth
-        )
+        depth = min(config.max_depth, len(ds.models))
+        permutations = math.perm(len(ds.models), depth)
+        if permutations <= FRUGALGPT_MAX_ORDERINGS:
+            progress.phase("FrugalGPT's solver on the same scores", COMPARISON_BUDGETS)
+            manifest["metrics"]["frugalgpt_comparison"] = frugalgpt_comparison(
+                frontier, outcomes, config.max_depth, progress
+            )
+        else:
+            manifest["metrics"]["frugalgpt_comparison_skipped"] = (
+                f"{permutations} permutations of {depth} models > {FRUGALGPT_MAX_ORDERINGS}"
+            )
     manifest["training"] = {"seconds": round(time.perf_counter() - started, 2), "seed": config.seed}
     artifact = CascadeArtifact(heads, chosen, frontier.strategies, manifest)
     return TrainedCascade(artifact, encoded, oof, frontier)

@@ -129,7 +129,7 @@ def from_records(
     if "prompt" not in columns:
         raise DatasetFormatError(f"{source}: no 'prompt' column")
     # A nameless first column is a pandas index written with the frame (RouterBench's CSVs).
-    models = [c for c in columns if c and c not in META_COLUMNS and "|" not in c]
+    models = [c for c in columns if c not in META_COLUMNS and "|" not in c and not _index(c)]
     if not models:
         raise DatasetFormatError(f"{source}: no model score columns")
     scores = np.full((len(records), len(models)), np.nan)
@@ -167,6 +167,11 @@ def _prompt_text(value: Any) -> str:
     if isinstance(turns, list) and turns and all(isinstance(t, str) for t in turns):
         return "\n\n".join(turns)
     return text
+
+
+def _index(column: str) -> bool:
+    """A pandas index written with the CSV (blank header or "Unnamed: 0"), not a model."""
+    return not column.strip() or column.startswith("Unnamed:")
 
 
 def _score(value: Any, source: str, row: int, column: str) -> float:

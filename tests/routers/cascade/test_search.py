@@ -125,3 +125,37 @@ def test_unscorable_rows_escalate_and_unscorable_models_are_only_final() -> None
         assert r.accuracy == pytest.approx(strategy.accuracy, abs=1e-12)
         if len(strategy.stages) == 2:
             assert np.all(r.answered_by[:10] == 1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_pruned_search_replays_what_it_reports_and_stays_near_exhaustive(seed: int) -> None:
+    o = random_outcomes(seed, 300, 7)
+    full = pareto_frontier(o, 3, exhaustive=True)
+    pruned = pareto_frontier(o, 3, exhaustive=False)
+    assert pruned.orderings < full.orderings
+    for s in pruned.strategies:
+        r = replay(s, o.models, o.scores, o.outcomes, o.costs)
+        assert abs(r.accuracy - s.accuracy) < 1e-9 and abs(r.cost_usd - s.cost_usd) < 1e-12
+    # The pruned front never beats the exhaustive one, and at every exhaustive point's
+    # cost it is within a point of accuracy on this data.
+    for s in full.strategies:
+        ours = pruned.best_within(s.cost_usd)
+        assert ours is None or ours.accuracy <= s.accuracy + 1e-12
+        if ours is not None:
+            assert ours.accuracy >= s.accuracy - 0.01
+
+
+def test_conditional_scores_are_used_for_the_stage_after_their_predecessor() -> None:
+    o = random_outcomes(3, 200, 3)
+    # Stage 1 after stage 0 sees a perfect score: m0 -> m1 -> m2 can now keep every right
+    # answer of m1 and escalate every wrong one.
+    perfect = o.outcomes[:, 1].copy()
+    with_signal = Outcomes(o.models, o.scores, o.outcomes, o.costs, {(0, 1): perfect})
+    assert np.array_equal(with_signal.stage_scores(1, after=0), perfect)
+    assert np.array_equal(with_signal.stage_scores(1, after=2), o.scores[:, 1])
+    before = pareto_frontier(o, 3)
+    after = pareto_frontier(with_signal, 3)
+    assert after.strategies[-1].accuracy >= before.strategies[-1].accuracy
+    pending = o.scores[:, 0] < 2.0  # with m0 accepting nothing, m1 then m2 answer
+    ideal = np.where(perfect == 1, 1.0, o.outcomes[:, 2])[pending].mean()
+    assert any(s.accuracy >= ideal - 1e-12 for s in after.strategies)

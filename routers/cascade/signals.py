@@ -1,0 +1,166 @@
+"""Post-generation signals stacked on the answer scorer: agreement and the code verifier.
+
+The base scorer (`fit_scorer`) gives each model's answer a probability of being right from
+the query and the answer alone. A small second-level logistic head per model then adds:
+
+* agreement (`agreement.py`) of this answer with the previous stage's answer, when one ran
+  (with that answer's own base score, since agreeing with a likely-wrong answer says less);
+* the verifier's features (`verifier.py`) for code answers.
+
+A *parallel stage* "a&b" calls two models at once and returns the answer with the higher
+base score; its head reads both base scores and their agreement (MoT's consistency check).
+It is one more column for the search, costing both calls.
+
+Everything is fitted on out-of-fold base scores, and itself scored out-of-fold, so the
+search picks thresholds on honest numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from routers.cascade.logistic import LogisticHead, fit_logistic
+
+FloatArray = npt.NDArray[np.float64]
+FloatMatrix = npt.NDArray[np.float64]
+Tensor = npt.NDArray[np.float64]
+
+STACK_L2 = 1.0
+FOLDS = 5
+
+
+def logit(p: FloatArray) -> FloatArray:
+    q = np.clip(np.nan_to_num(p, nan=0.5), 1e-4, 1 - 1e-4)
+    return np.asarray(np.log(q / (1 - q)), dtype=np.float64)
+
+
+@dataclass
+class Signals:
+    """Row-aligned inputs of the stacked heads for one set of rows."""
+
+    base: FloatMatrix  # (n, m) base scores (out-of-fold on training rows)
+    agree: Tensor  # (n, m, m) answer agreement
+    verifier: Tensor  # (n, m, v) verifier features (zeros where no code)
+    use_agreement: bool = True
+    use_verifier: bool = True
+
+    def single(self, b: int, after: int | None) -> FloatMatrix:
+        """Features of model b's answer, after stage `after` (None: first stage)."""
+        n = len(self.base)
+        cols = [logit(self.base[:, b])]
+        if self.use_agreement:
+            if after is None:
+                cols += [np.full(n, 0.5), np.zeros(n), np.zeros(n)]
+            else:
+                agree = np.nan_to_num(self.agree[:, b, after], nan=0.5)
+                cols += [agree - 0.5, np.ones(n), (agree - 0.5) * logit(self.base[:, after])]
+        if self.use_verifier:
+            cols += list(self.verifier[:, b, :].T)
+        return np.column_stack(cols)
+
+    def pair(self, a: int, b: int) -> tuple[FloatMatrix, npt.NDArray[np.int64]]:
+        """Features of the parallel stage a&b and, per row, which model's answer it returns."""
+        sa, sb = logit(self.base[:, a]), logit(self.base[:, b])
+        returned = np.where(sa >= sb, a, b).astype(np.int64)
+        agree = np.nan_to_num(self.agree[:, a, b], nan=0.5)
+        cols = [np.maximum(sa, sb), np.minimum(sa, sb), agree - 0.5,
+                (agree - 0.5) * np.minimum(sa, sb)]
+        if self.use_verifier:
+            rows = np.arange(len(returned))
+            cols += list(self.verifier[rows, returned, :].T)
+        return np.column_stack(cols), returned
+
+
+@dataclass
+class StackedHeads:
+    """Per (predecessor, model) and per parallel pair: the second-level heads."""
+
+    single: dict[int, LogisticHead] = field(default_factory=dict)
+    pairs: dict[tuple[int, int], LogisticHead] = field(default_factory=dict)
+
+
+def _single_training(
+    s: Signals, labels: FloatMatrix, b: int, rows: npt.NDArray[np.int64], m: int
+) -> tuple[FloatMatrix, FloatArray]:
+    """Model b's rows once per possible predecessor (and once as a first stage)."""
+    befores: list[int | None] = [None]
+    if s.use_agreement:
+        befores += [a for a in range(m) if a != b]
+    x = np.vstack([s.single(b, a)[rows] for a in befores])
+    y = np.tile(labels[rows, b], len(befores))
+    return x, y
+
+
+def fit_stacked(
+    s: Signals, labels: FloatMatrix, scorable: Sequence[int], pairs: Sequence[tuple[int, int]],
+    rows: npt.NDArray[np.int64] | None = None,
+) -> StackedHeads:
+    """Second-level heads fitted on `rows` (default: all)."""
+    n, m = labels.shape
+    rows = np.arange(n) if rows is None else rows
+    heads = StackedHeads()
+    for b in scorable:
+        x, y = _single_training(s, labels, b, rows, m)
+        heads.single[b] = fit_logistic(x, y, STACK_L2)
+    for a, b in pairs:
+        x, returned = s.pair(a, b)
+        y = labels[np.arange(n), returned]
+        heads.pairs[(a, b)] = fit_logistic(x[rows], y[rows], STACK_L2)
+    return heads
+
+
+@dataclass
+class Scored:
+    """Scores for the search: per model first-stage, per (a, b) after a, per pair."""
+
+    first: FloatMatrix  # (n, m)
+    after: dict[tuple[int, int], FloatArray]
+    pairs: dict[tuple[int, int], tuple[FloatArray, npt.NDArray[np.int64]]]
+
+
+def apply_stacked(
+    s: Signals, heads: StackedHeads, rows: npt.NDArray[np.int64] | None = None,
+    out: Scored | None = None,
+) -> Scored:
+    """Scores of `rows` (default: all) by `heads`, written into `out` when given."""
+    n, m = s.base.shape
+    rows = np.arange(n) if rows is None else rows
+    if out is None:
+        out = Scored(np.full((n, m), np.nan), {}, {})
+    for b, head in heads.single.items():
+        known = ~np.isnan(s.base[rows, b])
+        out.first[rows, b] = np.where(known, head.predict(s.single(b, None)[rows]), np.nan)
+        if not s.use_agreement:
+            continue
+        for a in range(m):
+            if a == b:
+                continue
+            column = out.after.setdefault((a, b), np.full(n, np.nan))
+            column[rows] = np.where(known, head.predict(s.single(b, a)[rows]), np.nan)
+    for (a, b), head in heads.pairs.items():
+        x, returned = s.pair(a, b)
+        score, ret = out.pairs.setdefault((a, b), (np.full(n, np.nan), returned))
+        score[rows] = head.predict(x[rows])
+        ret[rows] = returned[rows]
+    return out
+
+
+def out_of_fold_stacked(
+    s: Signals, labels: FloatMatrix, scorable: Sequence[int], pairs: Sequence[tuple[int, int]],
+    seed: int = 0,
+) -> Scored:
+    """Each row scored by stacked heads fitted without its fold."""
+    n = len(labels)
+    fold = np.random.default_rng(seed).permutation(n) % FOLDS
+    out: Scored | None = None
+    for k in range(FOLDS):
+        inside = np.flatnonzero(fold != k).astype(np.int64)
+        held = np.flatnonzero(fold == k).astype(np.int64)
+        heads = fit_stacked(s, labels, scorable, pairs, inside)
+        out = apply_stacked(s, heads, held, out)
+    assert out is not None
+    return out

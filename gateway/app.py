@@ -34,7 +34,8 @@ from gateway.records.capture import capture_reply, capture_stream, wants_capture
 from gateway.records.feedback import feedback_router
 from gateway.routing import Routed
 from gateway.serving import ChatReply
-from gateway.spend import spend_report
+from gateway.spend import history_report, spend_report
+from gateway.spend_params import SpendParamError, parse_spend_params
 from gateway.streaming import replay_as_stream
 from routers.base import Orchestrator
 
@@ -198,12 +199,18 @@ def _install_routes(app: FastAPI) -> None:
         if wanted != tenant.name and not tenant.admin:
             raise PermissionDenied("Only an admin key may read another tenant's spend.",
                                    param="tenant", code="admin_required")
-        by = [d for d in request.query_params.get("by", "period,model,route").split(",") if d]
         if gateway.store is None:
             raise NotFound("This gateway keeps no spend ledger.")
         try:
-            report = await spend_report(gateway.store, gateway.service.estimator,
-                                        None if wanted == "*" else wanted, by)
+            params = parse_spend_params(request.query_params, None if wanted == "*" else wanted)
+            if gateway.spend_drainer is not None:
+                report = await history_report(gateway.spend_drainer, gateway.service.estimator,
+                                              params)
+            else:
+                report = await spend_report(gateway.store, gateway.service.estimator,
+                                            params.query.tenant, params.query.by, params.query)
+        except SpendParamError as exc:
+            raise InvalidRequest(str(exc), param=exc.param) from None
         except ValueError as exc:
             raise InvalidRequest(str(exc), param="by") from None
         return _json(report)

@@ -19,6 +19,7 @@ from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
 from gateway.records.factory import open_records
+from gateway.records.spend_drainer import SpendDrainer
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
 from gateway.upstream.base import Upstream
@@ -48,6 +49,9 @@ class Gateway:
     # `record_store`); None keeps nothing.
     record_store: RecordStore | None = None
     records: RecordSink | None = None
+    # Copies settled spend into `record_store` (gateway/records/spend_drainer.py); the spend
+    # API reads the database when it is set, the ledger's log otherwise.
+    spend_drainer: SpendDrainer | None = None
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:

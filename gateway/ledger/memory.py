@@ -3,8 +3,13 @@
 Every critical section is a few dictionary operations under a lock with no `await` inside,
 so concurrent coroutines (or threads) see each reserve as atomic. Holds live in memory only:
 a crash drops them, which is exactly what their TTL would do. Settled spend is appended to
-the journal and fsync'd before `settle` returns (concurrent settles share one fsync), and is
-replayed on start.
+the journal and fsync'd before `settle` returns (concurrent settles share one fsync).
+
+On start the window counters come from the journal's drained checkpoint (written by the
+spend-history drainer, gateway/ledger/spend_outbox.py) plus a replay of the journal's tail
+after it; without a checkpoint (no records database) the whole journal is replayed. Only
+tail entries are then known to `entries()` and to settle's repeat check: drained history is
+the records database's to report.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from gateway.ledger.base import (
 )
 from gateway.ledger.entries import utc_now_iso
 from gateway.ledger.journal import GroupCommitter, SpendJournal
+from gateway.ledger.spend_outbox import load_checkpoint
 from gateway.ledger.validation import check_reservation, check_settlement
 
 
@@ -59,7 +65,9 @@ class InMemorySpendStore:
         self._writer: GroupCommitter | None = None
         if journal_path is not None:
             journal = SpendJournal(journal_path, fsync=fsync)
-            for entry in journal.replay():
+            checkpoint = load_checkpoint(journal.path)
+            self._spent.update(checkpoint.spent)
+            for entry in journal.replay(checkpoint.offset):
                 self._count(entry)
             self._writer = GroupCommitter(journal)
 

@@ -1,4 +1,4 @@
-"""Spend totals grouped by tenant, period, model, route, language or tier."""
+"""Spend totals grouped by tenant, period, model, route, language, tier or purpose."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from gateway.ledger.base import SettledEntry, from_nanos
 
-DIMENSIONS = ("tenant", "period", "model", "route", "language", "tier")
+DIMENSIONS = ("tenant", "period", "model", "route", "language", "tier", "purpose")
 NO_VALUE = "-"
 
 
@@ -71,6 +71,7 @@ def _groups(entry: SettledEntry, by: Sequence[str]) -> list[tuple[str, ...]]:
         "route": record.route,
         "language": record.language or NO_VALUE,
         "tier": record.tier,
+        "purpose": str(record.extra.get("purpose", "traffic")),
     }
     periods = list(entry.window_keys) or [NO_VALUE]
     if "period" not in by:

@@ -18,6 +18,7 @@ from typing import Any
 
 from gateway.records.base import RecordStoreUnavailable
 from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
+from gateway.records.spend_sql import SqlSpendHistory
 from gateway.records.sql import SqlRecordStore
 
 # pg_advisory_xact_lock key: "costroute records schema", as a stable 63-bit integer.
@@ -53,7 +54,7 @@ async def migrate_postgres(conn: Any) -> list[int]:
     return applied
 
 
-class PostgresRecordStore(SqlRecordStore):
+class PostgresRecordStore(SqlRecordStore, SqlSpendHistory):
     def __init__(self, url: str):
         self.url = url
         self._conn: Any = None

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from gateway.records.base import RecordStoreUnavailable
 from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
+from gateway.records.spend_sql import SqlSpendHistory
 from gateway.records.sql import SqlRecordStore
 
 T = TypeVar("T")
@@ -48,7 +49,7 @@ def migrate_sqlite(conn: sqlite3.Connection) -> list[int]:
         raise
 
 
-class SQLiteRecordStore(SqlRecordStore):
+class SQLiteRecordStore(SqlRecordStore, SqlSpendHistory):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="records-sqlite")

@@ -60,6 +60,7 @@ async def history_report(drainer: SpendDrainer, estimator: Estimator,
     """The same report from the records database, plus its lag and a page of requests."""
     query = params.query
     check_query(query)
+    await drainer.catch_up()
     history = drainer.history
     overall = await history.spend_groups(_by(query, ()))
     head = overall[0] if overall else SpendGroup((), 0, 0, 0, 0)

@@ -36,6 +36,9 @@ class SpendDrainer:
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        # One round at a time per process: two rounds acknowledging the same journal batch
+        # would count its window totals twice in the checkpoint.
+        self._round = asyncio.Lock()
 
     def start(self) -> None:
         if self._task is None:
@@ -47,13 +50,14 @@ class SpendDrainer:
 
     async def drain_once(self) -> int:
         """Stores and acknowledges one batch; how many entries it held (0: nothing pending)."""
-        batch = await self.outbox.read(self.batch_size)
-        if not batch.entries:
-            return 0
-        await self.history.write_spend(batch.entries)
-        await self.outbox.ack(batch)
-        self.drained += len(batch.entries)
-        return len(batch.entries)
+        async with self._round:
+            batch = await self.outbox.read(self.batch_size)
+            if not batch.entries:
+                return 0
+            await self.history.write_spend(batch.entries)
+            await self.outbox.ack(batch)
+            self.drained += len(batch.entries)
+            return len(batch.entries)
 
     async def drain(self) -> int:
         """Drains until the outbox is empty (raises what a round raises)."""
@@ -61,6 +65,13 @@ class SpendDrainer:
         while n := await self.drain_once():
             total += n
         return total
+
+    async def catch_up(self, timeout_s: float = 2.0) -> None:
+        """Drains what is pending, for at most `timeout_s`, so that a report read right after
+        a request includes it; a database or Redis outage only leaves it pending (see lag)."""
+        with contextlib.suppress(TimeoutError, RecordStoreUnavailable, StoreUnavailable,
+                                 LedgerCorrupt, OSError):
+            await asyncio.wait_for(self.drain(), timeout_s)
 
     async def lag(self) -> OutboxLag:
         return await self.outbox.lag()

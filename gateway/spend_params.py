@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from gateway.records.spend_history import FILTERS, SpendQuery
+from gateway.records.spend_history import FILTERS, PURPOSES, SpendQuery
 
 DEFAULT_BY = "period,model,route"
 MAX_LIMIT = 1000
@@ -67,6 +67,8 @@ def parse_spend_params(params: Mapping[str, str], tenant: str | None) -> SpendPa
     if since is not None and until is not None and until < since:
         raise SpendParamError("`to` is before `from`", "to")
     filters = {name: params[name] for name in FILTERS if name in params}
+    if filters.get("purpose", PURPOSES[0]) not in PURPOSES:
+        raise SpendParamError(f"`purpose` must be one of {', '.join(PURPOSES)}", "purpose")
     listing = params.get("list") == "requests"
     if "list" in params and not listing:
         raise SpendParamError("`list` may only be `requests`", "list")

@@ -14,6 +14,7 @@ only the journal's tail (gateway/ledger/memory.py), so start-up no longer reads 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -62,6 +63,7 @@ class SpendOutbox(Protocol):
 class Checkpoint:
     offset: int
     spent: dict[tuple[str, str], int]  # (tenant, window key) -> nano-dollars as of `offset`
+    target: str = ""  # which database the entries up to `offset` were drained into
 
 
 def checkpoint_path(journal: Path) -> Path:
@@ -74,7 +76,8 @@ def load_checkpoint(journal: Path) -> Checkpoint:
         return Checkpoint(0, {})
     body = orjson.loads(path.read_bytes())
     return Checkpoint(int(body["offset"]),
-                      {(str(t), str(k)): int(n) for t, k, n in body.get("spent", [])})
+                      {(str(t), str(k)): int(n) for t, k, n in body.get("spent", [])},
+                      str(body.get("target", "")))
 
 
 def save_checkpoint(journal: Path, checkpoint: Checkpoint) -> None:
@@ -83,7 +86,8 @@ def save_checkpoint(journal: Path, checkpoint: Checkpoint) -> None:
     spent = [[t, k, n] for (t, k), n in sorted(checkpoint.spent.items())]
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
-        handle.write(orjson.dumps({"offset": checkpoint.offset, "spent": spent}))
+        handle.write(orjson.dumps({"offset": checkpoint.offset, "spent": spent,
+                                   "target": checkpoint.target}))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
@@ -117,10 +121,16 @@ def read_lines(journal: Path, offset: int, limit: int | None) -> tuple[list[Sett
 
 
 class JournalOutbox:
-    """The in-process store's journal, drained past a checkpoint (one drainer per journal)."""
+    """The in-process store's journal, drained past a checkpoint (one drainer per journal).
 
-    def __init__(self, journal: str | Path):
+    `target` names the database drained into (a digest, never the URL: it may hold a
+    password). The journal keeps every line, so a checkpoint of another database (the
+    `records:` setting changed) is ignored and the new one is filled from the start.
+    """
+
+    def __init__(self, journal: str | Path, target: str = ""):
         self.journal = Path(journal)
+        self.target = hashlib.sha256(target.encode()).hexdigest()[:16] if target else ""
         self._checkpoint: Checkpoint | None = None
 
     async def read(self, limit: int) -> OutboxBatch:
@@ -136,7 +146,7 @@ class JournalOutbox:
             for key in entry.window_keys:
                 slot = (entry.record.tenant, key)
                 spent[slot] = spent.get(slot, 0) + entry.actual_nanos
-        moved = Checkpoint(int(batch.token), spent)
+        moved = Checkpoint(int(batch.token), spent, self.target)
         await asyncio.to_thread(save_checkpoint, self.journal, moved)
         self._checkpoint = moved
 
@@ -149,5 +159,7 @@ class JournalOutbox:
 
     async def _current(self) -> Checkpoint:
         if self._checkpoint is None:
-            self._checkpoint = await asyncio.to_thread(load_checkpoint, self.journal)
+            found = await asyncio.to_thread(load_checkpoint, self.journal)
+            self._checkpoint = found if found.target == self.target else Checkpoint(0, {},
+                                                                                    self.target)
         return self._checkpoint

@@ -115,5 +115,7 @@ def open_spend_drainer(store: object, record_store: object,
     if callable(make_outbox):
         outbox = make_outbox()
     elif journal is not None:
-        outbox = JournalOutbox(journal)
+        where = getattr(record_store, "url", None) or getattr(record_store, "path", None)
+        outbox = JournalOutbox(journal, str(Path(where).resolve()) if isinstance(where, Path)
+                               else str(where or ""))
     return SpendDrainer(outbox, record_store) if outbox is not None else None

@@ -162,3 +162,19 @@ async def test_database_down_loses_nothing_and_catches_up(
 
 async def _drained(drainer: SpendDrainer, n: int) -> bool:
     return drainer.drained >= n and (await drainer.lag()).pending == 0
+
+
+async def test_a_new_database_is_filled_from_the_whole_journal(tmp_path: Path) -> None:
+    journal = tmp_path / "spend.jsonl"
+    store = InMemorySpendStore(journal)
+    total = await settle_many(store, 12)
+    first = SQLiteRecordStore(tmp_path / "first.sqlite3")
+    drainer = open_spend_drainer(store, first, journal)
+    assert drainer is not None and await drainer.drain() == 12
+    second = SQLiteRecordStore(tmp_path / "second.sqlite3")  # `records:` pointed elsewhere
+    moved = open_spend_drainer(store, second, journal)
+    assert moved is not None and await moved.drain() == 12
+    assert await stored(second) == (12, total)
+    await store.close()
+    await first.aclose()
+    await second.aclose()

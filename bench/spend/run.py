@@ -26,32 +26,32 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-import psycopg  # noqa: E402
-import redis.asyncio as aioredis  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.progress import track  # noqa: E402
+import psycopg
+import redis.asyncio as aioredis
+from rich.console import Console
+from rich.progress import track
 
-from bench.machine import machine  # noqa: E402
-from gateway.ledger.base import BudgetWindow, SpendRecord  # noqa: E402
-from gateway.ledger.redis_store import RedisSpendStore  # noqa: E402
-from gateway.ledger.spend_outbox import JournalOutbox  # noqa: E402
-from gateway.records.postgres import PostgresRecordStore  # noqa: E402
-from gateway.records.spend_drainer import SpendDrainer  # noqa: E402
-from gateway.records.spend_history import SPEND_COLUMNS, SpendQuery  # noqa: E402
-from gateway.records.sqlite import SQLiteRecordStore  # noqa: E402
-from gateway.spend import history_report  # noqa: E402
-from gateway.spend_params import SpendParams  # noqa: E402
-from pricing import Estimator, PriceCatalog, TokenizerRegistry  # noqa: E402
-from tests.postgres_server import PostgresServer, postgres_bin_dir  # noqa: E402
-from tests.redis_cluster import RedisCluster  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
+from bench.machine import machine
+from gateway.ledger.base import BudgetWindow, SpendRecord
+from gateway.ledger.redis_store import RedisSpendStore
+from gateway.ledger.spend_outbox import JournalOutbox
+from gateway.records.postgres import PostgresRecordStore
+from gateway.records.spend_drainer import SpendDrainer
+from gateway.records.spend_history import SPEND_COLUMNS, SpendQuery
+from gateway.records.sqlite import SQLiteRecordStore
+from gateway.spend import history_report
+from gateway.spend_params import SpendParams
+from pricing import Estimator, PriceCatalog, TokenizerRegistry
+from tests.postgres_server import PostgresServer, postgres_bin_dir
+from tests.redis_cluster import RedisCluster
+from tests.servers import RedisServer
 
 console = Console()
 MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-haiku", "mistralai/Mixtral-8x7B-Instruct-v0.1"]

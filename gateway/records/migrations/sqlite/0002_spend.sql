@@ -19,17 +19,29 @@ CREATE TABLE spend (
 );
 -- Time ranges and the by-request listing (keyset on settled_at, request_id).
 CREATE INDEX spend_tenant_time ON spend (tenant, settled_at, request_id);
--- Group-bys: covering indexes, so a tenant's totals by model/route/language/purpose read
--- the index only, never the table.
-CREATE INDEX spend_tenant_model ON spend (tenant, model, route, settled_at, cost_nanos,
-    prompt_tokens, completion_tokens);
-CREATE INDEX spend_tenant_language ON spend (tenant, language, model, settled_at, cost_nanos,
-    prompt_tokens);
-CREATE INDEX spend_tenant_purpose ON spend (tenant, purpose, settled_at, cost_nanos);
 -- The budget windows (periods) each request counted in, e.g. 'monthly:2026-12'.
 CREATE TABLE spend_windows (
     tenant TEXT NOT NULL,
-    period TEXT NOT NULL,
     request_id TEXT NOT NULL,
-    PRIMARY KEY (tenant, period, request_id)
+    period TEXT NOT NULL,
+    PRIMARY KEY (tenant, request_id, period)
+);
+-- Daily totals per group, kept in the same transaction as the rows they count (only rows
+-- newly inserted count), so the report reads a few thousand rows, not a million.
+-- `period` '' counts each request once; a window key counts the requests of that window.
+CREATE TABLE spend_daily (
+    tenant TEXT NOT NULL,
+    period TEXT NOT NULL,
+    day TEXT NOT NULL,
+    model TEXT NOT NULL,
+    route TEXT NOT NULL,
+    language TEXT NOT NULL,
+    tier TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    requests BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cost_nanos BIGINT NOT NULL,
+    cache_hits BIGINT NOT NULL,
+    PRIMARY KEY (tenant, period, day, model, route, language, tier, purpose)
 );

@@ -172,4 +172,6 @@ def test_three_replicas_one_thousand_requests(replicas: list[GatewayProcess]) ->
     rated = spend(survivor, "rated")["total"]["requests"]
     assert rated <= RATE_RPM, "the rate limit holds across replicas"
     assert "rate_limit_exceeded" in outcomes.refused["rated"]
-    assert replicas[1].proc is not None and replicas[1].proc.wait(30) == 0, "drained cleanly"
+    drained = replicas[1].proc
+    assert drained is not None and drained.wait(30) in (0, -signal.SIGTERM), "drained cleanly"
+    assert "Traceback" not in replicas[1].logs()

@@ -101,3 +101,28 @@ async def test_request_listing_pages_through_every_request_once(
             break
         after = (page[-1].settled_at, page[-1].request_id)
     assert seen == [e.record.request_id for e in entries]
+
+
+async def test_whole_day_ranges_read_the_daily_totals_and_agree_with_the_rows(
+        history: SqlSpendHistory) -> None:
+    # 3 days x 8 requests; whole-day bounds use spend_daily, a bound inside a day the rows.
+    entries = [entry(f"d{day}-{i}", nanos=1_000 * (day + 1) + i, minute=day * 1440 + i * 90,
+                     model=("gpt-4o" if i % 2 else "gpt-4o-mini")) for day in range(3)
+               for i in range(8)]
+    await history.write_spend(entries)
+    await history.write_spend(entries[5:12])  # a retried batch must not count twice
+    day1 = unix_seconds("2026-11-04T00:00:00+00:00")
+    day2 = unix_seconds("2026-11-05T00:00:00+00:00")
+
+    def expect(since: float, until: float) -> dict[tuple[str, ...], int]:
+        sums: Counter[tuple[str, ...]] = Counter()
+        for e in entries:
+            if since <= unix_seconds(e.settled_at) < until:
+                sums[(e.record.model,)] += e.actual_nanos
+        return dict(sums)
+
+    for since, until in ((day1, day2), (day1 + 1, day2), (0.0, day2 + 86_400)):
+        groups = await history.spend_groups(SpendQuery("acme", ("model",), since, until))
+        assert {g.group: g.cost_nanos for g in groups} == expect(since, until), (since, until)
+    [total] = await history.spend_groups(SpendQuery("acme"))
+    assert total.requests == 24

@@ -21,8 +21,15 @@ from gateway.ledger.base import (
 from gateway.ledger.entries import unix_seconds
 from gateway.ledger.report import check_dimensions, summarize, total
 from gateway.ledger.spend_outbox import OutboxLag
+from gateway.records.base import RecordStoreUnavailable
 from gateway.records.spend_drainer import SpendDrainer
-from gateway.records.spend_history import SpendGroup, SpendQuery, check_query, purpose_of
+from gateway.records.spend_history import (
+    SpendGroup,
+    SpendHistoryUnavailable,
+    SpendQuery,
+    check_query,
+    purpose_of,
+)
 from gateway.spend_params import SpendParams, encode_cursor
 from pricing import Estimator
 from pricing.tenant_premium import ALL, PremiumPaid
@@ -62,14 +69,21 @@ async def history_report(drainer: SpendDrainer, estimator: Estimator,
     check_query(query)
     await drainer.catch_up()
     history = drainer.history
-    overall = await history.spend_groups(_by(query, ()))
-    head = overall[0] if overall else SpendGroup((), 0, 0, 0, 0)
-    rows = await history.spend_groups(query)
-    languages = await history.spend_groups(_by(query, ("language", "model")))
     try:
         lag: dict[str, Any] = (await drainer.lag()).as_dict()
     except (StoreUnavailable, LedgerCorrupt, OSError) as exc:  # the report stands without it
         lag = {**OutboxLag(-1, None).as_dict(), "error": type(exc).__name__}
+    try:
+        overall = await history.spend_groups(_by(query, ()))
+        rows = await history.spend_groups(query)
+        languages = await history.spend_groups(_by(query, ("language", "model")))
+        cache_hits = await history.spend_cache_hits(query)
+    except RecordStoreUnavailable as exc:
+        raise SpendHistoryUnavailable(
+            f"The records database is unavailable, so the spend report cannot be read; "
+            f"{lag['pending']} settled entries wait in the outbox (oldest "
+            f"{lag['oldest_pending_age_s']} s), none lost; retry shortly.") from exc
+    head = overall[0] if overall else SpendGroup((), 0, 0, 0, 0)
     report: dict[str, Any] = {
         "object": "costroute.spend",
         "tenant": query.tenant or "*",
@@ -80,7 +94,7 @@ async def history_report(drainer: SpendDrainer, estimator: Estimator,
         "rows": [{**dict(zip(query.by, g.group)), "requests": g.requests,
                   "prompt_tokens": g.prompt_tokens, "completion_tokens": g.completion_tokens,
                   "cost_usd": from_nanos(g.cost_nanos)} for g in rows],
-        "cache_hits": await history.spend_cache_hits(query),
+        "cache_hits": cache_hits,
         "language_premium": _language_premium(
             ((g.group[0] if g.group[0] != "-" else "und", g.group[1], g.requests,
               g.prompt_tokens, g.cost_nanos) for g in languages), estimator),
@@ -90,7 +104,11 @@ async def history_report(drainer: SpendDrainer, estimator: Estimator,
         "to": query.until,
     }
     if params.listing:
-        page = await history.spend_requests(query, params.limit, params.after)
+        try:
+            page = await history.spend_requests(query, params.limit, params.after)
+        except RecordStoreUnavailable as exc:
+            raise SpendHistoryUnavailable("The records database is unavailable; retry "
+                                          "shortly.") from exc
         report["requests"] = [
             {"request_id": r.request_id, "tenant": r.tenant, "settled_at": r.settled_at,
              "model": r.model, "route": r.route, "tier": r.tier, "language": r.language,

@@ -15,12 +15,17 @@ from typing import Any, Protocol, runtime_checkable
 
 from gateway.ledger.base import SettledEntry
 from gateway.ledger.entries import unix_seconds
+from gateway.records.base import RecordStoreUnavailable
 
 # Group-by dimensions of the database report; `period` is a budget window key.
 DIMENSIONS = ("tenant", "period", "model", "route", "language", "tier", "purpose")
 FILTERS = ("model", "route", "language", "tier", "purpose")
 PURPOSES = ("traffic", "learning")
 NO_VALUE = "-"
+
+
+class SpendHistoryUnavailable(RecordStoreUnavailable):
+    """The spend report cannot be read from the database; the message says what waits."""
 
 
 @dataclass(frozen=True, slots=True)

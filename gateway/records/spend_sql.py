@@ -40,6 +40,7 @@ UPSERT_DAILY = (
     f"({', '.join('?' for _ in DAILY_KEY + DAILY_SUMS)}) "
     f"ON CONFLICT ({', '.join(DAILY_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = spend_daily.{c} + excluded.{c}" for c in DAILY_SUMS))
+PG_ROWS_PER_INSERT = 1000
 _SUMS = ("COUNT(*), COALESCE(SUM(s.prompt_tokens), 0), COALESCE(SUM(s.completion_tokens), 0), "
          "COALESCE(SUM(s.cost_nanos), 0)")
 _DAILY_SUMS = ("COALESCE(SUM(d.requests), 0), COALESCE(SUM(d.prompt_tokens), 0), "
@@ -67,7 +68,8 @@ def daily_rows(entries: Sequence[SettledEntry]) -> list[tuple[Any, ...]]:
     for entry in entries:
         row = spend_row(entry)
         day = datetime.fromtimestamp(row[2], UTC).strftime("%Y-%m-%d")
-        for period in ("", *entry.window_keys):
+        # A tenant without budgets has no windows: its requests show under period "-".
+        for period in ("", *(entry.window_keys or ("-",))):
             # spend_row: tenant, id, at, model, route, tier, language, purpose, ...
             key = (row[0], period, day, row[3], row[4], row[6], row[5], row[7])
             acc = sums.setdefault(key, [0, 0, 0, 0, 0])
@@ -213,12 +215,14 @@ async def store_spend_postgres(conn: Any, entries: list[SettledEntry]) -> None:
     """Inside the caller's transaction: one multi-row INSERT ... RETURNING finds the new rows
     (a row another replica is inserting waits for its commit, then counts as not new)."""
     marks = "(" + ", ".join("%s" for _ in SPEND_COLUMNS) + ")"
-    sql = (INSERT_SPEND.replace("?", "%s").split(" VALUES ")[0] + " VALUES "
-           + ", ".join(marks for _ in entries)
-           + " ON CONFLICT (tenant, request_id) DO NOTHING RETURNING tenant, request_id")
-    params = [value for e in entries for value in spend_row(e)]
-    cursor = await conn.execute(sql, params)
-    created = {(str(t), str(r)) for t, r in await cursor.fetchall()}
+    created: set[tuple[str, str]] = set()
+    for start in range(0, len(entries), PG_ROWS_PER_INSERT):  # 65,535 parameters at most
+        chunk = entries[start:start + PG_ROWS_PER_INSERT]
+        sql = (INSERT_SPEND.replace("?", "%s").split(" VALUES ")[0] + " VALUES "
+               + ", ".join(marks for _ in chunk)
+               + " ON CONFLICT (tenant, request_id) DO NOTHING RETURNING tenant, request_id")
+        cursor = await conn.execute(sql, [value for e in chunk for value in spend_row(e)])
+        created |= {(str(t), str(r)) for t, r in await cursor.fetchall()}
     new = [e for e in entries if (e.record.tenant, e.record.request_id) in created]
     if new:
         async with conn.cursor() as cur:

@@ -12,6 +12,7 @@ import openai
 import pytest
 
 from tests.gateway.conftest import TEST_KEY, GatewayFactory, RunningGateway, sim_config
+from tests.postgres_server import SKIP_REASON, PostgresServer, postgres_bin_dir
 
 N = 24
 
@@ -105,3 +106,32 @@ def test_without_records_the_ledger_answers(
     assert report["source"] == "ledger" and report["lag"] is None
     assert report["total"]["cost_usd"] == pytest.approx(sum(costs), abs=5e-8)
     assert get_spend(gw, model="gpt-4o").json()["total"]["requests"] == 2
+
+
+@pytest.mark.postgres
+def test_database_down_the_api_says_what_waits_then_catches_up(
+        sim, gateway_factory: GatewayFactory) -> None:  # type: ignore[no-untyped-def]
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.skip(SKIP_REASON)
+    pg = PostgresServer(bin_dir)
+    pg.start()
+    try:
+        gw = gateway_factory(sim_config(sim, records={"kind": "postgres",
+                                                      "url": pg.create_database()}))
+        before = asyncio.run(_send(gw, 4))
+        assert get_spend(gw).json()["total"]["requests"] == 4
+        pg.kill()
+        during = asyncio.run(_send(gw, 5))  # answers and budgets go on without the database
+        down = get_spend(gw)
+        assert down.status_code == 503, down.text
+        error = down.json()["error"]
+        assert error["code"] == "records_store_unavailable"
+        assert "5 settled entries wait" in error["message"]
+        pg.start()
+        report = get_spend(gw).json()
+        assert report["lag"]["pending"] == 0
+        assert report["total"]["requests"] == 9
+        assert report["total"]["cost_usd"] == pytest.approx(sum(before + during), abs=9e-8)
+    finally:
+        pg.remove()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from gateway.records.spend_history import FILTERS, PURPOSES, SpendQuery
 
 DEFAULT_BY = "period,model,route"
 MAX_LIMIT = 1000
+LATEST = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 class SpendParamError(ValueError):
@@ -35,9 +37,13 @@ class SpendParams:
 def parse_time(value: str, param: str) -> float:
     """Unix seconds, or an ISO-8601 instant or date (UTC when it names no zone)."""
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        if not (math.isfinite(seconds) and 0 <= seconds <= LATEST):
+            raise SpendParamError(f"`{param}` is out of range", param)
+        return seconds
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -45,7 +51,10 @@ def parse_time(value: str, param: str) -> float:
                               f"got {value!r}", param) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    seconds = parsed.timestamp()
+    if not 0 <= seconds <= LATEST:
+        raise SpendParamError(f"`{param}` is out of range", param)
+    return seconds
 
 
 def encode_cursor(settled_at: float, request_id: str) -> str:
@@ -55,6 +64,8 @@ def encode_cursor(settled_at: float, request_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         at, request_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not math.isfinite(float(at)):
+            raise ValueError(at)
         return float(at), str(request_id)
     except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
         raise SpendParamError("`cursor` is not one this API returned", "cursor") from None

@@ -88,7 +88,9 @@ def test_time_range_and_request_listing(gw: RunningGateway) -> None:
 @pytest.mark.parametrize("params, param", [
     ({"by": "colour"}, "by"), ({"from": "yesterday"}, "from"), ({"limit": "0"}, "limit"),
     ({"cursor": "%%%"}, "cursor"), ({"purpose": "fun"}, "purpose"), ({"list": "models"}, "list"),
-    ({"from": "2026-12-02", "to": "2026-12-01"}, "to"),
+    ({"from": "2026-12-02", "to": "2026-12-01"}, "to"), ({"from": "inf"}, "from"),
+    ({"to": "nan"}, "to"), ({"from": "1e300"}, "from"), ({"limit": "x"}, "limit"),
+    ({"from": "0001-01-01"}, "from"),
 ])
 def test_bad_parameters_are_400_in_the_openai_shape(
         gw: RunningGateway, params: dict[str, str], param: str) -> None:

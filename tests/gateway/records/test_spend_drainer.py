@@ -8,6 +8,7 @@ real PostgreSQL killed and restarted to show that an outage loses nothing.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,10 +24,11 @@ from gateway.records.spend_drainer import SpendDrainer, open_spend_drainer
 from gateway.records.spend_history import SpendQuery
 from gateway.records.sqlite import SQLiteRecordStore
 from tests.gateway.ledger.helpers import eventually, record_for, window
-from tests.gateway.ledger.redis_fixtures import ledger_redis, redis_url
+from tests.gateway.ledger.redis_fixtures import ledger_redis, ledger_redis_cluster, redis_url
 from tests.postgres_server import SKIP_REASON, PostgresServer, postgres_bin_dir
+from tests.redis_cluster import RedisCluster
 
-__all__ = ["ledger_redis", "redis_url"]
+__all__ = ["ledger_redis", "ledger_redis_cluster", "redis_url"]
 
 WINDOWS = [window("day:2026-11-03", 1000.0), window("month:2026-11", 1000.0)]
 
@@ -178,3 +180,20 @@ async def test_a_new_database_is_filled_from_the_whole_journal(tmp_path: Path) -
     await store.close()
     await first.aclose()
     await second.aclose()
+
+
+@pytest.mark.redis
+async def test_redis_cluster_streams_drain_and_trim(ledger_redis_cluster: RedisCluster,
+                                                    tmp_path: Path) -> None:
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    store = RedisSpendStore.from_url(ledger_redis_cluster.url, cluster=True, prefix=prefix)
+    history = SQLiteRecordStore(tmp_path / "records.sqlite3")
+    # Tenants spread over the primaries: SCAN must find every tenant's stream.
+    totals = {t: await settle_many(store, 20, tenant=t) for t in ("acme", "beta", "gamma")}
+    drainer = SpendDrainer(store.spend_outbox(), history)
+    assert await drainer.drain() == 60
+    for tenant, total in totals.items():
+        assert await stored(history, tenant) == (20, total)
+    assert (await drainer.lag()).pending == 0
+    await store.close()
+    await history.aclose()

@@ -118,4 +118,7 @@ def open_spend_drainer(store: object, record_store: object,
         where = getattr(record_store, "url", None) or getattr(record_store, "path", None)
         outbox = JournalOutbox(journal, str(Path(where).resolve()) if isinstance(where, Path)
                                else str(where or ""))
+        forget = getattr(store, "stop_keeping_entries", None)
+        if callable(forget):
+            forget()  # history is the database's now: the store need not hold it in memory
     return SpendDrainer(outbox, record_store) if outbox is not None else None

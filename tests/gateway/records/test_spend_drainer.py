@@ -117,6 +117,7 @@ async def test_journal_drains_past_a_checkpoint_and_start_up_reads_only_the_tail
     again = open_spend_drainer(reopened, history, journal)
     assert again is not None
     assert (await again.lag()).pending == 10
+    assert await reopened.entries() == [], "history is the database's: not held in memory"
     assert await again.drain() == 10
     assert await stored(history) == (60, first + second + third)
     await reopened.close()

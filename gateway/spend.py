@@ -139,6 +139,13 @@ def _matches(entry: SettledEntry, query: SpendQuery) -> bool:
     return True
 
 
+def language_premium(entries: Sequence[SettledEntry], estimator: Estimator) -> list[dict[str, Any]]:
+    """The language premium of settled entries (the console reads it too)."""
+    return _language_premium(((e.record.language or "und", e.record.model, 1,
+                               e.record.prompt_tokens, e.actual_nanos) for e in entries),
+                             estimator)
+
+
 def _language_premium(rows: Iterable[tuple[str, str, int, int, int]],
                       estimator: Estimator) -> list[dict[str, Any]]:
     """What the tenant paid because its languages cost more tokens than English would.

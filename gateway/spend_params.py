@@ -52,6 +52,8 @@ def parse_time(value: str, param: str) -> float:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     seconds = parsed.timestamp()
+    if param == "to" and len(value) == 10:
+        seconds += 86_400  # `to=YYYY-MM-DD` includes that whole UTC day
     if not 0 <= seconds <= LATEST:
         raise SpendParamError(f"`{param}` is out of range", param)
     return seconds
@@ -75,8 +77,8 @@ def parse_spend_params(params: Mapping[str, str], tenant: str | None) -> SpendPa
     by = tuple(d for d in params.get("by", DEFAULT_BY).split(",") if d)
     since = parse_time(params["from"], "from") if "from" in params else None
     until = parse_time(params["to"], "to") if "to" in params else None
-    if since is not None and until is not None and until < since:
-        raise SpendParamError("`to` is before `from`", "to")
+    if since is not None and until is not None and until <= since:
+        raise SpendParamError("`to` must be after `from`", "to")
     filters = {name: params[name] for name in FILTERS if name in params}
     if filters.get("purpose", PURPOSES[0]) not in PURPOSES:
         raise SpendParamError(f"`purpose` must be one of {', '.join(PURPOSES)}", "purpose")

@@ -71,6 +71,8 @@ def test_time_range_and_request_listing(gw: RunningGateway) -> None:
     assert get_spend(gw, to=middle).json()["total"]["requests"] == 6
     iso = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(middle + 3600))
     assert get_spend(gw, **{"from": iso}).json()["total"]["requests"] == 0
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert get_spend(gw, **{"from": today, "to": today}).json()["total"]["requests"] == 10
     seen: list[str] = []
     cursor = None
     while True:

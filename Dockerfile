@@ -14,7 +14,7 @@ COPY eval ./eval
 
 # CPU-only torch first: the default index would pull a multi-GB CUDA build.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0" \
- && pip install -c constraints.txt ".[ml]" \
+ && pip install -c constraints.txt ".[ml,otel]" \
  && useradd --system --uid 10001 --home /var/lib/costroute costroute \
  && mkdir -p /var/lib/costroute && chown costroute /var/lib/costroute
 

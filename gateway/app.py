@@ -12,13 +12,16 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
+from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
+from gateway.entrypoints import install_entrypoints
 from gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -27,6 +30,10 @@ from gateway.errors import (
     as_gateway_error,
     status_error,
 )
+from gateway.fastpath import ChatFastPath
+from gateway.learning.graders import REFERENCE_HEADER
+from gateway.learning.loop import learn_after
+from gateway.logs import log_fields
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
@@ -42,6 +49,7 @@ from routers.base import Orchestrator
 log = logging.getLogger("costroute.access")
 
 JSON = "application/json"
+CHAT_PATH = "/v1/chat/completions"
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -102,12 +110,15 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
     _install_error_handlers(app)
     _install_routes(app)
     app.include_router(feedback_router())
+    install_console(app)
+    install_entrypoints(app)
     return app
 
 
 def wrap_asgi(app: FastAPI, max_body_bytes: int) -> Any:
     """The app behind the plain-ASGI middleware (request id outermost)."""
-    return RequestIdMiddleware(BodyLimitMiddleware(app, max_body_bytes))
+    fast = ChatFastPath(app, CHAT_PATH, chat_completions, error_response, _unexpected_error)
+    return RequestIdMiddleware(BodyLimitMiddleware(fast, max_body_bytes))
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -123,13 +134,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
         return error_response(status_error(exc.status_code, str(exc.detail)))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        error = as_gateway_error(exc)
-        if error is not None:
-            return error_response(error)
-        log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
-        return error_response(GatewayError("The gateway failed to process the request."))
+    app.exception_handler(Exception)(_unexpected_error)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    error = as_gateway_error(exc)
+    if error is not None:
+        return error_response(error)
+    log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
+    return error_response(GatewayError("The gateway failed to process the request."))
 
 
 def _request_id(request: Request) -> str:
@@ -156,26 +169,7 @@ def _install_routes(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
-    @app.post("/v1/chat/completions", openapi_extra=chat_openapi)
-    async def chat_completions(request: Request) -> Response:
-        gateway = _gateway(request)
-        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                              request.headers.get("api-key"))
-        ctx = RequestContext(_request_id(request), tenant,
-                             client_request_id=request.scope.get("state", {}).get(
-                                 "client_request_id"))
-        try:
-            body = await _read_json(request)
-            chat = _parse_chat(body)
-            debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
-            return await _answer(gateway, ctx, chat, body, debug)
-        except Exception as exc:
-            error = as_gateway_error(exc)
-            if error is None:
-                raise
-            gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
-            _access_log(ctx, error.status_code, error=error.code)
-            raise error from None
+    app.post(CHAT_PATH, openapi_extra=chat_openapi)(chat_completions)
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
@@ -224,6 +218,34 @@ def _install_routes(app: FastAPI) -> None:
         return Response(_gateway(request).metrics.render(), media_type=CONTENT_TYPE)
 
 
+async def chat_completions(request: Request) -> Response:
+    gateway = _gateway(request)
+    tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
+                          request.headers.get("api-key"))
+    ctx = RequestContext(_request_id(request), tenant,
+                         client_request_id=request.scope.get("state", {}).get(
+                             "client_request_id"),
+                         reference_answer=request.headers.get(REFERENCE_HEADER))
+    try:
+        body = await _read_json(request)
+        chat = _parse_chat(body)
+        debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
+        ctx.requested_model = chat.model
+        gateway.tracing.start_request(ctx, chat.model, bool(chat.stream))
+        with gateway.tracing.activate(ctx):
+            return await _answer(gateway, ctx, chat, body, debug)
+    except Exception as exc:
+        error = as_gateway_error(exc)
+        if error is None:
+            gateway.tracing.end_request(ctx, 500, type(exc).__name__)
+            raise
+        gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
+        gateway.metrics.tenant_errors.labels(ctx.tenant.name, str(error.code)).inc()
+        gateway.tracing.end_request(ctx, error.status_code, str(error.code))
+        _access_log(ctx, error.status_code, error=error.code)
+        raise error from None
+
+
 def _owner(gateway: Gateway, model: str) -> str:
     entry = gateway.config.model(model)
     tier = entry.tier if entry else "remote"
@@ -254,7 +276,9 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         headers = {k: _header_safe(v) for k, v in {**base, **headers}.items()}
 
         capture = wants_capture(gateway, ctx)
-        collector = StreamTextCollector() if capture or gateway.content_log.wants(ctx) else None
+        learns = gateway.learning is not None and gateway.learning.wants(ctx.tenant)
+        collector = (StreamTextCollector()
+                     if capture or learns or _wants_content(gateway, ctx) else None)
 
         async def logged() -> AsyncIterator[bytes]:
             try:
@@ -262,9 +286,12 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                     if collector is not None:
                         collector.feed(event)
                     yield event
+                if learns and collector is not None:  # only a stream that finished
+                    await learn_after(gateway.learning, ctx, messages, body, collector.text)
             finally:
                 if collector is not None:
                     gateway.content_log.record(ctx, messages, collector.text)
+                    gateway.tracing.content(ctx, messages, collector.text)
                 if capture and collector is not None:
                     capture_stream(gateway, ctx, messages, collector.text,
                                    headers.get("x-costroute-route", ""))
@@ -276,7 +303,12 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
     capture_reply(gateway, ctx, messages, reply)
     if gateway.cache is not None:
         await gateway.cache.remember(ctx, body, reply.body)
-    return _reply_response(gateway, ctx, chat, reply, base, messages)
+    answered = _reply_response(gateway, ctx, chat, reply, base, messages)
+    if gateway.learning is not None and gateway.learning.wants(ctx.tenant):
+        # Runs once the body is sent: learning never delays or changes the answer.
+        answered.background = BackgroundTask(learn_after, gateway.learning, ctx, messages,
+                                             body, completion_text(reply.body))
+    return answered
 
 
 def _trace_header(reply: ChatReply) -> str:
@@ -298,8 +330,9 @@ def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionR
     if reply.stages:
         headers.update(_tier_headers(reply))
     headers = {k: _header_safe(v) for k, v in headers.items()}
-    if gateway.content_log.wants(ctx):
+    if _wants_content(gateway, ctx):
         gateway.content_log.record(ctx, messages, completion_text(reply.body))
+        gateway.tracing.content(ctx, messages, completion_text(reply.body))
     _finish(gateway, ctx, 200, stream=bool(chat.stream))
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
@@ -319,7 +352,14 @@ def _tier_headers(reply: ChatReply) -> dict[str, str]:
     return out
 
 
+def _wants_content(gateway: Gateway, ctx: RequestContext) -> bool:
+    """Whether the answer's text is needed: a content log, or a trace of an opted-in tenant."""
+    return gateway.content_log.wants(ctx) or (
+        ctx.span is not None and ctx.tenant.content_logging.enabled)
+
+
 def _finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool) -> None:
+    gateway.tracing.end_request(ctx, status)
     elapsed = time.perf_counter() - ctx.started
     m = gateway.metrics
     m.requests.labels(ctx.route, str(ctx.log.get("model", "")), str(status)).inc()
@@ -336,4 +376,4 @@ def _access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
               "status": status,
               "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
               **ctx.log, **extra}
-    log.info("request", extra={"fields": fields})
+    log_fields(log, "request", fields)

@@ -15,6 +15,8 @@ from gateway.budget import BudgetGate
 from gateway.caching import CacheGate, build_completion_cache
 from gateway.config import GatewayConfig, ModelEntry
 from gateway.content_log import ContentLogger
+from gateway.learning.loop import LearningLoop
+from gateway.learning.wiring import attach_learning
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
@@ -22,9 +24,12 @@ from gateway.records.factory import open_records
 from gateway.records.spend_drainer import SpendDrainer
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
+from gateway.tracing import NoTracing, Tracing, build_tracing
+from gateway.upstream.anthropic import AnthropicUpstream
 from gateway.upstream.base import Upstream
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.http import HttpUpstream
+from gateway.upstream.pool import ConnectionPool
 from pricing import CatalogError, Estimator, PriceCatalog, TokenizerRegistry
 from routers.base import Orchestrator, Router
 from routers.registry import build_router
@@ -41,6 +46,7 @@ class Gateway:
     tenants: Authenticator
     budget: BudgetGate
     metrics: GatewayMetrics
+    # httpx's API over the upstreams' aiohttp pool, for code that calls other servers.
     http: httpx.AsyncClient
     store: SpendStore | None = None
     cache: CacheGate | None = None
@@ -52,6 +58,10 @@ class Gateway:
     # Copies settled spend into `record_store` (gateway/records/spend_drainer.py); the spend
     # API reads the database when it is set, the ledger's log otherwise.
     spend_drainer: SpendDrainer | None = None
+    learning: LearningLoop | None = None  # shadow labels and online update (gateway/learning)
+    tracing: Tracing = field(default_factory=NoTracing)
+    # The upstreams' aiohttp connections (`http` sends through them too).
+    pool: ConnectionPool = field(default_factory=ConnectionPool)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def aclose(self) -> None:
@@ -83,17 +93,10 @@ def build_catalog(config: GatewayConfig, tokenizers: TokenizerRegistry) -> Price
     return catalog
 
 
-def build_http_client(config: GatewayConfig) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128,
-                          keepalive_expiry=30)
-    # Upstream keys come from our own env vars only; never let httpx pick up proxies or netrc.
-    return httpx.AsyncClient(limits=limits, trust_env=False, follow_redirects=False)
-
-
-def build_upstreams(config: GatewayConfig, client: httpx.AsyncClient) -> dict[str, Upstream]:
+def build_upstreams(config: GatewayConfig, pool: ConnectionPool) -> dict[str, Upstream]:
     upstreams: dict[str, Upstream] = {}
     for entry in config.models:
-        upstreams[entry.name] = _upstream(entry, client)
+        upstreams[entry.name] = _upstream(entry, pool)
     return upstreams
 
 
@@ -103,17 +106,18 @@ def provider_secrets(config: GatewayConfig) -> list[str]:
     return [value for name in sorted(names) if (value := os.environ.get(name))]
 
 
-def _upstream(entry: ModelEntry, client: httpx.AsyncClient) -> Upstream:
+def _upstream(entry: ModelEntry, pool: ConnectionPool) -> Upstream:
     up = entry.upstream
     api_key = os.environ.get(up.api_key_env) if up.api_key_env else None
-    return HttpUpstream(
-        entry.name, client, up.base_url, api_key=api_key,
+    kind = AnthropicUpstream if up.api == "anthropic" else HttpUpstream
+    return kind(
+        entry.name, pool, up.base_url, api_key=api_key,
         upstream_model=up.model or entry.name, connect_s=up.timeout.connect_s,
         first_byte_s=up.timeout.first_byte_s, total_s=up.timeout.total_s,
     )
 
 
-def build_routes(config: GatewayConfig) -> RouteTable:
+def build_routes(config: GatewayConfig, catalog: PriceCatalog | None = None) -> RouteTable:
     quality = {m.name: m.quality for m in config.models if m.quality is not None}
     routers: dict[str, Router | Orchestrator] = {}
     pools: dict[str, list[str]] = {}
@@ -121,7 +125,9 @@ def build_routes(config: GatewayConfig) -> RouteTable:
         routers[alias] = build_router(alias, route.router, model=route.model,
                                       artifact=route.artifact, options=route.options,
                                       quality=quality)
-        pools[alias] = list(route.models or [m.name for m in config.models])
+        # A route's default pool is every chat model: embedding models answer /v1/embeddings.
+        pools[alias] = list(route.models or [m.name for m in config.models if catalog is None
+                                             or catalog[m.name].mode == "chat"])
     return RouteTable(config, routers, pools)
 
 
@@ -136,16 +142,23 @@ def build_gateway(
 ) -> Gateway:
     tokenizers = tokenizers or TokenizerRegistry()
     catalog = build_catalog(config, tokenizers)
-    http = build_http_client(config)
+    pool = ConnectionPool()
+    http = pool.httpx_client()
     metrics = GatewayMetrics()
-    routes = build_routes(config)
-    dispatcher = Dispatcher(upstreams or build_upstreams(config, http), config.retry)
+    routes = build_routes(config, catalog)
+    tracing = build_tracing(config.tracing, {m.name: catalog[m.name].provider
+                                             for m in config.models}, provider_secrets(config))
+    upstreams = upstreams or build_upstreams(config, pool)
+    dispatcher = Dispatcher(upstreams, config.retry, tracing=tracing)
     estimator = Estimator(catalog, tokenizers)
     # Language ID model, premium table and tokenizers load now, not on the first request.
     estimator.warm_up([m.name for m in config.models])
     service = ChatService(routes, estimator, dispatcher, budget, metrics)
     gateway = Gateway(config, catalog, routes, service, tenants, budget, metrics, http,
-                      content_log=ContentLogger(provider_secrets(config)))
+                      content_log=ContentLogger(provider_secrets(config)), tracing=tracing,
+                      pool=pool)
+    gateway.on_close.append(tracing.aclose)
+    gateway.on_close.append(pool.aclose)
     redis_client = None
     if config.cache.enabled and config.store.kind == "redis" and config.store.url:
         from gateway.ledger.redis_client import connect, connect_cluster
@@ -153,6 +166,7 @@ def build_gateway(
         redis_client = (connect_cluster(config.store.url) if config.store.cluster
                         else connect(config.store.url))
         gateway.on_close.append(redis_client.aclose)
+    attach_learning(gateway, upstreams, provider_secrets(config))
     completion_cache = build_completion_cache(config.cache, getattr(tenants, "get", _no_tenant),
                                               redis_client)
     if completion_cache is not None:

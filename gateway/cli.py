@@ -35,6 +35,9 @@ def serve(
         "--local-model", help="With embedded defaults: start SmolLM2-135M (llama.cpp) as the "
         "local tier; needs the `local` extra")] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+    workers: Annotated[int, typer.Option(
+        help="Worker processes on one port (one per core); more than 1 needs a Redis store",
+        min=1)] = 1,
 ) -> None:
     """Serve the gateway (OpenAI-compatible API under /v1)."""
     from gateway.logs import configure_logging
@@ -49,10 +52,11 @@ def serve(
             except LocalModelUnavailable as exc:
                 _fail(str(exc))
             typer.echo(f"local tier: SmolLM2-135M at {local_model_url}", err=True)
-        _serve(config, host, port, local_model_url)
+        _serve(config, host, port, local_model_url, workers, log_level)
 
 
-def _serve(config: Path | None, host: str, port: int, local_model_url: str | None) -> None:
+def _serve(config: Path | None, host: str, port: int, local_model_url: str | None,
+           workers: int = 1, log_level: str = "info") -> None:
     import uvicorn
 
     from gateway.config import ConfigError, load_config
@@ -74,9 +78,21 @@ def _serve(config: Path | None, host: str, port: int, local_model_url: str | Non
             options = ServeOptions(gateway_config, [demo_tenant(key)])
         else:
             options = ServeOptions(load_config(config))
+        if workers > 1:
+            from gateway.workers import check_workers
+
+            check_workers(options.config, workers)
         asgi = make_app(options)
     except (ConfigError, CatalogError, TenantConfigError, ValueError) as exc:
         _fail(str(exc))
+        return
+    if workers > 1 and config is not None:
+        from gateway.workers import worker_env
+
+        worker_env(config, log_level)
+        uvicorn.run("gateway.workers:app_from_env", factory=True, workers=workers, host=host,
+                    port=port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
         return
     uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
@@ -106,6 +122,8 @@ def main() -> None:
     _mount("routers.cli", "calibrate", "Map a traffic share or USD budget to a router knob.",
            "calibrate_app")
     _mount("routers.cli", "knn", "Inspect and grow k-NN router artifacts.", "knn_app")
+    _mount("gateway.artifacts.cli", "router",
+           "Router artifact versions: evaluate, promote, roll back.")
     _mount("eval.cli", "eval", "Offline evaluation: cost-of-pass and router curves.")
     _mount("gateway.records.cli", "learn", "Learning from traffic: captured records and labels.")
     app(prog_name="costroute")

@@ -31,6 +31,7 @@ class UpstreamConfig(BaseModel):
     base_url: str
     api_key_env: str | None = None
     model: str | None = None  # the upstream's own name for the model; defaults to the entry's
+    api: Literal["openai", "anthropic"] = "openai"  # the wire it speaks (chat or Messages)
     timeout: TimeoutConfig = Field(default_factory=TimeoutConfig)
 
 
@@ -118,11 +119,30 @@ class CacheConfig(BaseModel):
     semantic_ttl_s: float = Field(default=3600.0, gt=0)
 
 
+class ArtifactsConfig(BaseModel):
+    """The router artifact registry (versions, serving pointers); see routers/versions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: str | None = None  # default: $COSTROUTE_DATA_DIR/artifacts
+    poll_s: float = Field(default=1.0, gt=0)  # how often each replica checks the pointers
+
+
 class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     drain_timeout_s: float = Field(default=30.0, ge=0)
+
+
+class TracingConfig(BaseModel):
+    """OpenTelemetry export (gateway/tracing.py); off unless an endpoint is set here or in env."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    otlp_endpoint: str | None = None  # OTLP/HTTP base URL, e.g. http://collector:4318
+    headers: dict[str, str] = Field(default_factory=dict)
+    service_name: str = "costroute"
 
 
 class GatewayConfig(BaseModel):
@@ -136,7 +156,9 @@ class GatewayConfig(BaseModel):
     server: ServerConfig = Field(default_factory=ServerConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     records: RecordsConfig = Field(default_factory=RecordsConfig)
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tracing: TracingConfig = Field(default_factory=TracingConfig)
     simulator: bool = False  # serve the bundled upstream simulator under /simulator
 
     @model_validator(mode="after")
@@ -189,4 +211,6 @@ def parse_config(raw: Any, source: str = "config", base_dir: Path | None = None)
         tenants = Path(config.tenants_file)
         if not tenants.is_absolute():
             config.tenants_file = str((base_dir / tenants).resolve())
+    if base_dir is not None and config.artifacts.dir and not Path(config.artifacts.dir).is_absolute():
+        config.artifacts.dir = str((base_dir / config.artifacts.dir).resolve())
     return config

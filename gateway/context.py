@@ -18,6 +18,9 @@ class RequestContext:
     upstream_s: float = 0.0
     route: str = "passthrough"
     log: dict[str, Any] = field(default_factory=dict)
+    reference_answer: str | None = None  # for exact-match grading (gateway/learning/graders)
+    requested_model: str = ""  # what the client named: a model or a route alias
+    span: Any = None  # the request's trace span, when tracing is on (gateway/tracing.py)
     # What the router weighed and the prompt's language, for the records store
     # (gateway/records/capture.py); kept out of `log`, which is written to the access log.
     candidates: list[dict[str, Any]] = field(default_factory=list)

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.config import GatewayConfig, parse_config
 from gateway.tenants.config import BudgetConfig, TenantConfig, hash_key
+from routers.versions.shipped import shipped_artifact
 
 DEMO_TENANT = "demo"
 DEMO_KEY_ENV = "COSTROUTE_DEMO_KEY"
@@ -20,7 +21,13 @@ SIMULATED_MODELS: list[dict[str, Any]] = [
     {"name": "mistralai/Mixtral-8x7B-Instruct-v0.1", "quality": 0.681},
 ]
 
+# Served at /v1/embeddings by the simulator; chat routes leave embedding models out.
+SIMULATED_EMBEDDING_MODELS = ["text-embedding-3-small", "text-embedding-3-large"]
+
 LOCAL_MODEL = "smollm2-135m-instruct"
+# The models with recorded outcomes in the shipped routing data (RouteLLM MMLU and GSM8K):
+# the learned routes choose between these two (routers/data/training/NOTICE).
+RECORDED_MODELS = ["mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview"]
 
 
 def default_config(base_url: str, local_model_url: str | None = None) -> GatewayConfig:
@@ -28,20 +35,26 @@ def default_config(base_url: str, local_model_url: str | None = None) -> Gateway
     models: list[dict[str, Any]] = [
         {**m, "upstream": {"base_url": base_url}, "tier": "remote"} for m in SIMULATED_MODELS
     ]
+    models += [{"name": name, "upstream": {"base_url": base_url}, "tier": "remote"}
+               for name in SIMULATED_EMBEDDING_MODELS]
     if local_model_url:
         models.append({"name": LOCAL_MODEL, "tier": "local", "quality": 0.3,
                        "upstream": {"base_url": local_model_url, "model": LOCAL_MODEL,
                                     "timeout": {"first_byte_s": 120, "total_s": 300}}})
     remote = [m["name"] for m in SIMULATED_MODELS]
-    raw = {
-        "models": models,
-        "routes": {
-            "auto": {"router": "table"},
-            "router:table": {"router": "table"},
-            "router:cheapest": {"router": "cheapest", "models": remote},
-        },
-        "simulator": True,
+    knn = {"router": "knn", "artifact": str(shipped_artifact("knn")), "models": RECORDED_MODELS}
+    routes: dict[str, Any] = {
+        "auto": knn,
+        "router:knn": knn,
+        "router:cascade": {"router": "cascade", "artifact": str(shipped_artifact("cascade")),
+                           "models": RECORDED_MODELS},
+        "router:table": {"router": "table"},
+        "router:cheapest": {"router": "cheapest", "models": remote},
     }
+    if local_model_url:
+        routes["router:minions"] = {"router": "minions", "options": {
+            "local_model": LOCAL_MODEL, "remote_model": "gpt-4o"}}
+    raw = {"models": models, "routes": routes, "simulator": True}
     return parse_config(raw, source="embedded defaults")
 
 

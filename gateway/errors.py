@@ -187,3 +187,18 @@ def as_gateway_error(exc: BaseException) -> GatewayError | None:
             "The records store is unavailable, so the rating was not recorded; retry shortly.",
             code="records_store_unavailable", headers={"retry-after": "2"})
     return None
+
+
+# Anthropic's error `type` per HTTP status (docs.anthropic.com/en/api/errors).
+ANTHROPIC_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
+                         402: "billing_error", 403: "permission_error", 404: "not_found_error",
+                         413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
+                         502: "api_error", 503: "overloaded_error", 504: "api_error",
+                         529: "overloaded_error"}
+
+
+def anthropic_error_body(exc: GatewayError) -> dict[str, Any]:
+    """`exc` in Anthropic's shape, for the /v1/messages endpoints."""
+    kind = ANTHROPIC_ERROR_TYPES.get(exc.status_code, "invalid_request_error"
+                                     if 400 <= exc.status_code < 500 else "api_error")
+    return {"type": "error", "error": {"type": kind, "message": exc.message}}

@@ -50,8 +50,25 @@ class RouteTable:
     def aliases(self) -> list[str]:
         return list(self._routers)
 
+    def pool(self, alias: str) -> list[str]:
+        """The candidate models of a route alias (every tenant's); [] for none."""
+        return list(self._pools.get(alias, ()))
+
     def tier(self, model: str) -> str:
         return self._models[model].tier
+
+    def router(self, alias: str) -> Router | Orchestrator | None:
+        return self._routers.get(alias)
+
+    def replace_router(self, alias: str, router: Router | Orchestrator) -> None:
+        """Serve `router` on `alias` from the next request on (artifact promote/rollback).
+
+        The table is swapped whole, never edited in place: a request that already resolved
+        keeps the router it got and finishes on it.
+        """
+        if alias not in self._routers:
+            raise KeyError(f"no route {alias!r}")
+        self._routers = {**self._routers, alias: router}
 
     def resolve(self, requested: str, tenant: TenantConfig,
                 prompt_tokens: Callable[[], int] | None = None) -> Target:

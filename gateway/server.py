@@ -88,6 +88,10 @@ def make_app(options: ServeOptions) -> Any:
             drainer.start()
             gateway.spend_drainer = drainer
             gateway.on_close.append(drainer.aclose)  # runs before the store closes
+        from gateway.artifacts.watch import start_watching
+
+        _watcher, stop_watching = start_watching(config, gateway.routes)
+        gateway.on_close.append(stop_watching)
         if directory.path != Path(""):
             directory.start_watching(options.watch_interval_s)
             gateway.on_close.append(directory.stop_watching)

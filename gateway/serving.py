@@ -11,8 +11,10 @@ from typing import Any
 
 from gateway.accounting import price_usage, response_text, usage_of
 from gateway.budget import BudgetGate
+from gateway.capabilities import fit, needs_of, require
 from gateway.context import RequestContext
 from gateway.errors import BudgetExceeded, UpstreamUnavailable
+from gateway.learning.explore import Explorer
 from gateway.ledger.base import Hold, SpendRecord
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
@@ -20,6 +22,7 @@ from gateway.protocol import ChatCompletionRequest
 from gateway.records.capture import candidate_summary
 from gateway.routing import Passthrough, Routed, RouteTable
 from gateway.streaming import StreamRelay
+from gateway.tracing import NoTracing, Tracing
 from gateway.upstream.dispatch import Dispatched, Dispatcher
 from pricing import CostEstimate, Estimator, Usage, cost_usd
 from routers.base import (
@@ -53,6 +56,7 @@ class Plan:
     cheaper: Sequence[tuple[str, CostEstimate]] = ()
     # Every chain model's estimate: a fallback tops the hold up to its own worst case.
     chain_estimates: Mapping[str, CostEstimate] = field(default_factory=dict)
+    decision: Decision | None = None
 
 
 @dataclass
@@ -82,6 +86,10 @@ class ChatService:
         self.dispatcher = dispatcher
         self.budget = budget
         self.metrics = metrics
+        # gateway.learning.explore.Explorer: may revise a routed decision (learning tenants).
+        self.explorer: Explorer | None = None
+        # A test's stand-in dispatcher may carry no tracing: then there is none.
+        self.tracing: Tracing = getattr(dispatcher, "tracing", None) or NoTracing()
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -114,15 +122,24 @@ class ChatService:
         n = request.n or 1
         if isinstance(target, Passthrough):
             by_model = self._estimates(target.chain, messages, max_tokens, n, "passthrough")
+            fitted = fit(needs_of(request), by_model, self.estimator.catalog)
+            require(fitted, target.model, first=target.model)
+            chain = [m for m in target.chain  # the model asked for, and fallbacks that can serve
+                     if m == target.model or m in fitted.kept]
+            by_model = {m: by_model[m] for m in chain}
             first = by_model[target.model]
             await self.budget.admit(ctx.tenant, _tokens(first))
             # Hold the worst case of the model called first; a fallback tops the hold up to
             # its own worst case before it is tried (ChatService.fallback_guard).
-            return Plan("passthrough", target.chain, first.max_cost_usd,
+            return Plan("passthrough", chain, first.max_cost_usd,
                         first, f"passthrough {target.model}", chain_estimates=by_model)
         if isinstance(target.router, Orchestrator):
             raise TypeError("orchestrated routes are run by ChatService.orchestrate")
         candidates = self.candidates(target, messages, max_tokens, n)
+        fitted = fit(needs_of(request), {c.model: c.estimate for c in candidates},
+                     self.estimator.catalog)
+        require(fitted, target.alias)
+        candidates = [c for c in candidates if c.model in fitted.kept]
         policy = await self._admit_routed(ctx, candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      language=candidates[0].estimate.language,
@@ -133,6 +150,11 @@ class ChatService:
                                                policy)
         else:
             decision = target.router.route(route_request, candidates, policy)
+        if self.explorer is not None:
+            decision = await self.explorer.revise(ctx, target.router, route_request,
+                                                  candidates, policy, decision)
+        self.tracing.decision(target.alias, decision, decision.reason,
+                              decision.predicted_cost_usd)
         chosen = next(c for c in candidates if c.model == decision.model)
         ctx.candidates = candidate_summary(candidates, decision)
         # Cheaper candidates, in case the chosen model no longer fits the remaining budget.
@@ -140,8 +162,8 @@ class ChatService:
                           if c.estimate.max_cost_usd < chosen.estimate.max_cost_usd),
                          key=lambda c: -c.estimate.max_cost_usd)
         return Plan(target.alias, [chosen.model], chosen.estimate.max_cost_usd,
-                    chosen.estimate, decision.reason,
-                    tuple((c.model, c.estimate) for c in cheaper))
+                    chosen.estimate, decision.reason + fitted.note(),
+                    tuple((c.model, c.estimate) for c in cheaper), decision=decision)
 
     async def _admit_routed(self, ctx: RequestContext, candidates: Sequence[Candidate]) -> Policy:
         """Rate limits, the hard stop, and the tenant's policy paced by its budget."""
@@ -204,12 +226,20 @@ class ChatService:
         return await self.budget.reserve(ctx.tenant, key, plan.reserve_usd)
 
     async def settle(self, ctx: RequestContext, hold: Hold, model: str, route: str,
-                     usage: Usage, cost: float, estimate: CostEstimate) -> None:
+                     usage: Usage, cost: float, estimate: CostEstimate,
+                     stage: int | None = None) -> None:
+        # The client's model and the route's reason ride along, for the console's savings
+        # and routing pages (gateway/console/).
+        extra: dict[str, Any] = {"estimated": usage.estimated,
+                                 "requested_model": ctx.requested_model,
+                                 "reason": ctx.log.get("reason", "")}
+        if stage is not None:
+            extra["stage"] = stage
         record = SpendRecord(
             tenant=ctx.tenant.name, request_id=hold.request_id, model=model, route=route,
             cost_usd=cost, prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens, tier=self.routes.tier(model),
-            language=estimate.language, extra={"estimated": usage.estimated},
+            language=estimate.language, extra=extra,
         )
         await self.budget.settle(hold, cost, record)
         self._observe(model, route, usage, cost, estimate)
@@ -262,6 +292,8 @@ class ChatService:
         ctx.candidates = candidate_summary(candidates)
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      tenant=ctx.tenant.name)
+        ctx.log["reason"] = f"{target.router.name} orchestration"
+        self.tracing.decision(target.alias, None, ctx.log["reason"], 0.0)
         # Client parameters that would change the protocol's own calls stay out of them.
         params = {k: v for k, v in body.items() if k not in ORCHESTRATION_EXCLUDED}
         stage_counter = iter(range(1, 1_000_000))
@@ -285,7 +317,8 @@ class ChatService:
             f"{s.model}[{s.tier}] ${s.cost_usd:.6f}" for s in outcome.stages)
         trace = "; ".join(str(t.get("summary", "")) for t in outcome.trace if t.get("summary"))
         ctx.log.update(model=outcome.final.model, cost_usd=outcome.cost_usd,
-                       stages=len(outcome.stages))
+                       stages=len(outcome.stages), prompt_tokens=usage.prompt_tokens,
+                       completion_tokens=usage.completion_tokens)
         return ChatReply(response, outcome.final.model, outcome.cost_usd, usage.estimated,
                          f"{target.alias}: {trace or summary}", stages=list(outcome.stages),
                          trace=list(outcome.trace))
@@ -296,6 +329,7 @@ class ChatService:
         plan = await self.plan(ctx, request, messages, target)
         ctx.route, ctx.language = plan.route, plan.estimate.language
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
+        ctx.log["reason"] = plan.reason
         held = [hold]
         started = time.perf_counter()
         try:
@@ -328,6 +362,7 @@ class ChatService:
         plan = await self.plan(ctx, request, messages, target)
         ctx.route, ctx.language = plan.route, plan.estimate.language
         plan, hold = await self.reserve(ctx, plan, ctx.request_id)
+        ctx.log["reason"] = plan.reason
         held = [hold]
         started = time.perf_counter()
         try:
@@ -360,20 +395,24 @@ class ChatService:
         plan = Plan(route, [model], estimate.max_cost_usd, estimate, f"stage {stage}")
         hold = await self._reserve_one(ctx, plan, f"{ctx.request_id}:{stage}")
         body = {**params, "messages": list(messages), "model": model}
-        started = time.perf_counter()
-        try:
-            response, dispatched = await self.dispatcher.complete([model], body)
-        except BaseException:  # as in complete(): a cancelled stage frees its hold too
-            await self.budget.release(hold)
-            raise
-        finally:
-            ctx.upstream_s += time.perf_counter() - started
-        self._record_attempts(dispatched)
-        self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
-        usage = usage_of(self.estimator, model, messages, response.get("usage"),
-                         response_text(response))
-        cost = price_usage(self.estimator, model, usage)
-        await self.settle(ctx, hold, model, route, usage, cost, estimate)
+        with self.tracing.stage(route, stage, model) as span:
+            started = time.perf_counter()
+            try:
+                response, dispatched = await self.dispatcher.complete([model], body)
+            except BaseException:  # as in complete(): a cancelled stage frees its hold too
+                await self.budget.release(hold)
+                raise
+            finally:
+                ctx.upstream_s += time.perf_counter() - started
+            self._record_attempts(dispatched)
+            self.metrics.upstream_latency.labels(model).observe(time.perf_counter() - started)
+            usage = usage_of(self.estimator, model, messages, response.get("usage"),
+                             response_text(response))
+            cost = price_usage(self.estimator, model, usage)
+            await self.settle(ctx, hold, model, route, usage, cost, estimate, stage=stage)
+            span.set({"gen_ai.response.model": model, "costroute.cost_usd": cost,
+                      "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                      "gen_ai.usage.output_tokens": usage.completion_tokens})
         return StageResult(model, response, usage, cost, self.routes.tier(model))  # type: ignore[arg-type]
 
 

@@ -59,6 +59,8 @@ async def spend_report(store: SpendStore, estimator: Estimator, tenant: str | No
         "language_premium": _language_premium(premium_rows, estimator),
         "source": "ledger",
         "lag": None,
+        "from": query.since if query is not None else None,  # unix seconds, as below
+        "to": query.until if query is not None else None,
     }
 
 

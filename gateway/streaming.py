@@ -12,7 +12,7 @@ import orjson
 from gateway.accounting import price_usage, usage_of
 from gateway.errors import UpstreamError, error_body
 from gateway.ledger.base import Hold
-from gateway.upstream.base import ChunkStream, UpstreamFailure
+from gateway.upstream.base import ChunkStream, UpstreamFailure, event_batches
 from pricing import Usage
 from pricing.tokenizers import message_text
 
@@ -50,11 +50,12 @@ class StreamRelay:
         failed: str | None = None
         last: dict[str, Any] = {}
         try:
-            async for chunk in upstream:
-                last = chunk
-                out = self._forward(chunk)
-                if out is not None:
-                    yield sse(out)
+            # Events that arrived together leave together: one write to the client each.
+            async for batch in event_batches(upstream):
+                last = batch[-1]
+                out = [sse(o) for o in map(self._forward, batch) if o is not None]
+                if out:
+                    yield out[0] if len(out) == 1 else b"".join(out)
         except UpstreamFailure as failure:
             failed = failure.message
         finally:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pricing.catalog import PriceCatalog
+from pricing.images import image_tokens
 from pricing.iso639 import UNDETERMINED
 from pricing.langid import LanguageIdentifier, Py3LangidIdentifier, identify_messages
 from pricing.premium import shipped_premiums
@@ -119,7 +120,8 @@ class Estimator:
         return identify_messages(self.identifier, messages).language
 
     def prompt_tokens(self, price: ModelPrice, messages: Sequence[Mapping[str, Any]]) -> int:
-        return count_messages(self.tokenizers.get(price.tokenizer), messages)
+        return (count_messages(self.tokenizers.get(price.tokenizer), messages)
+                + image_tokens(price, messages))
 
     def estimate(
         self,
@@ -128,13 +130,23 @@ class Estimator:
         max_tokens: int | None = None,
         route: str | None = None,
         language: str | None = None,
+        counts: dict[str, int] | None = None,
     ) -> CostEstimate:
-        """Expected and worst-case cost of `messages` on `model` (UnknownModelError if absent)."""
+        """Expected and worst-case cost of `messages` on `model` (UnknownModelError if absent).
+
+        `counts` (tokenizer name -> prompt tokens) is shared by the estimates of one request,
+        so the prompt is counted once per tokenizer, not once per candidate model."""
         price = self.catalog[model]
         if language is None:
             language = self.language_of(messages)
         tokenizer = self.tokenizers.get(price.tokenizer)
-        prompt = count_messages(tokenizer, messages)
+        if counts is None:
+            prompt = count_messages(tokenizer, messages)
+        elif (known := counts.get(price.tokenizer)) is not None:
+            prompt = known
+        else:
+            prompt = counts[price.tokenizer] = count_messages(tokenizer, messages)
+        prompt += image_tokens(price, messages)
         room = max(1, price.context_window - prompt)
         cap = max(1, min(max_tokens or price.max_output_tokens, price.max_output_tokens, room))
         english = self.output_lengths.expected_raw(model, route)
@@ -159,10 +171,13 @@ class Estimator:
         max_tokens: int | None = None,
         route: str | None = None,
     ) -> dict[str, CostEstimate]:
-        """One estimate per model, the prompt's language identified once for all of them."""
+        """One estimate per model: the prompt's language identified once for all of them,
+        its tokens counted once per tokenizer."""
         language = self.language_of(messages)
+        counts: dict[str, int] = {}
         return {
-            model: self.estimate(model, messages, max_tokens, route=route, language=language)
+            model: self.estimate(model, messages, max_tokens, route=route, language=language,
+                                 counts=counts)
             for model in models
         }
 

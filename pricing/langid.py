@@ -17,7 +17,7 @@ from pricing.iso639 import UNDETERMINED, to_iso639_3
 from pricing.tokenizers import message_text
 
 # Enough text to decide; identifying a 100 KB prompt in full buys nothing.
-DEFAULT_MAX_CHARS = 2_000
+DEFAULT_MAX_CHARS = 512
 
 
 @dataclass(frozen=True, slots=True)

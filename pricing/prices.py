@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -30,6 +31,15 @@ class ModelPrice(BaseModel):
     price_date: str = "unknown"
     provider: str = "unknown"
     source: str = ""
+    # What the model can serve (gateway/capabilities.py filters candidates on these). A
+    # capability not declared false is assumed: entries list only what a model lacks.
+    mode: Literal["chat", "embedding"] = "chat"
+    supports_tools: bool = True
+    supports_vision: bool = True
+    supports_json_schema: bool = True
+    # OpenAI's image tile formula (pricing/images.py); None: images are not billed by tiles.
+    image_base_tokens: int | None = Field(default=None, ge=0)
+    image_tile_tokens: int | None = Field(default=None, ge=0)
 
     @field_validator("price_date", mode="before")
     @classmethod

@@ -58,13 +58,17 @@ class Usage:
         completion = _int(usage.get("completion_tokens"))
         prompt_details = usage.get("prompt_tokens_details") or {}
         completion_details = usage.get("completion_tokens_details") or {}
-        cached = _int(prompt_details.get("cached_tokens"))
+        cached = min(_int(prompt_details.get("cached_tokens")), prompt)
         reasoning = _int(completion_details.get("reasoning_tokens"))
+        # `cache_write_tokens`: prompt tokens written to the provider's cache (OpenAI's
+        # field; the Anthropic adapter reports cache_creation_input_tokens there).
+        written = min(_int(prompt_details.get("cache_write_tokens")), prompt - cached)
         return cls(
             prompt_tokens=prompt,
             completion_tokens=completion,
-            cached_prompt_tokens=min(cached, prompt),
+            cached_prompt_tokens=cached,
             reasoning_tokens=min(reasoning, completion),
+            cache_write_prompt_tokens=written,
         )
 
     @classmethod
@@ -98,8 +102,11 @@ class Usage:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
-        if self.cached_prompt_tokens:
+        if self.cached_prompt_tokens or self.cache_write_prompt_tokens:
             out["prompt_tokens_details"] = {"cached_tokens": self.cached_prompt_tokens}
+            if self.cache_write_prompt_tokens:
+                out["prompt_tokens_details"]["cache_write_tokens"] = (
+                    self.cache_write_prompt_tokens)
         if self.reasoning_tokens:
             out["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
         return out

@@ -17,13 +17,27 @@ def fail(message: str) -> NoReturn:
 
 
 def build_embedder(name: str, cache: Path | None) -> object:
-    """`minilm` (behind a disk cache when `cache` is given) or the test-only `hashing`."""
-    from routers.embedding import CachedEmbedder, HashingEmbedder, MiniLMEmbedder
+    """`minilm` or `static` (behind a disk cache when `cache` is given), or test-only `hashing`."""
+    from routers.embedding import CachedEmbedder, Embedder, HashingEmbedder, MiniLMEmbedder
     from routers.knn.embed_cache import DiskCachedEmbedder
+    from routers.static_embedding import StaticEmbedder
 
     if name == "hashing":
         return HashingEmbedder()
-    if name != "minilm":
-        fail(f"unknown embedder {name!r} (minilm or hashing)")
-    inner = MiniLMEmbedder(threads=2)
+    inner: Embedder
+    if name == "minilm":
+        inner = MiniLMEmbedder(threads=2)
+    elif name == "static":
+        inner = StaticEmbedder()
+    else:
+        fail(f"unknown embedder {name!r} (minilm, static or hashing)")
     return DiskCachedEmbedder(inner, cache) if cache else CachedEmbedder(inner)
+
+
+def embedder_option(encoder: str) -> str:
+    """The `--embedder` choice for an encoder name recorded in an artifact."""
+    from routers.static_embedding import STATIC_NAME
+
+    if encoder == "hashing":
+        return "hashing"
+    return "static" if encoder.startswith(STATIC_NAME) else "minilm"

@@ -8,6 +8,10 @@ MiniLM runs on one of two backends with the same weights and the same vectors (c
 once from those weights into a local cache (no download). ONNX Runtime is used when it is
 installed: on the 2-core bench machine it answers a single short prompt about 8x faster
 (bench/knn/speed.py). `COSTROUTE_EMBEDDER_BACKEND=torch|onnx` forces one.
+
+A third encoder, a static table distilled from MiniLM (routers.static_embedding), gives
+different vectors: a k-NN artifact records which encoder built it (`encoder_named` maps that
+name back to an embedder), and its queries are embedded with the same one.
 """
 
 from __future__ import annotations
@@ -280,12 +284,35 @@ def _unit(dim: int) -> Vectors:
     return v
 
 
-@functools.cache
-def default_embedder() -> CachedEmbedder:
-    """The process-wide cached MiniLM embedder: one model load per process.
+class UnknownEncoder(ValueError):
+    """An artifact names an encoder this costroute does not have."""
 
-    `COSTROUTE_EMBEDDING_CACHE_SIZE` sets how many prompt vectors it keeps (LRU).
-    """
+
+def encoder_named(name: str) -> Embedder:
+    """A fresh embedder for an encoder name as artifacts record it (`Embedder.name`)."""
+    from routers.static_embedding import StaticEmbedder
+
+    if name == MiniLMEmbedder.name:
+        return minilm_embedder()
+    static = StaticEmbedder()
+    if name == static.name:
+        return static
+    raise UnknownEncoder(
+        f"unknown encoder {name!r}: this costroute embeds with {MiniLMEmbedder.name!r} or "
+        f"{static.name!r} (the static model at {static.path})"
+    )
+
+
+@functools.cache
+def shared_embedder(name: str) -> CachedEmbedder:
+    """The process-wide cached embedder for an encoder name: one model load per process."""
+    if name == MiniLMEmbedder.name:
+        return default_embedder()
+    return CachedEmbedder(encoder_named(name), cache_capacity())
+
+
+def cache_capacity() -> int:
+    """`COSTROUTE_EMBEDDING_CACHE_SIZE`: how many prompt vectors a cached embedder keeps."""
     raw = os.environ.get(CACHE_SIZE_ENV, "")
     try:
         capacity = int(raw) if raw else DEFAULT_CACHE_SIZE
@@ -293,4 +320,13 @@ def default_embedder() -> CachedEmbedder:
         raise ValueError(f"{CACHE_SIZE_ENV}={raw!r} is not a whole number") from None
     if capacity < 1:
         raise ValueError(f"{CACHE_SIZE_ENV} must be at least 1, not {capacity}")
-    return CachedEmbedder(minilm_embedder(), capacity)
+    return capacity
+
+
+@functools.cache
+def default_embedder() -> CachedEmbedder:
+    """The process-wide cached MiniLM embedder: one model load per process.
+
+    `COSTROUTE_EMBEDDING_CACHE_SIZE` sets how many prompt vectors it keeps (LRU).
+    """
+    return CachedEmbedder(minilm_embedder(), cache_capacity())

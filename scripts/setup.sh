@@ -27,6 +27,15 @@ constraints=()
 CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
   pip_install "${constraints[@]}" -e ".[${extras}]"
 
+# The console's browser tests drive Debian's Chromium (Playwright never downloads a browser).
+if [[ $want_test == 1 ]] && [[ ! -x /usr/bin/chromium ]]; then
+  if [[ $(id -u) == 0 ]]; then
+    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }
+  else
+    echo "setup: chromium is missing; install it with: sudo apt-get install -y chromium" >&2
+  fi
+fi
+
 if [[ $want_test == 1 ]] && ! command -v redis-server >/dev/null; then
   if [[ $(id -u) == 0 ]]; then
     apt-get install -y -q redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server >/dev/null; }
@@ -43,4 +52,11 @@ if [[ $want_test == 1 ]] && ! command -v initdb >/dev/null \
   else
     echo "setup: PostgreSQL is missing; install it with: sudo apt-get install -y postgresql" >&2
   fi
+fi
+
+# The static k-NN encoder (`train knn --embedder static`), distilled once from the packaged
+# MiniLM into ~/.cache/costroute (a few minutes of CPU; skipped when present). MiniLM is the
+# serving default, so only the test setup builds it; users run the same command to opt in.
+if [[ $want_test == 1 ]]; then
+  HF_HUB_OFFLINE=1 python -m routers.static_distill
 fi

@@ -25,7 +25,8 @@ from routers.datasets import (
 from routers.embedding import MiniLMEmbedder
 from routers.knn.embed_cache import DiskCachedEmbedder
 
-ROUTING = REPO / ".." / "shared" / "data" / "routing"
+# COSTROUTE_SHARED_DATA points at the shared data folder when the checkout has no ../shared.
+ROUTING = Path(os.environ.get("COSTROUTE_SHARED_DATA", REPO / ".." / "shared" / "data")) / "routing"
 CACHE = Path(
     os.environ.get("COSTROUTE_BENCH_CACHE", Path.home() / ".cache" / "costroute" / "bench")
 )

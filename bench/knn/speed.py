@@ -1,21 +1,26 @@
 """Speed and memory of the k-NN router on this machine.
 
-* one routing decision (embed + search + choose) for a ~50-token prompt, new text each
-  time (no cache hit), median of 40, on each MiniLM backend; and with a cache hit;
+* one `auto` routing decision (embed + search + choose) for a ~50-token prompt, new text
+  each time (no cache hit), on each encoder: the static one (model2vec, 256 dims) and MiniLM
+  on each backend: p50 / p99 wall time, CPU time per decision (the process's, so a busy
+  machine shows less in it than in wall time) and decisions per second on one thread; its
+  parts (tokenise + embed, FAISS search, predict + choose); and the decision on a cache hit;
 * index search for one query at 100k reference prompts: exact (IndexFlatIP) and HNSW,
   with HNSW's recall of the exact top-32;
 * batch embedding throughput on ~50-token prompts, each backend;
 * offline replay: `route_batch` over 100k cached prompt vectors x 10 models;
 * RSS the router adds to a process (embedder + artifact + index), read from /proc.
 
-Run: .venv/bin/python bench/knn/speed.py
+Run: .venv/bin/python bench/knn/speed.py [--decision-only] [--static-only] [--decisions 400]
 """
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from common import CACHE, header
@@ -30,11 +35,13 @@ from routers.embedding import (
     OnnxMiniLMEmbedder,
     onnx_available,
 )
+from routers.knn.artifact import KnnArtifact
 from routers.knn.fit import FitConfig, fit_from_vectors
 from routers.knn.index import build_index, search
 from routers.knn.projection import normalise_rows
 from routers.knn.router import KnnRouter
 from routers.knn.train import TrainConfig
+from routers.static_embedding import StaticEmbedder, static_model_dir
 
 WORDS = ["the", "a", "model", "router", "cost", "quality", "prompt", "answer", "question", "token", "price", "cheap", "large", "small", "explain", "why", "how", "what", "which", "when", "where", "river", "mountain", "history", "science", "law", "medicine", "theorem", "proof", "integer", "function", "python", "write", "sort", "list", "city", "country", "capital"]
 
@@ -89,30 +96,92 @@ def reference_100k() -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(copies)[:100_000], queries
 
 
+def fp16_index(artifact: KnnArtifact) -> Any:
+    import faiss
+
+    vectors = artifact.space_vectors(artifact.raw)
+    index = faiss.IndexScalarQuantizer(
+        vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    index.train(vectors)
+    index.add(vectors)
+    return index
+
+
+def percentiles_ms(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return 1000 * ordered[len(ordered) // 2], 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def decision(router: KnnRouter, name: str, n: int, rng: np.random.Generator) -> None:
+    """p50/p99 and CPU per `auto` decision on fresh prompts, then each part on its own."""
+    candidates = [
+        Candidate(m, "remote", CostEstimate(m, 50, 100, 1000, c, 10 * c, False))
+        for m, c in zip(router.models, np.logspace(-5, -3, len(router.models)))
+    ]
+    policy = Policy("max_utility", 0.5)
+    requests = [RouteRequest([{"role": "user", "content": prompt_50(rng)}]) for _ in range(n)]
+    for r in requests[:20]:  # warm-up: model load, arenas, FAISS
+        router.route(r, candidates, policy)
+    requests = [RouteRequest([{"role": "user", "content": prompt_50(rng)}]) for _ in range(n)]
+    times = []
+    cpu = time.process_time()
+    for r in requests:
+        start = time.perf_counter()
+        router.route(r, candidates, policy)
+        times.append(time.perf_counter() - start)
+    cpu_ms = 1000 * (time.process_time() - cpu) / n
+    p50, p99 = percentiles_ms(times)
+    print(f"  {name:12s}: p50 {p50:.3f} ms, p99 {p99:.3f} ms, CPU {cpu_ms:.3f} ms/decision, "
+          f"{1000 / statistics.mean(1000 * t for t in times):.0f} decisions/s (one thread)")
+    texts = [prompt_50(rng) for _ in range(n)]
+    inner = router.embedder
+    embed_ms = median_ms(lambda: inner.embed([texts.pop()]), n)
+    raw = inner.embed([prompt_50(rng)])
+    queries = router.artifact.space_vectors(raw)
+    search_ms = median_ms(lambda: search(router.artifact.index, queries, router.params.k), n)
+    same = RouteRequest([{"role": "user", "content": prompt_50(rng)}])
+    hit = median_ms(lambda: router.route(same, candidates, policy), n)
+    print(f"  {'':12s}  parts (median): embed {embed_ms:.3f} ms, FAISS search "
+          f"{search_ms:.3f} ms ({router.artifact.index.ntotal} x {queries.shape[1]}); "
+          f"whole decision on a cache hit {hit:.3f} ms")
+
+
 def main() -> None:
-    header("speed.py", [])
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--decision-only", action="store_true")
+    parser.add_argument("--decisions", type=int, default=400)
+    parser.add_argument("--static-only", action="store_true", help="only the static encoder")
+    args = parser.parse_args()
+    header("speed.py", [a for a, on in (("--decision-only", args.decision_only),
+                                        ("--static-only", args.static_only)) if on])
     rng = np.random.default_rng(1)
     base_rss = rss_mib()
     backends: list[tuple[str, Embedder]] = [("torch", MiniLMEmbedder(threads=2))]
     if onnx_available():
         backends.append(("onnx", OnnxMiniLMEmbedder(threads=2)))
+    print("\n`auto` decision on a fresh ~50-token prompt, 15k reference prompts x 10 models "
+          f"({args.decisions} decisions each):")
+    if (static_model_dir() / "model.safetensors").is_file():
+        static = StaticEmbedder()
+        static_router = synthetic_artifact(15_000, 10, dim=static.dim)
+        static_router._embedder = CachedEmbedder(static)
+        decision(static_router, f"static {static.dim}d", args.decisions, rng)
+        # The exact scan is the largest part: the same router over a float16 index (exact
+        # up to float16 rounding of the reference vectors, half the bytes per query).
+        static_router.artifact.index = fp16_index(static_router.artifact)
+        decision(static_router, "  fp16 index", args.decisions, rng)
+    else:
+        print(f"  static: no model at {static_model_dir()} (python -m routers.static_distill)")
+    if args.static_only:
+        return
     router = synthetic_artifact(15_000, 10)
-    candidates = [
-        Candidate(m, "remote", CostEstimate(m, 50, 100, 1000, c, 10 * c, False))
-        for m, c in zip(router.models, np.logspace(-5, -3, 10))
-    ]
-    policy = Policy("max_utility", 0.5)
-    print("\nrouting decision, ~50-token prompt, 15k reference prompts x 10 models:")
     for name, inner in backends:
         router._embedder = CachedEmbedder(inner)
-        router.route(RouteRequest([{"role": "user", "content": "warm up"}]), candidates, policy)
-        fresh = median_ms(lambda: router.route(
-            RouteRequest([{"role": "user", "content": prompt_50(rng)}]), candidates, policy), 40)
-        same = RouteRequest([{"role": "user", "content": prompt_50(rng)}])
-        hit = median_ms(lambda: router.route(same, candidates, policy), 40)  # noqa: B023
-        print(f"  {name:5s}: median {fresh:.1f} ms (new prompt), {hit:.2f} ms (cache hit)")
-    print("  RSS after loading both MiniLM backends, a 15k router and routing: "
-          f"+{rss_mib() - base_rss:.0f} MiB")
+        decision(router, f"minilm {name}", max(40, args.decisions // 10), rng)
+    print("  RSS after loading both MiniLM backends, the static encoder, two 15k routers and "
+          f"routing: +{rss_mib() - base_rss:.0f} MiB")
+    if args.decision_only:
+        return
 
     ref, queries = reference_100k()
     print(f"\nindex search, one query, {len(ref) // 1000}k x 384 reference vectors, k=32 "
@@ -142,7 +211,7 @@ def main() -> None:
     print("\noffline replay: route_batch, 100k cached prompt vectors x 10 models, 15k reference:")
     vectors = normalise_rows(np.random.default_rng(4).normal(size=(100_000, 384)).astype(np.float32))
     started = time.perf_counter()
-    router.route_batch(vectors, policy)
+    router.route_batch(vectors, Policy("max_utility", 0.5))
     print(f"  {time.perf_counter() - started:.1f} s")
 
 

@@ -75,7 +75,7 @@ def rows(n: int, chunk: int = 50_000) -> Iterator[tuple[list[tuple[Any, ...]],
             rid = f"req_{i:09d}"
             spend.append(("acme", rid, at, MODELS[i % 4], ROUTES[i % 3], "remote",
                           LANGUAGES[i % 6], "learning" if i % 10 == 0 else "traffic",
-                          rng.randint(1_000, 5_000_000), 300, 40, i % 9 == 0, False))
+                          rng.randint(1_000, 5_000_000), 300, 40, i % 9 == 0, False, "{}"))
             windows += [("acme", f"day:{day}", rid), ("acme", "month:2026-11", rid)]
         yield spend, windows
 

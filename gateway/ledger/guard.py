@@ -14,9 +14,11 @@ at 23:59 and settled at 00:01 counts in the day it started.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from gateway.ledger.base import (
     BudgetWindow,
@@ -33,6 +35,8 @@ from gateway.tenants.periods import budget_window, period_span
 from routers.base import Policy
 
 log = logging.getLogger(__name__)
+
+MAX_CACHED_WINDOWS = 4096
 
 
 def utc_now() -> datetime:
@@ -56,12 +60,29 @@ class BudgetGuard:
         self.fail_open = fail_open
         self._clock = clock
         self._pending: deque[tuple[Hold, float, SpendRecord]] = deque(maxlen=max_pending)
+        self._windows: dict[tuple[Any, ...], tuple[list[BudgetWindow], float, float]] = {}
 
     def windows_for(self, tenant: TenantConfig, now: datetime | None = None) -> list[BudgetWindow]:
-        """The tenant's budget windows at `now` (default: the guard's clock)."""
+        """The tenant's budget windows at `now` (default: the guard's clock).
+
+        Kept per (time zone, budgets) while `now` stays inside all of their periods: the
+        zone arithmetic is a few percent of a request's CPU, and it changes only at a roll.
+        A reloaded budget has another key, so it applies to the next request."""
         at = now or self._clock()
+        key = (tenant.timezone, tuple((b.period, b.limit_usd) for b in tenant.budgets))
+        instant = at.timestamp()
+        cached = self._windows.get(key)
+        if cached is not None and cached[1] <= instant < cached[2]:
+            return list(cached[0])
         zone = tenant.zone()
-        return [budget_window(budget, zone, at) for budget in tenant.budgets]
+        windows = [budget_window(budget, zone, at) for budget in tenant.budgets]
+        spans = [period_span(budget.period, zone, at) for budget in tenant.budgets]
+        valid_from = max((s.start.timestamp() for s in spans if s.start), default=-math.inf)
+        valid_until = min((s.end.timestamp() for s in spans if s.end), default=math.inf)
+        if len(self._windows) >= MAX_CACHED_WINDOWS:
+            self._windows.clear()
+        self._windows[key] = (windows, valid_from, valid_until)
+        return list(windows)
 
     async def reserve(self, tenant: TenantConfig, request_id: str, amount_usd: float) -> Hold:
         """Holds `amount_usd` in every budget of the tenant, or raises BudgetExhausted."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from gateway.ledger.base import SettledEntry, from_nanos
 
@@ -33,6 +34,38 @@ class SpendRow:
             "completion_tokens": self.completion_tokens,
             "cost_usd": self.cost_usd,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    """UTC calendar days `first`..`last`, both included, matched on each entry's settle time."""
+
+    first: date
+    last: date
+
+    @classmethod
+    def parse(cls, first: str, last: str, max_days: int = 400) -> DayRange:
+        """From `YYYY-MM-DD` strings; ValueError naming the problem."""
+        try:
+            span = cls(date.fromisoformat(first), date.fromisoformat(last))
+        except ValueError:
+            raise ValueError(f"dates must be YYYY-MM-DD, got {first!r} and {last!r}") from None
+        if span.last < span.first:
+            raise ValueError(f"`from` ({first}) is after `to` ({last})")
+        if len(span) > max_days:
+            raise ValueError(f"a range may cover at most {max_days} days, not {len(span)}")
+        return span
+
+    def __len__(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def days(self) -> list[str]:
+        return [(self.first + timedelta(days=i)).isoformat() for i in range(len(self))]
+
+    def select(self, entries: Iterable[SettledEntry]) -> list[SettledEntry]:
+        low, high = self.first.isoformat(), self.last.isoformat()
+        # settled_at is ISO-8601 UTC, so its first ten characters are the UTC day.
+        return [e for e in entries if low <= e.settled_at[:10] <= high]
 
 
 def check_dimensions(by: Sequence[str]) -> None:
@@ -71,6 +104,7 @@ def _groups(entry: SettledEntry, by: Sequence[str]) -> list[tuple[str, ...]]:
         "route": record.route,
         "language": record.language or NO_VALUE,
         "tier": record.tier,
+        # "learning" for shadow and judge calls (gateway/learning), else the client's traffic.
         "purpose": str(record.extra.get("purpose", "traffic")),
     }
     periods = list(entry.window_keys) or [NO_VALUE]

@@ -74,6 +74,7 @@ def capture_answer(gateway: Gateway, ctx: RequestContext,
     if sink is None or not ctx.tenant.learning.capture:
         return False
     request_id = request_id or ctx.request_id
+    explored = explored or bool(ctx.log.get("explored"))  # set by gateway/learning/explore
     tenant = ctx.tenant
     created_at = time.time()
     route, language, client_id = ctx.route, ctx.language, ctx.client_request_id

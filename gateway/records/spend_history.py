@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+import orjson
+
 from gateway.ledger.base import SettledEntry
 from gateway.ledger.entries import unix_seconds
 from gateway.records.base import RecordStoreUnavailable
@@ -65,6 +67,7 @@ class SpendRow:
     completion_tokens: int
     cache_hit: bool
     estimated: bool
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -109,9 +112,11 @@ def spend_row(entry: SettledEntry) -> tuple[Any, ...]:
     return (record.tenant, record.request_id, unix_seconds(entry.settled_at), record.model,
             record.route, record.tier, record.language or NO_VALUE, purpose_of(entry),
             entry.actual_nanos, record.prompt_tokens, record.completion_tokens,
-            bool(record.cache_hit), bool(record.extra.get("estimated", False)))
+            bool(record.cache_hit), bool(record.extra.get("estimated", False)),
+            # `default=str` as the journal does: a stray object must not lose the row.
+            orjson.dumps(dict(record.extra), default=str).decode())
 
 
 SPEND_COLUMNS = ("tenant", "request_id", "settled_at", "model", "route", "tier", "language",
                  "purpose", "cost_nanos", "prompt_tokens", "completion_tokens", "cache_hit",
-                 "estimated")
+                 "estimated", "extra")

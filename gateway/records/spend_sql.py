@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from gateway.ledger.base import SettledEntry
 from gateway.records.spend_history import (
     SPEND_COLUMNS,
@@ -194,7 +196,15 @@ class SqlSpendHistory:
             "LIMIT ?", [*params, limit])
         return [SpendRow(str(r[0]), str(r[1]), float(r[2]), str(r[3]), str(r[4]), str(r[5]),
                          str(r[6]), str(r[7]), int(r[8]), int(r[9]), int(r[10]), bool(r[11]),
-                         bool(r[12])) for r in rows]
+                         bool(r[12]), _extra(r[13])) for r in rows]
+
+
+def _extra(raw: Any) -> dict[str, Any]:
+    try:
+        value = orjson.loads(raw or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def store_spend_sqlite(conn: Any, entries: list[SettledEntry]) -> None:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import orjson
+
+from gateway.simulator.judge import SIMULATED_JUDGE, SimulatedJudge
 from gateway.simulator.profiles import ModelProfile
 from gateway.simulator.recordings import RecordingBook, prompt_of
 from gateway.simulator.request import ChatRequest
 from gateway.simulator.synthetic import synthetic_answer
+from gateway.simulator.tools import forced_tool_call
 from pricing import Tokenizer, TokenizerRegistry, Usage, count_messages
+from pricing.images import image_tokens
 
-Source = Literal["script", "recording", "synthetic"]
-FinishReason = Literal["stop", "length"]
+Source = Literal["script", "recording", "synthetic", "judge"]
+FinishReason = Literal["stop", "length", "tool_calls"]
 
 
 @dataclass(frozen=True)
@@ -23,21 +28,27 @@ class Answer:
     finish_reason: FinishReason
     usage: Usage
     source: Source
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 class Answerer:
     """Answers a chat request as one simulated model: scripted, recorded or synthetic."""
 
-    def __init__(self, book: RecordingBook, tokenizers: TokenizerRegistry, seed: int = 0):
+    def __init__(self, book: RecordingBook, tokenizers: TokenizerRegistry, seed: int = 0,
+                 judge_flip: float = 0.0):
         self._book = book
         self._tokenizers = tokenizers
         self._seed = seed
+        self._judge = SimulatedJudge(book, judge_flip, seed)
 
     def tokenizer(self, profile: ModelProfile) -> Tokenizer:
         return self._tokenizers.get(profile.tokenizer)
 
     def answer(self, profile: ModelProfile, request: ChatRequest, scripted: str | None) -> Answer:
         """What `profile` says to `request`; `scripted` (if any) wins over recordings."""
+        call = forced_tool_call(request.body)
+        if call is not None:
+            return self._tool_answer(profile, request, call)
         text, source = self._raw_text(profile, request, scripted)
         tokenizer = self.tokenizer(profile)
         text, finish_reason = cut_at_stop(text, request.stop)
@@ -46,11 +57,21 @@ class Answerer:
             if truncated != text:
                 text, finish_reason = truncated, "length"
         usage = Usage(
-            prompt_tokens=count_messages(tokenizer, request.messages),
+            # Images are billed as the provider's tile formula says (pricing/images.py).
+            prompt_tokens=count_messages(tokenizer, request.messages)
+            + image_tokens(profile.price, request.messages),
             completion_tokens=tokenizer.count(text),
             estimated=tokenizer.estimated,
         )
         return Answer(text=text, finish_reason=finish_reason, usage=usage, source=source)
+
+    def _tool_answer(self, profile: ModelProfile, request: ChatRequest,
+                     call: dict[str, Any]) -> Answer:
+        tokenizer = self.tokenizer(profile)
+        billed = orjson.dumps(call["function"]).decode()
+        usage = Usage(prompt_tokens=count_messages(tokenizer, request.messages),
+                      completion_tokens=tokenizer.count(billed), estimated=tokenizer.estimated)
+        return Answer("", "tool_calls", usage, "synthetic", (call,))
 
     def _raw_text(
         self, profile: ModelProfile, request: ChatRequest, scripted: str | None
@@ -58,6 +79,8 @@ class Answerer:
         if scripted is not None:
             return scripted, "script"
         prompt = prompt_of(request.messages)
+        if profile.name == SIMULATED_JUDGE:
+            return self._judge.reply(prompt), "judge"
         if profile.replays is not None:
             recorded = self._book.answer(profile.replays, prompt)
             if recorded is not None:

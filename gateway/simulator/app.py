@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.simulator.anthropic_api import messages
 from gateway.simulator.config import OWNED_BY, SimulatorConfig
 from gateway.simulator.control import control_routes
 from gateway.simulator.errors import ModelNotFound, SimulatorError, error_response, json_response
@@ -52,6 +53,8 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> SimulatorApp:
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/embeddings", embeddings, methods=["POST"]),
+        Route("/v1/messages", anthropic_messages, methods=["POST"]),
     ]
     if config.control:
         routes += control_routes()
@@ -95,6 +98,17 @@ async def chat_completions(request: Request) -> ASGIApp:
     simulator = _simulator(request)
     simulator.check_key(request.headers)
     return await simulator.chat(await request.body(), request.headers)
+
+
+async def embeddings(request: Request) -> ASGIApp:
+    simulator = _simulator(request)
+    simulator.check_key(request.headers)
+    return await simulator.embed(await request.body(), request.headers)
+
+
+async def anthropic_messages(request: Request) -> ASGIApp:
+    """The Anthropic-wire simulator (gateway/simulator/anthropic_api.py)."""
+    return await messages(_simulator(request), await request.body(), request.headers)
 
 
 async def _simulator_error(request: Request, exc: Exception) -> Response:

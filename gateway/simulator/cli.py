@@ -54,6 +54,15 @@ def run(
         Path | None,
         typer.Option("--models", help="A models YAML replacing gateway/simulator/models.yaml."),
     ] = None,
+    recordings: Annotated[
+        Path | None,
+        typer.Option("--recordings", help="Recordings (.jsonl.gz) replacing the shipped GSM8K "
+                     "ones; `python -m gateway.simulator.routing_data` writes them."),
+    ] = None,
+    judge_flip: Annotated[
+        float, typer.Option("--judge-flip",
+                            help="ε: chance costroute-simulated-judge flips a recorded grade."),
+    ] = 0.0,
     no_control: Annotated[
         bool, typer.Option("--no-control", help="Disable the /_simulator/* endpoints.")
     ] = False,
@@ -64,6 +73,8 @@ def run(
         raise _fail(f"--port must be between 0 and 65535, got {port}")
     if latency_scale < 0:
         raise _fail(f"--latency-scale must be >= 0, got {latency_scale}")
+    if not 0 <= judge_flip <= 1:
+        raise _fail(f"--judge-flip must be between 0 and 1, got {judge_flip}")
     api_key = _api_key(api_key_env)
     tokenizers = TokenizerRegistry()
     config = SimulatorConfig(
@@ -71,6 +82,8 @@ def run(
         seed=seed,
         api_key=api_key,
         models_path=models,
+        recordings_path=recordings,
+        judge_flip=judge_flip,
         control=not no_control,
         tokenizers=tokenizers,
     )

@@ -28,11 +28,15 @@ class SimulatorConfig:
     recordings_path: Path | None = None
     control: bool = True
     recent_requests: int = 100
+    # ε of the simulated judge (gateway/simulator/judge.py): chance it flips a recorded grade.
+    judge_flip: float = 0.0
     catalog: PriceCatalog | None = field(default=None, compare=False, repr=False)
     tokenizers: TokenizerRegistry | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.latency_scale < 0:
             raise ValueError("latency_scale must be >= 0")
+        if not 0.0 <= self.judge_flip <= 1.0:
+            raise ValueError("judge_flip must be in [0, 1]")
         if self.recent_requests < 0:
             raise ValueError("recent_requests must be >= 0")

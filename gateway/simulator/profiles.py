@@ -39,6 +39,7 @@ class ModelProfile(BaseModel):
     latency: LatencyProfile
     replays: str | None = None
     synthetic_tokens: tuple[int, int] = (60, 200)
+    dimensions: int | None = Field(default=None, gt=0)  # embedding models: vector length
 
     @model_validator(mode="after")
     def _check_range(self) -> ModelProfile:

@@ -45,14 +45,25 @@ class Recording:
     prompt: str
     answers: Mapping[str, str]
     correct: Mapping[str, bool] = field(default_factory=dict)
+    # Graded outcomes in [0, 1] where the dataset has more than right/wrong (LLMRouter).
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    def score(self, model: str) -> float | None:
+        """`model`'s recorded outcome: its score, else 1/0 for correct, else None."""
+        if model in self.scores:
+            return self.scores[model]
+        return float(self.correct[model]) if model in self.correct else None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "prompt": self.prompt,
             "answers": dict(self.answers),
             "correct": dict(self.correct),
         }
+        if self.scores:
+            out["scores"] = dict(self.scores)
+        return out
 
     @classmethod
     def from_json(cls, row: Mapping[str, Any]) -> Recording:
@@ -61,6 +72,7 @@ class Recording:
             prompt=str(row["prompt"]),
             answers={str(k): str(v) for k, v in row["answers"].items()},
             correct={str(k): bool(v) for k, v in (row.get("correct") or {}).items()},
+            scores={str(k): float(v) for k, v in (row.get("scores") or {}).items()},
         )
 
 

@@ -13,6 +13,12 @@ from starlette.types import ASGIApp
 
 from gateway.simulator.answers import Answer, Answerer
 from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.embeddings import (
+    embeddings_body,
+    inputs_of,
+    parse_embedding_body,
+    vector,
+)
 from gateway.simulator.errors import BadRequest, InvalidApiKey, ModelNotFound, json_response
 from gateway.simulator.fault_responses import (
     Hang,
@@ -46,10 +52,13 @@ class Simulator:
         self.config = config
         self.profiles = profiles
         self.book = book
-        self.answerer = Answerer(book, tokenizers, seed=config.seed)
+        self.answerer = Answerer(book, tokenizers, seed=config.seed,
+                                 judge_flip=config.judge_flip)
         self.faults = FaultBoard()
         self.scripts = ScriptBook()
         self.stats = Stats(config.recent_requests)
+        # Prompt prefixes the Anthropic-wire simulator has cached (anthropic_api.py).
+        self.prompt_cache: set[str] = set()
 
     def check_key(self, headers: Mapping[str, str]) -> None:
         """Raise `InvalidApiKey` unless the request carries the configured bearer key."""
@@ -88,6 +97,44 @@ class Simulator:
             waits = pacing.ttft_s > 0 or pacing.per_token_s > 0 or _fault_waits(fault)
             return EventStreamResponse(events, {"x-request-id": _request_id()}, waits=waits)
         return _complete(ids, answer, pacing, fault)
+
+    async def embed(self, raw: bytes, headers: Mapping[str, str]) -> ASGIApp:
+        """The ASGI response to one `POST /v1/embeddings` body (error faults apply)."""
+        body = parse_embedding_body(raw)
+        profile = self.profiles.get(body["model"])
+        if profile is None:
+            raise ModelNotFound(body["model"])
+        if profile.dimensions is None:
+            raise BadRequest(f"The model `{profile.name}` does not support embeddings.",
+                             param="model")
+        items = inputs_of(body)
+        dimensions = body.get("dimensions") or profile.dimensions
+        if not isinstance(dimensions, int) or not 1 <= dimensions <= profile.dimensions:
+            raise BadRequest(f"'dimensions' must be an integer in [1, {profile.dimensions}]",
+                             param="dimensions")
+        encoding = body.get("encoding_format") or "float"
+        if encoding not in ("float", "base64"):
+            raise BadRequest("'encoding_format' must be 'float' or 'base64'",
+                             param="encoding_format")
+        fault = self.faults.take(profile.name)
+        authorised = "authorization" in headers
+        status = status_of(fault) if fault is not None else 200
+        self.stats.record(RequestRecord(model=profile.name, body=body, status=status,
+                                        fault=fault.kind.value if fault else None,
+                                        source="synthetic", authorization=authorised))
+        if fault is not None and fault.kind in _NO_ANSWER | {FaultKind.RESET}:
+            return _answerless_response(fault, profile.name)
+        tokenizer = self.answerer.tokenizer(profile)
+        tokens = sum(len(i) if isinstance(i, list) else tokenizer.count(i) for i in items)
+        if any((len(i) if isinstance(i, list) else tokenizer.count(i))
+               > profile.price.context_window for i in items):
+            raise BadRequest(f"This model's maximum context length is "
+                             f"{profile.price.context_window} tokens per input.",
+                             param="input", code="context_length_exceeded")
+        vectors = [vector(profile.name, i, dimensions) for i in items]
+        response = json_response(embeddings_body(profile.name, vectors, encoding, tokens),
+                                 headers={"x-request-id": _request_id()})
+        return Delayed(profile.latency.ttft_s * self.config.latency_scale, response)
 
     def _check_context(self, profile: ModelProfile, request: ChatRequest) -> None:
         tokens = count_messages(self.answerer.tokenizer(profile), request.messages)

@@ -62,6 +62,15 @@ async def chat_events(
     fault_at = min(fault.after_chunks, len(pieces)) if fault is not None else -1
     role = {"role": "assistant", "content": "", "refusal": None}
     yield sse(chunk_body(*head, role, include_usage=include_usage))
+    for index, call in enumerate(answer.tool_calls):
+        # As OpenAI streams a call: id and name first, then the arguments in pieces.
+        function = call["function"]
+        opening = {**call, "index": index, "function": {"name": function["name"],
+                                                        "arguments": ""}}
+        yield sse(chunk_body(*head, {"tool_calls": [opening]}, include_usage=include_usage))
+        for piece in split_pieces(function["arguments"]):
+            yield sse(chunk_body(*head, {"tool_calls": [{"index": index, "function": {
+                "arguments": piece}}]}, include_usage=include_usage))
     for position in range(len(pieces) + 1):
         if fault is not None and position == fault_at:
             if fault.kind is FaultKind.RESET:

@@ -34,6 +34,10 @@ def completion_body(
     completion_id: str, created: int, model: str, answer: Answer, with_usage: bool = True
 ) -> dict[str, Any]:
     """A non-streaming `chat.completion` object."""
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None,
+                               "annotations": []}
+    if answer.tool_calls:
+        message = {**message, "content": None, "tool_calls": list(answer.tool_calls)}
     body: dict[str, Any] = {
         "id": completion_id,
         "object": "chat.completion",
@@ -42,12 +46,7 @@ def completion_body(
         "choices": [
             {
                 "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": answer.text,
-                    "refusal": None,
-                    "annotations": [],
-                },
+                "message": message,
                 "logprobs": None,
                 "finish_reason": answer.finish_reason,
             }

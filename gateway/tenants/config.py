@@ -17,6 +17,13 @@ TENANT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
+def _matches(name: str, patterns: list[str]) -> bool:
+    # The default, ["*"], is checked on every request: no glob matching for it.
+    if patterns == ["*"]:
+        return True
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
 def hash_key(api_key: str) -> str:
     """The lowercase hex SHA-256 of an API key: the only form a key is ever stored in."""
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
@@ -195,10 +202,10 @@ class TenantConfig(BaseModel):
         return ZoneInfo(self.timezone)
 
     def may_use_model(self, model: str) -> bool:
-        return any(fnmatch.fnmatchcase(model, pattern) for pattern in self.allowed_models)
+        return _matches(model, self.allowed_models)
 
     def may_use_route(self, route: str) -> bool:
-        return any(fnmatch.fnmatchcase(route, pattern) for pattern in self.allowed_routes)
+        return _matches(route, self.allowed_routes)
 
 
 class TenantsFile(BaseModel):

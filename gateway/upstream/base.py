@@ -38,6 +38,18 @@ class ChunkStream(Protocol):
     async def aclose(self) -> None: ...
 
 
+async def event_batches(stream: ChunkStream) -> AsyncIterator[list[dict[str, Any]]]:
+    """The stream's events grouped as they arrived, where the stream can tell (a `batches()`
+    method, as the HTTP upstream has), else one by one."""
+    batches = getattr(stream, "batches", None)
+    if batches is not None:
+        async for batch in batches():
+            yield batch
+        return
+    async for event in stream:
+        yield [event]
+
+
 class Upstream(Protocol):
     name: str
 

@@ -19,6 +19,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gateway.tracing import NoTracing, Tracing
 from gateway.upstream.base import ChunkStream, Upstream, UpstreamFailure
 
 T = TypeVar("T")
@@ -80,8 +81,10 @@ class Dispatcher:
         upstreams: Mapping[str, Upstream],
         retry: RetryConfig,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tracing: Tracing | None = None,
     ):
         self._upstreams = upstreams
+        self.tracing: Tracing = tracing or NoTracing()
         self._retry = retry
         self._sleep = sleep
         self.cooldowns = Cooldowns(retry.failures_before_cooldown, retry.cooldown_s)
@@ -130,7 +133,8 @@ class Dispatcher:
     ) -> T:
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
-                result = await send(upstream)
+                with self.tracing.attempt(model, attempt):
+                    result = await send(upstream)
             except UpstreamFailure as failure:
                 attempts.append(Attempt(model, str(failure)))
                 if failure.client_error:

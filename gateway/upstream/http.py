@@ -1,4 +1,4 @@
-"""`Upstream` over HTTP to an OpenAI-compatible server, on one shared httpx pool."""
+"""`Upstream` over HTTP to an OpenAI-compatible server, on one shared aiohttp pool."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from gateway.upstream.base import UpstreamFailure
 from gateway.upstream.normalize import error_message, parse_retry_after
+from gateway.upstream.pool import ConnectionPool
 
 CLIENT_ERROR_STATUSES = frozenset({400, 404, 413, 422})
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -34,12 +37,17 @@ class Redactor:
 
 
 class HttpUpstream:
-    """One OpenAI-compatible base URL. The API key is read once from the named env var."""
+    """One OpenAI-compatible base URL. The API key is read once from the named env var.
+
+    Timeouts: `connect_s` bounds getting a connection (from the pool or a new one),
+    `first_byte_s` bounds every wait for bytes (the first byte, and each gap in a stream),
+    `total_s` bounds the whole call.
+    """
 
     def __init__(
         self,
         name: str,
-        client: httpx.AsyncClient,
+        pool: ConnectionPool,
         base_url: str,
         *,
         api_key: str | None,
@@ -49,35 +57,47 @@ class HttpUpstream:
         total_s: float,
     ):
         self.name = name
-        self._client = client
-        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._pool = pool
+        self._url = URL(base_url.rstrip("/") + "/chat/completions")
         self._headers = {"content-type": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._redact = Redactor([api_key] if api_key else [])
         self._upstream_model = upstream_model
-        self._timeout = httpx.Timeout(connect=connect_s, read=first_byte_s, write=connect_s,
-                                      pool=connect_s)
+        self._timeout = aiohttp.ClientTimeout(total=total_s, connect=connect_s,
+                                              sock_connect=connect_s, sock_read=first_byte_s)
+        # A stream's total is checked between events, so that a slow but live stream ends
+        # with a clear error event instead of a cut.
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, connect=connect_s,
+                                                     sock_connect=connect_s,
+                                                     sock_read=first_byte_s)
         self._total_s = total_s
 
     def _payload(self, body: Mapping[str, Any]) -> bytes:
         return orjson.dumps({**body, "model": self._upstream_model})
 
+    async def _post(self, body: Mapping[str, Any],
+                    timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
+        return await self._pool.session().post(
+            self._url, data=self._payload(body), headers=self._headers, timeout=timeout,
+            allow_redirects=False)
+
     async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
         try:
-            async with asyncio.timeout(self._total_s):
-                response = await self._client.post(
-                    self._url, content=self._payload(body), headers=self._headers,
-                    timeout=self._timeout,
-                )
-        except (TimeoutError, httpx.TimeoutException):
-            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True, timeout=True)
-        except httpx.HTTPError as exc:
+            response = await self._post(body, self._timeout)
+            try:
+                content = await response.read()
+            finally:
+                response.release()
+        except TimeoutError:
+            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
+                                  timeout=True) from None
+        except aiohttp.ClientError as exc:
             raise self._transport_failure(exc) from None
-        if response.status_code != 200:
-            raise self._status_failure(response.status_code, response.content, response.headers)
+        if response.status != 200:
+            raise self._status_failure(response.status, content, response.headers)
         try:
-            data = orjson.loads(response.content)
+            data = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise UpstreamFailure(502, f"{self.name} sent a body that is not JSON",
                                   retryable=True) from None
@@ -86,36 +106,33 @@ class HttpUpstream:
         return data
 
     async def open_stream(self, body: Mapping[str, Any]) -> _SseStream:
-        request = self._client.build_request(
-            "POST", self._url, content=self._payload(body), headers=self._headers,
-            timeout=self._timeout,
-        )
         deadline = time.monotonic() + self._total_s
         try:
-            response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException:
-            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True, timeout=True)
-        except httpx.HTTPError as exc:
+            response = await self._post(body, self._stream_timeout)
+        except TimeoutError:
+            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
+                                  timeout=True) from None
+        except aiohttp.ClientError as exc:
             raise self._transport_failure(exc) from None
-        if response.status_code != 200:
+        if response.status != 200:
             try:
-                content = await response.aread()
-            except httpx.HTTPError:
+                content = await response.read()
+            except (aiohttp.ClientError, TimeoutError):
                 content = b""
             finally:
-                await response.aclose()
-            raise self._status_failure(response.status_code, content, response.headers)
+                response.release()
+            raise self._status_failure(response.status, content, response.headers)
         return _SseStream(self.name, response, deadline, self._redact)
 
     async def aclose(self) -> None:
-        """The shared client is owned and closed by the pool."""
+        """The shared pool is owned and closed by the gateway."""
 
-    def _transport_failure(self, exc: httpx.HTTPError) -> UpstreamFailure:
+    def _transport_failure(self, exc: aiohttp.ClientError) -> UpstreamFailure:
         kind = type(exc).__name__
         return UpstreamFailure(0, f"{self.name} unreachable ({kind})", retryable=True)
 
     def _status_failure(
-        self, status: int, content: bytes, headers: httpx.Headers
+        self, status: int, content: bytes, headers: CIMultiDictProxy[str]
     ) -> UpstreamFailure:
         message = self._redact(error_message(status, content))
         return UpstreamFailure(
@@ -127,60 +144,95 @@ class HttpUpstream:
         )
 
 
-async def _drain(lines: AsyncIterator[str]) -> None:
+async def drain(response: aiohttp.ClientResponse) -> None:
     """Reads what follows [DONE] (usually nothing but the body's end), briefly.
 
-    httpcore returns a connection to the pool only once its response was read to the end;
-    closing it early costs the next request a new TCP (and, to a real provider, TLS)
-    handshake. An upstream that stalls after [DONE] loses its connection instead.
+    aiohttp puts a connection back in the pool only once its response was read to the end;
+    released early, it is closed, and the next request pays a new TCP (and, to a real
+    provider, TLS) handshake. An upstream that stalls after [DONE] loses its connection.
     """
+    if response.content.at_eof():
+        return
     try:
         async with asyncio.timeout(DRAIN_AFTER_DONE_S):
-            async for _ in lines:
+            async for _ in response.content.iter_any():
                 pass
-    except (TimeoutError, httpx.HTTPError):
+    except (TimeoutError, aiohttp.ClientError):
         pass
 
 
 class _SseStream:
     """Parses `data:` events into dicts; a bad event or an early end raises UpstreamFailure."""
 
-    def __init__(self, name: str, response: httpx.Response, deadline: float, redact: Redactor):
+    def __init__(self, name: str, response: aiohttp.ClientResponse, deadline: float,
+                 redact: Redactor):
         self._name = name
         self._response = response
         self._deadline = deadline
         self._redact = redact
 
-    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        return self._events()
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async for batch in self.batches():
+            for event in batch:
+                yield event
 
-    async def _events(self) -> AsyncIterator[dict[str, Any]]:
+    async def batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """The events, grouped by the network read that brought them: a relay writes each
+        group to its client at once (one send instead of one per event)."""
         done = False
-        lines = self._response.aiter_lines()
+        pending = b""
         try:
-            async for line in lines:
+            # Whole chunks, split here: one C-level split per read instead of a Python
+            # readline per line.
+            async for chunk in self._response.content.iter_any():
                 if time.monotonic() > self._deadline:
                     raise UpstreamFailure(0, f"{self._name} stream exceeded its total timeout",
                                           retryable=False, timeout=True)
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    done = True
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                batch, done, failure = self._parse(lines)
+                if batch:
+                    yield batch
+                if failure is not None:
+                    raise failure
+                if done:
                     break
-                yield self._decode(data)
-        except httpx.TimeoutException:
+            else:
+                batch, done, failure = self._parse([pending])
+                if batch:
+                    yield batch
+                if failure is not None:
+                    raise failure
+        except TimeoutError:
             raise UpstreamFailure(0, f"{self._name} stream stalled", retryable=False,
                                   timeout=True) from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise UpstreamFailure(0, f"{self._name} stream broke ({type(exc).__name__})",
                                   retryable=False) from None
         if not done:
             raise UpstreamFailure(502, f"{self._name} stream ended without [DONE]",
                                   retryable=False)
-        await _drain(lines)
+        await drain(self._response)
 
-    def _decode(self, data: str) -> dict[str, Any]:
+    def _parse(
+        self, lines: list[bytes]
+    ) -> tuple[list[dict[str, Any]], bool, UpstreamFailure | None]:
+        """The events of whole `data:` lines, whether [DONE] came, and the failure of a bad
+        event (the good ones before it still go to the client first)."""
+        batch: list[dict[str, Any]] = []
+        for line in lines:
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                return batch, True, None
+            try:
+                batch.append(self._decode(data))
+            except UpstreamFailure as failure:
+                return batch, False, failure
+        return batch, False, None
+
+    def _decode(self, data: bytes) -> dict[str, Any]:
         try:
             event = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -195,4 +247,4 @@ class _SseStream:
         return event
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        self._response.release()

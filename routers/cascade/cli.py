@@ -68,6 +68,10 @@ def train_cascade(
         _fail("--scorer must be auto, full or fast")
     if not 1 <= max_depth <= 3:
         _fail("--max-depth must be 1, 2 or 3")
+    from routers.train_progress import ProgressEmbedder, RichTrainProgress
+
+    typer.echo(f"loading {data}", err=True)
+    progress = RichTrainProgress()
     try:
         ds = load_routerbench(data)
         config = CascadeConfig(
@@ -79,11 +83,19 @@ def train_cascade(
             choose_scorer=scorer == "auto",
             compare_frugalgpt=compare_frugalgpt,
         )
-        trained = fit_cascade(ds, _embedder(embedder, embedding_cache), config)  # type: ignore[arg-type]
+        inner = _embedder(embedder, embedding_cache)
+        # Prompts once, then each model's answers (for the full scorer): a counting bar.
+        progress.stage(f"{len(ds)} prompts x {len(ds.models)} models: embedding prompts and "
+                       f"answers ({getattr(inner, 'name', embedder)}), then fitting the scorer "
+                       f"and searching cascades up to depth {max_depth}")
+        trained = fit_cascade(ds, ProgressEmbedder(inner, progress), config)  # type: ignore[arg-type]
+        progress.stage(f"writing {out}")
         save_artifact(trained.artifact, out)
     except ERRORS as exc:
+        progress.close()
         _fail(str(exc))
         return
+    progress.close()
     manifest = trained.artifact.manifest
     strategy = trained.artifact.strategy
     typer.echo(

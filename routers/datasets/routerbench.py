@@ -2,12 +2,15 @@
 
 Columns: `prompt`, `eval_name`, and for every model M: `M` (score in [0, 1]; "True"/"False"
 accepted), optionally `M|model_response` and `M|total_cost` (USD). RouterBench's own extra
-columns (`sample_id`, `oracle_model_to_route_to`) are ignored. Empty cells are unknown
+columns (`sample_id`, `oracle_model_to_route_to`, a nameless index) are ignored. RouterBench
+stores each prompt as the repr of a Python list of turns (`"['...']"`): such a prompt is read
+back as its turns joined by blank lines, so few-shot prompts end in their open question. Empty cells are unknown
 (NaN). Missing costs are computed from the price catalog (see `costs.py`).
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import math
@@ -125,7 +128,8 @@ def from_records(
     columns = list(records[0])
     if "prompt" not in columns:
         raise DatasetFormatError(f"{source}: no 'prompt' column")
-    models = [c for c in columns if c not in META_COLUMNS and "|" not in c]
+    # A nameless first column is a pandas index written with the frame (RouterBench's CSVs).
+    models = [c for c in columns if c and c not in META_COLUMNS and "|" not in c]
     if not models:
         raise DatasetFormatError(f"{source}: no model score columns")
     scores = np.full((len(records), len(models)), np.nan)
@@ -141,7 +145,7 @@ def from_records(
             text = rec.get(model + RESPONSE)
             answers.append(str(text) if text not in (None, "") else None)
     return RoutingDataset(
-        prompts=[str(rec.get("prompt") or "") for rec in records],
+        prompts=[_prompt_text(rec.get("prompt")) for rec in records],
         eval_names=[str(rec.get("eval_name") or name) for rec in records],
         models=models,
         scores=scores,
@@ -149,6 +153,20 @@ def from_records(
         responses=responses,
         name=name,
     )
+
+
+def _prompt_text(value: Any) -> str:
+    """The prompt, with RouterBench's list-of-turns repr unwrapped."""
+    text = str(value or "")
+    if not (text.startswith("[") and text.endswith("]")):
+        return text
+    try:
+        turns = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text  # a prompt that merely looks like a list
+    if isinstance(turns, list) and turns and all(isinstance(t, str) for t in turns):
+        return "\n\n".join(turns)
+    return text
 
 
 def _score(value: Any, source: str, row: int, column: str) -> float:

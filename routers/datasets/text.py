@@ -30,6 +30,8 @@ CONTEXT_TURN_CHARS = 300
 
 # An answered example: "Answer: B", "A: up", "Label: Sports", "Output: 42" alone on a line.
 _ANSWERED = re.compile(r"(?im)^[ \t]*(answer|a|label|output)[ \t]*:[ \t]*\S[^\n]*$")
+# RouterBench's ARC and Winogrande shots: "... Answer:" then the letter alone on the next line.
+_ANSWERED_LETTER = re.compile(r"(?im)answer[ \t]*:[ \t]*\n[ \t]*[A-E][ \t]*$")
 # The prompt ends by asking for the answer ("Answer:", "A:").
 _OPEN_ANSWER = re.compile(r"(?is)(answer|a|label|output)[ \t]*:[ \t]*$")
 _SPACES = re.compile(r"\s+")
@@ -53,10 +55,11 @@ def final_question(prompt: str) -> str:
     stripped = prompt.rstrip()
     if not _OPEN_ANSWER.search(stripped):
         return prompt
-    answered = list(_ANSWERED.finditer(stripped))
-    if not answered:
+    ends = [m.end() for m in _ANSWERED.finditer(stripped)]
+    ends += [m.end() for m in _ANSWERED_LETTER.finditer(stripped)]
+    if not ends:
         return prompt
-    tail = stripped[answered[-1].end() :].strip()
+    tail = stripped[max(ends) :].strip()
     return tail or prompt
 
 

@@ -5,6 +5,8 @@ Layout of the directory (format_version 1):
     manifest.json        kind "knn", format_version, replay factory, data_hash, models,
                          default_space, params, held-out metrics, calibration, added models
     index.faiss          FAISS index over the reference prompts in the default space
+                         (optional: without it the index is built from the vectors at load,
+                         which keeps small shipped artifacts small)
     reference_raw.npy    raw MiniLM vectors of the reference prompts (float16)
     prompt_hashes.json   text_hash of each reference prompt (matches outcomes to rows)
     scores.npy           (n, m) outcomes in [0, 1], NaN = unknown (float32)
@@ -78,10 +80,15 @@ def data_hash(prompts: list[str], models: list[str], scores: FloatMatrix, costs:
     return h.hexdigest()
 
 
-def save_artifact(artifact: KnnArtifact, directory: Path) -> None:
+def save_artifact(artifact: KnnArtifact, directory: Path, write_index: bool = True) -> None:
     """Write `artifact` to `directory` (created if needed), manifest last."""
     directory.mkdir(parents=True, exist_ok=True)
-    save_index(artifact.ensure_index(), directory / "index.faiss")
+    index_path = directory / "index.faiss"
+    if write_index:
+        save_index(artifact.ensure_index(), index_path)
+    else:
+        artifact.ensure_index()
+        index_path.unlink(missing_ok=True)
     np.save(directory / "reference_raw.npy", artifact.raw.astype(np.float16))
     np.save(directory / "scores.npy", artifact.scores.astype(np.float32))
     np.save(directory / "costs.npy", artifact.costs.astype(np.float32))
@@ -143,5 +150,5 @@ def load_artifact(directory: str | Path) -> KnnArtifact:
         default_space=manifest.get("default_space", "cscr"),
         params=params,
         manifest=manifest,
-        index=load_index(directory / "index.faiss"),
+        index=load_index(index) if (index := directory / "index.faiss").is_file() else None,
     )

@@ -12,25 +12,41 @@ from typing import Annotated, Literal
 
 import typer
 
-from routers.cli_support import ERRORS
+from routers.cli_support import ERRORS, embedder_option
 from routers.cli_support import build_embedder as _embedder
 from routers.cli_support import fail as _fail
 
-EmbedderName = Literal["minilm", "hashing"]
+EmbedderName = Literal["minilm", "static", "hashing"]
+# The encoder new artifacts are built with (bench/knn/static_vs_minilm.py decides it).
+DEFAULT_EMBEDDER = "minilm"
 
 
 def train_knn(
-    data: Annotated[Path, typer.Option(help="RouterBench-format CSV/JSONL file or folder")],
-    out: Annotated[Path, typer.Option(help="Artifact directory to write")],
+    data: Annotated[Path | None, typer.Option(
+        help="RouterBench-format CSV/JSONL file or folder")] = None,
+    out: Annotated[Path | None, typer.Option(help="Artifact directory to write")] = None,
     val_fraction: Annotated[float, typer.Option(help="Share of --data held out for metrics")] = 0.15,
     seed: Annotated[int, typer.Option(help="Seed of the hold-out split and training")] = 0,
     space: Annotated[str, typer.Option(help="auto (best held-out AIQ), raw or cscr")] = "auto",
     epochs: Annotated[int, typer.Option(help="Training epochs of the projection")] = 40,
     k: Annotated[int, typer.Option(help="Neighbours per decision")] = 32,
     index: Annotated[str, typer.Option(help="auto, flat or hnsw")] = "auto",
-    embedder: Annotated[str, typer.Option(help="minilm, or hashing (tests only)")] = "minilm",
+    embedder: Annotated[str, typer.Option(
+        help="minilm, static (model2vec, distilled from MiniLM), or hashing (tests only); "
+        "the artifact records it and the router embeds queries with it")] = DEFAULT_EMBEDDER,
     embedding_cache: Annotated[Path | None, typer.Option(
         help="A .npz file keeping embeddings between runs")] = None,
+    from_records: Annotated[bool, typer.Option(
+        "--from-records", help="Train a new registry version on a tenant's labelled traffic "
+        "(the records store of --config) instead of --data")] = False,
+    tenant: Annotated[str | None, typer.Option(help="With --from-records: whose traffic")] = None,
+    route: Annotated[str, typer.Option(
+        help="With --from-records: the route the version is for (its parent serves it)")] = "auto",
+    metric: Annotated[str, typer.Option(help="With --from-records: feedback metric")] = "default",
+    since: Annotated[float | None, typer.Option(
+        help="With --from-records: only traffic after this unix time")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="With --from-records: gateway.yaml naming the records store and registry")] = None,
 ) -> None:
     """Train the contrastive k-NN router (CSCR) and write a versioned artifact."""
     from routers.datasets import load_routerbench
@@ -38,21 +54,43 @@ def train_knn(
     from routers.knn.fit import FitConfig, fit_knn
     from routers.knn.predict import KnnParams
     from routers.knn.train import TrainConfig
+    from routers.train_progress import RichTrainProgress
 
     if space not in ("auto", "raw", "cscr") or index not in ("auto", "flat", "hnsw"):
         _fail("--space must be auto, raw or cscr and --index auto, flat or hnsw")
+    if from_records:
+        if not tenant:
+            _fail("--from-records needs --tenant")
+        # The gateway owns records and the registry; imported only for this mode.
+        from gateway.artifacts.cli import train_knn_from_records
+
+        try:
+            train_knn_from_records(config, tenant, route, metric, since, epochs,
+                                   _embedder(embedder, embedding_cache), seed)
+        except ERRORS as exc:
+            _fail(str(exc))
+        return
+    if data is None or out is None:
+        _fail("give --data and --out, or --from-records --tenant T")
+        return
+    typer.echo(f"loading {data}", err=True)
+    progress = RichTrainProgress()
     try:
         ds = load_routerbench(data)
-        config = FitConfig(
+        config_ = FitConfig(
             val_fraction=val_fraction, seed=seed, params=KnnParams(k=k),
             train=TrainConfig(epochs=epochs, seed=seed), space=space,  # type: ignore[arg-type]
             index_kind=index,  # type: ignore[arg-type]
         )
-        artifact = fit_knn(ds, _embedder(embedder, embedding_cache), config)  # type: ignore[arg-type]
+        artifact = fit_knn(ds, _embedder(embedder, embedding_cache), config_,  # type: ignore[arg-type]
+                           progress)
+        progress.stage(f"writing {out}")
         save_artifact(artifact, out)
     except ERRORS as exc:
+        progress.close()
         _fail(str(exc))
         return
+    progress.close()
     held_out = artifact.manifest["metrics"]["held_out"]
     typer.echo(f"trained on {len(ds)} prompts x {len(ds.models)} models -> {out}")
     for name in ("raw", "cscr"):
@@ -93,11 +131,11 @@ def calibrate_knn(
         from routers.knn.artifact import read_manifest, write_manifest
         from routers.knn.router import load_knn_router
 
-        hashing = read_manifest(artifact).get("embedder") == "hashing"
+        encoder = embedder_option(str(read_manifest(artifact).get("embedder") or "minilm"))
         router = load_knn_router(
             artifact,
-            embedder=None if hashing or not embedding_cache else _embedder(  # type: ignore[arg-type]
-                "minilm", embedding_cache
+            embedder=None if encoder == "hashing" or not embedding_cache else _embedder(  # type: ignore[arg-type]
+                encoder, embedding_cache
             ),
         )
         ref = load_routerbench(data)

@@ -29,6 +29,7 @@ from routers.knn.predict import KnnParams
 from routers.knn.projection import Projection, Vectors
 from routers.knn.router import KnnRouter
 from routers.knn.train import TrainConfig, train_projection
+from routers.train_progress import NullTrainProgress, ProgressEmbedder, TrainProgress
 
 EMBEDDING_TEXT = "routers.datasets.text.embedding_text: final question of few-shot prompts"
 
@@ -45,25 +46,42 @@ class FitConfig:
     index_kind: IndexKind = "auto"
 
 
-def fit_knn(ds: RoutingDataset, embedder: Embedder, config: FitConfig = FitConfig()) -> KnnArtifact:
+def fit_knn(
+    ds: RoutingDataset,
+    embedder: Embedder,
+    config: FitConfig = FitConfig(),
+    progress: TrainProgress | None = None,
+) -> KnnArtifact:
     """A trained artifact for `ds`, embedding its prompts with `embedder`."""
+    progress = progress or NullTrainProgress()
     started = time.perf_counter()
-    raw = embedder.embed([embedding_text(p) for p in ds.prompts])
-    artifact = fit_from_vectors(ds, raw, config, embedder.name)
+    progress.stage(f"embedding {len(ds)} prompts ({embedder.name})", len(ds))
+    raw = ProgressEmbedder(embedder, progress).embed([embedding_text(p) for p in ds.prompts])
+    artifact = fit_from_vectors(ds, raw, config, embedder.name, progress)
     artifact.manifest["training"]["embed_seconds"] = round(time.perf_counter() - started, 2)
     return artifact
 
 
 def fit_from_vectors(
-    ds: RoutingDataset, raw: Vectors, config: FitConfig = FitConfig(), embedder_name: str = ""
+    ds: RoutingDataset,
+    raw: Vectors,
+    config: FitConfig = FitConfig(),
+    embedder_name: str = "",
+    progress: TrainProgress | None = None,
 ) -> KnnArtifact:
     """As `fit_knn`, with the prompts' raw vectors already computed (row-aligned with `ds`)."""
+    progress = progress or NullTrainProgress()
     fit_rows, val_rows = split_rows(ds.prompts, config.val_fraction, config.seed)
     fit_scores, fit_costs = ds.scores[fit_rows], ds.costs[fit_rows]
+    progress.stage(
+        f"training the CSCR projection on {len(fit_rows)} prompts x {len(ds.models)} models "
+        f"({config.train.epochs} epochs)", config.train.epochs)
     result = train_projection(
         raw[fit_rows], fit_scores, fit_costs,
         outcome_descriptors(raw[fit_rows], fit_scores), config.train,
+        on_epoch=lambda _epoch, _loss: progress.advance(),
     )
+    progress.stage(f"replaying {len(val_rows)} held-out prompts in both spaces", 2)
     metrics: dict[str, Any] = {}
     for space in ("raw", "cscr"):
         held_out = _reference(
@@ -75,10 +93,12 @@ def fit_from_vectors(
             quality, cost, ds.scores[val_rows], ds.costs[val_rows], utility_knobs(fit_costs)
         )
         metrics[space] = summarise(points, ds.scores[val_rows], ds.costs[val_rows], ds.models)
+        progress.advance()
     default: Space = (
         config.space if config.space != "auto"
         else ("cscr" if metrics["cscr"]["aiq"] > metrics["raw"]["aiq"] else "raw")
     )
+    progress.stage(f"indexing {len(ds)} reference prompts ({default} space)")
     artifact = _reference(
         ds.models, raw, ds.scores, ds.costs, result.projection, default, config.params
     )

@@ -78,3 +78,73 @@ def add_models(
             }
         )
     return added
+
+
+@dataclass(frozen=True)
+class Grown:
+    """Labelled prompts joined to a reference set: new rows, and rows updated in place."""
+
+    appended: int
+    updated: int
+    ignored_models: tuple[str, ...]
+
+
+def add_prompts(
+    artifact: KnnArtifact,
+    raw: np.ndarray,  # (n, d) raw vectors of the new prompts
+    prompt_hashes: list[str],
+    scores: dict[str, list[float]],
+    costs: dict[str, list[float]],
+) -> Grown:
+    """Online update: labelled prompts join the reference set; no retraining.
+
+    A prompt already in the set (same `text_hash`) has its known outcomes replaced; a new
+    one is appended with NaN for models it has no label for. Models the artifact lacks are
+    ignored (they join at the next retraining, or with `add_models`). New arrays and a new
+    index are built and then swapped in, so a concurrent search sees the old or the new set,
+    never a half-written one (the arrays are assigned before the index that points into them).
+    """
+    import faiss
+
+    known = [m for m in scores if m in artifact.models]
+    ignored = tuple(m for m in scores if m not in artifact.models)
+    row_of = {h: i for i, h in enumerate(artifact.prompt_hashes)}
+    new_scores = artifact.scores.copy()
+    new_costs = artifact.costs.copy()
+    fresh: list[int] = []
+    fresh_rows: list[np.ndarray] = []
+    fresh_costs: list[np.ndarray] = []
+    updated = 0
+    for i, h in enumerate(prompt_hashes):
+        s_row = np.full(len(artifact.models), np.nan)
+        c_row = np.full(len(artifact.models), np.nan)
+        for model in known:
+            j = artifact.models.index(model)
+            s_row[j] = scores[model][i]
+            c_row[j] = costs.get(model, [np.nan] * len(prompt_hashes))[i]
+        at = row_of.get(h)
+        if at is not None:
+            have = ~np.isnan(s_row)
+            new_scores[at, have] = s_row[have]
+            new_costs[at, have] = c_row[have]
+            updated += 1
+        else:
+            row_of[h] = len(artifact.prompt_hashes) + len(fresh)
+            fresh.append(i)
+            fresh_rows.append(s_row)
+            fresh_costs.append(c_row)
+    if fresh:
+        vectors = np.ascontiguousarray(raw[fresh], dtype=np.float32)
+        index = faiss.clone_index(artifact.ensure_index())
+        index.add(np.ascontiguousarray(artifact.space_vectors(vectors), dtype=np.float32))
+        artifact.raw = np.vstack([artifact.raw, vectors])
+        artifact.scores = np.vstack([new_scores, np.array(fresh_rows)])
+        artifact.costs = np.vstack([new_costs, np.array(fresh_costs)])
+        artifact.prompt_hashes = [*artifact.prompt_hashes, *(prompt_hashes[i] for i in fresh)]
+        artifact.index = index
+    else:
+        artifact.scores, artifact.costs = new_scores, new_costs
+    artifact.manifest.setdefault("online", {"appended": 0, "updated": 0})
+    artifact.manifest["online"]["appended"] += len(fresh)
+    artifact.manifest["online"]["updated"] += updated
+    return Grown(len(fresh), updated, ignored)

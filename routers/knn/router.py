@@ -9,6 +9,7 @@ removed models the tenant may not use and models in cooldown.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ import numpy.typing as npt
 
 from routers.base import Candidate, Decision, Policy, RouteRequest
 from routers.choose import Scored, describe, rank
-from routers.datasets.text import embedding_text, messages_embedding_text
-from routers.embedding import Embedder, HashingEmbedder, default_embedder
+from routers.datasets.text import embedding_text, messages_embedding_text, text_hash
+from routers.embedding import Embedder, HashingEmbedder, MiniLMEmbedder, shared_embedder
 from routers.knn.artifact import KnnArtifact, Space, load_artifact
+from routers.knn.grow import Grown, add_prompts
 from routers.knn.index import search
 from routers.knn.predict import (
     KnnParams,
@@ -51,6 +53,8 @@ class KnnRouter:
         params: KnnParams | None = None,
     ):
         self.artifact = artifact
+        if embedder is not None:
+            check_encoder(artifact, embedder)
         self._embedder = embedder
         self.params = params or artifact.params
         self._priors = model_priors(artifact.scores)
@@ -59,12 +63,19 @@ class KnnRouter:
             known.sum(axis=0), 1
         )
         artifact.ensure_index()
+        self._column = {model: j for j, model in enumerate(artifact.models)}
 
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = embedder_for(self.artifact)
         return self._embedder
+
+    def _columns(self) -> dict[str, int]:
+        # `knn add-model` may grow the artifact's model list under a live router.
+        if len(self._column) != len(self.artifact.models):
+            self._column = {model: j for j, model in enumerate(self.artifact.models)}
+        return self._column
 
     @property
     def models(self) -> list[str]:
@@ -73,6 +84,12 @@ class KnnRouter:
     @property
     def space(self) -> Space:
         return self.artifact.default_space
+
+    @property
+    def version(self) -> str | None:
+        """The artifact's registry version id (records keep it with each decision)."""
+        block = self.artifact.manifest.get("version")
+        return str(block["id"]) if isinstance(block, dict) and "id" in block else None
 
     def embed_prompts(self, prompts: Sequence[str]) -> Vectors:
         """Raw embeddings of stored single-turn prompts (few-shot prefixes stripped)."""
@@ -115,6 +132,25 @@ class KnnRouter:
             mask = np.array([m in set(allowed) for m in self.models], dtype=np.bool_)
         return choose(quality, cost, policy.objective, policy.knob, mask)
 
+    def add_outcomes(
+        self,
+        prompts: Sequence[str],
+        scores: dict[str, list[float]],
+        costs: dict[str, list[float]],
+    ) -> Grown:
+        """Labelled prompts join the reference set (online update, no retraining).
+
+        Call it off the event loop: it embeds the prompts and copies the index.
+        """
+        raw = self.embed_prompts(prompts)
+        grown = add_prompts(self.artifact, raw, [text_hash(p) for p in prompts], scores, costs)
+        self._priors = model_priors(self.artifact.scores)
+        known = ~np.isnan(self.artifact.scores) & ~np.isnan(self.artifact.costs)
+        self._mean_costs = np.where(known, self.artifact.costs, 0.0).sum(axis=0) / np.maximum(
+            known.sum(axis=0), 1
+        )
+        return grown
+
     def route(
         self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy
     ) -> Decision:
@@ -122,26 +158,24 @@ class KnnRouter:
         quality, neighbour_cost = self.predict(raw)
         options: list[Scored] = []
         unknown: list[str] = []
+        quality_row, cost_row = quality[0].tolist(), neighbour_cost[0].tolist()
         for cand in candidates:
             estimate = cand.estimate.expected_cost_usd
-            if cand.model in self.models:
-                j = self.models.index(cand.model)
-                cost = float(
-                    blend_costs(
-                        np.array([neighbour_cost[0, j]]), np.array([estimate]),
-                        self.params.cost_blend,
-                    )[0]
-                )
-                options.append(Scored(cand.model, float(quality[0, j]), cost))
+            j = self._columns().get(cand.model)
+            if j is not None:
+                cost = blend_cost(cost_row[j], estimate, self.params.cost_blend)
+                options.append(Scored(cand.model, quality_row[j], cost))
             else:
                 unknown.append(cand.model)
                 options.append(Scored(cand.model, UNKNOWN_MODEL_QUALITY, estimate))
         ranked = rank(options, policy)
         note = f"; no outcomes for {', '.join(unknown)}" if unknown else ""
+        version = self.version
+        label = f"knn[{self.space}]@{version}" if version else f"knn[{self.space}]"
         return Decision(
             model=ranked[0].model,
             reason=(
-                f"knn[{self.space}] {policy.objective} knob={policy.knob:g}: "
+                f"{label} {policy.objective} knob={policy.knob:g}: "
                 f"{describe(ranked)}{note}"
             ),
             predicted_cost_usd=ranked[0].cost_usd,
@@ -150,11 +184,54 @@ class KnnRouter:
         )
 
 
+def blend_cost(neighbour: float, estimate: float, weight: float) -> float:
+    """`blend_costs` for one candidate, on Python floats (a decision's hot loop)."""
+    if math.isnan(neighbour):
+        return estimate
+    if math.isnan(estimate):
+        return neighbour
+    return weight * neighbour + (1.0 - weight) * estimate
+
+
+class EncoderMismatch(ValueError):
+    """Queries would be embedded with another encoder than the artifact's reference prompts."""
+
+
+def artifact_encoder(artifact: KnnArtifact) -> str | None:
+    """The encoder named in the manifest; artifacts from before the field used MiniLM.
+
+    None for an in-memory artifact without a manifest (held-out replay during training).
+    """
+    if not artifact.manifest:
+        return None
+    return str(artifact.manifest.get("embedder") or MiniLMEmbedder.name)
+
+
+def check_encoder(artifact: KnnArtifact, embedder: Embedder) -> None:
+    """Refuse an embedder whose vectors are not those of the artifact's reference prompts."""
+    recorded = artifact_encoder(artifact)
+    if recorded is not None and embedder.name != recorded:
+        raise EncoderMismatch(
+            f"the k-NN artifact was built with encoder {recorded!r}, but queries would be "
+            f"embedded with {embedder.name!r}: rebuild the artifact with that encoder or "
+            f"embed with {recorded!r}"
+        )
+    width = artifact.raw.shape[1]
+    if embedder.dim and embedder.dim != width:
+        raise EncoderMismatch(
+            f"the k-NN artifact holds {width}-dim vectors; encoder {embedder.name!r} "
+            f"gives {embedder.dim}"
+        )
+
+
 def embedder_for(artifact: KnnArtifact) -> Embedder:
-    """The embedder the artifact was built with: MiniLM, or the hashing test embedder."""
-    if artifact.manifest.get("embedder") == HashingEmbedder.name:
+    """The process-wide embedder of the encoder the artifact was built with."""
+    name = artifact_encoder(artifact) or MiniLMEmbedder.name
+    if name == HashingEmbedder.name:
         return HashingEmbedder(dim=artifact.raw.shape[1])
-    return default_embedder()
+    embedder = shared_embedder(name)
+    check_encoder(artifact, embedder)
+    return embedder
 
 
 def load_knn_router(
@@ -168,7 +245,9 @@ def load_knn_router(
         loaded.default_space = options.pop("space")
         loaded.index = None
     params = KnnParams(**{**loaded.params.to_json(), **options})
-    return KnnRouter(loaded, embedder=embedder, params=params)
+    # Resolved now (the model itself loads on first use): an artifact naming an encoder this
+    # process cannot give fails when it is loaded, not on the first request.
+    return KnnRouter(loaded, embedder=embedder or embedder_for(loaded), params=params)
 
 
 def drop_self(

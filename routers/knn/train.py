@@ -8,6 +8,7 @@ well under a minute.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -64,8 +65,11 @@ def train_projection(
     costs: FloatMatrix,
     descriptors: Vectors,
     config: TrainConfig = TrainConfig(),
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> TrainResult:
-    """A projection trained so prompts point at the descriptors of cheap correct models."""
+    """A projection trained so prompts point at the descriptors of cheap correct models.
+
+    `on_epoch(epoch, mean loss)` is called after each epoch (progress bars)."""
     import torch
 
     torch.set_num_threads(config.threads)
@@ -102,6 +106,8 @@ def train_projection(
             optimiser.step()
             total, steps = total + float(loss.detach()), steps + 1
         losses.append(total / max(steps, 1))
+        if on_epoch is not None:
+            on_epoch(len(losses), losses[-1])
     projection = Projection(
         w1=first.weight.detach().numpy().copy(),
         b1=first.bias.detach().numpy().copy(),

@@ -30,8 +30,9 @@ class GatewayProcess:
     """`costroute serve` in a child process; stderr (JSON logs) goes to a file."""
 
     def __init__(self, config_path: Path, workdir: Path, port: int | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, args: list[str] | None = None):
         self.config_path = config_path
+        self.args = args or []
         self.port = port or free_port()
         self.log_path = workdir / f"gateway-{self.port}.log"
         self.env = subprocess_env(COSTROUTE_DATA_DIR=str(workdir), **(env or {}))
@@ -45,7 +46,8 @@ class GatewayProcess:
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gateway.cli", "serve", "--config",
-                 str(self.config_path), "--port", str(self.port), "--log-level", "info"],
+                 str(self.config_path), "--port", str(self.port), "--log-level", "info",
+                 *self.args],
                 cwd=REPO, env=self.env, stdout=log, stderr=log)
         wait_for_port(self.port, timeout=90, proc=self.proc)
         httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=30).raise_for_status()

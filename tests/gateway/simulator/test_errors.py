@@ -63,7 +63,7 @@ def test_prompt_over_the_context_window_is_400(http: httpx.Client) -> None:
 
 
 def test_unknown_path_and_wrong_method_keep_the_openai_shape(http: httpx.Client) -> None:
-    missing = http.get("/embeddings")
+    missing = http.get("/no-such-endpoint")
     assert missing.status_code == 404
     assert_openai(missing.json(), "ErrorResponse")
     wrong = http.get("/chat/completions")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
 import orjson
 import pytest
 
 from gateway.upstream.http import HttpUpstream
+from gateway.upstream.pool import ConnectionPool
 
 
 def _sse(extra_length: int = 0) -> bytes:
@@ -71,28 +71,34 @@ async def _stream_once(upstream: HttpUpstream) -> list[dict[str, object]]:
         await stream.aclose()
 
 
-def _upstream(client: httpx.AsyncClient, base_url: str) -> HttpUpstream:
-    return HttpUpstream("m", client, base_url, api_key=None, upstream_model="m",
+def _upstream(pool: ConnectionPool, base_url: str) -> HttpUpstream:
+    return HttpUpstream("m", pool, base_url, api_key=None, upstream_model="m",
                         connect_s=5, first_byte_s=5, total_s=10)
 
 
 async def test_streams_reuse_one_pooled_connection(upstream_factory) -> None:  # type: ignore[no-untyped-def]
     fake = CountingUpstream()
     base_url = await upstream_factory(fake)
-    async with httpx.AsyncClient() as client:
-        upstream = _upstream(client, base_url)
+    pool = ConnectionPool()
+    try:
+        upstream = _upstream(pool, base_url)
         for _ in range(3):
             events = await _stream_once(upstream)
             assert [e["choices"][0]["delta"]["content"] for e in events] == ["hi"]  # type: ignore[index]
+    finally:
+        await pool.aclose()
     assert fake.connections == 1
 
 
 async def test_an_upstream_stalling_after_done_still_ends_the_stream(upstream_factory) -> None:  # type: ignore[no-untyped-def]
     fake = CountingUpstream(stall_after_done=True)
     base_url = await upstream_factory(fake)
-    async with httpx.AsyncClient() as client:
-        upstream = _upstream(client, base_url)
+    pool = ConnectionPool()
+    try:
+        upstream = _upstream(pool, base_url)
         for _ in range(2):
             events = await _stream_once(upstream)
             assert len(events) == 1
+    finally:
+        await pool.aclose()
     assert fake.connections == 2  # the stalled connection was dropped, not reused

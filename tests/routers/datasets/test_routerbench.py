@@ -100,3 +100,18 @@ def test_routerbench_meta_columns_are_not_models(tmp_path: Path) -> None:
 def test_missing_path_is_a_format_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetFormatError, match="no such file"):
         load_routerbench(tmp_path / "nope.csv")
+
+
+def test_routerbench_csv_index_and_list_prompts(tmp_path: Path) -> None:
+    # RouterBench's own CSVs: a nameless pandas index first, prompts stored as list reprs.
+    path = tmp_path / "arc.csv"
+    shots = "['Q one?\\nA) x\\nB) y\\nAnswer:\\nA\\n\\nQ two?\\nA) x\\nB) y\\nAnswer:']"
+    path.write_text(
+        ",sample_id,prompt,eval_name,m,m|total_cost\n"
+        f'507,arc.1,"{shots}",arc,1.0,0.5\n'
+        "508,arc.2,\"['not', 3]\",arc,0.0,0.5\n"
+    )
+    ds = load_routerbench(path)
+    assert ds.models == ["m"]
+    assert ds.prompts[0] == "Q one?\nA) x\nB) y\nAnswer:\nA\n\nQ two?\nA) x\nB) y\nAnswer:"
+    assert ds.prompts[1] == "['not', 3]"  # not a list of turns: kept as written

@@ -68,3 +68,10 @@ def test_normal_form_and_hash_ignore_case_and_spacing() -> None:
     assert normalise("  Hello\n\tWORLD ") == "hello world"
     assert text_hash("Hello  world") == text_hash("hello world")
     assert text_hash("hello world") != text_hash("hello there")
+
+
+def test_letter_on_the_next_line_counts_as_an_answered_example() -> None:
+    # RouterBench ARC / Winogrande shots: "Answer:" then the letter alone on the next line.
+    arc = ("Q one?\nA) x\nB) y\nAnswer:\nA\n\nQ two? Print one letter. Answer:\nB\n\n"
+           "Q three?\nA) x\nB) y\nAnswer:")
+    assert embedding_text(arc) == "Q three?\nA) x\nB) y\nAnswer:"

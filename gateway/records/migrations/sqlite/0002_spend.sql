@@ -15,6 +15,9 @@ CREATE TABLE spend (
     completion_tokens BIGINT NOT NULL DEFAULT 0,
     cache_hit INTEGER NOT NULL DEFAULT 0,
     estimated INTEGER NOT NULL DEFAULT 0,
+    -- The record's free-form `extra` as JSON (stage, reason, requested_model, ...): the
+    -- console's routing and savings pages read it.
+    extra TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (tenant, request_id)
 );
 -- Time ranges and the by-request listing (keyset on settled_at, request_id).

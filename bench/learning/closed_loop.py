@@ -1,0 +1,177 @@
+"""The closed loop: traffic -> shadow labels by a simulated judge -> k-NN -> AIQ on TEST.
+
+    .venv/bin/python bench/learning/closed_loop.py                     # the reported grid
+    .venv/bin/python bench/learning/closed_loop.py --http-n 100 --sizes 250,500 --eps 0.1
+
+Data: RouterBench's shared TRAIN files (11 models, recorded answers and costs). A TEST split
+(20%, grouped by normalised prompt, seed 0) is carved out first and never trained on; the
+rest is the TRAIN pool whose first N prompts are the "traffic".
+
+1. HTTP (the real path): `--http-n` pool prompts through a uvicorn gateway, the simulator
+   child process answering as the 11 models plus `costroute-simulated-judge` (ε = 0.1), the
+   official openai client; shadow rates 1.0 and 0.1. Reports the client p50 latency of a
+   learning tenant beside a non-learning one (alternating, same prompts, same run), failed
+   client requests, and learning spend (shadow + judge) as a share of the traffic's spend,
+   read from the spend ledger's `purpose`. The captured labels also train a k-NN.
+2. In process (for larger N): the same labelling (simulated judge via the v1 rubric prompt
+   and grade parser, MemoryRecordStore, outcomes_to_routing_table) for N in `--sizes`, shadow
+   rates 1.0 and 0.1, ε in `--eps`.
+Each table trains the k-NN (routers.knn.fit, MiniLM embeddings); AIQ on TEST is reported
+beside the k-NN trained offline on the whole pool with true outcomes, the per-task lookup
+and the best single model. Results: bench/results/learning/closed_loop.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tqdm import tqdm
+
+from bench.learning.http_phase import run_http
+from bench.learning.inprocess import judged_tables
+from bench.learning.scoring import Split, baselines, knn_aiq
+from bench.machine import machine
+from gateway.simulator.routing_data import write_simulation
+from routers.datasets import load_routerbench, split
+from routers.datasets.text import embedding_text
+from routers.embedding import minilm_embedder
+from routers.knn.embed_cache import DiskCachedEmbedder
+
+# ../shared beside the checkout (a git worktree one level deeper finds it one level up).
+DATA = next((p / "shared" / "data" / "routing" / "routerbench" for p in (REPO.parent,
+             REPO.parent.parent) if (p / "shared" / "data" / "routing").is_dir()),
+            REPO.parent / "shared" / "data" / "routing" / "routerbench")
+OUT = REPO / "bench" / "results" / "learning"
+# Its own cache file: a cache shared with other benchmarks running at once gets overwritten.
+CACHE = Path.home() / ".cache" / "costroute" / "bench" / "learning_minilm.npz"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="250,500,1000,all")
+    parser.add_argument("--eps", default="0,0.1,0.25")
+    parser.add_argument("--rates", default="1.0,0.1")
+    parser.add_argument("--http-n", type=int, default=250)
+    parser.add_argument("--latency-scale", type=float, default=0.02)
+    # 0: the k-NN in raw MiniLM space (no CSCR projection trained), for every table and the
+    # offline router alike; on a shared 2-core machine 24+ projection trainings do not fit.
+    parser.add_argument("--epochs", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(f"command: .venv/bin/python bench/learning/closed_loop.py {' '.join(argv)}".rstrip())
+    print(machine())
+    started = time.perf_counter()
+    ds = load_routerbench(DATA)
+    pool, test = split(ds, 0.2, 0)
+    print(f"RouterBench TRAIN files: {len(ds)} prompts x {len(ds.models)} models; "
+          f"TEST carved: {len(test)}, pool: {len(pool)}")
+    embedder = DiskCachedEmbedder(minilm_embedder(), CACHE)
+    print("embedding prompts with MiniLM (cached on disk) ...", flush=True)
+    raw_pool = embedder.embed([embedding_text(p) for p in pool.prompts])
+    raw_test = embedder.embed([embedding_text(p) for p in test.prompts])
+    data = Split(test, raw_test, pool, raw_pool)
+    row_of = {p: i for i, p in enumerate(pool.prompts)}
+    results: dict[str, Any] = {"dataset": "routerbench TRAIN files", "pool": len(pool),
+                               "test": len(test), "models": pool.models, "args": vars(args)}
+    print("baselines and the offline router ...", flush=True)
+    results["baselines"] = baselines(data)
+    results["offline_knn"] = knn_aiq(pool, raw_pool, data, args.epochs)
+    print(f"  offline k-NN AIQ {results['offline_knn']['aiq']:.4f}; task lookup "
+          f"{results['baselines']['task_lookup_aiq']:.4f}; best single "
+          f"{results['baselines']['best_single_model']} "
+          f"quality {results['baselines']['best_single_quality']:.4f}", flush=True)
+    rates = [float(r) for r in args.rates.split(",")]
+    results["http"] = []
+    if args.http_n:
+        with tempfile.TemporaryDirectory() as tmp:
+            sim_files = write_simulation(ds, Path(tmp))
+            prompts = pool.prompts[: args.http_n]
+            for rate in rates:
+                with tqdm(total=len(prompts), desc=f"HTTP rate {rate} eps 0.1",
+                          file=sys.stdout) as bar:
+                    r = run_http(pool, prompts, rate, 0.1, sim_files, args.latency_scale, bar)
+                raw = np.stack([raw_pool[row_of[p]] for p in r.table.prompts]) \
+                    if len(r.table) else np.empty((0, raw_pool.shape[1]), np.float32)
+                row = {"n": r.n, "rate": rate, "eps": 0.1, "p50_plain_ms": r.p50_plain_ms,
+                       "p50_learner_ms": r.p50_learner_ms, "failed": r.failed,
+                       "traffic_usd": r.traffic_usd, "learning_usd": r.learning_usd,
+                       "learning_share": r.learning_usd / r.traffic_usd if r.traffic_usd else None,
+                       "counts": r.counts, "judged_prompts": len(r.table),
+                       "knn": knn_aiq(r.table, raw, data, args.epochs)}
+                results["http"].append(row)
+                print(f"  HTTP rate {rate}: p50 plain {r.p50_plain_ms:.1f} ms, learner "
+                      f"{r.p50_learner_ms:.1f} ms, failed {r.failed}, learning spend "
+                      f"{row['learning_share']:.2%} of traffic, {len(r.table)} judged prompts, "
+                      f"k-NN AIQ {row['knn']['aiq']}", flush=True)
+    sizes = [len(pool) if s == "all" else int(s) for s in args.sizes.split(",")]
+    grid = [(rate, float(e)) for rate in rates for e in args.eps.split(",")]
+    results["inprocess"] = []
+    for rate, eps in tqdm(grid, desc="in-process grid (label, fit, score)", file=sys.stdout):
+        for n, table in judged_tables(pool, sizes, rate, eps).items():
+            _score_table(results, data, raw_pool, row_of, n, rate, eps, table, args.epochs)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "closed_loop.json").write_text(json.dumps(results, indent=2, default=float))
+    (OUT / "closed_loop.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+def _score_table(results: dict[str, Any], data: Split, raw_pool: np.ndarray,
+                 row_of: dict[str, int], n: int, rate: float, eps: float, table: Any,
+                 epochs: int) -> None:
+    raw = np.stack([raw_pool[row_of[p]] for p in table.prompts]) if len(table) \
+        else np.empty((0, raw_pool.shape[1]), np.float32)
+    score = knn_aiq(table, raw, data, epochs)
+    results["inprocess"].append({"n": n, "rate": rate, "eps": eps,
+                                 "judged_prompts": len(table), "knn": score})
+    tqdm.write(f"  N={n} rate={rate} eps={eps}: {len(table)} judged prompts, AIQ {score['aiq']}")
+
+
+def markdown(r: dict[str, Any]) -> str:
+    b, off = r["baselines"], r["offline_knn"]
+    lines = [
+        (f"RouterBench TRAIN files: pool {r['pool']} prompts, TEST {r['test']} (carved, never "
+         "trained on); 11 models; AIQ on TEST."), "",
+        "| router | AIQ |", "|---|---|",
+        f"| k-NN trained offline on the whole pool (true outcomes) | {off['aiq']:.4f} |",
+        f"| per-task lookup (whole pool) | {b['task_lookup_aiq']:.4f} |",
+        f"| single models' hull | {b['single_models_aiq']:.4f} |",
+        (f"| best single model ({b['best_single_model']}): quality "
+         f"{b['best_single_quality']:.4f} at ${b['best_single_cost_usd']:.6f}/prompt | - |"), "",
+        "| path | N | shadow rate | ε | judged prompts | AIQ | gap to offline |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    offline = off["aiq"]
+    for row in r["http"] + r["inprocess"]:
+        a = row["knn"]["aiq"]
+        path = "HTTP" if "p50_plain_ms" in row else "in-process"
+        lines.append(f"| {path} | {row['n']} | {row['rate']} | {row['eps']} | "
+                     f"{row['judged_prompts']} | {'-' if a is None else f'{a:.4f}'} | "
+                     f"{'-' if a is None else f'{a - offline:+.4f}'} |")
+    if r["http"]:
+        lines += ["", ("| HTTP shadow rate | client p50 off | client p50 on | added | failed | "
+                       "learning spend / traffic spend |"), "|---|---|---|---|---|---|"]
+        for row in r["http"]:
+            share = row["learning_share"]
+            lines.append(f"| {row['rate']} | {row['p50_plain_ms']:.1f} ms | "
+                         f"{row['p50_learner_ms']:.1f} ms | "
+                         f"{row['p50_learner_ms'] - row['p50_plain_ms']:+.1f} ms | "
+                         f"{row['failed']} | {'-' if share is None else f'{share:.1%}'} |")
+    lines.append(f"\n{r['seconds']} s in all.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

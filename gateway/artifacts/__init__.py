@@ -1,0 +1,1 @@
+"""Router artifact versions in the gateway: training from records, serving pointers."""

@@ -1,0 +1,259 @@
+"""`costroute router versions | evaluate | promote | rollback`, and `train knn --from-records`.
+
+    costroute train knn --from-records --tenant acme [--route auto] [--config gateway.yaml]
+    costroute router versions [--route auto]
+    costroute router evaluate v0002-knn --tenant acme [--against serving|VERSION]
+    costroute router promote v0002-knn --route auto
+    costroute router rollback --route auto
+
+The registry is gateway.yaml's `artifacts.dir` (default `$COSTROUTE_DATA_DIR/artifacts`)
+and the records store its `records:` block, both as `costroute serve` opens them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+app = typer.Typer(help="Router artifact versions: evaluate, promote, roll back.",
+                  no_args_is_help=True, add_completion=False)
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="gateway.yaml (artifacts.dir, records); default: embedded defaults")]
+RouteOption = Annotated[str, typer.Option("--route", help="Route alias")]
+
+
+@app.callback()
+def _group() -> None:
+    """Router artifact versions: evaluate, promote, roll back."""
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _config(path: Path | None) -> Any:
+    from gateway.config import load_config
+    from gateway.defaults import default_config
+
+    return load_config(path) if path else default_config("http://127.0.0.1:8000/simulator/v1")
+
+
+def _registry(config: Any) -> Any:
+    from gateway.artifacts.watch import registry_dir
+    from routers.versions.registry import ArtifactRegistry
+
+    return ArtifactRegistry(registry_dir(config))
+
+
+def _outcomes(config: Any, tenant: str, metric: str, since: float | None) -> list[Any]:
+    """The tenant's labelled outcomes from the records store gateway.yaml names."""
+    from gateway.records.factory import open_record_store
+    from gateway.server import data_dir
+
+    store = open_record_store(config.records, default_dir=data_dir())
+    if store is None:
+        _fail("records: kind `none` keeps no traffic to train on; configure `records:`")
+
+    async def read() -> list[Any]:
+        try:
+            return list(await store.outcomes(tenant, metric=metric, since=since))
+        finally:
+            await store.aclose()
+
+    return asyncio.run(read())
+
+
+def train_knn_from_records(
+    config_path: Path | None, tenant: str, route: str, metric: str, since: float | None,
+    epochs: int, embedder: object, seed: int = 0,
+) -> None:
+    """`costroute train knn --from-records`: the command-line side of gateway.artifacts.train."""
+    from gateway.artifacts.train import RecordsRequest, train_knn_version
+    from routers.train_progress import RichTrainProgress
+
+    config = _config(config_path)
+    registry = _registry(config)
+    typer.echo(f"reading labelled outcomes of tenant {tenant!r} (metric {metric})", err=True)
+    outcomes = _outcomes(config, tenant, metric, since)
+    typer.echo(f"  {len(outcomes)} labelled prompts", err=True)
+    args = ["costroute", "train", "knn", "--from-records", "--tenant", tenant, "--route", route,
+            "--metric", metric, "--epochs", str(epochs), "--seed", str(seed)]
+    args += ["--config", str(config_path)] if config_path else []
+    args += ["--since", str(since)] if since is not None else []
+    request = RecordsRequest(tenant=tenant, route=route, metric=metric, since=since,
+                             command=shlex.join(args), epochs=epochs, seed=seed)
+    progress = RichTrainProgress()
+    try:
+        trained = train_knn_version(outcomes, registry, request, embedder, progress)  # type: ignore[arg-type]
+    finally:
+        progress.close()
+    block = trained.manifest["version"]
+    typer.echo(f"new version {trained.version} -> {registry.path(trained.version)}")
+    typer.echo(f"  parent (serving {route}): {block['parent'] or 'none'}; "
+               f"{block['data']['n_prompts']} prompts x {block['data']['n_models']} models, "
+               f"{block['data']['n_labels']} labels, held out {block['data']['held_out']['n_prompts']}")
+    _print_metrics(block.get("metrics"))
+    typer.echo(f"next: costroute router evaluate {trained.version} --tenant {tenant} "
+               f"--route {route}")
+
+
+@app.command("versions")
+def versions(config: ConfigOption = None, route: RouteOption = "auto") -> None:
+    """List the registry's versions; mark the one serving `--route`."""
+    from routers.versions.pointer import read_pointer
+
+    registry = _registry(_config(config))
+    pointer = read_pointer(registry, route)
+    typer.echo(f"registry {registry.root}; {route} serves "
+               f"{pointer.version if pointer else 'its configured artifact'}")
+    for version in registry.versions():
+        block = registry.manifest(version).get("version", {})
+        art = (block.get("metrics") or {}).get("artifact") or {}
+        mark = "*" if pointer and pointer.version == version else " "
+        typer.echo(f" {mark} {version}  {block.get('created_at', '?')}  parent "
+                   f"{block.get('parent') or '-'}  prompts {block.get('data', {}).get('n_prompts')}"
+                   f"  held-out AIQ {art.get('aiq')}")
+
+
+@app.command("evaluate")
+def evaluate(
+    new: Annotated[str, typer.Argument(help="Version id (or artifact directory) to evaluate")],
+    tenant: Annotated[str, typer.Option(help="Whose traffic")],
+    against: Annotated[str, typer.Option(
+        help="`serving` (what the route serves now) or a version id / directory")] = "serving",
+    config: ConfigOption = None,
+    route: RouteOption = "auto",
+    metric: Annotated[str, typer.Option(help="Feedback metric")] = "default",
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples", min=100)] = 1000,
+) -> None:
+    """Compare NEW with the serving version on the held-out slice of the tenant's traffic."""
+    from gateway.artifacts.train import MIN_HELD_OUT_PROMPTS
+    from routers.datasets.records import outcomes_to_dataset, split_outcomes
+    from routers.versions.registry import RegistryError
+
+    cfg = _config(config)
+    registry = _registry(cfg)
+    try:
+        new_path = registry.path(new)
+        base_path = _base(registry, cfg, route, against)
+    except RegistryError as exc:
+        _fail(str(exc))
+        return
+    train_rows, held_rows = split_outcomes(_outcomes(cfg, tenant, metric, None))
+    if len(held_rows) < MIN_HELD_OUT_PROMPTS:
+        _fail(f"tenant {tenant!r}: {len(held_rows)} labelled prompts in the held-out slice; "
+              f"at least {MIN_HELD_OUT_PROMPTS} are needed")
+    held = outcomes_to_dataset(held_rows, name=f"records:{tenant}:held-out")
+    train = outcomes_to_dataset(train_rows, held.models) if train_rows else None
+    try:
+        report = evaluate_paths(new_path, base_path, held, train, resamples)
+    except ValueError as exc:  # e.g. a version routing to models the traffic never labelled
+        _fail(str(exc))
+        return
+    typer.echo(report)
+
+
+def evaluate_paths(new_path: Path, base_path: Path, held: Any, train: Any,
+                   resamples: int) -> str:
+    """The comparison as the lines `router evaluate` prints."""
+    from eval.artifact_metrics import compare
+
+    c = compare(new_path, base_path, held, train, resamples=resamples)
+    lines = [(f"held-out slice: {c.n_prompts} prompts x {len(held.models)} models "
+              f"({', '.join(held.models)})")]
+    for label, r in (("new", c.new), ("serving", c.base), ("task-lookup", c.lookup),
+                     (f"best single ({c.best_single.name})" if c.best_single else "", c.best_single)):
+        if r is not None and label:
+            lines.append(f"  {label:<40} AIQ {r.aiq:.4f}  accuracy {r.accuracy:.4f}  "
+                         f"mean cost ${r.mean_cost_usd:.6f}")
+    g = c.gain
+    lines.append(f"AIQ gain new - serving: {g.difference:+.4f}  95% CI [{g.ci.low:+.4f}, "
+                 f"{g.ci.high:+.4f}]  (paired bootstrap, {g.n_resamples} resamples; "
+                 f"share not above 0: {g.share_not_above:.3f})")
+    return "\n".join(lines)
+
+
+def _base(registry: Any, config: Any, route: str, against: str) -> Path:
+    from routers.versions.pointer import read_pointer
+    from routers.versions.registry import RegistryError
+
+    if against != "serving":
+        return Path(registry.path(against))
+    pointer = read_pointer(registry, route)
+    if pointer is not None:
+        return Path(pointer.path)
+    configured = config.routes.get(route)
+    if configured is None or not configured.artifact:
+        raise RegistryError(f"route {route!r} serves no artifact; give --against VERSION")
+    return Path(configured.artifact)
+
+
+@app.command("promote")
+def promote(
+    version: Annotated[str, typer.Argument(help="Version id (or artifact directory)")],
+    config: ConfigOption = None,
+    route: RouteOption = "auto",
+) -> None:
+    """Serve VERSION on --route; every gateway using the registry swaps within a poll."""
+    from routers.versions.pointer import promote as do_promote
+    from routers.versions.registry import RegistryError
+
+    cfg = _config(config)
+    if route not in cfg.routes:
+        _fail(f"no route {route!r} in the config (routes: {', '.join(cfg.routes)})")
+    registry = _registry(cfg)
+    try:
+        pointer = do_promote(registry, route, version)
+    except RegistryError as exc:
+        _fail(str(exc))
+        return
+    before = pointer.previous or "the configured artifact"
+    typer.echo(f"{route} now serves {pointer.version} (before: {before}); "
+               f"gateways swap within {cfg.artifacts.poll_s:g} s")
+
+
+@app.command("rollback")
+def rollback(config: ConfigOption = None, route: RouteOption = "auto") -> None:
+    """Serve again what served --route before the last promote."""
+    from routers.versions.pointer import rollback as do_rollback
+    from routers.versions.registry import RegistryError
+
+    registry = _registry(_config(config))
+    try:
+        pointer = do_rollback(registry, route)
+    except RegistryError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"{route} now serves {pointer.version} again")
+
+
+def _print_metrics(metrics: dict[str, Any] | None) -> None:
+    if not metrics:
+        typer.echo("  held-out slice too small for metrics")
+        return
+    for key in ("artifact", "task_lookup", "best_single_model"):
+        m = metrics.get(key)
+        if m:
+            name = f"{key} ({m['name']})" if "name" in m else key
+            typer.echo(f"  held-out {name:<45} AIQ {m['aiq']}  accuracy {m['accuracy']}  "
+                       f"mean cost ${m['mean_cost_usd']}")
+    gain = metrics.get("gain_over_lookup")
+    if gain:
+        typer.echo(f"  AIQ gain over the lookup {gain['difference']:+.4f} "
+                   f"[{gain['ci'][0]:+.4f}, {gain['ci'][1]:+.4f}]")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    app(args=list(argv) if argv is not None else None, prog_name="costroute router")

@@ -1,0 +1,119 @@
+"""A new k-NN artifact version from a tenant's captured, labelled traffic.
+
+1. The store's outcomes of the tenant (`RecordStore.outcomes`) become a routing dataset
+   (routers.datasets.records); a stable hash of each request id puts a fifth of them in the
+   held-out slice, which training never sees.
+2. `fit_knn` trains on the rest, with progress.
+3. The artifact becomes a new version in the registry; its manifest records the data
+   (hash, counts), the version serving the route when training began (its parent), the
+   command, and AIQ, accuracy and cost on the held-out slice beside the per-task lookup and
+   the best single model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from routers.datasets.format import RoutingDataset
+from routers.datasets.records import (
+    HELD_OUT_FRACTION,
+    HELD_OUT_RULE,
+    NoOutcomesError,
+    OutcomeRow,
+    label_count,
+    outcomes_to_dataset,
+    split_outcomes,
+)
+from routers.embedding import Embedder
+from routers.train_progress import NullTrainProgress, TrainProgress
+from routers.versions.pointer import read_pointer
+from routers.versions.registry import ArtifactRegistry, write_version_block
+
+MIN_TRAIN_PROMPTS = 20
+MIN_HELD_OUT_PROMPTS = 5
+
+
+@dataclass(frozen=True)
+class RecordsRequest:
+    """Which traffic to train on, and where the version goes."""
+
+    tenant: str
+    route: str = "auto"
+    metric: str = "default"
+    since: float | None = None
+    command: str = ""
+    epochs: int = 40
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainedVersion:
+    version: str
+    manifest: dict[str, Any]
+    train: RoutingDataset
+    held_out: RoutingDataset | None
+
+
+def split_for_training(
+    outcomes: Sequence[OutcomeRow], tenant: str
+) -> tuple[RoutingDataset, RoutingDataset | None]:
+    """(training dataset, held-out dataset or None when the slice is too small)."""
+    train_rows, held_rows = split_outcomes(outcomes)
+    if len(train_rows) < MIN_TRAIN_PROMPTS:
+        raise NoOutcomesError(
+            f"tenant {tenant!r}: {len(train_rows)} labelled prompts outside the held-out slice;"
+            f" at least {MIN_TRAIN_PROMPTS} are needed (turn on capture and feedback or "
+            "shadow labelling in its `learning:` block)")
+    train = outcomes_to_dataset(train_rows, name=f"records:{tenant}")
+    held = (outcomes_to_dataset(held_rows, train.models, name=f"records:{tenant}:held-out")
+            if len(held_rows) >= MIN_HELD_OUT_PROMPTS else None)
+    return train, held
+
+
+def train_knn_version(
+    outcomes: Sequence[OutcomeRow],
+    registry: ArtifactRegistry,
+    request: RecordsRequest,
+    embedder: Embedder,
+    progress: TrainProgress | None = None,
+    resamples: int = 1000,
+) -> TrainedVersion:
+    """Fit, publish and describe one new k-NN version; returns its id and manifest."""
+    from eval.artifact_metrics import held_out_metrics
+    from routers.knn.artifact import save_artifact
+    from routers.knn.fit import FitConfig, fit_knn
+    from routers.knn.train import TrainConfig
+
+    progress = progress or NullTrainProgress()
+    train, held = split_for_training(outcomes, request.tenant)
+    parent = read_pointer(registry, request.route)
+    config = FitConfig(seed=request.seed, train=TrainConfig(epochs=request.epochs,
+                                                            seed=request.seed))
+    artifact = fit_knn(train, embedder, config, progress)
+    version = registry.create("knn", lambda d: save_artifact(artifact, d))
+    path = registry.path(version)
+    metrics = None
+    if held is not None:
+        progress.stage(f"replaying {len(held)} held-out prompts beside the lookup")
+        metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed)
+    manifest = write_version_block(path, {
+        "id": version,
+        "kind": "knn",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parent": parent.version if parent else None,
+        "route": request.route,
+        "command": request.command,
+        "data": {
+            "source": "records", "tenant": request.tenant, "metric": request.metric,
+            "since": request.since, "data_hash": artifact.manifest["data_hash"],
+            "n_prompts": len(train), "n_models": len(train.models),
+            "models": list(train.models), "n_labels": label_count(train),
+            "held_out": {"rule": HELD_OUT_RULE.format(fraction=HELD_OUT_FRACTION),
+                         "n_prompts": len(held) if held is not None else 0},
+        },
+        "metrics": metrics,
+    })
+    return TrainedVersion(version, manifest, train, held)

@@ -1,0 +1,98 @@
+"""What every endpoint module shares: the caller's key, its context, the body, the headers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from gateway.assembly import Gateway
+from gateway.auth import authenticate
+from gateway.context import RequestContext
+from gateway.errors import InvalidRequest
+
+log = logging.getLogger("costroute.access")
+
+JSON = "application/json"
+
+
+def gateway_of(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def request_context(request: Request, gateway: Gateway) -> RequestContext:
+    """The authenticated caller: `Authorization: Bearer`, Azure's `api-key`, or Anthropic's
+    `x-api-key` (the anthropic SDK sends only that one)."""
+    api_key = request.headers.get("api-key") or request.headers.get("x-api-key")
+    tenant = authenticate(gateway.tenants, request.headers.get("authorization"), api_key)
+    state = request.scope.get("state", {})
+    return RequestContext(str(state.get("request_id", "")), tenant,
+                          client_request_id=state.get("client_request_id"))
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        raise InvalidRequest("The request body is empty; send a JSON object.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc.msg}.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The request body must be a JSON object.")
+    return body
+
+
+def invalid(exc: ValidationError) -> InvalidRequest:
+    """The first problem of a wire model's validation, naming the field."""
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ())]
+    param = ".".join(loc) or None
+    where = f" at `{param}`" if param else ""
+    return InvalidRequest(f"Invalid request body{where}: {first.get('msg')}", param=param)
+
+
+def json_response(data: Any, status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type=JSON, headers=headers)
+
+
+def header_safe(text: str) -> str:
+    # Header values must be latin-1; route reasons carry model names from config.
+    return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")[:8192]
+
+
+def safe_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: header_safe(v) for k, v in headers.items()}
+
+
+def finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool,
+           **extra: Any) -> None:
+    """Metrics and the access log line of one finished request (as chat writes them)."""
+    elapsed = time.perf_counter() - ctx.started
+    m = gateway.metrics
+    m.requests.labels(ctx.route, str(ctx.log.get("model", "")), str(status)).inc()
+    m.latency.labels(ctx.route, "true" if stream else "false").observe(elapsed)
+    m.overhead.labels(ctx.route).observe(max(0.0, elapsed - ctx.upstream_s))
+    access_log(ctx, status, **extra)
+
+
+def failed(gateway: Gateway, ctx: RequestContext, status: int, code: str | None) -> None:
+    gateway.metrics.errors.labels(ctx.route, str(code)).inc()
+    access_log(ctx, status, error=code)
+
+
+def access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    fields = {"request_id": ctx.request_id, "client_request_id": ctx.client_request_id,
+              "tenant": ctx.tenant.name, "route": ctx.route, "status": status,
+              "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
+              **ctx.log, **extra}
+    log.info("request", extra={"fields": fields})

@@ -1,0 +1,73 @@
+"""`POST /v1/responses`: OpenAI's Responses API, served by translation onto chat upstreams.
+
+The request becomes a chat-completions body (responses_translate), runs through the one
+chat pipeline (pipeline.py: route, reserve, call, settle) and its answer is told back as
+a `response` object or as the Responses stream's semantic events (responses_stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from pydantic import ValidationError
+from starlette.responses import Response, StreamingResponse
+
+from gateway.entrypoints import pipeline
+from gateway.entrypoints.common import (
+    failed,
+    finish,
+    gateway_of,
+    invalid,
+    json_response,
+    read_json,
+    request_context,
+    safe_headers,
+)
+from gateway.entrypoints.responses_stream import ResponsesEvents
+from gateway.entrypoints.responses_translate import from_chat, to_chat_body
+from gateway.entrypoints.responses_wire import ResponsesRequest
+from gateway.errors import as_gateway_error
+
+
+def install(app: FastAPI) -> None:
+    @app.post("/v1/responses")
+    async def create_response(request: Request) -> Response:
+        gateway = gateway_of(request)
+        ctx = request_context(request, gateway)
+        try:
+            body = await read_json(request)
+            try:
+                parsed = ResponsesRequest.model_validate(body)
+            except ValidationError as exc:
+                raise invalid(exc) from None
+            chat_body = to_chat_body(parsed)
+            if parsed.stream:
+                opened = await pipeline.stream(gateway, ctx, chat_body)
+            else:
+                reply = await pipeline.complete(gateway, ctx, chat_body)
+        except Exception as exc:
+            error = as_gateway_error(exc)
+            if error is None:
+                raise
+            failed(gateway, ctx, error.status_code, error.code)
+            raise error from None
+        if not parsed.stream:
+            finish(gateway, ctx, 200, stream=False)
+            return json_response(from_chat(parsed, reply.body, reply.model),
+                                 headers=safe_headers(pipeline.reply_headers(reply,
+                                                                             ctx.request_id)))
+
+        async def events() -> AsyncIterator[bytes]:
+            translated = ResponsesEvents(parsed, opened.model).events(opened.chunks)
+            try:
+                async for event in translated:
+                    yield event
+            finally:
+                await translated.aclose()  # type: ignore[attr-defined]
+                await opened.chunks.aclose()  # type: ignore[attr-defined]
+                finish(gateway, ctx, 200, stream=True)
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers={
+            **safe_headers(opened.headers), "cache-control": "no-cache",
+            "x-accel-buffering": "no"})

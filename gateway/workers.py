@@ -1,0 +1,48 @@
+"""`costroute serve --workers N`: one process per core, uvicorn's workers on one socket.
+
+Each worker builds its own app from the same config file (named in the environment, as
+uvicorn's spawned workers import the app by name). State that must be shared between them
+lives in the store: budgets, holds and rate limits on Redis. The in-process store keeps
+budgets in one process, so with more than one worker each would enforce its own copy of
+every budget: that refuses to start rather than overspend silently.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from gateway.config import ConfigError, GatewayConfig
+
+CONFIG_ENV = "COSTROUTE_WORKER_CONFIG"
+LOG_LEVEL_ENV = "COSTROUTE_WORKER_LOG_LEVEL"
+SHARED_STORES = frozenset({"redis"})
+
+
+def check_workers(config: GatewayConfig, workers: int) -> None:
+    """Raises ConfigError when `workers` processes could not share `config`'s budget state."""
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, not {workers}")
+    if workers > 1 and config.store.kind not in SHARED_STORES:
+        raise ConfigError(
+            f"--workers {workers} needs a budget store shared by the workers, but "
+            f"store.kind is {config.store.kind!r}, which keeps budgets inside one process: "
+            f"each worker would enforce its own copy of every budget. Set `store: {{kind: "
+            f"redis, url: ...}}` in gateway.yaml, or serve with --workers 1.")
+
+
+def worker_env(config_path: Path, log_level: str) -> None:
+    """What each spawned worker reads to build its app (see `app_from_env`)."""
+    os.environ[CONFIG_ENV] = str(config_path.resolve())
+    os.environ[LOG_LEVEL_ENV] = log_level
+
+
+def app_from_env() -> Any:
+    """uvicorn's app factory in each worker: logging as the parent set it, then the app."""
+    from gateway.config import load_config
+    from gateway.logs import configure_logging
+    from gateway.server import ServeOptions, make_app
+
+    configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
+    return make_app(ServeOptions(load_config(os.environ[CONFIG_ENV])))

@@ -1,0 +1,1 @@
+"""Versioned router artifacts: a registry directory, and which version serves each route."""

@@ -1,0 +1,81 @@
+"""`costroute serve --workers 2`: refused on the in-process store, budgets shared on Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from gateway.simulator.process import start_simulator_process
+from tests.gateway.processes import REPO, GatewayProcess, write_gateway_config, write_tenants
+from tests.gateway.test_budget_concurrency import (
+    KEY,
+    check_outcome,
+    fire,
+    no_fallback_config,
+    tenant,
+    worst_case_cost,
+)
+from tests.servers import RedisServer, free_port, subprocess_env
+
+REQUESTS = 300
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_two_workers_on_the_in_process_store_refuse_to_start(tmp_path: Path) -> None:
+    tenants = write_tenants(tmp_path / "tenants.yaml", [tenant(1.0)])
+    config = {"models": [{"name": "gpt-4o-mini",
+                          "upstream": {"base_url": "http://127.0.0.1:9/v1"}}],
+              "tenants_file": str(tenants), "store": {"kind": "memory"}}
+    path = write_gateway_config(tmp_path / "gateway.yaml", config)
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
+         "--port", str(free_port()), "--workers", "2"],
+        check=False, cwd=REPO, env=subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path)),
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "--workers 2 needs a budget store shared by the workers" in done.stderr
+    assert "'memory'" in done.stderr and "redis" in done.stderr
+
+
+@pytest.mark.redis
+def test_two_workers_on_redis_share_one_budget(tmp_path: Path,
+                                               redis_server: RedisServer) -> None:
+    per_request = worst_case_cost()
+    budget = round(per_request * 60, 8)
+    with ExitStack() as stack:
+        sim = stack.enter_context(start_simulator_process())
+        tenants = write_tenants(tmp_path / "tenants.yaml", [tenant(budget)])
+        config = no_fallback_config(sim, tenants_file=str(tenants),
+                                    store={"kind": "redis", "url": redis_server.url})
+        config_path = write_gateway_config(tmp_path / "gateway.yaml", config)
+        redis.Redis.from_url(redis_server.url).flushdb()
+        gateway = GatewayProcess(config_path, tmp_path, args=["--workers", "2"]).start()
+        stack.callback(gateway.stop)
+        assert gateway.proc is not None
+        # uvicorn's workers are multiprocessing spawns (its resource tracker is not one).
+        workers = [c for c in _children(gateway.proc.pid)
+                   if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text(errors="replace")]
+        assert len(workers) == 2, workers
+        responses = asyncio.run(fire([gateway.base_url], REQUESTS))
+        report = httpx.get(f"{gateway.base_url}/costroute/spend", timeout=30,
+                           headers={"authorization": f"Bearer {KEY}"}).json()
+        admitted = check_outcome(responses, budget, per_request, report["total"]["cost_usd"])
+        assert report["total"]["requests"] == admitted

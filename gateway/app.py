@@ -33,7 +33,6 @@ from gateway.errors import (
 from gateway.fastpath import ChatFastPath
 from gateway.learning.graders import REFERENCE_HEADER
 from gateway.learning.loop import learn_after
-from gateway.ledger.report import DayRange
 from gateway.logs import log_fields
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -42,7 +41,8 @@ from gateway.records.capture import capture_reply, capture_stream, wants_capture
 from gateway.records.feedback import feedback_router
 from gateway.routing import Routed
 from gateway.serving import ChatReply
-from gateway.spend import spend_report
+from gateway.spend import history_report, spend_report
+from gateway.spend_params import SpendParamError, parse_spend_params
 from gateway.streaming import replay_as_stream
 from routers.base import Orchestrator
 
@@ -193,13 +193,18 @@ def _install_routes(app: FastAPI) -> None:
         if wanted != tenant.name and not tenant.admin:
             raise PermissionDenied("Only an admin key may read another tenant's spend.",
                                    param="tenant", code="admin_required")
-        by = [d for d in request.query_params.get("by", "period,model,route").split(",") if d]
         if gateway.store is None:
             raise NotFound("This gateway keeps no spend ledger.")
-        days = _day_range(request)
         try:
-            report = await spend_report(gateway.store, gateway.service.estimator,
-                                        None if wanted == "*" else wanted, by, days)
+            params = parse_spend_params(request.query_params, None if wanted == "*" else wanted)
+            if gateway.spend_drainer is not None:
+                report = await history_report(gateway.spend_drainer, gateway.service.estimator,
+                                              params)
+            else:
+                report = await spend_report(gateway.store, gateway.service.estimator,
+                                            params.query.tenant, params.query.by, params.query)
+        except SpendParamError as exc:
+            raise InvalidRequest(str(exc), param=exc.param) from None
         except ValueError as exc:
             raise InvalidRequest(str(exc), param="by") from None
         return _json(report)
@@ -211,20 +216,6 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:
         return Response(_gateway(request).metrics.render(), media_type=CONTENT_TYPE)
-
-
-def _day_range(request: Request) -> DayRange | None:
-    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included); None when neither is given."""
-    first, last = request.query_params.get("from"), request.query_params.get("to")
-    if first is None and last is None:
-        return None
-    if first is None or last is None:
-        raise InvalidRequest("Give both `from` and `to` (YYYY-MM-DD), or neither.",
-                             param="from" if first is None else "to")
-    try:
-        return DayRange.parse(first, last)
-    except ValueError as exc:
-        raise InvalidRequest(f"Invalid date range: {exc}.", param="from") from None
 
 
 async def chat_completions(request: Request) -> Response:

@@ -21,6 +21,7 @@ from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
 from gateway.records.factory import open_records
+from gateway.records.spend_drainer import SpendDrainer
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
 from gateway.tracing import NoTracing, Tracing, build_tracing
@@ -54,6 +55,9 @@ class Gateway:
     # `record_store`); None keeps nothing.
     record_store: RecordStore | None = None
     records: RecordSink | None = None
+    # Copies settled spend into `record_store` (gateway/records/spend_drainer.py); the spend
+    # API reads the database when it is set, the ledger's log otherwise.
+    spend_drainer: SpendDrainer | None = None
     learning: LearningLoop | None = None  # shadow labels and online update (gateway/learning)
     tracing: Tracing = field(default_factory=NoTracing)
     # The upstreams' aiohttp connections (`http` sends through them too).

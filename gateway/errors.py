@@ -167,6 +167,7 @@ def as_gateway_error(exc: BaseException) -> GatewayError | None:
     from gateway.ledger.status import BudgetExhausted
     from gateway.ratelimit.base import RateLimitExceeded
     from gateway.records.base import RecordStoreUnavailable
+    from gateway.records.spend_history import SpendHistoryUnavailable
 
     if isinstance(exc, GatewayError):
         return exc
@@ -178,6 +179,9 @@ def as_gateway_error(exc: BaseException) -> GatewayError | None:
         return ServiceUnavailable(
             "The budget store is unavailable, so spend cannot be checked; retry shortly.",
             code="budget_store_unavailable", headers={"retry-after": "2"})
+    if isinstance(exc, SpendHistoryUnavailable):
+        return ServiceUnavailable(str(exc), code="records_store_unavailable",
+                                  headers={"retry-after": "2"})
     if isinstance(exc, RecordStoreUnavailable):
         return ServiceUnavailable(
             "The records store is unavailable, so the rating was not recorded; retry shortly.",

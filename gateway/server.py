@@ -15,6 +15,7 @@ from gateway.budget import LedgerBudget
 from gateway.config import ConfigError, GatewayConfig
 from gateway.ledger.factory import open_rate_limiter, open_store
 from gateway.ledger.guard import BudgetGuard
+from gateway.records.spend_drainer import open_spend_drainer
 from gateway.tenants.config import TenantConfig
 from gateway.tenants.directory import TenantDirectory
 from gateway.upstream.base import Upstream
@@ -82,6 +83,11 @@ def make_app(options: ServeOptions) -> Any:
                                 upstreams=options.upstreams, tokenizers=tokenizers,
                                 records_dir=data_dir())
         gateway.store = store
+        drainer = open_spend_drainer(store, gateway.record_store, journal)
+        if drainer is not None:
+            drainer.start()
+            gateway.spend_drainer = drainer
+            gateway.on_close.append(drainer.aclose)  # runs before the store closes
         from gateway.artifacts.watch import start_watching
 
         _watcher, stop_watching = start_watching(config, gateway.routes)

@@ -125,26 +125,26 @@ def _api() -> APIRouter:
         if by not in SERIES_DIMENSIONS:
             raise InvalidRequest(f"`by` must be one of {', '.join(SERIES_DIMENSIONS)}.",
                                  param="by")
-        entries = s.days.select(await settled_history(s.gateway, s.name))
+        entries = s.days.select(await settled_history(s.gateway, s.name, s.days))
         return _json({**s.header(), **series(entries, s.days, by)})
 
     @router.get("/routing")
     async def routing_page(request: Request) -> Response:
         s = scope(request)
-        entries = s.days.select(await settled_history(s.gateway, s.name))
+        entries = s.days.select(await settled_history(s.gateway, s.name, s.days))
         return _json({**s.header(), **routing(entries, s.days)})
 
     @router.get("/savings")
     async def savings_page(request: Request) -> Response:
         s = scope(request)
-        entries = s.days.select(await settled_history(s.gateway, s.name))
+        entries = s.days.select(await settled_history(s.gateway, s.name, s.days))
         return _json({**s.header(), **savings(entries, _route_facts(s.gateway),
                                                s.gateway.catalog, await _outcomes(s))})
 
     @router.get("/languages")
     async def languages_page(request: Request) -> Response:
         s = scope(request)
-        entries = s.days.select(await settled_history(s.gateway, s.name))
+        entries = s.days.select(await settled_history(s.gateway, s.name, s.days))
         return _json({**s.header(), "unit": "USD over the range", "totals": totals(entries),
                       "languages": language_premium(entries, s.gateway.service.estimator)})
 

@@ -66,3 +66,8 @@ def decode_entry(raw: bytes | str) -> SettledEntry:
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"not a spend entry: {exc}") from None
+
+
+def unix_seconds(iso: str) -> float:
+    """An ISO-8601 instant (as `utc_now_iso` writes) as unix seconds."""
+    return datetime.fromisoformat(iso).timestamp()

@@ -24,11 +24,14 @@ from gateway.ledger.entries import decode_entry, encode_entry
 log = logging.getLogger(__name__)
 
 
-def read_journal(path: Path) -> tuple[list[SettledEntry], int]:
-    """The entries in `path` and the byte length of its intact prefix (torn tail excluded)."""
+def read_journal(path: Path, start: int = 0) -> tuple[list[SettledEntry], int]:
+    """The entries in `path` from byte `start`, and where its intact prefix ends (torn tail
+    excluded)."""
     if not path.exists():
         return [], 0
-    data = path.read_bytes()
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read()
     entries: list[SettledEntry] = []
     offset = 0
     line_number = 0
@@ -44,16 +47,16 @@ def read_journal(path: Path) -> tuple[list[SettledEntry], int]:
         except ValueError as exc:
             if end == -1 or not data[end + 1:].strip():
                 log.warning("%s: dropping torn last line %d (%s)", path, line_number, exc)
-                return entries, offset
+                return entries, start + offset
             raise LedgerCorrupt(f"{path}:{line_number}: {exc}") from None
         if end == -1:
             # Parsed but unterminated: the newline never reached the disk, so the append
             # was never acknowledged; keep the entry and finish the line on open.
             entries.append(entry)
-            return entries, len(data)
+            return entries, start + len(data)
         entries.append(entry)
         offset = end + 1
-    return entries, offset
+    return entries, start + offset
 
 
 class SpendJournal:
@@ -65,9 +68,10 @@ class SpendJournal:
         self._lock = threading.Lock()
         self._fd: int | None = None
 
-    def replay(self) -> list[SettledEntry]:
-        """Every intact entry; cuts a torn tail off the file so appends start on a clean line."""
-        entries, intact = read_journal(self.path)
+    def replay(self, start: int = 0) -> list[SettledEntry]:
+        """Every intact entry from byte `start` (a drained checkpoint's offset); cuts a torn
+        tail off the file so appends start on a clean line."""
+        entries, intact = read_journal(self.path, start)
         if self.path.exists():
             size = self.path.stat().st_size
             with open(self.path, "r+b") as handle:

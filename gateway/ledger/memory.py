@@ -3,8 +3,13 @@
 Every critical section is a few dictionary operations under a lock with no `await` inside,
 so concurrent coroutines (or threads) see each reserve as atomic. Holds live in memory only:
 a crash drops them, which is exactly what their TTL would do. Settled spend is appended to
-the journal and fsync'd before `settle` returns (concurrent settles share one fsync), and is
-replayed on start.
+the journal and fsync'd before `settle` returns (concurrent settles share one fsync).
+
+On start the window counters come from the journal's drained checkpoint (written by the
+spend-history drainer, gateway/ledger/spend_outbox.py) plus a replay of the journal's tail
+after it; without a checkpoint (no records database) the whole journal is replayed. Only
+tail entries are then known to settle's repeat check, and once a drainer runs
+(`stop_keeping_entries`) `entries()` holds nothing: history is the records database's.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from gateway.ledger.base import (
 )
 from gateway.ledger.entries import utc_now_iso
 from gateway.ledger.journal import GroupCommitter, SpendJournal
+from gateway.ledger.spend_outbox import load_checkpoint
 from gateway.ledger.validation import check_reservation, check_settlement
 
 
@@ -56,10 +62,13 @@ class InMemorySpendStore:
         self._holds: dict[str, dict[str, _LiveHold]] = {}
         self._settled: set[tuple[str, str]] = set()
         self._entries: list[SettledEntry] = []
+        self._keep_entries = True
         self._writer: GroupCommitter | None = None
         if journal_path is not None:
             journal = SpendJournal(journal_path, fsync=fsync)
-            for entry in journal.replay():
+            checkpoint = load_checkpoint(journal.path)
+            self._spent.update(checkpoint.spent)
+            for entry in journal.replay(checkpoint.offset):
                 self._count(entry)
             self._writer = GroupCommitter(journal)
 
@@ -117,7 +126,8 @@ class InMemorySpendStore:
             self._holds.get(hold.tenant, {}).pop(hold.request_id, None)
             self._add_spend(hold.tenant, entry.window_keys, actual)
             self._settled.add(key)
-            self._entries.append(entry)
+            if self._keep_entries:
+                self._entries.append(entry)
         if self._writer is None:
             return
         try:
@@ -127,7 +137,8 @@ class InMemorySpendStore:
                 # Undo, so that a retried settle counts it once the disk is back.
                 self._add_spend(hold.tenant, entry.window_keys, -actual)
                 self._settled.discard(key)
-                self._entries.remove(entry)
+                if entry in self._entries:
+                    self._entries.remove(entry)
             raise StoreUnavailable(
                 f"cannot append to the spend log {self._writer.journal.path}: {exc.strerror}"
             ) from exc
@@ -148,6 +159,13 @@ class InMemorySpendStore:
                 )
                 for w in windows
             ]
+
+    def stop_keeping_entries(self) -> None:
+        """The records database holds spend history now (a drainer copies the journal):
+        stop holding every settled entry in memory, where it grew without bound."""
+        with self._lock:
+            self._keep_entries = False
+            self._entries.clear()
 
     async def records(self, tenant: str | None = None) -> list[SpendRecord]:
         return [entry.record for entry in await self.entries(tenant)]

@@ -7,8 +7,10 @@ Durability: each settle appends its entry to the tenant's stream `<prefix>:{<ten
 inside the same script as the spend counters, so the log and the totals never disagree.
 Redis persistence is then the whole durability story: run Redis with `appendonly yes`;
 `appendfsync always` loses nothing on a Redis crash, the default `everysec` may lose the last
-second of settlements. RDB snapshots alone can lose minutes. The stream is never trimmed by
-the gateway; archive and trim it (XTRIM MINID) only after exporting it.
+second of settlements. RDB snapshots alone can lose minutes. With a records database the
+stream is the outbox of spend history: a drainer copies it to the database and trims what
+it stored (gateway/ledger/redis_outbox.py), so it holds only what is not yet drained.
+Without one it is never trimmed; archive and trim it (XTRIM MINID) only after exporting it.
 
 Settled markers (`<prefix>:{<tenant>}:settled:<request id>`) make settle idempotent for
 `settled_ttl_s` (a day by default); a retry later than that would count twice.
@@ -41,6 +43,7 @@ from gateway.ledger.redis_client import (
     text,
     unavailable_as_store_error,
 )
+from gateway.ledger.redis_outbox import RedisOutbox
 from gateway.ledger.redis_scripts import RELEASE, RESERVE, SETTLE, STATE, TOP_UP
 from gateway.ledger.validation import check_reservation, check_settlement
 
@@ -177,6 +180,10 @@ class RedisSpendStore:
             async for key in self._client.scan_iter(match=f"{self._prefix}:{{*}}:log"):
                 found += await self._read_stream(text(key))
         return sorted(found, key=lambda e: e.settled_at)
+
+    def spend_outbox(self) -> RedisOutbox:
+        """The log streams as the outbox of spend history (drained, then trimmed)."""
+        return RedisOutbox(self._client, self._prefix)
 
     async def close(self) -> None:
         if self._owns_client:

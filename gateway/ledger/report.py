@@ -1,4 +1,4 @@
-"""Spend totals grouped by tenant, period, model, route, language or tier."""
+"""Spend totals grouped by tenant, period, model, route, language, tier or purpose."""
 
 from __future__ import annotations
 

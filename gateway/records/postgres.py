@@ -16,8 +16,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from gateway.ledger.base import SettledEntry
 from gateway.records.base import RecordStoreUnavailable
 from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
+from gateway.records.spend_sql import SqlSpendHistory, store_spend_postgres
 from gateway.records.sql import SqlRecordStore
 
 # pg_advisory_xact_lock key: "costroute records schema", as a stable 63-bit integer.
@@ -53,7 +55,7 @@ async def migrate_postgres(conn: Any) -> list[int]:
     return applied
 
 
-class PostgresRecordStore(SqlRecordStore):
+class PostgresRecordStore(SqlRecordStore, SqlSpendHistory):
     def __init__(self, url: str):
         self.url = url
         self._conn: Any = None
@@ -103,6 +105,17 @@ class PostgresRecordStore(SqlRecordStore):
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         found: list[tuple[Any, ...]] = await self._call(sql, [tuple(params)], many=False)
         return found
+
+    async def _store_spend(self, entries: list[SettledEntry]) -> None:
+        psycopg = _driver()
+        async with self._lock:
+            try:
+                conn = await self._connection()
+                async with conn.transaction():
+                    await store_spend_postgres(conn, entries)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                await self._drop()
+                raise RecordStoreUnavailable(f"records database: {_first_line(exc)}") from exc
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None

@@ -17,8 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway.ledger.base import SettledEntry
 from gateway.records.base import RecordStoreUnavailable
 from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
+from gateway.records.spend_sql import SqlSpendHistory, store_spend_sqlite
 from gateway.records.sql import SqlRecordStore
 
 T = TypeVar("T")
@@ -48,7 +50,7 @@ def migrate_sqlite(conn: sqlite3.Connection) -> list[int]:
         raise
 
 
-class SQLiteRecordStore(SqlRecordStore):
+class SQLiteRecordStore(SqlRecordStore, SqlSpendHistory):
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="records-sqlite")
@@ -98,6 +100,9 @@ class SQLiteRecordStore(SqlRecordStore):
 
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._run(lambda conn: list(conn.execute(sql, tuple(params))))
+
+    async def _store_spend(self, entries: list[SettledEntry]) -> None:
+        await self._run(lambda conn: store_spend_sqlite(conn, entries))
 
     async def aclose(self) -> None:
         def close(conn: sqlite3.Connection | None) -> None:

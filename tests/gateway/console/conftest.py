@@ -49,6 +49,7 @@ class Console:
     root: str
     sim: SimulatorHandle
     tenants: list[TenantConfig]
+    records: str = "memory"  # the records kind: `sqlite` drains spend into the database
 
     def get(self, path: str, key: str, **params: str) -> httpx.Response:
         return httpx.get(f"{self.root}{path}", params=params,
@@ -137,9 +138,14 @@ def send_traffic(console: Console) -> None:
         b.chat.completions.create(model="router:cheapest", messages=hello, max_tokens=30)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+# `memory` records: the console reads the ledger's journal; `sqlite`: a spend drainer copies the
+# journal into the records database and the console reads it from there, as the spend API does.
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def console(tmp_path_factory: pytest.TempPathFactory,
+            request: pytest.FixtureRequest) -> Iterator[Console]:
     tmp = tmp_path_factory.mktemp("console")
+    records = ({"kind": "memory"} if request.param == "memory"
+               else {"kind": "sqlite", "path": str(tmp / "records.db")})
     tenants = console_tenants()
     journal = tmp / "spend.jsonl"
     journal.write_bytes(b"".join(encode_entry(e) + b"\n"
@@ -150,8 +156,8 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         config = sim_config(sim, routes={
             "auto": {"router": "table"}, "router:cheapest": {"router": "cheapest"},
             "router:cascade": cascade_route(artifact)}, store={"path": str(journal)},
-            records={"kind": "memory"}, artifacts={"dir": str(registry)})
+            records=records, artifacts={"dir": str(registry)})
         with serve_asgi(make_app(ServeOptions(parse_config(config), tenants))) as root:
-            console = Console(root, sim, tenants)
+            console = Console(root, sim, tenants, request.param)
             send_traffic(console)
             yield console

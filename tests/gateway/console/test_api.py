@@ -45,6 +45,16 @@ def test_purpose_separates_learning_calls_from_traffic(console: Console) -> None
     assert {s["key"] for s in series["series"]} == {"traffic", "learning"}
 
 
+def test_the_console_and_the_spend_api_read_the_same_place(console: Console) -> None:
+    spend = console.get("/v1/costroute/spend", KEY_A, by="purpose", **_range()).json()
+    assert spend["source"] == ("records" if console.records == "sqlite" else "ledger")
+    # learning calls keep their purpose in the database's purpose column too
+    purposes = {r["purpose"]: r["requests"] for r in spend["rows"]}
+    series = console.get("/v1/costroute/console/series", KEY_A, by="purpose", **_range()).json()
+    assert purposes == {s["key"]: sum(s["requests"]) for s in series["series"]}
+    assert purposes["learning"] > 0
+
+
 def test_a_tenant_sees_only_its_own_figures(console: Console) -> None:
     b = console.get("/v1/costroute/console/series", KEY_B, by="model", **_range()).json()
     assert {s["key"] for s in b["series"]} <= {"mistralai/Mixtral-8x7B-Instruct-v0.1",
@@ -128,9 +138,10 @@ def test_the_console_needs_a_key(console: Console) -> None:
     assert r.status_code == 401 and "error" in r.json()
 
 
-@pytest.mark.parametrize("params", [{"from": "2026-12-01"}, {"to": "2026-12-01"},
+# One-sided ranges are open-ended (tests/gateway/test_spend.py); a bad or reversed one is a 400.
+@pytest.mark.parametrize("params", [{"from": "2026-12-05", "to": "2026-12-01"}, {"to": "soon"},
                                     {"from": "yesterday", "to": "2026-12-01"}])
-def test_the_spend_api_wants_a_whole_valid_range(console: Console,
+def test_the_spend_api_wants_a_valid_range(console: Console,
                                                  params: dict[str, str]) -> None:
     r = console.get("/v1/costroute/spend", KEY_A, **params)
     assert r.status_code == 400

@@ -17,7 +17,9 @@ from gateway.records.postgres import PostgresRecordStore, migrate_postgres
 from gateway.records.sqlite import SQLiteRecordStore, migrate_sqlite
 from tests.gateway.records.samples import request
 
-SPEND = Migration(2, "spend_test", "CREATE TABLE spend_test (request_id TEXT PRIMARY KEY);\n"
+# A migration shipped after the current ones: joins an existing database.
+NEXT = latest_version("sqlite") + 1
+SPEND = Migration(NEXT, "spend_test", "CREATE TABLE spend_test (request_id TEXT PRIMARY KEY);\n"
                                    "CREATE INDEX spend_test_id ON spend_test (request_id);")
 
 
@@ -72,7 +74,7 @@ async def test_sqlite_a_new_migration_joins_an_existing_database(
     store = SQLiteRecordStore(path)
     assert await store.get_request("acme", "kept") is not None
     await store.aclose()
-    assert _versions_sqlite(path)[-1] == 2
+    assert _versions_sqlite(path)[-1] == NEXT
 
 
 @pytest.mark.postgres
@@ -82,8 +84,9 @@ async def test_postgres_openers_racing_apply_each_version_once(pg_url: str) -> N
         applied = await asyncio.gather(*(migrate_postgres(c) for c in conns))
         assert sorted(applied, key=len) == [[]] * 5 + [[m.version for m in
                                                         migrations("postgres")]]
-        cursor = await conns[0].execute("SELECT version FROM schema_version")
-        assert [v for (v,) in await cursor.fetchall()] == [1]
+        cursor = await conns[0].execute("SELECT version FROM schema_version ORDER BY 1")
+        assert [v for (v,) in await cursor.fetchall()] == [m.version for m in
+                                                           migrations("postgres")]
     finally:
         for conn in conns:
             await conn.close()
@@ -102,5 +105,5 @@ async def test_postgres_stores_starting_together_all_serve(
     store = PostgresRecordStore(pg_url)
     assert await store.get_request("acme", "r0") is not None  # data kept across the upgrade
     rows = await store._fetch("SELECT version FROM schema_version ORDER BY 1")
-    assert [v for (v,) in rows] == [1, 2]
+    assert [v for (v,) in rows] == [*range(1, NEXT), NEXT]
     await store.aclose()

@@ -1,0 +1,165 @@
+"""The spend ledger's outbox: settled entries waiting to be copied to the records database.
+
+With Redis the tenant's log stream is the outbox (gateway/ledger/redis_outbox.py); with the
+in-process store it is the JSONL journal (`JournalOutbox` here). A drainer reads a batch,
+writes it to the database (idempotent by request id), then acknowledges it: the stream is
+trimmed, the journal's checkpoint moves on. A batch read but never acknowledged (database
+down, replica killed) is read again, so nothing settled is lost, and repeats are harmless.
+
+The journal's checkpoint (`<journal>.drained.json`) holds the byte offset drained so far and
+every window counter as of that offset; the in-process store starts from it and replays
+only the journal's tail (gateway/ledger/memory.py), so start-up no longer reads history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import orjson
+
+from gateway.ledger.base import LedgerCorrupt, SettledEntry
+from gateway.ledger.entries import decode_entry, unix_seconds
+
+_READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBatch:
+    entries: Sequence[SettledEntry]
+    token: Any  # what `ack` needs to let these entries go
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxLag:
+    """How far the database is behind the ledger."""
+
+    pending: int
+    oldest_age_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        age = None if self.oldest_age_s is None else round(self.oldest_age_s, 3)
+        return {"pending": self.pending, "oldest_pending_age_s": age}
+
+
+@runtime_checkable
+class SpendOutbox(Protocol):
+    async def read(self, limit: int) -> OutboxBatch:
+        """Up to `limit` of the oldest entries not yet acknowledged (empty when none)."""
+
+    async def ack(self, batch: OutboxBatch) -> None:
+        """Lets the batch go; call only after it is stored."""
+
+    async def lag(self) -> OutboxLag: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    offset: int
+    spent: dict[tuple[str, str], int]  # (tenant, window key) -> nano-dollars as of `offset`
+    target: str = ""  # which database the entries up to `offset` were drained into
+
+
+def checkpoint_path(journal: Path) -> Path:
+    return journal.with_name(journal.name + ".drained.json")
+
+
+def load_checkpoint(journal: Path) -> Checkpoint:
+    path = checkpoint_path(journal)
+    if not path.exists():
+        return Checkpoint(0, {})
+    body = orjson.loads(path.read_bytes())
+    return Checkpoint(int(body["offset"]),
+                      {(str(t), str(k)): int(n) for t, k, n in body.get("spent", [])},
+                      str(body.get("target", "")))
+
+
+def save_checkpoint(journal: Path, checkpoint: Checkpoint) -> None:
+    """Atomically (write, fsync, rename): a crash leaves the old or the new checkpoint."""
+    path = checkpoint_path(journal)
+    spent = [[t, k, n] for (t, k), n in sorted(checkpoint.spent.items())]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(orjson.dumps({"offset": checkpoint.offset, "spent": spent,
+                                   "target": checkpoint.target}))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_lines(journal: Path, offset: int, limit: int | None) -> tuple[list[SettledEntry], int]:
+    """Complete lines from `offset` (a line still without its newline waits); the new offset."""
+    entries: list[SettledEntry] = []
+    if not journal.exists():
+        return entries, offset
+    with open(journal, "rb") as handle:
+        handle.seek(offset)
+        buffer = b""
+        while limit is None or len(entries) < limit:
+            chunk = handle.read(_READ_CHUNK)
+            if not chunk:
+                break
+            buffer += chunk
+            while limit is None or len(entries) < limit:
+                end = buffer.find(b"\n")
+                if end == -1:
+                    break
+                line, buffer = buffer[:end], buffer[end + 1:]
+                if line.strip():
+                    try:
+                        entries.append(decode_entry(line))
+                    except ValueError as exc:
+                        raise LedgerCorrupt(f"{journal} at byte {offset}: {exc}") from None
+                offset += end + 1
+    return entries, offset
+
+
+class JournalOutbox:
+    """The in-process store's journal, drained past a checkpoint (one drainer per journal).
+
+    `target` names the database drained into (a digest, never the URL: it may hold a
+    password). The journal keeps every line, so a checkpoint of another database (the
+    `records:` setting changed) is ignored and the new one is filled from the start.
+    """
+
+    def __init__(self, journal: str | Path, target: str = ""):
+        self.journal = Path(journal)
+        self.target = hashlib.sha256(target.encode()).hexdigest()[:16] if target else ""
+        self._checkpoint: Checkpoint | None = None
+
+    async def read(self, limit: int) -> OutboxBatch:
+        checkpoint = await self._current()
+        entries, end = await asyncio.to_thread(read_lines, self.journal, checkpoint.offset,
+                                               limit)
+        return OutboxBatch(entries, end)
+
+    async def ack(self, batch: OutboxBatch) -> None:
+        checkpoint = await self._current()
+        spent = dict(checkpoint.spent)
+        for entry in batch.entries:
+            for key in entry.window_keys:
+                slot = (entry.record.tenant, key)
+                spent[slot] = spent.get(slot, 0) + entry.actual_nanos
+        moved = Checkpoint(int(batch.token), spent, self.target)
+        await asyncio.to_thread(save_checkpoint, self.journal, moved)
+        self._checkpoint = moved
+
+    async def lag(self) -> OutboxLag:
+        checkpoint = await self._current()
+        entries, _ = await asyncio.to_thread(read_lines, self.journal, checkpoint.offset, None)
+        if not entries:
+            return OutboxLag(0, None)
+        return OutboxLag(len(entries), max(0.0, time.time() - unix_seconds(entries[0].settled_at)))
+
+    async def _current(self) -> Checkpoint:
+        if self._checkpoint is None:
+            found = await asyncio.to_thread(load_checkpoint, self.journal)
+            self._checkpoint = found if found.target == self.target else Checkpoint(0, {},
+                                                                                    self.target)
+        return self._checkpoint

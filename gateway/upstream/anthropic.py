@@ -47,38 +47,21 @@ class AnthropicUpstream(HttpUpstream):
     def _messages_payload(self, body: Mapping[str, Any], stream: bool) -> bytes:
         return orjson.dumps(to_messages_body(body, self._upstream_model, stream=stream))
 
-    async def _send(self, body: Mapping[str, Any], stream: bool) -> aiohttp.ClientResponse:
+    async def _post_stream(self, body: Mapping[str, Any]) -> aiohttp.ClientResponse:
         return await self._pool.session().post(
-            self._url, data=self._messages_payload(body, stream), headers=self._headers,
-            timeout=self._stream_timeout if stream else self._timeout, allow_redirects=False)
+            self._url, data=self._messages_payload(body, True), headers=self._headers,
+            timeout=self._stream_timeout, allow_redirects=False)
 
     async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            response = await self._send(body, stream=False)
-            try:
-                content = await response.read()
-            finally:
-                response.release()
-        except TimeoutError:
-            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
-                                  timeout=True) from None
-        except aiohttp.ClientError as exc:
-            raise self._transport_failure(exc) from None
-        if response.status != 200:
-            raise self._status_failure(response.status, content, response.headers)
-        try:
-            data = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            raise UpstreamFailure(502, f"{self.name} sent a body that is not JSON",
-                                  retryable=True) from None
-        if not isinstance(data, dict) or data.get("type") != "message":
+        data = await self._json_reply(self._messages_payload(body, False))
+        if data.get("type") != "message":
             raise UpstreamFailure(502, f"{self.name} sent no message", retryable=True)
         return to_chat_completion(data)
 
     async def open_stream(self, body: Mapping[str, Any]) -> _MessagesStream:  # type: ignore[override]
         deadline = time.monotonic() + self._total_s
         try:
-            response = await self._send(body, stream=True)
+            response = await self._post_stream(body)
         except TimeoutError:
             raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
                                   timeout=True) from None

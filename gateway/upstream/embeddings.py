@@ -10,8 +10,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-import orjson
 from yarl import URL
 
 from gateway.config import GatewayConfig
@@ -27,25 +25,8 @@ class HttpEmbeddingUpstream(HttpUpstream):
         self._url = URL(str(self._url).removesuffix("/chat/completions") + "/embeddings")
 
     async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            response = await self._post(body, self._timeout)
-            try:
-                content = await response.read()
-            finally:
-                response.release()
-        except TimeoutError:
-            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
-                                  timeout=True) from None
-        except aiohttp.ClientError as exc:
-            raise self._transport_failure(exc) from None
-        if response.status != 200:
-            raise self._status_failure(response.status, content, response.headers)
-        try:
-            data = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            raise UpstreamFailure(502, f"{self.name} sent a body that is not JSON",
-                                  retryable=True) from None
-        if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        data = await self._json_reply(self._payload(body))
+        if not isinstance(data.get("data"), list):
             raise UpstreamFailure(502, f"{self.name} sent no embeddings", retryable=True)
         return data
 

@@ -82,9 +82,13 @@ class HttpUpstream:
             self._url, data=self._payload(body), headers=self._headers, timeout=timeout,
             allow_redirects=False)
 
-    async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def _json_reply(self, payload: bytes) -> dict[str, Any]:
+        """POSTs `payload` to this upstream's URL: the JSON object of its 200 answer, or an
+        UpstreamFailure for a timeout, a broken connection, an error status or a bad body."""
         try:
-            response = await self._post(body, self._timeout)
+            response = await self._pool.session().post(
+                self._url, data=payload, headers=self._headers, timeout=self._timeout,
+                allow_redirects=False)
             try:
                 content = await response.read()
             finally:
@@ -101,7 +105,13 @@ class HttpUpstream:
         except orjson.JSONDecodeError:
             raise UpstreamFailure(502, f"{self.name} sent a body that is not JSON",
                                   retryable=True) from None
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        if not isinstance(data, dict):
+            raise UpstreamFailure(502, f"{self.name} sent no JSON object", retryable=True)
+        return data
+
+    async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        data = await self._json_reply(self._payload(body))
+        if not isinstance(data.get("choices"), list):
             raise UpstreamFailure(502, f"{self.name} sent no choices", retryable=True)
         return data
 

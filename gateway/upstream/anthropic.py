@@ -47,11 +47,6 @@ class AnthropicUpstream(HttpUpstream):
     def _messages_payload(self, body: Mapping[str, Any], stream: bool) -> bytes:
         return orjson.dumps(to_messages_body(body, self._upstream_model, stream=stream))
 
-    async def _post_stream(self, body: Mapping[str, Any]) -> aiohttp.ClientResponse:
-        return await self._pool.session().post(
-            self._url, data=self._messages_payload(body, True), headers=self._headers,
-            timeout=self._stream_timeout, allow_redirects=False)
-
     async def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
         data = await self._json_reply(self._messages_payload(body, False))
         if data.get("type") != "message":
@@ -60,21 +55,7 @@ class AnthropicUpstream(HttpUpstream):
 
     async def open_stream(self, body: Mapping[str, Any]) -> _MessagesStream:  # type: ignore[override]
         deadline = time.monotonic() + self._total_s
-        try:
-            response = await self._post_stream(body)
-        except TimeoutError:
-            raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
-                                  timeout=True) from None
-        except aiohttp.ClientError as exc:
-            raise self._transport_failure(exc) from None
-        if response.status != 200:
-            try:
-                content = await response.read()
-            except (aiohttp.ClientError, TimeoutError):
-                content = b""
-            finally:
-                response.release()
-            raise self._status_failure(response.status, content, response.headers)
+        response = await self._stream_response(self._messages_payload(body, True))
         return _MessagesStream(self.name, response, deadline, self._redact)
 
 

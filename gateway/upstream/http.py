@@ -76,12 +76,6 @@ class HttpUpstream:
     def _payload(self, body: Mapping[str, Any]) -> bytes:
         return orjson.dumps({**body, "model": self._upstream_model})
 
-    async def _post(self, body: Mapping[str, Any],
-                    timeout: aiohttp.ClientTimeout) -> aiohttp.ClientResponse:
-        return await self._pool.session().post(
-            self._url, data=self._payload(body), headers=self._headers, timeout=timeout,
-            allow_redirects=False)
-
     async def _json_reply(self, payload: bytes) -> dict[str, Any]:
         """POSTs `payload` to this upstream's URL: the JSON object of its 200 answer, or an
         UpstreamFailure for a timeout, a broken connection, an error status or a bad body."""
@@ -117,8 +111,15 @@ class HttpUpstream:
 
     async def open_stream(self, body: Mapping[str, Any]) -> _SseStream:
         deadline = time.monotonic() + self._total_s
+        response = await self._stream_response(self._payload(body))
+        return _SseStream(self.name, response, deadline, self._redact)
+
+    async def _stream_response(self, payload: bytes) -> aiohttp.ClientResponse:
+        """POSTs `payload` for a stream: the open 200 response, or an UpstreamFailure."""
         try:
-            response = await self._post(body, self._stream_timeout)
+            response = await self._pool.session().post(
+                self._url, data=payload, headers=self._headers, timeout=self._stream_timeout,
+                allow_redirects=False)
         except TimeoutError:
             raise UpstreamFailure(0, f"{self.name} timed out", retryable=True,
                                   timeout=True) from None
@@ -132,7 +133,7 @@ class HttpUpstream:
             finally:
                 response.release()
             raise self._status_failure(response.status, content, response.headers)
-        return _SseStream(self.name, response, deadline, self._redact)
+        return response
 
     async def aclose(self) -> None:
         """The shared pool is owned and closed by the gateway."""

@@ -25,8 +25,8 @@ from gateway.entrypoints.common import (
 )
 from gateway.entrypoints.embeddings_wire import MAX_INPUTS, EmbeddingRequest
 from gateway.errors import InvalidRequest, as_gateway_error
+from gateway.plan import Plan
 from gateway.routing import Passthrough
-from gateway.serving import Plan
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.embeddings import embedding_upstreams
 from pricing import CostEstimate, Usage, cost_usd

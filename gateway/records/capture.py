@@ -32,7 +32,7 @@ from routers.datasets.text import messages_embedding_text
 if TYPE_CHECKING:
     from gateway.assembly import Gateway
     from gateway.context import RequestContext
-    from gateway.serving import ChatReply
+    from gateway.plan import ChatReply
 
 log = logging.getLogger("costroute.records")
 

@@ -5,7 +5,8 @@ touch nothing, and the OpenTelemetry packages are not even imported. When on (`t
 {otlp_endpoint: ...}` in gateway.yaml, or the standard OTEL_EXPORTER_OTLP_ENDPOINT /
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT variables), `OtelTracing` makes:
 
-    chat {model}          SERVER span per request, GenAI semantic-convention attributes,
+    chat {model}          SERVER span per request (`responses`, `messages`, `embeddings`
+                          {model} on those endpoints), GenAI semantic-convention attributes,
                           the cost and the route's decision (costroute.*)
       stage {n} {model}   one per cascade or Minions stage (ChatService.call_stage)
         chat {model}      CLIENT span per upstream attempt (retries and fallbacks included)
@@ -54,7 +55,8 @@ class Tracing(Protocol):
 
     enabled: bool
 
-    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool) -> None: ...
+    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool,
+                      operation: str = "chat") -> None: ...
 
     def activate(self, ctx: RequestContext) -> contextlib.AbstractContextManager[Any]: ...
 
@@ -82,7 +84,8 @@ class NoTracing:
     def __init__(self) -> None:
         self._null: contextlib.nullcontext[Any] = contextlib.nullcontext(_NO_NOTE)
 
-    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool) -> None:
+    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool,
+                      operation: str = "chat") -> None:
         return None
 
     def activate(self, ctx: RequestContext) -> contextlib.AbstractContextManager[Any]:

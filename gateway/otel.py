@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from gateway.tracing import ContentForSpans, SpanNote
+from gateway.span_parts import ContentForSpans, SpanNote
 
 if TYPE_CHECKING:
     from gateway.context import RequestContext

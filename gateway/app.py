@@ -36,11 +36,11 @@ from gateway.learning.loop import learn_after
 from gateway.logs import log_fields
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from gateway.plan import ChatReply
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
 from gateway.records.capture import capture_reply, capture_stream, wants_capture
 from gateway.records.feedback import feedback_router
 from gateway.routing import Routed
-from gateway.serving import ChatReply
 from gateway.spend import history_report, spend_report
 from gateway.spend_params import SpendParamError, parse_spend_params
 from gateway.streaming import replay_as_stream

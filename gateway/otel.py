@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from gateway.tracing import ContentForSpans, SpanNote
+from gateway.span_parts import ContentForSpans, SpanNote
 
 if TYPE_CHECKING:
     from gateway.context import RequestContext
@@ -101,10 +101,11 @@ class OtelTracing:
     def system(self, model: str) -> str:
         return self._systems.get(model, "openai")
 
-    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool) -> None:
+    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool,
+                      operation: str = "chat") -> None:
         ctx.span = self._tracer.start_span(
-            f"chat {requested_model}", kind=SpanKind.SERVER,
-            attributes={"gen_ai.operation.name": "chat", "gen_ai.system": "costroute",
+            f"{operation} {requested_model}", kind=SpanKind.SERVER,
+            attributes={"gen_ai.operation.name": operation, "gen_ai.system": "costroute",
                         "gen_ai.request.model": requested_model,
                         "costroute.request_id": ctx.request_id,
                         "costroute.tenant": ctx.tenant.name, "costroute.stream": stream})

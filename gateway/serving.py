@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from gateway.accounting import price_usage, response_text, usage_of
@@ -18,6 +18,7 @@ from gateway.learning.explore import Explorer
 from gateway.ledger.base import Hold, SpendRecord
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
+from gateway.plan import ChatReply, Plan
 from gateway.protocol import ChatCompletionRequest
 from gateway.records.capture import candidate_summary
 from gateway.routing import Passthrough, Routed, RouteTable
@@ -42,34 +43,6 @@ ORCHESTRATION_EXCLUDED = frozenset({
     "functions", "function_call", "stop", "logprobs", "top_logprobs", "response_format",
     "parallel_tool_calls", "max_tokens", "max_completion_tokens",
 })
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """Where one request goes: the answering chain, and what to reserve for it."""
-
-    route: str
-    chain: Sequence[str]
-    reserve_usd: float
-    estimate: CostEstimate
-    reason: str
-    cheaper: Sequence[tuple[str, CostEstimate]] = ()
-    # Every chain model's estimate: a fallback tops the hold up to its own worst case.
-    chain_estimates: Mapping[str, CostEstimate] = field(default_factory=dict)
-    decision: Decision | None = None
-
-
-@dataclass
-class ChatReply:
-    """A finished non-streaming answer and the facts for its headers."""
-
-    body: dict[str, Any]
-    model: str
-    cost_usd: float
-    estimated: bool
-    route: str
-    stages: list[StageResult] = field(default_factory=list)
-    trace: list[Mapping[str, Any]] = field(default_factory=list)
 
 
 class ChatService:

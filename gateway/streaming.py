@@ -5,20 +5,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from gateway.accounting import price_usage, usage_of
 from gateway.errors import UpstreamError, error_body
 from gateway.ledger.base import Hold
+from gateway.metrics import GatewayMetrics
+from gateway.plan import Plan
 from gateway.upstream.base import ChunkStream, UpstreamFailure, event_batches
-from pricing import Usage
+from pricing import CostEstimate, Estimator, Usage
 from pricing.tokenizers import message_text
 
 if TYPE_CHECKING:
     from gateway.context import RequestContext
-    from gateway.serving import ChatService, Plan
 
 DONE = b"data: [DONE]\n\n"
 
@@ -27,10 +28,21 @@ def sse(event: Any) -> bytes:
     return b"data: " + orjson.dumps(event) + b"\n\n"
 
 
+class Settler(Protocol):
+    """What the relay needs from the service that started the stream (ChatService is one)."""
+
+    estimator: Estimator
+    metrics: GatewayMetrics
+
+    async def settle(self, ctx: RequestContext, hold: Hold, model: str, route: str,
+                     usage: Usage, cost: float, estimate: CostEstimate,
+                     stage: int | None = None) -> None: ...
+
+
 class StreamRelay:
     """Forwards chunks, hides the usage chunk unless the client asked for it, then settles."""
 
-    def __init__(self, service: ChatService, ctx: RequestContext, plan: Plan, hold: Hold,
+    def __init__(self, service: Settler, ctx: RequestContext, plan: Plan, hold: Hold,
                  model: str, messages: list[dict[str, Any]], include_usage: bool,
                  started: float):
         self._service = service

@@ -5,7 +5,8 @@ touch nothing, and the OpenTelemetry packages are not even imported. When on (`t
 {otlp_endpoint: ...}` in gateway.yaml, or the standard OTEL_EXPORTER_OTLP_ENDPOINT /
 OTEL_EXPORTER_OTLP_TRACES_ENDPOINT variables), `OtelTracing` makes:
 
-    chat {model}          SERVER span per request, GenAI semantic-convention attributes,
+    chat {model}          SERVER span per request (`responses`, `messages`, `embeddings`
+                          {model} on those endpoints), GenAI semantic-convention attributes,
                           the cost and the route's decision (costroute.*)
       stage {n} {model}   one per cascade or Minions stage (ChatService.call_stage)
         chat {model}      CLIENT span per upstream attempt (retries and fallbacks included)
@@ -21,9 +22,9 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-import orjson
+from gateway.span_parts import SpanNote
 
-from gateway.content_log import ContentRedactor, message_text
+__all__ = ["NoTracing", "SpanNote", "Tracing", "build_tracing", "traces_endpoint"]
 
 if TYPE_CHECKING:
     from gateway.config import TracingConfig
@@ -33,12 +34,6 @@ if TYPE_CHECKING:
 ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 SERVICE_NAME = "costroute"
-
-
-class SpanNote(Protocol):
-    """What a hook may do with the span it opened: add attributes."""
-
-    def set(self, attributes: Mapping[str, Any]) -> None: ...
 
 
 class _NoNote:
@@ -54,7 +49,8 @@ class Tracing(Protocol):
 
     enabled: bool
 
-    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool) -> None: ...
+    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool,
+                      operation: str = "chat") -> None: ...
 
     def activate(self, ctx: RequestContext) -> contextlib.AbstractContextManager[Any]: ...
 
@@ -82,7 +78,8 @@ class NoTracing:
     def __init__(self) -> None:
         self._null: contextlib.nullcontext[Any] = contextlib.nullcontext(_NO_NOTE)
 
-    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool) -> None:
+    def start_request(self, ctx: RequestContext, requested_model: str, stream: bool,
+                      operation: str = "chat") -> None:
         return None
 
     def activate(self, ctx: RequestContext) -> contextlib.AbstractContextManager[Any]:
@@ -143,37 +140,3 @@ def build_tracing(config: TracingConfig | None, systems: Mapping[str, str],
     headers = dict(config.headers) if config is not None else {}
     name = config.service_name if config is not None else SERVICE_NAME
     return OtelTracing(endpoint, systems, secrets, headers=headers, service_name=name)
-
-
-class ContentForSpans:
-    """The tenant's content-log redaction, applied to prompts and answers bound for spans."""
-
-    def __init__(self, secrets: Sequence[str]):
-        self._secrets = tuple(secrets)
-        self._redactors: dict[tuple[Any, ...], ContentRedactor] = {}
-
-    def attributes(self, ctx: RequestContext, messages: Sequence[Mapping[str, Any]],
-                   completion: str | None) -> dict[str, str]:
-        """`gen_ai.input.messages` / `gen_ai.output.messages` JSON; empty when not opted in."""
-        settings = ctx.tenant.content_logging
-        if not settings.enabled:
-            return {}
-        key = (tuple(settings.redact), tuple(settings.patterns))
-        redact = self._redactors.get(key)
-        if redact is None:
-            redact = ContentRedactor(settings.redact, settings.patterns, self._secrets)
-            self._redactors[key] = redact
-
-        def clean(text: str) -> str:
-            text = redact(text)
-            return text if len(text) <= settings.max_chars else text[: settings.max_chars]
-
-        prompt = [{"role": str(m.get("role", "")),
-                   "parts": [{"type": "text", "content": clean(message_text(m))}]}
-                  for m in messages]
-        out = {"gen_ai.input.messages": orjson.dumps(prompt).decode()}
-        if settings.completions and completion is not None:
-            answer = [{"role": "assistant",
-                       "parts": [{"type": "text", "content": clean(completion)}]}]
-            out["gen_ai.output.messages"] = orjson.dumps(answer).decode()
-        return out

@@ -74,7 +74,8 @@ def safe_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool,
            **extra: Any) -> None:
-    """Metrics and the access log line of one finished request (as chat writes them)."""
+    """Metrics, the access log line and the span's end of one finished request (as chat)."""
+    gateway.tracing.end_request(ctx, status)
     elapsed = time.perf_counter() - ctx.started
     m = gateway.metrics
     m.requests.labels(ctx.route, str(ctx.log.get("model", "")), str(status)).inc()
@@ -83,7 +84,16 @@ def finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool,
     access_log(ctx, status, **extra)
 
 
+def traced(gateway: Gateway, ctx: RequestContext, operation: str, model: str,
+           stream: bool) -> None:
+    """Opens the request's server span (gen_ai.operation.name = `operation`); `finish` or
+    `failed` ends it, a stream's at the stream's end."""
+    ctx.requested_model = model
+    gateway.tracing.start_request(ctx, model, stream, operation)
+
+
 def failed(gateway: Gateway, ctx: RequestContext, status: int, code: str | None) -> None:
+    gateway.tracing.end_request(ctx, status, str(code))
     gateway.metrics.errors.labels(ctx.route, str(code)).inc()
     access_log(ctx, status, error=code)
 

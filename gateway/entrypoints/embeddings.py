@@ -15,6 +15,7 @@ from starlette.responses import Response
 from gateway.assembly import Gateway
 from gateway.context import RequestContext
 from gateway.entrypoints.common import (
+    failed,
     finish,
     gateway_of,
     invalid,
@@ -22,11 +23,12 @@ from gateway.entrypoints.common import (
     read_json,
     request_context,
     safe_headers,
+    traced,
 )
 from gateway.entrypoints.embeddings_wire import MAX_INPUTS, EmbeddingRequest
 from gateway.errors import InvalidRequest, as_gateway_error
+from gateway.plan import Plan
 from gateway.routing import Passthrough
-from gateway.serving import Plan
 from gateway.upstream.dispatch import Dispatcher
 from gateway.upstream.embeddings import embedding_upstreams
 from pricing import CostEstimate, Usage, cost_usd
@@ -140,12 +142,15 @@ def install(app: FastAPI) -> None:
                 parsed = EmbeddingRequest.model_validate(body)
             except ValidationError as exc:
                 raise invalid(exc) from None
-            reply = await _service(request, gateway).embed(ctx, parsed, body)
+            traced(gateway, ctx, "embeddings", parsed.model, False)
+            with gateway.tracing.activate(ctx):
+                reply = await _service(request, gateway).embed(ctx, parsed, body)
         except Exception as exc:
             error = as_gateway_error(exc)
             if error is None:
+                gateway.tracing.end_request(ctx, 500, type(exc).__name__)
                 raise
-            gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
+            failed(gateway, ctx, error.status_code, error.code)
             raise error from None
         finish(gateway, ctx, 200, stream=False)
         return json_response(reply.body, headers=safe_headers({

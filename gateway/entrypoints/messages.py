@@ -29,6 +29,7 @@ from gateway.entrypoints.common import (
     read_json,
     request_context,
     safe_headers,
+    traced,
 )
 from gateway.entrypoints.messages_stream import MessagesEvents
 from gateway.entrypoints.messages_translate import from_chat, to_chat_body
@@ -71,13 +72,16 @@ def install(app: FastAPI) -> None:
     async def create_message(request: Request) -> Response:
         async def handle(gateway: Gateway, ctx: RequestContext) -> Response:
             parsed: MessagesRequest = _parse(MessagesRequest, await read_json(request))
+            traced(gateway, ctx, "messages", parsed.model, bool(parsed.stream))
             chat_body = to_chat_body(parsed)
             if not parsed.stream:
-                reply = await pipeline.complete(gateway, ctx, chat_body)
+                with gateway.tracing.activate(ctx):
+                    reply = await pipeline.complete(gateway, ctx, chat_body)
                 finish(gateway, ctx, 200, stream=False)
                 return json_response(from_chat(reply.body, reply.model), headers=safe_headers(
                     pipeline.reply_headers(reply, ctx.request_id)))
-            opened = await pipeline.stream(gateway, ctx, chat_body)
+            with gateway.tracing.activate(ctx):
+                opened = await pipeline.stream(gateway, ctx, chat_body)
 
             async def events() -> AsyncIterator[bytes]:
                 translated = MessagesEvents(opened.model).events(opened.chunks)

@@ -19,10 +19,10 @@ from gateway.assembly import Gateway
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints.common import invalid
+from gateway.plan import ChatReply
 from gateway.protocol import ChatCompletionRequest
 from gateway.records.capture import capture_reply, capture_stream, wants_capture
 from gateway.routing import Routed
-from gateway.serving import ChatReply
 from routers.base import Orchestrator
 
 

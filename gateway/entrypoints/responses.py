@@ -23,6 +23,7 @@ from gateway.entrypoints.common import (
     read_json,
     request_context,
     safe_headers,
+    traced,
 )
 from gateway.entrypoints.responses_stream import ResponsesEvents
 from gateway.entrypoints.responses_translate import from_chat, to_chat_body
@@ -41,14 +42,17 @@ def install(app: FastAPI) -> None:
                 parsed = ResponsesRequest.model_validate(body)
             except ValidationError as exc:
                 raise invalid(exc) from None
+            traced(gateway, ctx, "responses", parsed.model, bool(parsed.stream))
             chat_body = to_chat_body(parsed)
-            if parsed.stream:
-                opened = await pipeline.stream(gateway, ctx, chat_body)
-            else:
-                reply = await pipeline.complete(gateway, ctx, chat_body)
+            with gateway.tracing.activate(ctx):
+                if parsed.stream:
+                    opened = await pipeline.stream(gateway, ctx, chat_body)
+                else:
+                    reply = await pipeline.complete(gateway, ctx, chat_body)
         except Exception as exc:
             error = as_gateway_error(exc)
             if error is None:
+                gateway.tracing.end_request(ctx, 500, type(exc).__name__)
                 raise
             failed(gateway, ctx, error.status_code, error.code)
             raise error from None

@@ -21,20 +21,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.content_log import completion_text
-from gateway.records.base import Purpose, RequestRecord
+from gateway.content_log import ContentLogger, completion_text
+from gateway.records.base import Purpose, RecordSink, RequestRecord
 from gateway.records.outbox import RecordOutbox
 from routers.base import Candidate, Decision
 from routers.datasets.text import messages_embedding_text
 
 if TYPE_CHECKING:
-    from gateway.assembly import Gateway
     from gateway.context import RequestContext
-    from gateway.serving import ChatReply
+    from gateway.plan import ChatReply
 
 log = logging.getLogger("costroute.records")
+
+
+class Gateway(Protocol):
+    """What capture needs of the assembled gateway (gateway.assembly.Gateway is one); a
+    protocol so that this module, which the chat service imports, does not import back."""
+
+    @property
+    def records(self) -> RecordSink | None: ...
+
+    @property
+    def content_log(self) -> ContentLogger: ...
 
 
 def wants_capture(gateway: Gateway, ctx: RequestContext) -> bool:

@@ -12,6 +12,7 @@ from gateway.simulator.errors import BadRequest
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 MAX_STOP_SEQUENCES = 4
+MAX_N = 128  # OpenAI's limit on `n`
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class ChatRequest:
     max_tokens: int | None = None
     stop: tuple[str, ...] = ()
     body: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    n: int = 1
 
 
 def parse_chat_request(raw: bytes) -> ChatRequest:
@@ -36,8 +38,10 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")
     stream = _optional(body, "stream", bool) or False
-    if _optional(body, "n", int) not in (None, 1):
-        raise BadRequest("the simulator answers with one choice only (n=1)", param="n")
+    n = _optional(body, "n", int)
+    n = 1 if n is None else n
+    if not 1 <= n <= MAX_N:
+        raise BadRequest(f"'n' must be between 1 and {MAX_N}", param="n")
     return ChatRequest(
         model=_model(body),
         messages=_messages(body),
@@ -45,6 +49,7 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
         include_usage=_include_usage(body, stream),
         max_tokens=_max_tokens(body),
         stop=_stop(body),
+        n=n,
         body=body,
     )
 

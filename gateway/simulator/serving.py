@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import orjson
 from starlette.responses import Response
@@ -36,7 +37,7 @@ from gateway.simulator.state import RequestRecord, ScriptBook, Stats
 from gateway.simulator.streaming import EventStreamResponse, StreamIds, chat_events
 from gateway.simulator.synthetic import synthetic_seed
 from gateway.simulator.wire import completion_body
-from pricing import TokenizerRegistry, count_messages
+from pricing import TokenizerRegistry, Usage, count_messages
 
 
 class Simulator:
@@ -85,6 +86,15 @@ class Simulator:
             self._record(request, status_of(fault), fault, None, authorised)
             return _answerless_response(fault, profile.name)
         answer = self.answerer.answer(profile, request, self.scripts.pop(profile.name))
+        # `n` choices: each takes the next script, if any; the prompt is billed once and
+        # every choice's completion tokens are summed, as OpenAI bills them.
+        more = [self.answerer.answer(profile, request, self.scripts.pop(profile.name))
+                for _ in range(request.n - 1)]
+        if more:
+            answer = replace(answer, usage=Usage(
+                prompt_tokens=answer.usage.prompt_tokens,
+                completion_tokens=sum(a.usage.completion_tokens for a in (answer, *more)),
+                estimated=answer.usage.estimated))
         self._record(request, 200, fault, answer, authorised)
         pacing = Pacing.for_request(
             profile,
@@ -93,10 +103,10 @@ class Simulator:
         )
         ids = StreamIds(f"chatcmpl-sim{secrets.token_hex(12)}", int(time.time()), profile.name)
         if request.stream:
-            events = chat_events(ids, answer, pacing, request.include_usage, fault)
+            events = chat_events(ids, answer, pacing, request.include_usage, fault, more)
             waits = pacing.ttft_s > 0 or pacing.per_token_s > 0 or _fault_waits(fault)
             return EventStreamResponse(events, {"x-request-id": _request_id()}, waits=waits)
-        return _complete(ids, answer, pacing, fault)
+        return _complete(ids, answer, pacing, fault, more)
 
     async def embed(self, raw: bytes, headers: Mapping[str, str]) -> ASGIApp:
         """The ASGI response to one `POST /v1/embeddings` body (error faults apply)."""
@@ -193,12 +203,13 @@ def _answerless_response(fault: Fault, model: str) -> ASGIApp:
     return response
 
 
-def _complete(ids: StreamIds, answer: Answer, pacing: Pacing, fault: Fault | None) -> ASGIApp:
+def _complete(ids: StreamIds, answer: Answer, pacing: Pacing, fault: Fault | None,
+              more: Sequence[Answer] = ()) -> ASGIApp:
     kind = fault.kind if fault else None
     delay = fault.delay_s if fault and kind in _DELAYS else 0.0
     body = completion_body(
-        ids.completion_id, ids.created, ids.model, answer, with_usage=kind is not FaultKind.NO_USAGE
-    )
+        ids.completion_id, ids.created, ids.model, answer, with_usage=kind is not FaultKind.NO_USAGE,
+        more=more)
     response: Response
     if kind in (FaultKind.MALFORMED_SSE, FaultKind.TRUNCATED_SSE):
         assert kind is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -52,8 +52,12 @@ async def chat_events(
     pacing: Pacing,
     include_usage: bool,
     fault: Fault | None = None,
+    more: Sequence[Answer] = (),
 ) -> AsyncIterator[StreamEvent]:
-    """The SSE events of one streamed answer, as OpenAI orders them, with `fault` applied."""
+    """The SSE events of one streamed answer, as OpenAI orders them, with `fault` applied.
+
+    `more` are choices 1.. of an `n` > 1 request: they follow choice 0, each with its own
+    index, unpaced; `answer.usage` is then the whole request's."""
     head = (ids.completion_id, ids.created, ids.model)
     pieces = split_pieces(answer.text)
     piece_s = pacing.per_token_s * answer.usage.completion_tokens / max(1, len(pieces))
@@ -85,6 +89,12 @@ async def chat_events(
             await pause(piece_s)
             yield sse(chunk_body(*head, {"content": pieces[position]}, include_usage=include_usage))
     yield sse(chunk_body(*head, {}, answer.finish_reason, include_usage=include_usage))
+    for index, choice in enumerate(more, start=1):
+        deltas: list[dict[str, Any]] = [role, *({"content": p} for p in split_pieces(choice.text))]
+        for delta in deltas:
+            yield sse(chunk_body(*head, delta, include_usage=include_usage, index=index))
+        yield sse(chunk_body(*head, {}, choice.finish_reason, include_usage=include_usage,
+                             index=index))
     if include_usage and not (fault is not None and fault.kind is FaultKind.NO_USAGE):
         yield sse(usage_chunk_body(*head, answer.usage))
     yield DONE

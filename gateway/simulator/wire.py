@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gateway.simulator.answers import Answer
@@ -31,13 +31,11 @@ def usage_json(usage: Usage) -> dict[str, Any]:
 
 
 def completion_body(
-    completion_id: str, created: int, model: str, answer: Answer, with_usage: bool = True
+    completion_id: str, created: int, model: str, answer: Answer, with_usage: bool = True,
+    more: Sequence[Answer] = (),
 ) -> dict[str, Any]:
-    """A non-streaming `chat.completion` object."""
-    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None,
-                               "annotations": []}
-    if answer.tool_calls:
-        message = {**message, "content": None, "tool_calls": list(answer.tool_calls)}
+    """A non-streaming `chat.completion` object; `more` are choices 1.. (`n` > 1), and
+    `answer.usage` is then the whole request's."""
     body: dict[str, Any] = {
         "id": completion_id,
         "object": "chat.completion",
@@ -45,11 +43,12 @@ def completion_body(
         "model": model,
         "choices": [
             {
-                "index": 0,
-                "message": message,
+                "index": index,
+                "message": _message(choice),
                 "logprobs": None,
-                "finish_reason": answer.finish_reason,
+                "finish_reason": choice.finish_reason,
             }
+            for index, choice in enumerate((answer, *more))
         ],
         "service_tier": "default",
         "system_fingerprint": SYSTEM_FINGERPRINT,
@@ -59,6 +58,14 @@ def completion_body(
     return body
 
 
+def _message(answer: Answer) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None,
+                               "annotations": []}
+    if answer.tool_calls:
+        message = {**message, "content": None, "tool_calls": list(answer.tool_calls)}
+    return message
+
+
 def chunk_body(
     completion_id: str,
     created: int,
@@ -66,11 +73,12 @@ def chunk_body(
     delta: dict[str, Any],
     finish_reason: str | None = None,
     include_usage: bool = False,
+    index: int = 0,
 ) -> dict[str, Any]:
     """One `chat.completion.chunk` with one choice; `usage: null` when usage was asked for."""
     body = _chunk_head(completion_id, created, model)
     body["choices"] = [
-        {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
     ]
     if include_usage:
         body["usage"] = None

@@ -13,6 +13,7 @@ from multidict import CIMultiDictProxy
 from yarl import URL
 
 from gateway.upstream.base import UpstreamFailure
+from gateway.upstream.cache_marks import without_cache_marks
 from gateway.upstream.normalize import error_message, parse_retry_after
 from gateway.upstream.pool import ConnectionPool
 
@@ -74,6 +75,11 @@ class HttpUpstream:
         self._total_s = total_s
 
     def _payload(self, body: Mapping[str, Any]) -> bytes:
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            plain = without_cache_marks(messages)
+            if plain is not messages:
+                return orjson.dumps({**body, "model": self._upstream_model, "messages": plain})
         return orjson.dumps({**body, "model": self._upstream_model})
 
     async def _json_reply(self, payload: bytes) -> dict[str, Any]:

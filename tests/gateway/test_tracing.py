@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
@@ -24,7 +25,8 @@ from tests.gateway.cascade_route import (
     cascade_route,
     make_cascade_artifact,
 )
-from tests.gateway.conftest import TEST_KEY, GatewayFactory, sim_config
+from tests.gateway.conftest import TEST_KEY, GatewayFactory, RunningGateway, sim_config
+from tests.gateway.entrypoints.conftest import api_config, api_tenants
 
 pytest.importorskip("opentelemetry.sdk")
 from tests.gateway.otlp_receiver import ReceivedSpan, Receiver, otlp_receiver
@@ -225,3 +227,82 @@ def test_minions_parallel_local_jobs_are_sibling_stage_spans(
     models = [s.attributes["gen_ai.request.model"] for s in stages]
     assert models.count(remote) == 2 and models.count(local) >= 2
     assert all(len(children(spans, s)) == 1 for s in stages)  # one attempt each
+
+
+@pytest.fixture
+def traced_api(sim: SimulatorHandle, gateway_factory: GatewayFactory, receiver: Receiver,
+               monkeypatch: pytest.MonkeyPatch) -> RunningGateway:
+    """A gateway with embedding models too, exporting to the receiver."""
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    config = api_config(sim, tracing={"otlp_endpoint": receiver.url,
+                                      "service_name": "costroute-test"})
+    return gateway_factory(config, api_tenants())
+
+
+def test_responses_have_a_server_span_named_for_their_operation(
+        traced_api: RunningGateway, receiver: Receiver) -> None:
+    raw = client(traced_api.base_url).responses.with_raw_response.create(
+        model="gpt-4o-mini", input="Write one sentence about the sea.", max_output_tokens=30)
+    answer = raw.parse()
+    server = root(receiver.trace_of(by_request_id(raw.headers["x-request-id"])))
+    a = server.attributes
+    assert server.kind == SERVER and server.name == "responses gpt-4o-mini"
+    assert a["gen_ai.operation.name"] == "responses" and a["costroute.stream"] is False
+    assert a["gen_ai.usage.output_tokens"] == answer.usage.output_tokens  # type: ignore[union-attr]
+    assert a["costroute.cost_usd"] == pytest.approx(float(raw.headers["x-costroute-cost-usd"]))
+    assert a["http.response.status_code"] == 200
+
+
+def test_a_responses_stream_span_ends_at_the_streams_end(
+        traced_api: RunningGateway, receiver: Receiver) -> None:
+    raw = client(traced_api.base_url).responses.with_raw_response.create(
+        model="gpt-4o-mini", input="Write one sentence about the sea.", max_output_tokens=30,
+        stream=True)
+    usage = None
+    for event in raw.parse():
+        if event.type in ("response.completed", "response.incomplete"):
+            usage = event.response.usage
+    assert usage is not None
+    server = root(receiver.trace_of(by_request_id(raw.headers["x-request-id"])))
+    assert server.attributes["gen_ai.operation.name"] == "responses"
+    assert server.attributes["costroute.stream"] is True
+    assert server.attributes["gen_ai.usage.output_tokens"] == usage.output_tokens
+    assert server.attributes["costroute.cost_usd"] > 0
+
+
+def test_messages_have_a_server_span_sync_and_stream(traced_api: RunningGateway,
+                                                     receiver: Receiver) -> None:
+    anth = anthropic.Anthropic(base_url=traced_api.root_url, api_key=traced_api.key,
+                               max_retries=0)
+    raw = anth.messages.with_raw_response.create(model="gpt-4o-mini", max_tokens=30,
+                                                 messages=[{"role": "user", "content": "Hi"}])
+    message = raw.parse()
+    server = root(receiver.trace_of(by_request_id(raw.headers["x-request-id"])))
+    assert server.name == "messages gpt-4o-mini"
+    assert server.attributes["gen_ai.operation.name"] == "messages"
+    assert server.attributes["gen_ai.usage.output_tokens"] == message.usage.output_tokens
+    with anth.messages.stream(model="gpt-4o-mini", max_tokens=30,
+                              messages=[{"role": "user", "content": "Hi"}]) as stream:
+        final = stream.get_final_message()
+        request_id = stream.response.headers["x-request-id"]
+    streamed = root(receiver.trace_of(by_request_id(request_id)))
+    assert streamed.attributes["costroute.stream"] is True
+    assert streamed.attributes["gen_ai.usage.output_tokens"] == final.usage.output_tokens
+    assert streamed.attributes["http.response.status_code"] == 200
+
+
+def test_embeddings_have_a_server_span_and_errors_end_it(traced_api: RunningGateway,
+                                                         receiver: Receiver) -> None:
+    raw = client(traced_api.base_url).embeddings.with_raw_response.create(
+        model="text-embedding-3-small", input=["hello world"])
+    answer = raw.parse()
+    server = root(receiver.trace_of(by_request_id(raw.headers["x-request-id"])))
+    assert server.name == "embeddings text-embedding-3-small"
+    assert server.attributes["gen_ai.operation.name"] == "embeddings"
+    assert server.attributes["gen_ai.usage.input_tokens"] == answer.usage.prompt_tokens
+    assert server.attributes["costroute.cost_usd"] > 0
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(traced_api.base_url).embeddings.create(model="gpt-4o-mini", input="x")
+    failed = root(receiver.trace_of(by_request_id(caught.value.response.headers["x-request-id"])))
+    assert failed.status_code == 2 and failed.attributes["http.response.status_code"] == 400
+    assert failed.attributes["error.type"] == "model_not_embedding"

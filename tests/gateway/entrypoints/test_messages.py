@@ -191,3 +191,21 @@ def test_bad_input_is_4xx_in_anthropic_shape(api: RunningGateway, body: Any) -> 
     assert 400 <= r.status_code < 500
     payload = r.json()
     assert payload["type"] == "error" and payload["error"]["message"]
+
+
+def test_cache_control_is_stripped_for_an_openai_wire_upstream(api: RunningGateway,
+                                                               sim: SimulatorHandle) -> None:
+    # The Anthropic upstream keeps it (tests/gateway/upstream/test_anthropic_upstream.py).
+    mark = {"type": "ephemeral"}
+    message = client(api).messages.create(
+        model="gpt-4o-mini", max_tokens=30,
+        system=[{"type": "text", "text": "You are terse.", "cache_control": mark}],
+        messages=[{"role": "user", "content": [
+            {"type": "text", "text": "A long shared prefix.", "cache_control": mark},
+            {"type": "text", "text": " Now the question."}]}])
+    assert message.content
+    sent = sim.control.stats()["recent"][-1]["body"]
+    assert "cache_control" not in str(sent)
+    system, user = sent["messages"]
+    assert [p["text"] for p in system["content"]] == ["You are terse."]
+    assert [p["text"] for p in user["content"]] == ["A long shared prefix.", " Now the question."]

@@ -119,7 +119,12 @@ def main(argv: list[str]) -> int:
                           file=sys.stdout) as bar:
                     r = run_http(pool, prompts, rate, 0.1, sim_files, args.latency_scale, bar,
                                  k)
-                raw = np.stack([raw_pool[row_of[p]] for p in r.table.prompts]) \
+                # The captured prompt is the request's last user message as the gateway
+                # read it (whitespace may differ from the file): match stripped, else embed.
+                stripped = {q.strip(): i for i, q in enumerate(pool.prompts)}
+                raw = np.stack([raw_pool[stripped[p.strip()]] if p.strip() in stripped
+                                else embedder.embed([embedding_text(p)])[0]
+                                for p in r.table.prompts]) \
                     if len(r.table) else np.empty((0, raw_pool.shape[1]), np.float32)
                 row = {"n": r.n, "rate": rate, "eps": 0.1, "start": "empty", "k": k, "p50_plain_ms": r.p50_plain_ms,
                        "p50_learner_ms": r.p50_learner_ms, "failed": r.failed,

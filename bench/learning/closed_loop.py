@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/learning/closed_loop.py                     # the reported grid
     .venv/bin/python bench/learning/closed_loop.py --http-n 100 --sizes 250,500 --eps 0.1
+    .venv/bin/python bench/learning/closed_loop.py --shadow-k 0 --starts empty  # ask all
+    .venv/bin/python bench/learning/closed_loop.py --dataset llmrouter --http-n 0 \
+        --sizes 250,500,1000,2000,5000
+
+`--shadow-k` is `shadow_models_per_prompt` (the least-labelled k other models per shadowed
+prompt; 0: all). `--starts empty,default`: train on the labels alone, and on them appended to
+the shipped default's rows (bench/learning/seed.py; LLMRouter: a default-style seed).
+LLMRouter's train file is the traffic and its test file the TEST split (no carving).
 
 Data: RouterBench's shared TRAIN files (11 models, recorded answers and costs). A TEST split
 (20%, grouped by normalised prompt, seed 0) is carved out first and never trained on; the
@@ -42,9 +50,9 @@ from tqdm import tqdm
 from bench.learning.http_phase import run_http
 from bench.learning.inprocess import judged_tables
 from bench.learning.scoring import Split, baselines, knn_aiq
+from bench.learning.seed import default_seed, llmrouter_seed, with_seed
 from bench.machine import machine
 from gateway.simulator.routing_data import write_simulation
-from bench.learning.seed import default_seed, llmrouter_seed, with_seed
 from routers.datasets import load_llmrouter, load_routerbench, split
 from routers.datasets.text import embedding_text
 from routers.embedding import minilm_embedder

@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/learning/closed_loop.py                     # the reported grid
     .venv/bin/python bench/learning/closed_loop.py --http-n 100 --sizes 250,500 --eps 0.1
+    .venv/bin/python bench/learning/closed_loop.py --shadow-k 0 --starts empty  # ask all
+    .venv/bin/python bench/learning/closed_loop.py --dataset llmrouter --http-n 0 \
+        --sizes 250,500,1000,2000,5000
+
+`--shadow-k` is `shadow_models_per_prompt` (the least-labelled k other models per shadowed
+prompt; 0: all). `--starts empty,default`: train on the labels alone, and on them appended to
+the shipped default's rows (bench/learning/seed.py; LLMRouter: a default-style seed).
+LLMRouter's train file is the traffic and its test file the TEST split (no carving).
 
 Data: RouterBench's shared TRAIN files (11 models, recorded answers and costs). A TEST split
 (20%, grouped by normalised prompt, seed 0) is carved out first and never trained on; the
@@ -42,17 +50,19 @@ from tqdm import tqdm
 from bench.learning.http_phase import run_http
 from bench.learning.inprocess import judged_tables
 from bench.learning.scoring import Split, baselines, knn_aiq
+from bench.learning.seed import default_seed, llmrouter_seed, with_seed
 from bench.machine import machine
 from gateway.simulator.routing_data import write_simulation
-from routers.datasets import load_routerbench, split
+from routers.datasets import load_llmrouter, load_routerbench, split
 from routers.datasets.text import embedding_text
 from routers.embedding import minilm_embedder
 from routers.knn.embed_cache import DiskCachedEmbedder
 
 # ../shared beside the checkout (a git worktree one level deeper finds it one level up).
-DATA = next((p / "shared" / "data" / "routing" / "routerbench" for p in (REPO.parent,
-             REPO.parent.parent) if (p / "shared" / "data" / "routing").is_dir()),
-            REPO.parent / "shared" / "data" / "routing" / "routerbench")
+ROUTING = next((p / "shared" / "data" / "routing" for p in (REPO.parent, REPO.parent.parent)
+                if (p / "shared" / "data" / "routing").is_dir()),
+               REPO.parent / "shared" / "data" / "routing")
+DATA = ROUTING / "routerbench"
 OUT = REPO / "bench" / "results" / "learning"
 # Its own cache file: a cache shared with other benchmarks running at once gets overwritten.
 CACHE = Path.home() / ".cache" / "costroute" / "bench" / "learning_minilm.npz"
@@ -68,21 +78,36 @@ def main(argv: list[str]) -> int:
     # 0: the k-NN in raw MiniLM space (no CSCR projection trained), for every table and the
     # offline router alike; on a shared 2-core machine 24+ projection trainings do not fit.
     parser.add_argument("--epochs", type=int, default=0)
+    parser.add_argument("--dataset", choices=["routerbench", "llmrouter"], default="routerbench")
+    # Other models a shadowed prompt asks (least-labelled first); 0: every other model.
+    parser.add_argument("--shadow-k", type=int, default=2)
+    parser.add_argument("--starts", default="empty,default")
     args = parser.parse_args(argv)
+    k = args.shadow_k or None
     print(f"command: .venv/bin/python bench/learning/closed_loop.py {' '.join(argv)}".rstrip())
     print(machine())
     started = time.perf_counter()
-    ds = load_routerbench(DATA)
-    pool, test = split(ds, 0.2, 0)
-    print(f"RouterBench TRAIN files: {len(ds)} prompts x {len(ds.models)} models; "
-          f"TEST carved: {len(test)}, pool: {len(pool)}")
+    if args.dataset == "routerbench":
+        ds = load_routerbench(DATA)
+        pool, test = split(ds, 0.2, 0)
+        print(f"RouterBench TRAIN files: {len(ds)} prompts x {len(ds.models)} models; "
+              f"TEST carved: {len(test)}, pool: {len(pool)}")
+    else:
+        ds = pool = load_llmrouter(ROUTING / "llmrouter", "train")
+        test = load_llmrouter(ROUTING / "llmrouter", "test")
+        print(f"LLMRouter dcrouter: train {len(pool)} x {len(pool.models)} models, "
+              f"test {len(test)}")
     embedder = DiskCachedEmbedder(minilm_embedder(), CACHE)
     print("embedding prompts with MiniLM (cached on disk) ...", flush=True)
     raw_pool = embedder.embed([embedding_text(p) for p in pool.prompts])
     raw_test = embedder.embed([embedding_text(p) for p in test.prompts])
+    seeds: dict[str, Any] = {"empty": None}
+    if "default" in args.starts:
+        seeds["default"] = (default_seed(pool.models) if args.dataset == "routerbench"
+                            else llmrouter_seed(pool, raw_pool))
     data = Split(test, raw_test, pool, raw_pool)
     row_of = {p: i for i, p in enumerate(pool.prompts)}
-    results: dict[str, Any] = {"dataset": "routerbench TRAIN files", "pool": len(pool),
+    results: dict[str, Any] = {"dataset": args.dataset, "pool": len(pool),
                                "test": len(test), "models": pool.models, "args": vars(args)}
     print("baselines and the offline router ...", flush=True)
     results["baselines"] = baselines(data)
@@ -100,10 +125,16 @@ def main(argv: list[str]) -> int:
             for rate in rates:
                 with tqdm(total=len(prompts), desc=f"HTTP rate {rate} eps 0.1",
                           file=sys.stdout) as bar:
-                    r = run_http(pool, prompts, rate, 0.1, sim_files, args.latency_scale, bar)
-                raw = np.stack([raw_pool[row_of[p]] for p in r.table.prompts]) \
+                    r = run_http(pool, prompts, rate, 0.1, sim_files, args.latency_scale, bar,
+                                 k)
+                # The captured prompt is the request's last user message as the gateway
+                # read it (whitespace may differ from the file): match stripped, else embed.
+                stripped = {q.strip(): i for i, q in enumerate(pool.prompts)}
+                raw = np.stack([raw_pool[stripped[p.strip()]] if p.strip() in stripped
+                                else embedder.embed([embedding_text(p)])[0]
+                                for p in r.table.prompts]) \
                     if len(r.table) else np.empty((0, raw_pool.shape[1]), np.float32)
-                row = {"n": r.n, "rate": rate, "eps": 0.1, "p50_plain_ms": r.p50_plain_ms,
+                row = {"n": r.n, "rate": rate, "eps": 0.1, "start": "empty", "k": k, "p50_plain_ms": r.p50_plain_ms,
                        "p50_learner_ms": r.p50_learner_ms, "failed": r.failed,
                        "traffic_usd": r.traffic_usd, "learning_usd": r.learning_usd,
                        "learning_share": r.learning_usd / r.traffic_usd if r.traffic_usd else None,
@@ -114,52 +145,72 @@ def main(argv: list[str]) -> int:
                       f"{r.p50_learner_ms:.1f} ms, failed {r.failed}, learning spend "
                       f"{row['learning_share']:.2%} of traffic, {len(r.table)} judged prompts, "
                       f"k-NN AIQ {row['knn']['aiq']}", flush=True)
-    sizes = [len(pool) if s == "all" else int(s) for s in args.sizes.split(",")]
+    # The llmrouter default-style seed is the pool's last rows: traffic never reaches them.
+    limit = len(pool) - (len(seeds["default"][0]) if args.dataset == "llmrouter"
+                         and "default" in seeds else 0)
+    sizes = [limit if s == "all" else min(int(s), limit) for s in args.sizes.split(",")]
     grid = [(rate, float(e)) for rate in rates for e in args.eps.split(",")]
     results["inprocess"] = []
     for rate, eps in tqdm(grid, desc="in-process grid (label, fit, score)", file=sys.stdout):
-        for n, table in judged_tables(pool, sizes, rate, eps).items():
-            _score_table(results, data, raw_pool, row_of, n, rate, eps, table, args.epochs)
+        spend: dict[int, tuple[float, float]] = {}
+        for n, table in judged_tables(pool, sizes, rate, eps, k=k, spend=spend).items():
+            for start in args.starts.split(","):
+                _score_table(results, data, raw_pool, row_of, n, rate, eps, table, args.epochs,
+                             start, seeds[start], spend.get(n), k)
     results["seconds"] = round(time.perf_counter() - started, 1)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "closed_loop.json").write_text(json.dumps(results, indent=2, default=float))
-    (OUT / "closed_loop.md").write_text(markdown(results))
+    stem = "closed_loop" if args.dataset == "routerbench" else f"closed_loop_{args.dataset}"
+    stem += "" if args.shadow_k == 2 else f"_k{args.shadow_k or 'all'}"
+    (OUT / f"{stem}.json").write_text(json.dumps(results, indent=2, default=float))
+    (OUT / f"{stem}.md").write_text(markdown(results))
     print(markdown(results))
     return 0
 
 
 def _score_table(results: dict[str, Any], data: Split, raw_pool: np.ndarray,
                  row_of: dict[str, int], n: int, rate: float, eps: float, table: Any,
-                 epochs: int) -> None:
+                 epochs: int, start: str, seed: Any, spend: tuple[float, float] | None,
+                 k: int | None) -> None:
     raw = np.stack([raw_pool[row_of[p]] for p in table.prompts]) if len(table) \
         else np.empty((0, raw_pool.shape[1]), np.float32)
+    judged = len(table)
+    if seed is not None:
+        table, raw = with_seed(seed, table, raw)
     score = knn_aiq(table, raw, data, epochs)
-    results["inprocess"].append({"n": n, "rate": rate, "eps": eps,
-                                 "judged_prompts": len(table), "knn": score})
-    tqdm.write(f"  N={n} rate={rate} eps={eps}: {len(table)} judged prompts, AIQ {score['aiq']}")
+    share = spend[1] / spend[0] if spend and spend[0] else None
+    results["inprocess"].append({"n": n, "rate": rate, "eps": eps, "start": start, "k": k,
+                                 "judged_prompts": judged, "knn": score,
+                                 "shadow_share_served_first": share})
+    tqdm.write(f"  N={n} rate={rate} eps={eps} start={start}: {judged} judged prompts, "
+               f"AIQ {score['aiq']}")
 
 
 def markdown(r: dict[str, Any]) -> str:
     b, off = r["baselines"], r["offline_knn"]
     lines = [
-        (f"RouterBench TRAIN files: pool {r['pool']} prompts, TEST {r['test']} (carved, never "
-         "trained on); 11 models; AIQ on TEST."), "",
+        (f"{r['dataset']}: pool {r['pool']} prompts, TEST {r['test']} (never trained on); "
+         f"{len(r['models'])} models; AIQ on TEST; shadow models per prompt "
+         f"{r['args']['shadow_k'] or 'all'}."), "",
         "| router | AIQ |", "|---|---|",
         f"| k-NN trained offline on the whole pool (true outcomes) | {off['aiq']:.4f} |",
         f"| per-task lookup (whole pool) | {b['task_lookup_aiq']:.4f} |",
         f"| single models' hull | {b['single_models_aiq']:.4f} |",
         (f"| best single model ({b['best_single_model']}): quality "
          f"{b['best_single_quality']:.4f} at ${b['best_single_cost_usd']:.6f}/prompt | - |"), "",
-        "| path | N | shadow rate | ε | judged prompts | AIQ | gap to offline |",
-        "|---|---|---|---|---|---|---|",
+        ("| path | start | N | shadow rate | ε | judged prompts | AIQ | gap to offline | "
+         "shadow $ / traffic $ (served = first model) |"),
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     offline = off["aiq"]
     for row in r["http"] + r["inprocess"]:
         a = row["knn"]["aiq"]
         path = "HTTP" if "p50_plain_ms" in row else "in-process"
-        lines.append(f"| {path} | {row['n']} | {row['rate']} | {row['eps']} | "
-                     f"{row['judged_prompts']} | {'-' if a is None else f'{a:.4f}'} | "
-                     f"{'-' if a is None else f'{a - offline:+.4f}'} |")
+        share = row.get("shadow_share_served_first")
+        lines.append(f"| {path} | {row.get('start', 'empty')} | {row['n']} | {row['rate']} | "
+                     f"{row['eps']} | {row['judged_prompts']} | "
+                     f"{'-' if a is None else f'{a:.4f}'} | "
+                     f"{'-' if a is None else f'{a - offline:+.4f}'} | "
+                     f"{'-' if share is None else f'{share:.1%}'} |")
     if r["http"]:
         lines += ["", ("| HTTP shadow rate | client p50 off | client p50 on | added | failed | "
                        "learning spend / traffic spend |"), "|---|---|---|---|---|---|"]

@@ -67,8 +67,9 @@ def gateway_config(sim_url: str, prices: dict[str, Any], quality: dict[str, floa
             "retry": {"max_attempts": 1, "failures_before_cooldown": 1000}}
 
 
-def tenants(rate: float) -> list[TenantConfig]:
+def tenants(rate: float, k: int | None = None) -> list[TenantConfig]:
     learner = {"capture": True, "shadow_rate": rate, "judge": {"model": SIMULATED_JUDGE},
+               "shadow_models_per_prompt": k,
                "budget": {"period": "day", "limit_usd": 1000.0}}
     return [TenantConfig(name="plain", key_sha256=[hash_key(PLAIN_KEY)]),
             TenantConfig.model_validate({"name": "learner", "key_sha256": [hash_key(LEARNER_KEY)],
@@ -126,7 +127,7 @@ class HttpResult:
 
 def run_http(pool: RoutingDataset, prompts: list[str], rate: float, eps: float,
              sim_files: tuple[Path, Path, dict[str, Any]], latency_scale: float,
-             progress: Any) -> HttpResult:
+             progress: Any, k: int | None = None) -> HttpResult:
     models_path, recordings_path, prices = sim_files
     quality = {m: float(q) for m, q in zip(pool.models, np.nanmean(pool.scores, axis=0),
                                            strict=True)}
@@ -134,7 +135,7 @@ def run_http(pool: RoutingDataset, prompts: list[str], rate: float, eps: float,
             "--recordings", str(recordings_path), "--judge-flip", str(eps)]
     with start_simulator_process(args, startup_timeout_s=120) as sim, \
             serve(gateway_config(f"{sim.root_url}/v1", prices, quality, pool.models),
-                  tenants(rate), queue=len(prompts) + 1) as (url, gateway, sink, store):
+                  tenants(rate, k), queue=len(prompts) + 1) as (url, gateway, sink, store):
         plain = openai.OpenAI(base_url=url, api_key=PLAIN_KEY, max_retries=0, timeout=120)
         learner = openai.OpenAI(base_url=url, api_key=LEARNER_KEY, max_retries=0, timeout=120)
         lat: dict[str, list[float]] = {"plain": [], "learner": []}

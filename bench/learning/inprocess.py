@@ -13,6 +13,7 @@ import random
 import time
 
 from gateway.learning.judge import judge_grader
+from gateway.learning.pick import ShadowPicker
 from gateway.learning.rubrics import parse_grade, rubric
 from gateway.learning.table import outcomes_to_routing_table
 from gateway.records.base import Label, RequestRecord
@@ -24,27 +25,42 @@ from routers.datasets.format import RoutingDataset
 
 
 def judged_tables(pool: RoutingDataset, sizes: list[int], rate: float, eps: float,
-                  seed: int = 0) -> dict[int, RoutingDataset]:
+                  seed: int = 0, k: int | None = None,
+                  spend: dict[int, tuple[float, float]] | None = None,
+                  ) -> dict[int, RoutingDataset]:
     """The routing table after each N in `sizes` prompts at shadow `rate`, judge ε.
 
+    The served model is the pool's first; a shadowed prompt asks `k` other models (the
+    least-labelled first, gateway.learning.pick; None: all of them) and grades those answers
+    and the served one. `spend`, when given, receives (traffic $, shadow $) per N (the judge's
+    own calls are not priced here; the HTTP path measures them).
     The first N prompts of a longer run are the run of N (same seeded sampling, same
     seeded judge), so one pass over max(sizes) serves every N."""
     n = max(sizes)
     judge = SimulatedJudge(RecordingBook(recordings(pool)), flip=eps, seed=seed)
     prompt_rubric = rubric("v1")
     rng = random.Random(seed)
+    picker = ShadowPicker(seed)
+    traffic = shadow = 0.0
     store = MemoryRecordStore()
     requests: list[RequestRecord] = []
     labels: list[Label] = []
     for i in range(min(n, len(pool))):
+        if spend is not None and i in sizes:
+            spend[i] = (traffic, shadow)
+        traffic += float(pool.costs[i, 0])
         if rng.random() >= rate:
             continue
+        asked = set(picker.pick("bench", "auto", pool.models[0], pool.models[1:], k))
         rid = f"r{i}"
         requests.append(RequestRecord(rid, "bench", float(i), "auto", pool.models[0],
                                       prompt=pool.prompts[i],
                                       cost_usd=float(pool.costs[i, 0])))
         for j, model in enumerate(pool.models):
+            if j and model not in asked:
+                continue
             if j:
+                shadow += float(pool.costs[i, j])
                 requests.append(RequestRecord(f"{rid}:shadow:{j}", "bench", float(i), "auto",
                                               model, purpose="learning", parent_id=rid,
                                               cost_usd=float(pool.costs[i, j])))
@@ -54,6 +70,9 @@ def judged_tables(pool: RoutingDataset, sizes: list[int], rate: float, eps: floa
             if score is not None:
                 labels.append(Label(rid, "bench", model, score, "judge", time.time(),
                                     grader=judge_grader(SIMULATED_JUDGE, "v1")))
+
+    if spend is not None:
+        spend[min(n, len(pool))] = (traffic, shadow)
 
     async def collect() -> dict[int, RoutingDataset]:
         await store.write_requests(requests)

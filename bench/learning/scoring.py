@@ -32,8 +32,12 @@ class Split:
 
 
 class _NoEmbedder:
-    name = "none"
+    """Stands in for the fitted artifact's own encoder: queries are precomputed vectors."""
+
     dim = 0
+
+    def __init__(self, name: str):
+        self.name = name
 
     def embed(self, texts: Any) -> np.ndarray:
         raise RuntimeError("scoring works on precomputed vectors")
@@ -51,7 +55,8 @@ def knn_aiq(table: RoutingDataset, raw: np.ndarray, split: Split, epochs: int) -
     if len(table) < MIN_ROWS:
         return {"aiq": None, "rows": len(table)}
     artifact = fit_from_vectors(table, raw, fit_config(len(table), epochs), "minilm")
-    router = KnnRouter(artifact, embedder=_NoEmbedder())
+    router = KnnRouter(artifact, embedder=_NoEmbedder(str(artifact.manifest.get("embedder")
+                                                           or "minilm")))
     quality, cost = router.predict(split.raw_test)
     test = split.test.with_models(table.models)
     points = sweep(quality, cost, test.scores, test.costs, utility_knobs(split.train.costs))

@@ -21,6 +21,7 @@ from gateway.context import RequestContext
 from gateway.learning.calls import CallResult, LearningCaller
 from gateway.learning.judge import Judge
 from gateway.learning.metrics import LearningMetrics
+from gateway.learning.pick import ShadowPicker
 from gateway.learning.shadow import ShadowJob, ShadowRunner
 from gateway.records.base import RecordSink
 from gateway.tenants.config import TenantConfig
@@ -56,6 +57,7 @@ class LearningLoop:
         self._pools = pools
         self._secrets = tuple(secrets)
         self._rng = random.Random(seed)
+        self.picker = ShadowPicker(seed)
         self._redactors: dict[tuple[Any, ...], ContentRedactor] = {}
         self._subscribers: list[Subscriber] = []
 
@@ -100,8 +102,11 @@ class LearningLoop:
             self.metrics.job("no_budget")
             return
         pool = settings.shadow_models or list(self._pools(ctx.route))
-        others = tuple(m for m in pool if m != model and tenant.may_use_model(m)
-                       and self.caller.can_call(m))
+        others = self.picker.pick(
+            tenant.name, ctx.route, model,
+            [m for m in pool if m != model and tenant.may_use_model(m)
+             and self.caller.can_call(m)],
+            settings.shadow_models_per_prompt)
         params = {k: body[k] for k in ("max_tokens", "max_completion_tokens", "temperature")
                   if body.get(k) is not None}
         if "max_completion_tokens" in params:

@@ -96,9 +96,12 @@ def main(argv: Sequence[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m gateway.simulator.routing_data DATASET_PATH OUT_DIR")
         return 2
-    from routers.datasets import load_routerbench
+    from routers.datasets import load_llmrouter, load_routerbench
 
-    ds = load_routerbench(argv[0])
+    # LLMRouter's directory holds dcrouter_{train,test}.json; anything else is RouterBench.
+    source = Path(argv[0])
+    ds = (load_llmrouter(source, "train") if (source / "dcrouter_train.json").is_file()
+          else load_routerbench(source))
     models_path, recordings_path, _ = write_simulation(ds, Path(argv[1]))
     print(f"wrote {models_path} and {recordings_path} ({len(ds)} prompts x {len(ds.models)})")
     return 0

@@ -129,6 +129,8 @@ class LearningConfig(BaseModel):
     capture: bool = False
     shadow_rate: float = Field(default=0.0, ge=0, le=1)
     shadow_models: list[str] = Field(default_factory=list)  # empty: the route's candidates
+    # How many of those a shadowed prompt asks (the least-labelled first); None: all of them.
+    shadow_models_per_prompt: int | None = Field(default=2, ge=1)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     explore_rate: float = Field(default=0.0, ge=0, le=1)
     explore_max_cost_ratio: float = Field(default=10.0, ge=1)

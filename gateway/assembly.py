@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,12 @@ from gateway.budget import BudgetGate
 from gateway.caching import CacheGate, build_completion_cache
 from gateway.config import GatewayConfig, ModelEntry
 from gateway.content_log import ContentLogger
+from gateway.learning.budget import LearningBudget
+from gateway.learning.calls import LearningCaller
+from gateway.learning.explore import Explorer
 from gateway.learning.loop import LearningLoop
-from gateway.learning.wiring import attach_learning
+from gateway.learning.metrics import LearningMetrics
+from gateway.learning.online import OnlineUpdater
 from gateway.ledger.base import SpendStore
 from gateway.metrics import GatewayMetrics
 from gateway.records.base import RecordSink, RecordStore
@@ -24,6 +28,7 @@ from gateway.records.factory import open_records
 from gateway.records.spend_drainer import SpendDrainer
 from gateway.routing import RouteTable
 from gateway.serving import ChatService
+from gateway.tenants.config import TenantConfig
 from gateway.tracing import NoTracing, Tracing, build_tracing
 from gateway.upstream.anthropic import AnthropicUpstream
 from gateway.upstream.base import Upstream
@@ -181,3 +186,31 @@ def build_gateway(
 
 def _no_tenant(name: str) -> None:
     return None
+
+
+def attach_learning(gateway: Gateway, upstreams: Mapping[str, Upstream],
+                    secrets: Sequence[str] = (), *, concurrency: int = 2,
+                    queue_size: int = 64, seed: int | None = None) -> LearningLoop:
+    """Builds the loop on `gateway` (its store and records sink are read at call time)."""
+    metrics = LearningMetrics(gateway.metrics.registry)
+    budget = LearningBudget(lambda: gateway.store,
+                            hold_ttl_s=gateway.config.store.reservation_ttl_s)
+
+    def records():  # type: ignore[no-untyped-def]
+        return gateway.records
+
+    def pool(route: str) -> Sequence[str]:
+        return gateway.routes.pool(route)
+
+    def redact(tenant: TenantConfig, text: str) -> str:
+        return loop.redact(tenant, text)
+
+    loop = LearningLoop(LearningCaller(upstreams, gateway.service.estimator, budget, metrics,
+                                       records, redact),
+                        metrics, records, pool, secrets=secrets, concurrency=concurrency,
+                        queue_size=queue_size, seed=seed)
+    loop.subscribe(OnlineUpdater(gateway.routes.router, metrics))
+    gateway.service.explorer = Explorer(metrics, seed)
+    gateway.learning = loop
+    gateway.on_close.append(loop.aclose)
+    return loop

@@ -15,6 +15,7 @@ from gateway.budget import LedgerBudget
 from gateway.config import ConfigError, GatewayConfig
 from gateway.ledger.factory import open_rate_limiter, open_store
 from gateway.ledger.guard import BudgetGuard
+from gateway.paths import data_dir
 from gateway.records.spend_drainer import open_spend_drainer
 from gateway.tenants.config import TenantConfig
 from gateway.tenants.directory import TenantDirectory
@@ -24,7 +25,6 @@ from pricing import TokenizerRegistry
 log = logging.getLogger("costroute.server")
 
 TENANTS_ENV = "COSTROUTE_TENANTS_FILE"
-DATA_DIR_ENV = "COSTROUTE_DATA_DIR"
 
 
 @dataclass
@@ -37,12 +37,6 @@ class ServeOptions:
     watch_interval_s: float = 2.0
 
 
-def data_dir() -> Path:
-    configured = os.environ.get(DATA_DIR_ENV)
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "costroute"
 
 
 def tenant_directory(options: ServeOptions) -> TenantDirectory:

@@ -55,8 +55,8 @@ def _registry(config: Any) -> Any:
 
 def _outcomes(config: Any, tenant: str, metric: str, since: float | None) -> list[Any]:
     """The tenant's labelled outcomes from the records store gateway.yaml names."""
+    from gateway.paths import data_dir
     from gateway.records.factory import open_record_store
-    from gateway.server import data_dir
 
     store = open_record_store(config.records, default_dir=data_dir())
     if store is None:

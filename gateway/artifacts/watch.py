@@ -35,7 +35,7 @@ def registry_dir(config: GatewayConfig) -> Path:
     """`artifacts.dir` from gateway.yaml, else `$COSTROUTE_DATA_DIR/artifacts`."""
     if config.artifacts.dir:
         return Path(config.artifacts.dir)
-    from gateway.server import data_dir
+    from gateway.paths import data_dir
 
     return data_dir() / "artifacts"
 

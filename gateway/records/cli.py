@@ -84,8 +84,8 @@ def status(
 
 def _counts(config: Path | None, tenant: str | None) -> LabelCounts:
     from gateway.config import ConfigError, RecordsConfig, load_config
+    from gateway.paths import data_dir
     from gateway.records.factory import open_record_store
-    from gateway.server import data_dir
 
     try:
         settings = load_config(config).records if config else RecordsConfig()

@@ -75,6 +75,11 @@ class RedisOutbox:
         now_ms = int(seconds) * 1000 + int(micros) // 1000
         return OutboxLag(pending, max(0.0, (now_ms - oldest_ms) / 1000))
 
+    async def refresh(self) -> None:
+        """Rescans for log streams now: a tenant's first settle makes a new one."""
+        async with unavailable_as_store_error("list spend logs"):
+            await self._streams(force=True)
+
     async def _streams(self, force: bool = False) -> list[str]:
         # SCAN walks the whole keyspace: do it every few seconds, not every batch.
         now = time.monotonic()

@@ -58,6 +58,10 @@ class SpendOutbox(Protocol):
 
     async def lag(self) -> OutboxLag: ...
 
+    async def refresh(self) -> None:
+        """Looks for sources that appeared since the last look (new tenants' Redis streams),
+        so that a catch-up drains everything settled until now."""
+
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
@@ -149,6 +153,9 @@ class JournalOutbox:
         moved = Checkpoint(int(batch.token), spent, self.target)
         await asyncio.to_thread(save_checkpoint, self.journal, moved)
         self._checkpoint = moved
+
+    async def refresh(self) -> None:
+        """One journal: nothing new to find."""
 
     async def lag(self) -> OutboxLag:
         checkpoint = await self._current()

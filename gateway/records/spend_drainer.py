@@ -69,9 +69,13 @@ class SpendDrainer:
     async def catch_up(self, timeout_s: float = 2.0) -> None:
         """Drains what is pending, for at most `timeout_s`, so that a report read right after
         a request includes it; a database or Redis outage only leaves it pending (see lag)."""
+        async def refreshed_drain() -> int:
+            await self.outbox.refresh()  # a tenant new since the last scan has its own stream
+            return await self.drain()
+
         with contextlib.suppress(TimeoutError, RecordStoreUnavailable, StoreUnavailable,
                                  LedgerCorrupt, OSError):
-            await asyncio.wait_for(self.drain(), timeout_s)
+            await asyncio.wait_for(refreshed_drain(), timeout_s)
 
     async def lag(self) -> OutboxLag:
         return await self.outbox.lag()

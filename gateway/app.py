@@ -22,6 +22,7 @@ from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints import install_entrypoints
+from gateway.entrypoints.common import invalid, read_json
 from gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -65,32 +66,11 @@ def error_response(exc: GatewayError) -> Response:
     return _json(exc.body(), exc.status_code, exc.headers or None)
 
 
-def _validation_error(exc: ValidationError | RequestValidationError) -> InvalidRequest:
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
-    param = ".".join(loc) or None
-    where = f" at `{param}`" if param else ""
-    return InvalidRequest(f"Invalid request body{where}: {first.get('msg')}", param=param)
-
-
-async def _read_json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        raise InvalidRequest("The request body is empty; send a JSON object.")
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(f"The request body is not valid JSON: {exc.msg}.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
-    return body
-
-
 def _parse_chat(body: dict[str, Any]) -> ChatCompletionRequest:
     try:
         return ChatCompletionRequest.model_validate(body)
     except ValidationError as exc:
-        raise _validation_error(exc) from None
+        raise invalid(exc) from None
 
 
 def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
@@ -128,7 +108,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(_validation_error(exc))
+        return error_response(invalid(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
@@ -227,7 +207,7 @@ async def chat_completions(request: Request) -> Response:
                              "client_request_id"),
                          reference_answer=request.headers.get(REFERENCE_HEADER))
     try:
-        body = await _read_json(request)
+        body = await read_json(request)
         chat = _parse_chat(body)
         debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
         ctx.requested_model = chat.model

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -37,6 +38,7 @@ def request_context(request: Request, gateway: Gateway) -> RequestContext:
 
 
 async def read_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, or InvalidRequest saying what is wrong with it."""
     raw = await request.body()
     if not raw:
         raise InvalidRequest("The request body is empty; send a JSON object.")
@@ -49,10 +51,10 @@ async def read_json(request: Request) -> dict[str, Any]:
     return body
 
 
-def invalid(exc: ValidationError) -> InvalidRequest:
-    """The first problem of a wire model's validation, naming the field."""
+def invalid(exc: ValidationError | RequestValidationError) -> InvalidRequest:
+    """The first problem of a wire model's (or FastAPI's) validation, naming the field."""
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    loc = [str(p) for p in first.get("loc", ())]
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
     param = ".".join(loc) or None
     where = f" at `{param}`" if param else ""
     return InvalidRequest(f"Invalid request body{where}: {first.get('msg')}", param=param)

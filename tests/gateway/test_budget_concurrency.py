@@ -66,6 +66,10 @@ def no_fallback_config(sim: Any, **overrides: Any) -> dict[str, Any]:
     # has a floor (a fallback would top its hold up to gpt-4o's worst case).
     config = sim_config(sim, **overrides)
     config["models"][0]["fallbacks"] = []
+    # 500 requests at once open ~500 new upstream connections; on a starved 2-core runner
+    # (gateway, simulator and client in one process) the 5 s default connect timeout was seen
+    # to expire. Budgets are what this file tests, not connect timeouts.
+    config["models"][0]["upstream"]["timeout"] = {"connect_s": 60.0}
     return config
 
 

@@ -22,8 +22,13 @@ from gateway.upstream.anthropic_translate import (
     to_messages_body,
 )
 from gateway.upstream.base import UpstreamFailure
-from gateway.upstream.http import HttpUpstream, Redactor, drain
-from gateway.upstream.normalize import error_message
+from gateway.upstream.http import (
+    HttpUpstream,
+    Redactor,
+    decode_event,
+    drain,
+    stream_read_failure,
+)
 from gateway.upstream.pool import ConnectionPool
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -96,30 +101,15 @@ class _MessagesStream:
                 if event.get("type") == "message_stop":
                     stopped = True
                     break
-        except TimeoutError:
-            raise UpstreamFailure(0, f"{self._name} stream stalled", retryable=False,
-                                  timeout=True) from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamFailure(0, f"{self._name} stream broke ({type(exc).__name__})",
-                                  retryable=False) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise stream_read_failure(self._name, exc) from None
         if not stopped:
             raise UpstreamFailure(502, f"{self._name} stream ended without message_stop",
                                   retryable=False)
         await drain(self._response)
 
     def _decode(self, data: str) -> dict[str, Any]:
-        try:
-            event = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise UpstreamFailure(502, f"{self._name} sent a malformed stream event",
-                                  retryable=False) from None
-        if not isinstance(event, dict):
-            raise UpstreamFailure(502, f"{self._name} sent a malformed stream event",
-                                  retryable=False)
-        if event.get("type") == "error":
-            message = self._redact(error_message(502, orjson.dumps(event)))
-            raise UpstreamFailure(502, f"{self._name}: {message}", retryable=False)
-        return event
+        return decode_event(self._name, data, self._redact, lambda e: e.get("type") == "error")
 
     def _translate(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         kind = event.get("type")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -178,6 +178,30 @@ async def drain(response: aiohttp.ClientResponse) -> None:
         pass
 
 
+def stream_read_failure(name: str, exc: BaseException) -> UpstreamFailure:
+    """A stream's read error (a timeout between events, or a broken connection)."""
+    if isinstance(exc, TimeoutError):
+        return UpstreamFailure(0, f"{name} stream stalled", retryable=False, timeout=True)
+    return UpstreamFailure(0, f"{name} stream broke ({type(exc).__name__})", retryable=False)
+
+
+def decode_event(name: str, data: bytes | str, redact: Redactor,
+                 is_error: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """One stream event's JSON object; a malformed event or an error event (as the wire
+    marks it: `is_error`) raises UpstreamFailure, its message redacted."""
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UpstreamFailure(502, f"{name} sent a malformed stream event",
+                              retryable=False) from None
+    if not isinstance(event, dict):
+        raise UpstreamFailure(502, f"{name} sent a malformed stream event", retryable=False)
+    if is_error(event):
+        message = redact(error_message(502, orjson.dumps(event)))
+        raise UpstreamFailure(502, f"{name}: {message}", retryable=False)
+    return event
+
+
 class _SseStream:
     """Parses `data:` events into dicts; a bad event or an early end raises UpstreamFailure."""
 
@@ -220,12 +244,8 @@ class _SseStream:
                     yield batch
                 if failure is not None:
                     raise failure
-        except TimeoutError:
-            raise UpstreamFailure(0, f"{self._name} stream stalled", retryable=False,
-                                  timeout=True) from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamFailure(0, f"{self._name} stream broke ({type(exc).__name__})",
-                                  retryable=False) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise stream_read_failure(self._name, exc) from None
         if not done:
             raise UpstreamFailure(502, f"{self._name} stream ended without [DONE]",
                                   retryable=False)
@@ -250,18 +270,7 @@ class _SseStream:
         return batch, False, None
 
     def _decode(self, data: bytes) -> dict[str, Any]:
-        try:
-            event = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise UpstreamFailure(502, f"{self._name} sent a malformed stream event",
-                                  retryable=False) from None
-        if not isinstance(event, dict):
-            raise UpstreamFailure(502, f"{self._name} sent a malformed stream event",
-                                  retryable=False)
-        if "error" in event:
-            message = self._redact(error_message(502, orjson.dumps(event)))
-            raise UpstreamFailure(502, f"{self._name}: {message}", retryable=False)
-        return event
+        return decode_event(self._name, data, self._redact, lambda e: "error" in e)
 
     async def aclose(self) -> None:
         self._response.release()

@@ -24,7 +24,7 @@ from eval.registry import load_artifact
 from eval.replay import replay, standard_candidates
 from eval.results import CandidateResult, DatasetResult
 from eval.scoring import evaluate
-from eval.sweep import CandidateKind, ReplayableRouter, SweepStep
+from eval.sweep import Renamed, ReplayableRouter
 from routers.datasets.format import RoutingDataset
 
 DEFAULT_RESAMPLES = 1000
@@ -50,7 +50,7 @@ def held_out_metrics(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The manifest's `metrics` block: the artifact, the lookup and the best single model."""
-    router = _named(load_artifact(artifact), "artifact")
+    router = Renamed(load_artifact(artifact), "artifact")
     result = _evaluate(held_out, [router], train, resamples, seed)
     candidates = {c.name: c for c in result.pooled.candidates}
     versus = next((d for d in result.pooled.versus_lookup if d.candidate == "artifact"), None)
@@ -82,7 +82,7 @@ def compare(
 ) -> Comparison:
     """AIQ(new) − AIQ(base) on `held_out`, with a paired bootstrap interval."""
     routers: list[ReplayableRouter] = [
-        _named(load_artifact(new), "new"), _named(load_artifact(base), "base")]
+        Renamed(load_artifact(new), "new"), Renamed(load_artifact(base), "base")]
     config = EvalConfig(bootstrap_resamples=0, seed=seed, confidence=confidence)
     curves = replay(held_out, standard_candidates(held_out, train, seed) + routers)
     result = evaluate(held_out, curves, config)
@@ -123,20 +123,3 @@ def _round(x: float, digits: int = 6) -> float | None:
     return None if x is None or math.isnan(x) else round(float(x), digits)
 
 
-@dataclass(frozen=True)
-class _Named:
-    """A replayable artifact under a fixed name, so results can be found by it."""
-
-    inner: ReplayableRouter
-    name: str
-
-    @property
-    def kind(self) -> CandidateKind:
-        return self.inner.kind
-
-    def sweep(self, dataset: RoutingDataset) -> Sequence[SweepStep]:
-        return self.inner.sweep(dataset)
-
-
-def _named(router: ReplayableRouter, name: str) -> _Named:
-    return _Named(router, name)

@@ -21,7 +21,7 @@ from eval.replay import replay, standard_candidates
 from eval.report import write_report
 from eval.results import DatasetResult
 from eval.scoring import evaluate
-from eval.sweep import CandidateKind, ReplayableRouter, SweepStep
+from eval.sweep import Renamed, ReplayableRouter
 from pricing import PriceCatalog
 from routers.datasets import RoutingDataset, load_routerbench
 
@@ -108,25 +108,10 @@ def _distinct_names(
     directory's name added, so reports, notes and the fits-no-dataset check tell them apart."""
     counts = Counter(router.name for router in routers)
     return [
-        _Renamed(router, f"{router.name} ({path.name})") if counts[router.name] > 1
+        Renamed(router, f"{router.name} ({path.name})") if counts[router.name] > 1
         else router
         for router, path in zip(routers, paths)
     ]
-
-
-@dataclass(frozen=True)
-class _Renamed:
-    """A replayable router under another name."""
-
-    inner: ReplayableRouter
-    name: str
-
-    @property
-    def kind(self) -> CandidateKind:
-        return self.inner.kind
-
-    def sweep(self, dataset: RoutingDataset) -> Sequence[SweepStep]:
-        return self.inner.sweep(dataset)
 
 
 def _check_routers_used(routers: list[ReplayableRouter], results: list[DatasetResult]) -> None:

@@ -90,3 +90,18 @@ def column_of(dataset: RoutingDataset, model: str) -> int:
         raise ValueError(
             f"model {model!r} is not in dataset {dataset.name} (it has {dataset.models})"
         ) from None
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """A replayable router under another name (reports and results are keyed by name)."""
+
+    inner: ReplayableRouter
+    name: str
+
+    @property
+    def kind(self) -> CandidateKind:
+        return self.inner.kind
+
+    def sweep(self, dataset: RoutingDataset) -> Sequence[SweepStep]:
+        return self.inner.sweep(dataset)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
-from starlette.responses import Response
+from pydantic import BaseModel, ValidationError
+from starlette.responses import Response, StreamingResponse
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
@@ -58,6 +59,34 @@ def invalid(exc: ValidationError | RequestValidationError) -> InvalidRequest:
     param = ".".join(loc) or None
     where = f" at `{param}`" if param else ""
     return InvalidRequest(f"Invalid request body{where}: {first.get('msg')}", param=param)
+
+
+Wire = TypeVar("Wire", bound=BaseModel)
+
+
+def parse_body(model: type[Wire], body: dict[str, Any]) -> Wire:
+    """`body` as the endpoint's wire model, or InvalidRequest naming the first bad field."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise invalid(exc) from None
+
+
+def event_stream(gateway: Gateway, ctx: RequestContext, translated: AsyncIterator[bytes],
+                 chunks: AsyncIterator[Any], headers: dict[str, str]) -> StreamingResponse:
+    """An SSE response of an API's translated events over one metered chat stream: closing
+    it (end, error or client gone) closes the chat stream, which settles its spend."""
+    async def events() -> AsyncIterator[bytes]:
+        try:
+            async for event in translated:
+                yield event
+        finally:
+            await translated.aclose()  # type: ignore[attr-defined]
+            await chunks.aclose()  # type: ignore[attr-defined]
+            finish(gateway, ctx, 200, stream=True)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={
+        **safe_headers(headers), "cache-control": "no-cache", "x-accel-buffering": "no"})
 
 
 def json_response(data: Any, status: int = 200,

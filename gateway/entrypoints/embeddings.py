@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from gateway.assembly import Gateway
@@ -18,8 +17,8 @@ from gateway.entrypoints.common import (
     failed,
     finish,
     gateway_of,
-    invalid,
     json_response,
+    parse_body,
     read_json,
     request_context,
     safe_headers,
@@ -138,10 +137,7 @@ def install(app: FastAPI) -> None:
         ctx = request_context(request, gateway)
         try:
             body = await read_json(request)
-            try:
-                parsed = EmbeddingRequest.model_validate(body)
-            except ValidationError as exc:
-                raise invalid(exc) from None
+            parsed = parse_body(EmbeddingRequest, body)
             traced(gateway, ctx, "embeddings", parsed.model, False)
             with gateway.tracing.activate(ctx):
                 reply = await _service(request, gateway).embed(ctx, parsed, body)

@@ -9,23 +9,22 @@ pipeline (pipeline.py) and is told back as a Message or as Messages stream event
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import orjson
 from fastapi import FastAPI, Request
-from pydantic import ValidationError
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway.assembly import Gateway
 from gateway.context import RequestContext
 from gateway.entrypoints import pipeline
 from gateway.entrypoints.common import (
+    event_stream,
     failed,
     finish,
     gateway_of,
-    invalid,
     json_response,
+    parse_body,
     read_json,
     request_context,
     safe_headers,
@@ -60,18 +59,11 @@ async def _anthropic_errors(request: Request,
                              error.headers or None)
 
 
-def _parse(model: type[CountTokensRequest], body: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        raise invalid(exc) from None
-
-
 def install(app: FastAPI) -> None:
     @app.post("/v1/messages")
     async def create_message(request: Request) -> Response:
         async def handle(gateway: Gateway, ctx: RequestContext) -> Response:
-            parsed: MessagesRequest = _parse(MessagesRequest, await read_json(request))
+            parsed: MessagesRequest = parse_body(MessagesRequest, await read_json(request))
             traced(gateway, ctx, "messages", parsed.model, bool(parsed.stream))
             chat_body = to_chat_body(parsed)
             if not parsed.stream:
@@ -83,26 +75,16 @@ def install(app: FastAPI) -> None:
             with gateway.tracing.activate(ctx):
                 opened = await pipeline.stream(gateway, ctx, chat_body)
 
-            async def events() -> AsyncIterator[bytes]:
-                translated = MessagesEvents(opened.model).events(opened.chunks)
-                try:
-                    async for event in translated:
-                        yield event
-                finally:
-                    await translated.aclose()  # type: ignore[attr-defined]
-                    await opened.chunks.aclose()  # type: ignore[attr-defined]
-                    finish(gateway, ctx, 200, stream=True)
-
-            return StreamingResponse(events(), media_type="text/event-stream", headers={
-                **safe_headers(opened.headers), "cache-control": "no-cache",
-                "x-accel-buffering": "no"})
+            return event_stream(gateway, ctx,
+                                MessagesEvents(opened.model).events(opened.chunks),
+                                opened.chunks, opened.headers)
 
         return await _anthropic_errors(request, handle)
 
     @app.post("/v1/messages/count_tokens")
     async def count_tokens(request: Request) -> Response:
         async def handle(gateway: Gateway, ctx: RequestContext) -> Response:
-            parsed: CountTokensRequest = _parse(CountTokensRequest, await read_json(request))
+            parsed: CountTokensRequest = parse_body(CountTokensRequest, await read_json(request))
             body = to_chat_body(parsed)
             # A route alias counts with its first candidate's tokenizer: the model is not
             # chosen until the request is sent.

@@ -7,19 +7,17 @@ a `response` object or as the Responses stream's semantic events (responses_stre
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI, Request
-from pydantic import ValidationError
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway.entrypoints import pipeline
 from gateway.entrypoints.common import (
+    event_stream,
     failed,
     finish,
     gateway_of,
-    invalid,
     json_response,
+    parse_body,
     read_json,
     request_context,
     safe_headers,
@@ -37,11 +35,7 @@ def install(app: FastAPI) -> None:
         gateway = gateway_of(request)
         ctx = request_context(request, gateway)
         try:
-            body = await read_json(request)
-            try:
-                parsed = ResponsesRequest.model_validate(body)
-            except ValidationError as exc:
-                raise invalid(exc) from None
+            parsed = parse_body(ResponsesRequest, await read_json(request))
             traced(gateway, ctx, "responses", parsed.model, bool(parsed.stream))
             chat_body = to_chat_body(parsed)
             with gateway.tracing.activate(ctx):
@@ -62,16 +56,6 @@ def install(app: FastAPI) -> None:
                                  headers=safe_headers(pipeline.reply_headers(reply,
                                                                              ctx.request_id)))
 
-        async def events() -> AsyncIterator[bytes]:
-            translated = ResponsesEvents(parsed, opened.model).events(opened.chunks)
-            try:
-                async for event in translated:
-                    yield event
-            finally:
-                await translated.aclose()  # type: ignore[attr-defined]
-                await opened.chunks.aclose()  # type: ignore[attr-defined]
-                finish(gateway, ctx, 200, stream=True)
-
-        return StreamingResponse(events(), media_type="text/event-stream", headers={
-            **safe_headers(opened.headers), "cache-control": "no-cache",
-            "x-accel-buffering": "no"})
+        return event_stream(gateway, ctx,
+                            ResponsesEvents(parsed, opened.model).events(opened.chunks),
+                            opened.chunks, opened.headers)

@@ -45,32 +45,47 @@ local function purge_expired(now)
 end
 """
 
+# What RESERVE and TOP_UP share. ARGV: request id, amount nanos, ttl ms, then (window key,
+# limit nanos) pairs.
+_HOLD = """
+-- The window keys if `extra` more nanos fit every window, else nil and RESERVE's refusal.
+local function fitting_windows(extra)
+  local window_keys = {}
+  for i = 4, #ARGV, 2 do
+    local spent = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+    local held = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
+    local limit = tonumber(ARGV[i + 1])
+    if spent + held + extra > limit then
+      return nil, {0, (i - 4) / 2, string.format('%.0f', math.max(0, limit - spent - held))}
+    end
+    window_keys[#window_keys + 1] = ARGV[i]
+  end
+  return window_keys, nil
+end
+
+-- Holds ARGV[2] nanos for request ARGV[1] in `window_keys` until now + ARGV[3] ms.
+local function hold(window_keys, now)
+  if ARGV[2] ~= '0' then
+    for _, key in ipairs(window_keys) do redis.call('HINCRBY', KEYS[2], key, ARGV[2]) end
+  end
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
+  local info = ARGV[2]
+  if #window_keys > 0 then info = info .. ' ' .. table.concat(window_keys, ' ') end
+  redis.call('HSET', KEYS[4], ARGV[1], info)
+end
+"""
+
 # KEYS[5] settled marker of this request.
 # ARGV: request id, amount nanos, ttl ms, then (window key, limit nanos) pairs.
 # Returns {1} granted (or already held), {-1} already settled, {0, window index, remaining}.
-RESERVE = _PRELUDE + """
+RESERVE = _PRELUDE + _HOLD + """
 local now = now_ms()
 purge_expired(now)
 if redis.call('EXISTS', KEYS[5]) == 1 then return {-1, 0, '0'} end
 if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 1 then return {1, 0, '0'} end
-local amount = tonumber(ARGV[2])
-local window_keys = {}
-for i = 4, #ARGV, 2 do
-  local spent = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
-  local held = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
-  local limit = tonumber(ARGV[i + 1])
-  if spent + held + amount > limit then
-    return {0, (i - 4) / 2, string.format('%.0f', math.max(0, limit - spent - held))}
-  end
-  window_keys[#window_keys + 1] = ARGV[i]
-end
-if ARGV[2] ~= '0' then
-  for _, key in ipairs(window_keys) do redis.call('HINCRBY', KEYS[2], key, ARGV[2]) end
-end
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
-local info = ARGV[2]
-if #window_keys > 0 then info = info .. ' ' .. table.concat(window_keys, ' ') end
-redis.call('HSET', KEYS[4], ARGV[1], info)
+local window_keys, refused = fitting_windows(tonumber(ARGV[2]))
+if refused then return refused end
+hold(window_keys, now)
 return {1, 0, '0'}
 """
 
@@ -78,7 +93,7 @@ return {1, 0, '0'}
 # ARGV: request id, new amount nanos, ttl ms, then (window key, limit nanos) pairs.
 # Raises a live hold to the new amount; only the increase must fit (a hold that expired is
 # taken anew for the whole amount). Returns like RESERVE.
-TOP_UP = _PRELUDE + """
+TOP_UP = _PRELUDE + _HOLD + """
 local now = now_ms()
 purge_expired(now)
 if redis.call('EXISTS', KEYS[5]) == 1 then return {-1, 0, '0'} end
@@ -87,23 +102,10 @@ local info = redis.call('HGET', KEYS[4], ARGV[1])
 if info then held = tonumber(string.match(info, '^(%S+)')) end
 local amount = tonumber(ARGV[2])
 if amount <= held then return {1, 0, '0'} end
-local delta = amount - held
-local window_keys = {}
-for i = 4, #ARGV, 2 do
-  local spent = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
-  local reserved = tonumber(redis.call('HGET', KEYS[2], ARGV[i]) or '0')
-  local limit = tonumber(ARGV[i + 1])
-  if spent + reserved + delta > limit then
-    return {0, (i - 4) / 2, string.format('%.0f', math.max(0, limit - spent - reserved))}
-  end
-  window_keys[#window_keys + 1] = ARGV[i]
-end
+local window_keys, refused = fitting_windows(amount - held)
+if refused then return refused end
 drop_hold(ARGV[1])
-for _, key in ipairs(window_keys) do redis.call('HINCRBY', KEYS[2], key, ARGV[2]) end
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
-local entry = ARGV[2]
-if #window_keys > 0 then entry = entry .. ' ' .. table.concat(window_keys, ' ') end
-redis.call('HSET', KEYS[4], ARGV[1], entry)
+hold(window_keys, now)
 return {1, 0, '0'}
 """
 

@@ -120,12 +120,26 @@ class CacheConfig(BaseModel):
 
 
 class ArtifactsConfig(BaseModel):
-    """The router artifact registry (versions, serving pointers); see routers/versions."""
+    """The router artifact registry (versions, serving pointers); see routers/versions.
+
+    `store` says where versions and serving pointers live: `files` (a directory, `dir`,
+    shared by replicas on one host or one volume), `records` (tables in the `records:`
+    database, SQLite or PostgreSQL, for replicas on different hosts; `dir` is then each
+    replica's local cache of fetched versions), or `auto` (default): `records` when
+    `records:` is PostgreSQL, `files` otherwise.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    store: Literal["auto", "files", "records"] = "auto"
     dir: str | None = None  # default: $COSTROUTE_DATA_DIR/artifacts
     poll_s: float = Field(default=1.0, gt=0)  # how often each replica checks the pointers
+
+    def backend(self, records: RecordsConfig) -> Literal["files", "records"]:
+        """The store `auto` resolves to, given the records store."""
+        if self.store == "auto":
+            return "records" if records.kind == "postgres" else "files"
+        return self.store
 
 
 class ServerConfig(BaseModel):
@@ -178,6 +192,9 @@ class GatewayConfig(BaseModel):
             for name in [*(route.models or []), *([route.model] if route.model else [])]:
                 if name not in known:
                     raise ValueError(f"route {alias!r}: unknown model {name!r}")
+        if self.artifacts.store == "records" and self.records.kind not in ("sqlite", "postgres"):
+            raise ValueError(f"artifacts: store `records` needs a `records:` database (sqlite "
+                             f"or postgres), not kind {self.records.kind!r}")
         return self
 
     def model(self, name: str) -> ModelEntry | None:

@@ -6,8 +6,9 @@
     costroute router promote v0002-knn --route auto
     costroute router rollback --route auto
 
-The registry is gateway.yaml's `artifacts.dir` (default `$COSTROUTE_DATA_DIR/artifacts`)
-and the records store its `records:` block, both as `costroute serve` opens them.
+The registry is the one gateway.yaml's `artifacts:` block names (gateway.artifacts.stores:
+a directory, or tables in the `records:` database) and the records store its `records:`
+block, both as `costroute serve` opens them.
 """
 
 from __future__ import annotations
@@ -47,10 +48,9 @@ def _config(path: Path | None) -> Any:
 
 
 def _registry(config: Any) -> Any:
-    from gateway.artifacts.watch import registry_dir
-    from routers.versions.registry import ArtifactRegistry
+    from gateway.artifacts.stores import open_version_store
 
-    return ArtifactRegistry(registry_dir(config))
+    return open_version_store(config)
 
 
 def _outcomes(config: Any, tenant: str, metric: str, since: float | None) -> list[Any]:
@@ -108,11 +108,9 @@ def train_knn_from_records(
 @app.command("versions")
 def versions(config: ConfigOption = None, route: RouteOption = "auto") -> None:
     """List the registry's versions; mark the one serving `--route`."""
-    from routers.versions.pointer import read_pointer
-
     registry = _registry(_config(config))
-    pointer = read_pointer(registry, route)
-    typer.echo(f"registry {registry.root}; {route} serves "
+    pointer = registry.read_pointer(route)
+    typer.echo(f"{registry.describe()}; {route} serves "
                f"{pointer.version if pointer else 'its configured artifact'}")
     for version in registry.versions():
         block = registry.manifest(version).get("version", {})
@@ -182,14 +180,13 @@ def evaluate_paths(new_path: Path, base_path: Path, held: Any, train: Any,
 
 
 def _base(registry: Any, config: Any, route: str, against: str) -> Path:
-    from routers.versions.pointer import read_pointer
     from routers.versions.registry import RegistryError
 
     if against != "serving":
         return Path(registry.path(against))
-    pointer = read_pointer(registry, route)
+    pointer = registry.read_pointer(route)
     if pointer is not None:
-        return Path(pointer.path)
+        return Path(registry.checkout(pointer))
     configured = config.routes.get(route)
     if configured is None or not configured.artifact:
         raise RegistryError(f"route {route!r} serves no artifact; give --against VERSION")
@@ -203,7 +200,6 @@ def promote(
     route: RouteOption = "auto",
 ) -> None:
     """Serve VERSION on --route; every gateway using the registry swaps within a poll."""
-    from routers.versions.pointer import promote as do_promote
     from routers.versions.registry import RegistryError
 
     cfg = _config(config)
@@ -211,7 +207,7 @@ def promote(
         _fail(f"no route {route!r} in the config (routes: {', '.join(cfg.routes)})")
     registry = _registry(cfg)
     try:
-        pointer = do_promote(registry, route, version)
+        pointer = registry.promote(route, version)
     except RegistryError as exc:
         _fail(str(exc))
         return
@@ -223,12 +219,11 @@ def promote(
 @app.command("rollback")
 def rollback(config: ConfigOption = None, route: RouteOption = "auto") -> None:
     """Serve again what served --route before the last promote."""
-    from routers.versions.pointer import rollback as do_rollback
     from routers.versions.registry import RegistryError
 
     registry = _registry(_config(config))
     try:
-        pointer = do_rollback(registry, route)
+        pointer = registry.rollback(route)
     except RegistryError as exc:
         _fail(str(exc))
         return

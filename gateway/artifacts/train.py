@@ -29,8 +29,7 @@ from routers.datasets.records import (
 )
 from routers.embedding import Embedder
 from routers.train_progress import NullTrainProgress, TrainProgress
-from routers.versions.pointer import read_pointer
-from routers.versions.registry import ArtifactRegistry, write_version_block
+from routers.versions.store import VersionStore
 
 MIN_TRAIN_PROMPTS = 20
 MIN_HELD_OUT_PROMPTS = 5
@@ -75,7 +74,7 @@ def split_for_training(
 
 def train_knn_version(
     outcomes: Sequence[OutcomeRow],
-    registry: ArtifactRegistry,
+    registry: VersionStore,
     request: RecordsRequest,
     embedder: Embedder,
     progress: TrainProgress | None = None,
@@ -89,7 +88,7 @@ def train_knn_version(
 
     progress = progress or NullTrainProgress()
     train, held = split_for_training(outcomes, request.tenant)
-    parent = read_pointer(registry, request.route)
+    parent = registry.read_pointer(request.route)
     config = FitConfig(seed=request.seed, train=TrainConfig(epochs=request.epochs,
                                                             seed=request.seed))
     artifact = fit_knn(train, embedder, config, progress)
@@ -99,7 +98,7 @@ def train_knn_version(
     if held is not None:
         progress.stage(f"replaying {len(held)} held-out prompts beside the lookup")
         metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed)
-    manifest = write_version_block(path, {
+    manifest = registry.annotate(version, {
         "id": version,
         "kind": "knn",
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -1,11 +1,15 @@
 """Serving what the registry's pointers say, on every replica, without a restart.
 
 Each gateway checks the serving pointer of each of its routes every `artifacts.poll_s`
-seconds (one `stat` per route; the file is read only when it changed). When a pointer names
-another version, the new artifact is loaded and warmed in a worker thread, then swapped
-into the route table in one assignment. Requests that had already resolved their route
-finish on the old router; the next ones get the new one, so a promote or a rollback fails
-no request. A version that cannot be loaded is logged and the old one keeps serving.
+seconds, in a worker thread: one cheap read per route (a `stat` of the pointer file, or the
+pointer row's revision in the records database); the pointer itself is read only when that
+changed. When a pointer names another version, its files are checked out (fetched into the
+local cache and verified, for the database), the artifact is loaded and warmed in the
+worker thread, then swapped into the route table in one assignment. Requests that had
+already resolved their route finish on the old router; the next ones get the new one, so a
+promote or a rollback fails no request. A version that cannot be loaded is logged and the
+old one keeps serving; a registry that cannot be reached (a database outage) is logged and
+retried at the next poll, and the current artifact keeps serving meanwhile.
 """
 
 from __future__ import annotations
@@ -13,72 +17,59 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
 
+from gateway.artifacts.stores import open_version_store, registry_dir
 from gateway.config import GatewayConfig
 from gateway.routing import RouteTable
 from routers.base import Orchestrator, Router
 from routers.registry import build_router
-from routers.versions.pointer import Pointer, pointer_file, read_pointer
-from routers.versions.registry import ArtifactRegistry, RegistryError, read_manifest
+from routers.versions.manifest import RegistryError, RegistryUnavailable, read_manifest
+from routers.versions.pointer import Pointer
+from routers.versions.store import VersionStore
+
+__all__ = ["ServingWatcher", "registry_dir", "start_watching"]
 
 log = logging.getLogger("costroute.artifacts")
 
-StatKey = tuple[int, int, int]
 WARM_UP_TEXT = "Warm-up: what is 2 + 2?"
-
-
-def registry_dir(config: GatewayConfig) -> Path:
-    """`artifacts.dir` from gateway.yaml, else `$COSTROUTE_DATA_DIR/artifacts`."""
-    if config.artifacts.dir:
-        return Path(config.artifacts.dir)
-    from gateway.paths import data_dir
-
-    return data_dir() / "artifacts"
 
 
 class ServingWatcher:
     """Keeps a RouteTable's learned routes on the versions their pointers name."""
 
-    def __init__(self, registry: ArtifactRegistry, config: GatewayConfig, routes: RouteTable):
+    def __init__(self, registry: VersionStore, config: GatewayConfig, routes: RouteTable):
         self.registry = registry
         self.config = config
         self.routes = routes
         self.serving: dict[str, str] = {}  # alias -> version now serving (from a pointer)
-        self._seen: dict[str, StatKey] = {}
+        self._seen: dict[str, Hashable] = {}  # alias -> pointer revision handled
         self._quality = {m.name: m.quality for m in config.models if m.quality is not None}
 
     def apply_now(self) -> None:
         """At start-up: serve what the pointers say before the first request."""
         for alias in self.config.routes:
             try:
-                pointer = self._changed_pointer(alias)
-                if pointer is not None:
-                    self._swap(alias, pointer, self._load(alias, pointer))
-            except Exception:  # a broken promoted version must not stop a replica starting
+                prepared = self._prepare(alias)
+                if prepared is not None:
+                    self._swap(alias, *prepared)
+            except Exception:  # a broken version or an outage must not stop a replica starting
                 log.exception("cannot serve the promoted version of route %s; serving its "
-                              "configured router", alias)
+                              "configured router (retried at the next poll)", alias)
 
     async def check(self) -> None:
         """One poll of every route's pointer; swaps where a new version is named."""
         for alias in self.config.routes:
             try:
-                pointer = self._changed_pointer(alias)
+                prepared = await asyncio.to_thread(self._prepare, alias)
+            except RegistryUnavailable as exc:
+                log.warning("artifact registry unreachable (%s); route %s keeps serving %s",
+                            exc, alias, self.serving.get(alias, "its configured router"))
             except RegistryError:
                 log.exception("unreadable serving pointer of route %s", alias)
                 continue
-            if pointer is None:
-                continue
-            try:
-                router = await asyncio.to_thread(self._load, alias, pointer)
-            except Exception:  # a bad version must never take the serving one down
-                log.exception("cannot load %s for route %s; %s keeps serving", pointer.version,
-                              alias, self.serving.get(alias, "the configured router"))
-                continue
-            self._swap(alias, pointer, router)
+            if prepared is not None:
+                self._swap(alias, *prepared)  # on the event loop: requests see one table or the other
 
     async def run(self, interval_s: float) -> None:
         while True:
@@ -88,25 +79,32 @@ class ServingWatcher:
             except Exception:
                 log.exception("artifact pointer check failed")
 
-    def _changed_pointer(self, alias: str) -> Pointer | None:
-        path = pointer_file(self.registry, alias)
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
+    def _prepare(self, alias: str) -> tuple[Pointer, Router | Orchestrator] | None:
+        """Blocking (a worker thread): when the pointer moved, the new version loaded."""
+        revision = self.registry.pointer_revision(alias)
+        if revision is None or self._seen.get(alias) == revision:
             return None
-        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-        if self._seen.get(alias) == key:
-            return None
-        self._seen[alias] = key
-        pointer = read_pointer(self.registry, alias)
+        pointer = self.registry.read_pointer(alias)
         if pointer is None or pointer.version == self.serving.get(alias):
+            self._seen[alias] = revision
             return None
-        return pointer
+        try:
+            router = self._load(alias, pointer)
+        except RegistryUnavailable:
+            raise  # not seen: the next poll fetches again
+        except Exception:  # a bad version must never take the serving one down
+            self._seen[alias] = revision  # tried once; the next promote or rollback moves on
+            log.exception("cannot load %s for route %s; %s keeps serving", pointer.version,
+                          alias, self.serving.get(alias, "the configured router"))
+            return None
+        self._seen[alias] = revision
+        return pointer, router
 
     def _load(self, alias: str, pointer: Pointer) -> Router | Orchestrator:
-        kind = str(read_manifest(pointer.path)["kind"])
+        directory = self.registry.checkout(pointer)
+        kind = str(read_manifest(directory)["kind"])
         route = self.config.routes[alias]
-        router = build_router(alias, kind, artifact=str(pointer.path), options=route.options,
+        router = build_router(alias, kind, artifact=str(directory), options=route.options,
                               quality=self._quality)
         _warm(router)
         return router
@@ -119,7 +117,7 @@ class ServingWatcher:
                  extra={"fields": {"route": alias, "version": pointer.version}})
 
 
-def _warm(router: Any) -> None:
+def _warm(router: object) -> None:
     """Load the embedder and run one query, so the first request after the swap is not slow."""
     embed = getattr(router, "embed_prompts", None)
     if callable(embed):
@@ -130,7 +128,8 @@ def start_watching(
     config: GatewayConfig, routes: RouteTable
 ) -> tuple[ServingWatcher, Callable[[], Awaitable[None]]]:
     """Apply the pointers now and poll them from now on; returns the watcher and its stop."""
-    watcher = ServingWatcher(ArtifactRegistry(registry_dir(config)), config, routes)
+    registry = open_version_store(config)
+    watcher = ServingWatcher(registry, config, routes)
     watcher.apply_now()
     task = asyncio.get_running_loop().create_task(watcher.run(config.artifacts.poll_s))
 
@@ -138,5 +137,6 @@ def start_watching(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await asyncio.to_thread(registry.close)
 
     return watcher, stop

@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
-from gateway.artifacts.watch import registry_dir
+from gateway.artifacts.stores import open_version_store
 from gateway.config import GatewayConfig
-from routers.versions.pointer import read_pointer
-from routers.versions.registry import ArtifactRegistry, RegistryError
+from routers.versions.registry import RegistryError
+from routers.versions.store import VersionStore
 
 
 def artifact_versions(config: GatewayConfig) -> dict[str, Any]:
     """Every version (oldest first) with its held-out metrics, and each route's serving one."""
-    registry = ArtifactRegistry(registry_dir(config))
+    registry = open_version_store(config)
     try:
-        ids = registry.versions() if registry.versions_dir.is_dir() else []
-        versions = [_version(registry, v) for v in ids]
-        routes = sorted({unquote(p.stem) for p in registry.serving_dir.glob("*.json")}
-                        if registry.serving_dir.is_dir() else set())
+        versions = [_version(registry, v) for v in registry.versions()]
         serving = {}
-        for route in routes:
-            pointer = read_pointer(registry, route)
+        for route in registry.routes():
+            pointer = registry.read_pointer(route)
             serving[route] = pointer.version if pointer else None
     except (RegistryError, OSError, ValueError) as exc:
         return {"versions": [], "serving": {}, "error": f"the registry cannot be read: {exc}"}
+    finally:
+        registry.close()
     return {"versions": versions, "serving": serving}
 
 
-def _version(registry: ArtifactRegistry, version: str) -> dict[str, Any]:
+def _version(registry: VersionStore, version: str) -> dict[str, Any]:
     block = registry.manifest(version).get("version") or {}
     data = block.get("data") or {}
     held_out = (block.get("metrics") or {}).get("artifact") or {}

@@ -24,12 +24,24 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from routers.versions.registry import ArtifactRegistry, RegistryError, read_manifest, version_id
+from routers.versions.manifest import RegistryError, read_manifest, version_id
 
 MAX_EVENTS = 200
+
+
+class FileLayout(Protocol):
+    """The file registry as this module sees it (routers.versions.registry implements it)."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def serving_dir(self) -> Path: ...
+
+    def path(self, version_or_path: str | Path) -> Path: ...
 
 
 @dataclass(frozen=True)
@@ -42,17 +54,21 @@ class Pointer:
     updated_at: float
     history: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # The content hash of the version's files where a database keeps them (None for files):
+    # a replica's cached copy is named and verified by it.
+    digest: str | None = None
+    revision: int | None = None  # the database pointer's revision (None for files)
 
     @property
     def previous(self) -> str | None:
         return str(self.history[-2]["version"]) if len(self.history) > 1 else None
 
 
-def pointer_file(registry: ArtifactRegistry, route: str) -> Path:
+def pointer_file(registry: FileLayout, route: str) -> Path:
     return registry.serving_dir / f"{quote(route, safe='')}.json"
 
 
-def read_pointer(registry: ArtifactRegistry, route: str) -> Pointer | None:
+def read_pointer(registry: FileLayout, route: str) -> Pointer | None:
     """The route's pointer, or None when nothing was ever promoted for it."""
     path = pointer_file(registry, route)
     try:
@@ -68,7 +84,7 @@ def read_pointer(registry: ArtifactRegistry, route: str) -> Pointer | None:
     )
 
 
-def promote(registry: ArtifactRegistry, route: str, version_or_path: str | Path) -> Pointer:
+def promote(registry: FileLayout, route: str, version_or_path: str | Path) -> Pointer:
     """Serve `version_or_path` (a version id, or any artifact directory) on `route`."""
     directory = registry.path(version_or_path)
     manifest = read_manifest(directory)
@@ -83,7 +99,7 @@ def promote(registry: ArtifactRegistry, route: str, version_or_path: str | Path)
         return _write(registry, route, history, events, now)
 
 
-def rollback(registry: ArtifactRegistry, route: str) -> Pointer:
+def rollback(registry: FileLayout, route: str) -> Pointer:
     """Serve again what served before the last promote."""
     with _locked(registry, route):
         current = read_pointer(registry, route)
@@ -100,7 +116,7 @@ def rollback(registry: ArtifactRegistry, route: str) -> Pointer:
         return _write(registry, route, history, events, now)
 
 
-def _write(registry: ArtifactRegistry, route: str, history: list[dict[str, Any]],
+def _write(registry: FileLayout, route: str, history: list[dict[str, Any]],
            events: list[dict[str, Any]], now: float) -> Pointer:
     top = history[-1]
     body = {"route": route, "version": top["version"], "path": top["path"], "updated_at": now,
@@ -118,7 +134,7 @@ def _write(registry: ArtifactRegistry, route: str, history: list[dict[str, Any]]
 
 
 @contextlib.contextmanager
-def _locked(registry: ArtifactRegistry, route: str) -> Iterator[None]:
+def _locked(registry: FileLayout, route: str) -> Iterator[None]:
     registry.serving_dir.mkdir(parents=True, exist_ok=True)
     lock = registry.serving_dir / f".{quote(route, safe='')}.lock"
     with lock.open("a") as fh:
@@ -129,7 +145,7 @@ def _locked(registry: ArtifactRegistry, route: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _relative(registry: ArtifactRegistry, directory: Path) -> str:
+def _relative(registry: FileLayout, directory: Path) -> str:
     """Inside the registry: relative (the registry may be mounted elsewhere on a replica)."""
     try:
         return str(directory.resolve().relative_to(registry.root.resolve()))
@@ -137,6 +153,6 @@ def _relative(registry: ArtifactRegistry, directory: Path) -> str:
         return str(directory.resolve())
 
 
-def _absolute(registry: ArtifactRegistry, stored: str) -> Path:
+def _absolute(registry: FileLayout, stored: str) -> Path:
     path = Path(stored)
     return path if path.is_absolute() else registry.root / path

@@ -20,54 +20,47 @@ The `version` block of a manifest:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+
+from routers.versions import pointer as pointers
+from routers.versions.manifest import (
+    MANIFEST,
+    RegistryError,
+    RegistryUnavailable,
+    read_manifest,
+    version_id,
+    write_manifest,
+    write_version_block,
+)
+from routers.versions.pointer import Pointer
+
+__all__ = ["MANIFEST", "ArtifactRegistry", "RegistryError", "RegistryUnavailable",
+           "read_manifest", "version_id", "write_version_block"]
 
 VERSIONS = "versions"
 SERVING = "serving"
-MANIFEST = "manifest.json"
 _ID = re.compile(r"^v(\d{4,})-([a-z]+)$")
 
 
-class RegistryError(ValueError):
-    """A version or path the registry cannot resolve; the message names it."""
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    path = directory / MANIFEST
-    if not path.is_file():
-        raise RegistryError(f"{directory}: not a router artifact (no {MANIFEST})")
-    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return manifest
-
-
-def version_id(manifest: Mapping[str, Any]) -> str | None:
-    """The version id recorded in an artifact's manifest, if it has one."""
-    block = manifest.get("version")
-    return str(block["id"]) if isinstance(block, Mapping) and "id" in block else None
-
-
-def write_version_block(directory: Path, block: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge `block` into the manifest's `version` entry, atomically; returns the manifest."""
-    manifest = read_manifest(directory)
-    manifest["version"] = {**manifest.get("version", {}), **block}
-    tmp = directory / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, directory / MANIFEST)
-    return manifest
-
-
 class ArtifactRegistry:
-    """Versions of router artifacts under one directory."""
+    """Versions of router artifacts under one directory: the file backend of VersionStore."""
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self._root = Path(root)
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def describe(self) -> str:
+        return f"registry {self.root}"
 
     @property
     def versions_dir(self) -> Path:
@@ -115,8 +108,7 @@ class ArtifactRegistry:
                 new_id = f"v{self._next_number():04d}-{kind}"
                 manifest = read_manifest(tmp)
                 manifest.setdefault("version", {})["id"] = new_id
-                (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True),
-                                            encoding="utf-8")
+                write_manifest(tmp, manifest)
                 try:
                     os.rename(tmp, self.versions_dir / new_id)
                     return new_id
@@ -131,3 +123,35 @@ class ArtifactRegistry:
         numbers = [int(m.group(1)) for p in self.versions_dir.iterdir()
                    if (m := _ID.match(p.name))]
         return max(numbers, default=0) + 1
+
+    def annotate(self, version: str, block: Mapping[str, Any]) -> dict[str, Any]:
+        return write_version_block(self.path(version), block)
+
+    def routes(self) -> list[str]:
+        if not self.serving_dir.is_dir():
+            return []
+        return sorted(unquote(p.stem) for p in self.serving_dir.glob("*.json"))
+
+    def read_pointer(self, route: str) -> Pointer | None:
+        return pointers.read_pointer(self, route)
+
+    def pointer_revision(self, route: str) -> Hashable | None:
+        """The pointer file's (mtime, size, inode): one `stat`, read only when it changes."""
+        try:
+            st = os.stat(pointers.pointer_file(self, route))
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def checkout(self, pointer: Pointer) -> Path:
+        read_manifest(pointer.path)  # a clear error where the directory has gone
+        return pointer.path
+
+    def promote(self, route: str, version_or_path: str | Path) -> Pointer:
+        return pointers.promote(self, route, version_or_path)
+
+    def rollback(self, route: str) -> Pointer:
+        return pointers.rollback(self, route)
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""

@@ -147,14 +147,23 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[Tx]:
         import psycopg
 
+        lost = (psycopg.OperationalError, psycopg.InterfaceError)
         with self._lock:
             try:
-                conn = self._connection()
-                with conn.transaction():
+                with contextlib.ExitStack() as stack:  # its exit commits, or rolls back
+                    try:
+                        conn = self._connection()
+                        stack.enter_context(conn.transaction())
+                    except lost:
+                        # A connection kept from before a database restart fails at BEGIN,
+                        # before any work: one fresh connection, so a restart fails no call.
+                        self._drop()
+                        conn = self._connection()
+                        stack.enter_context(conn.transaction())
                     yield _Cursor(conn, "%s")
             except psycopg.IntegrityError as exc:
                 raise Conflict(str(exc)) from exc
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            except lost as exc:
                 self._drop()
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise RegistryUnavailable(f"{self.describe()}: {first}") from exc

@@ -53,6 +53,9 @@ class ServingWatcher:
                 prepared = self._prepare(alias)
                 if prepared is not None:
                     self._swap(alias, *prepared)
+            except RegistryUnavailable as exc:
+                log.warning("artifact registry unreachable at start-up (%s); route %s serves "
+                            "its configured router until the next poll reaches it", exc, alias)
             except Exception:  # a broken version or an outage must not stop a replica starting
                 log.exception("cannot serve the promoted version of route %s; serving its "
                               "configured router (retried at the next poll)", alias)
@@ -65,6 +68,7 @@ class ServingWatcher:
             except RegistryUnavailable as exc:
                 log.warning("artifact registry unreachable (%s); route %s keeps serving %s",
                             exc, alias, self.serving.get(alias, "its configured router"))
+                continue
             except RegistryError:
                 log.exception("unreadable serving pointer of route %s", alias)
                 continue

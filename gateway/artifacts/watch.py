@@ -54,8 +54,9 @@ class ServingWatcher:
                 if prepared is not None:
                     self._swap(alias, *prepared)
             except RegistryUnavailable as exc:
-                log.warning("artifact registry unreachable at start-up (%s); route %s serves "
-                            "its configured router until the next poll reaches it", exc, alias)
+                log.warning("artifact registry unreachable at start-up (%s); the routes serve "
+                            "their configured routers until a poll reaches it", exc)
+                return  # one connect timeout at start-up, not one per route
             except Exception:  # a broken version or an outage must not stop a replica starting
                 log.exception("cannot serve the promoted version of route %s; serving its "
                               "configured router (retried at the next poll)", alias)

@@ -10,6 +10,7 @@ converge on the version the pointer names, and back after a rollback.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +44,7 @@ def _fit(seed: int, directory: Path) -> None:
 def replicas(sim: SimulatorHandle, pg_url: str, tmp_path: Path
              ) -> Iterator[tuple[RecordsRegistry, list[str], list[GatewayProcess]]]:
     trainer = RecordsRegistry(PostgresDatabase(pg_url), tmp_path / "trainer" / "cache")
-    versions = [trainer.create("knn", lambda d, seed=seed: _fit(seed, d)) for seed in (1, 2)]
+    versions = [trainer.create("knn", functools.partial(_fit, seed)) for seed in (1, 2)]
     tenants = write_tenants(tmp_path / "tenants.yaml", [
         {"name": "acme", "key_sha256": [hash_key(KEY)],
          "policy": {"route": "auto", "objective": "max_utility", "knob": 0.0}}])

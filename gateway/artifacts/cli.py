@@ -108,8 +108,13 @@ def train_knn_from_records(
 @app.command("versions")
 def versions(config: ConfigOption = None, route: RouteOption = "auto") -> None:
     """List the registry's versions; mark the one serving `--route`."""
+    from routers.versions.registry import RegistryError
+
     registry = _registry(_config(config))
-    pointer = registry.read_pointer(route)
+    try:
+        pointer = registry.read_pointer(route)
+    except RegistryError as exc:  # e.g. the records database is down
+        _fail(str(exc))
     typer.echo(f"{registry.describe()}; {route} serves "
                f"{pointer.version if pointer else 'its configured artifact'}")
     for version in registry.versions():

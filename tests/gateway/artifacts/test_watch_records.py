@@ -1,6 +1,6 @@
-"""The serving watcher on the records-database registry, through database outages.
+"""The serving watcher on the records-database registry: outages, broken versions.
 
-Real parts: a PostgreSQL server of this test's own (it is killed and restarted), k-NN
+Real parts: a PostgreSQL server of this test's own (it is killed and restarted), SQLite, k-NN
 artifacts, the gateway's route table. The replica's registry object is not the trainer's:
 its own connection, its own cache directory.
 """
@@ -29,9 +29,6 @@ from tests.routers.knn.synthetic import BIG, CHEAP, MID, synthetic
 
 FAST = FitConfig(params=KnnParams(k=8), train=TrainConfig(epochs=2))
 
-pytestmark = pytest.mark.postgres
-
-
 @pytest.fixture
 def own_server() -> Iterator[PostgresServer]:
     bin_dir = postgres_bin_dir()
@@ -43,6 +40,7 @@ def own_server() -> Iterator[PostgresServer]:
     server.remove()
 
 
+@pytest.mark.postgres
 def test_an_outage_keeps_the_current_version_serving_and_the_replica_catches_up(
         own_server: PostgresServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     url = own_server.create_database()
@@ -81,6 +79,45 @@ def test_an_outage_keeps_the_current_version_serving_and_the_replica_catches_up(
         asyncio.run(watcher.check())
         assert watcher.serving == {"auto": second}
         assert watcher.routes.router("auto").version == second  # type: ignore[union-attr]
+    finally:
+        trainer.close()
+        replica.close()
+
+
+def test_a_broken_version_in_the_database_keeps_the_old_one_serving(tmp_path: Path) -> None:
+    """SQLite records, in-process: a version whose files do not load is tried once, logged,
+    and the next promote moves on."""
+    from gateway.artifacts.sync_db import SQLiteDatabase
+
+    db = tmp_path / "records.sqlite3"
+    trainer = RecordsRegistry(SQLiteDatabase(db), tmp_path / "trainer")
+    artifact = fit_knn(synthetic(80), HashingEmbedder(), FAST)
+    good = trainer.create("knn", lambda d: save_artifact(artifact, d))
+
+    def broken(directory: Path) -> None:
+        save_artifact(artifact, directory)
+        (directory / "scores.npy").write_bytes(b"not numpy")
+
+    bad = trainer.create("knn", broken)
+    config = parse_config({
+        "models": [{"name": m, "upstream": {"base_url": "http://127.0.0.1:1/v1"}}
+                   for m in (CHEAP, MID, BIG)],
+        "routes": {"auto": {"router": "knn", "artifact": str(trainer.path(good))}},
+        "records": {"kind": "sqlite", "path": str(db)}, "artifacts": {"store": "records"},
+    })
+    replica = RecordsRegistry(SQLiteDatabase(db), tmp_path / "replica")
+    watcher = ServingWatcher(replica, config, build_routes(config))
+    try:
+        trainer.promote("auto", good)
+        asyncio.run(watcher.check())
+        serving = watcher.routes.router("auto")
+        trainer.promote("auto", bad)
+        asyncio.run(watcher.check())
+        asyncio.run(watcher.check())
+        assert watcher.routes.router("auto") is serving and watcher.serving == {"auto": good}
+        trainer.rollback("auto")  # back to `good`, already serving: nothing to reload
+        asyncio.run(watcher.check())
+        assert watcher.routes.router("auto") is serving
     finally:
         trainer.close()
         replica.close()

@@ -57,12 +57,12 @@ class RecordsRegistry:
     # -- versions -----------------------------------------------------------------------
 
     def versions(self) -> list[str]:
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.fetch("SELECT version FROM artifact_versions ORDER BY number")
         return [str(v) for (v,) in rows]
 
     def manifest(self, version_or_path: str | Path) -> dict[str, Any]:
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.fetch("SELECT manifest FROM artifact_versions WHERE version = ?",
                             (str(version_or_path),))
         if rows:
@@ -72,7 +72,7 @@ class RecordsRegistry:
 
     def path(self, version_or_path: str | Path) -> Path:
         """A version, fetched into the cache where it is not there yet; or a directory."""
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.fetch("SELECT sha256 FROM artifact_versions WHERE version = ?",
                             (str(version_or_path),))
         if rows:
@@ -109,7 +109,7 @@ class RecordsRegistry:
 
     def _publish(self, kind: str, directory: Path) -> str:
         for _ in range(MAX_TRIES):
-            with self.database.transaction() as tx:
+            with self.database.transaction(write=False) as tx:
                 (number,), = tx.fetch("SELECT COALESCE(MAX(number), 0) + 1 FROM artifact_versions")
             new_id = f"v{int(number):04d}-{kind}"
             manifest = read_manifest(directory)
@@ -142,7 +142,7 @@ class RecordsRegistry:
         target = self._cached(version, sha)
         if (target / "manifest.json").is_file():
             return target
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.fetch("SELECT files, sha256 FROM artifact_versions WHERE version = ?",
                             (version,))
         if not rows:
@@ -182,17 +182,17 @@ class RecordsRegistry:
     # -- serving pointers ---------------------------------------------------------------
 
     def routes(self) -> list[str]:
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.fetch("SELECT route FROM artifact_pointers ORDER BY route")
         return [str(r) for (r,) in rows]
 
     def pointer_revision(self, route: str) -> Hashable | None:
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             rows = tx.fetch("SELECT revision FROM artifact_pointers WHERE route = ?", (route,))
         return int(rows[0][0]) if rows else None
 
     def read_pointer(self, route: str) -> Pointer | None:
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             return self._pointer(tx, route)
 
     def checkout(self, pointer: Pointer) -> Path:
@@ -202,7 +202,7 @@ class RecordsRegistry:
 
     def promote(self, route: str, version_or_path: str | Path) -> Pointer:
         version = str(version_or_path)
-        with self.database.transaction() as tx:
+        with self.database.transaction(write=False) as tx:
             known = tx.fetch("SELECT 1 FROM artifact_versions WHERE version = ?", (version,))
         if not known:
             # A directory: upload it as a new version first, so every replica can fetch it.

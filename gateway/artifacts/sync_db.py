@@ -41,8 +41,9 @@ class Tx(Protocol):
 class Database(Protocol):
     def describe(self) -> str: ...
 
-    def transaction(self) -> contextlib.AbstractContextManager[Tx]:
-        """One transaction (committed on exit, rolled back on an exception)."""
+    def transaction(self, write: bool = True) -> contextlib.AbstractContextManager[Tx]:
+        """One transaction (committed on exit, rolled back on an exception); `write=False`
+        for reads only, which then take no write lock (SQLite)."""
         ...
 
     def close(self) -> None: ...
@@ -88,11 +89,13 @@ class SQLiteDatabase:
         return self._conn
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, write: bool = True) -> Iterator[Tx]:
         with self._lock:
             try:
                 conn = self._connection()
-                conn.execute("BEGIN IMMEDIATE")  # one writer: a compare-and-swap cannot race
+                # A writer takes the write lock first (so a compare-and-swap cannot race, nor
+                # fail upgrading a stale read); a poll takes none, not to stall the records.
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             except sqlite3.OperationalError as exc:
                 raise RegistryUnavailable(f"{self.describe()}: {exc}") from exc
             try:
@@ -144,7 +147,7 @@ class PostgresDatabase:
         return self._conn
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, write: bool = True) -> Iterator[Tx]:
         import psycopg
 
         lost = (psycopg.OperationalError, psycopg.InterfaceError)

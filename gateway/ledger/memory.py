@@ -78,7 +78,7 @@ class InMemorySpendStore:
         self._drained = False
         self._snapshot_bytes = snapshot_bytes
         self._compact_bytes = compact_bytes
-        self._next_compaction_check = 0.0
+        self._next_compaction_check = 0  # journal size at which to look again
         self._writer: GroupCommitter | None = None
         if journal_path is not None:
             journal = SpendJournal(journal_path, fsync=fsync, hook=hook)
@@ -232,14 +232,16 @@ class InMemorySpendStore:
             await asyncio.to_thread(journal.snapshot)
         if not self._drained or journal.size - journal.header.length < self._compact_bytes:
             return
-        now = time.monotonic()
-        if now < self._next_compaction_check:
+        if journal.size < self._next_compaction_check:
             return
-        self._next_compaction_check = now + 1.0  # the checkpoint is a file: not every batch
+        # The drain position is a file: read it every quarter of `compact_bytes` appended,
+        # not after every batch.
+        self._next_compaction_check = journal.size + self._compact_bytes // 4
         drained = await asyncio.to_thread(load_checkpoint, journal.path)
         if drained.generation == journal.generation and \
-                drained.offset - journal.header.length >= self._compact_bytes:
-            await asyncio.to_thread(journal.compact, drained.generation, drained.offset)
+                drained.offset - journal.header.length >= self._compact_bytes and \
+                await asyncio.to_thread(journal.compact, drained.generation, drained.offset):
+            self._next_compaction_check = journal.size + self._compact_bytes // 4
 
     # -- internals (call with the lock held) -------------------------------------------------
 

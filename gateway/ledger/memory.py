@@ -85,9 +85,13 @@ class InMemorySpendStore:
             tail = journal.recover()
             self._spent.update(journal.spent())
             recent = time.time() - settled_ttl_s
-            for entry in tail:
-                if unix_seconds(entry.settled_at) >= recent:
-                    self._settled.add((entry.record.tenant, entry.record.request_id))
+            for entry in reversed(tail):  # newest first: lines are in settle order
+                if unix_seconds(entry.settled_at) < recent:
+                    break
+                self._settled.add((entry.record.tenant, entry.record.request_id))
+            if journal.size - max(journal.snapshot_offset, journal.header.length) >= \
+                    snapshot_bytes:
+                journal.snapshot()  # a long replay (a journal from before snapshots): once
             self._writer = GroupCommitter(journal, self._maintain)
 
     async def reserve(

@@ -23,11 +23,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.load.flatness import flatness  # noqa: E402
-from bench.machine import machine  # noqa: E402
-from bench.overhead.probes import rss_mb, wrk  # noqa: E402
-from bench.overhead.run import BODY, KEY, write_config  # noqa: E402
-from tests.servers import free_port, wait_for_port  # noqa: E402
+from bench.load.flatness import flatness
+from bench.machine import machine
+from bench.overhead.probes import rss_mb, wrk
+from bench.overhead.run import BODY, KEY, write_config
+from tests.servers import free_port, wait_for_port
 
 ROUND_S = 10
 
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="write the samples as JSON")
     args = parser.parse_args()
     print("command: python " + " ".join(sys.argv))
-    print("machine:", machine())
+    print(machine())
     workdir = Path(tempfile.mkdtemp(prefix="costroute-soak-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(args.tree),
            "COSTROUTE_DATA_DIR": str(workdir / "data")}

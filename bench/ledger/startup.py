@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway.ledger.base import BudgetWindow, SettledEntry, SpendRecord  # noqa: E402
-from gateway.ledger.entries import encode_entry  # noqa: E402
+from gateway.ledger.base import BudgetWindow, SettledEntry, SpendRecord
+from gateway.ledger.entries import encode_entry
 
 WINDOWS = (BudgetWindow("month", "month:2026-11", 1e9, "2026-12-01T00:00:00+00:00"),
            BudgetWindow("day", "day:2026-11-03", 1e9, "2026-11-04T00:00:00+00:00"))

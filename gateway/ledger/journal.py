@@ -305,6 +305,7 @@ class GroupCommitter:
             if self._after_flush is not None:
                 try:
                     await self._after_flush()
-                except (OSError, LedgerCorrupt) as exc:
-                    # Spend is durable without it: the journal only stays longer.
-                    log.warning("%s: snapshot or compaction failed: %s", self.journal.path, exc)
+                except Exception:
+                    # The flusher must live on for the next batch, and spend is durable
+                    # without a snapshot or compaction: the journal only stays longer.
+                    log.exception("%s: snapshot or compaction failed", self.journal.path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +46,8 @@ def main() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(args.tree),
            "COSTROUTE_DATA_DIR": str(workdir / "data")}
     with ExitStack() as stack:
+        stack.callback(shutil.rmtree, workdir, True)  # last: after the processes stopped
+
         def spawn(argv: list[str], stderr: object = None) -> subprocess.Popen[bytes]:
             proc = subprocess.Popen(argv, env=env, cwd=args.tree,
                                     stderr=stderr)  # type: ignore[arg-type]

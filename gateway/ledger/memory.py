@@ -5,15 +5,17 @@ so concurrent coroutines (or threads) see each reserve as atomic. Holds live in 
 a crash drops them, which is exactly what their TTL would do. Settled spend is appended to
 the journal and fsync'd before `settle` returns (concurrent settles share one fsync).
 
-On start the window counters come from the journal's drained checkpoint (written by the
-spend-history drainer, gateway/ledger/spend_outbox.py) plus a replay of the journal's tail
-after it; without a checkpoint (no records database) the whole journal is replayed. Only
-tail entries are then known to settle's repeat check, and once a drainer runs
-(`stop_keeping_entries`) `entries()` holds nothing: history is the records database's.
+Memory is bounded: window counters, live holds, and the markers of requests settled in the
+last `settled_ttl_s` (a repeat settle within it is a no-op). Settled entries are not held:
+with a records database a drainer copies them there (gateway/records/spend_drainer.py) and
+the journal is compacted past what it copied; without one `entries()` reads the journal.
+Start-up loads the last snapshot of the counters (or a compacted journal's header) and
+replays only the lines after it (gateway/ledger/journal.py, snapshot.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,9 +35,13 @@ from gateway.ledger.base import (
     limit_to_nanos,
     to_nanos,
 )
-from gateway.ledger.entries import utc_now_iso
-from gateway.ledger.journal import GroupCommitter, SpendJournal
+from gateway.ledger.entries import unix_seconds, utc_now_iso
+from gateway.ledger.journal import GroupCommitter, SpendJournal, read_journal
+from gateway.ledger.markers import SettledMarkers
 from gateway.ledger.spend_outbox import load_checkpoint
+
+SNAPSHOT_BYTES = 4 << 20  # start-up replays at most about this much journal (~8k settles)
+COMPACT_BYTES = 64 << 20  # drained journal kept before compaction drops it
 from gateway.ledger.validation import check_reservation, check_settlement
 
 
@@ -55,22 +61,38 @@ class InMemorySpendStore:
         *,
         fsync: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        settled_ttl_s: float = 120.0,
+        snapshot_bytes: int = SNAPSHOT_BYTES,
+        compact_bytes: int = COMPACT_BYTES,
+        hook: Callable[[str], None] | None = None,
     ) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._spent: dict[tuple[str, str], int] = {}
         self._holds: dict[str, dict[str, _LiveHold]] = {}
-        self._settled: set[tuple[str, str]] = set()
-        self._entries: list[SettledEntry] = []
-        self._keep_entries = True
+        # Request ids are random per request and a failed settle is undone before the guard
+        # retries it, so a repeat can only come from the same request's own code paths:
+        # two minutes of markers cover that, where every marker ever grew without bound.
+        self._settled = SettledMarkers(settled_ttl_s, clock)
+        self._entries: list[SettledEntry] = []  # only without a journal (tests, benchmarks)
+        self._drained = False
+        self._snapshot_bytes = snapshot_bytes
+        self._compact_bytes = compact_bytes
+        self._next_compaction_check = 0  # journal size at which to look again
         self._writer: GroupCommitter | None = None
         if journal_path is not None:
-            journal = SpendJournal(journal_path, fsync=fsync)
-            checkpoint = load_checkpoint(journal.path)
-            self._spent.update(checkpoint.spent)
-            for entry in journal.replay(checkpoint.offset):
-                self._count(entry)
-            self._writer = GroupCommitter(journal)
+            journal = SpendJournal(journal_path, fsync=fsync, hook=hook)
+            tail = journal.recover()
+            self._spent.update(journal.spent())
+            recent = time.time() - settled_ttl_s
+            for entry in reversed(tail):  # newest first: lines are in settle order
+                if unix_seconds(entry.settled_at) < recent:
+                    break
+                self._settled.add((entry.record.tenant, entry.record.request_id))
+            if journal.size - max(journal.snapshot_offset, journal.header.length) >= \
+                    snapshot_bytes:
+                journal.snapshot()  # a long replay (a journal from before snapshots): once
+            self._writer = GroupCommitter(journal, self._maintain)
 
     async def reserve(
         self,
@@ -126,7 +148,7 @@ class InMemorySpendStore:
             self._holds.get(hold.tenant, {}).pop(hold.request_id, None)
             self._add_spend(hold.tenant, entry.window_keys, actual)
             self._settled.add(key)
-            if self._keep_entries:
+            if self._writer is None:
                 self._entries.append(entry)
         if self._writer is None:
             return
@@ -137,8 +159,6 @@ class InMemorySpendStore:
                 # Undo, so that a retried settle counts it once the disk is back.
                 self._add_spend(hold.tenant, entry.window_keys, -actual)
                 self._settled.discard(key)
-                if entry in self._entries:
-                    self._entries.remove(entry)
             raise StoreUnavailable(
                 f"cannot append to the spend log {self._writer.journal.path}: {exc.strerror}"
             ) from exc
@@ -162,17 +182,42 @@ class InMemorySpendStore:
 
     def stop_keeping_entries(self) -> None:
         """The records database holds spend history now (a drainer copies the journal):
-        stop holding every settled entry in memory, where it grew without bound."""
+        `entries()` has nothing to say, and the journal may drop what was drained."""
         with self._lock:
-            self._keep_entries = False
+            self._drained = True
             self._entries.clear()
 
     async def records(self, tenant: str | None = None) -> list[SpendRecord]:
         return [entry.record for entry in await self.entries(tenant)]
 
     async def entries(self, tenant: str | None = None) -> list[SettledEntry]:
+        """Every settled entry, from the journal (not memory); none once a drainer has
+        taken history over (read it from the records database)."""
+        if self._drained:
+            return []
+        if self._writer is None:
+            with self._lock:
+                found = list(self._entries)
+        else:
+            found, _ = await asyncio.to_thread(read_journal, self._writer.journal.path)
+        return [e for e in found if tenant is None or e.record.tenant == tenant]
+
+    @property
+    def journal(self) -> SpendJournal | None:
+        return None if self._writer is None else self._writer.journal
+
+    def settled_markers(self) -> int:
+        """How many settled request ids the repeat check holds (bounded by settled_ttl_s)."""
         with self._lock:
-            return [e for e in self._entries if tenant is None or e.record.tenant == tenant]
+            return len(self._settled)
+
+    async def compact(self) -> bool:
+        """Drops the drained part of the journal now; False if there is none (or no drainer)."""
+        journal = self.journal
+        if journal is None or not self._drained:
+            return False
+        drained = await asyncio.to_thread(load_checkpoint, journal.path)
+        return await asyncio.to_thread(journal.compact, drained.generation, drained.offset)
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -180,6 +225,27 @@ class InMemorySpendStore:
 
     async def aclose(self) -> None:
         await self.close()
+
+    async def _maintain(self) -> None:
+        """After each flushed batch: a snapshot every `snapshot_bytes` of journal, and a
+        compaction once `compact_bytes` of it were drained."""
+        journal = self.journal
+        assert journal is not None
+        since = journal.size - max(journal.snapshot_offset, journal.header.length)
+        if since >= self._snapshot_bytes:
+            await asyncio.to_thread(journal.snapshot)
+        if not self._drained or journal.size - journal.header.length < self._compact_bytes:
+            return
+        if journal.size < self._next_compaction_check:
+            return
+        # The drain position is a file: read it every quarter of `compact_bytes` appended,
+        # not after every batch.
+        self._next_compaction_check = journal.size + self._compact_bytes // 4
+        drained = await asyncio.to_thread(load_checkpoint, journal.path)
+        if drained.generation == journal.generation and \
+                drained.offset - journal.header.length >= self._compact_bytes and \
+                await asyncio.to_thread(journal.compact, drained.generation, drained.offset):
+            self._next_compaction_check = journal.size + self._compact_bytes // 4
 
     # -- internals (call with the lock held) -------------------------------------------------
 
@@ -201,11 +267,6 @@ class InMemorySpendStore:
         for window_key in window_keys:
             slot = (tenant, window_key)
             self._spent[slot] = self._spent.get(slot, 0) + nanos
-
-    def _count(self, entry: SettledEntry) -> None:
-        self._add_spend(entry.record.tenant, entry.window_keys, entry.actual_nanos)
-        self._settled.add((entry.record.tenant, entry.record.request_id))
-        self._entries.append(entry)
 
 
 def _held(holds: dict[str, _LiveHold], window_key: str) -> int:

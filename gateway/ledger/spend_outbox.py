@@ -6,9 +6,10 @@ writes it to the database (idempotent by request id), then acknowledges it: the 
 trimmed, the journal's checkpoint moves on. A batch read but never acknowledged (database
 down, replica killed) is read again, so nothing settled is lost, and repeats are harmless.
 
-The journal's checkpoint (`<journal>.drained.json`) holds the byte offset drained so far and
-every window counter as of that offset; the in-process store starts from it and replays
-only the journal's tail (gateway/ledger/memory.py), so start-up no longer reads history.
+The journal's checkpoint (`<journal>.drained.json`) holds the position drained so far: a
+byte offset in one generation of the journal. The in-process store compacts the journal up
+to it (gateway/ledger/journal.py); a position of the generation before a compaction maps
+onto the new file through its header's cut (gateway/ledger/snapshot.py).
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 import orjson
 
 from gateway.ledger.base import LedgerCorrupt, SettledEntry
 from gateway.ledger.entries import decode_entry, unix_seconds
+from gateway.ledger.snapshot import is_header, read_header, resolve_offset
 
 _READ_CHUNK = 1 << 20
 
@@ -66,8 +68,8 @@ class SpendOutbox(Protocol):
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     offset: int
-    spent: dict[tuple[str, str], int]  # (tenant, window key) -> nano-dollars as of `offset`
     target: str = ""  # which database the entries up to `offset` were drained into
+    generation: int = 0  # of the journal file `offset` is in (a compaction starts a new one)
 
 
 def checkpoint_path(journal: Path) -> Path:
@@ -77,50 +79,73 @@ def checkpoint_path(journal: Path) -> Path:
 def load_checkpoint(journal: Path) -> Checkpoint:
     path = checkpoint_path(journal)
     if not path.exists():
-        return Checkpoint(0, {})
+        return Checkpoint(0)
     body = orjson.loads(path.read_bytes())
-    return Checkpoint(int(body["offset"]),
-                      {(str(t), str(k)): int(n) for t, k, n in body.get("spent", [])},
-                      str(body.get("target", "")))
+    return Checkpoint(int(body["offset"]), str(body.get("target", "")),
+                      int(body.get("generation", 0)))
 
 
 def save_checkpoint(journal: Path, checkpoint: Checkpoint) -> None:
     """Atomically (write, fsync, rename): a crash leaves the old or the new checkpoint."""
     path = checkpoint_path(journal)
-    spent = [[t, k, n] for (t, k), n in sorted(checkpoint.spent.items())]
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as handle:
-        handle.write(orjson.dumps({"offset": checkpoint.offset, "spent": spent,
-                                   "target": checkpoint.target}))
+        handle.write(orjson.dumps({"offset": checkpoint.offset, "target": checkpoint.target,
+                                   "generation": checkpoint.generation}))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
+def read_batch(journal: Path, checkpoint: Checkpoint, limit: int | None
+               ) -> tuple[list[SettledEntry], Checkpoint]:
+    """Complete lines after `checkpoint` (a line still without its newline waits), and the
+    checkpoint just past them. One open file for the header and the lines: a compaction
+    renaming a new journal in meanwhile cannot mix two generations' offsets."""
+    if not journal.exists():
+        return [], checkpoint
+    with open(journal, "rb") as handle:
+        try:
+            header = read_header(handle)
+        except ValueError as exc:
+            raise LedgerCorrupt(f"{journal}:1: {exc}") from None
+        offset = resolve_offset(header, checkpoint.generation, checkpoint.offset)
+        entries, end = _read_lines(handle, journal, offset, limit)
+    return entries, Checkpoint(end, checkpoint.target, header.generation)
+
+
 def read_lines(journal: Path, offset: int, limit: int | None) -> tuple[list[SettledEntry], int]:
     """Complete lines from `offset` (a line still without its newline waits); the new offset."""
-    entries: list[SettledEntry] = []
     if not journal.exists():
-        return entries, offset
+        return [], offset
     with open(journal, "rb") as handle:
-        handle.seek(offset)
-        buffer = b""
+        return _read_lines(handle, journal, offset, limit)
+
+
+def _read_lines(handle: BinaryIO, journal: Path, offset: int, limit: int | None
+                ) -> tuple[list[SettledEntry], int]:
+    entries: list[SettledEntry] = []
+    handle.seek(offset)
+    buffer = b""
+    while limit is None or len(entries) < limit:
+        chunk = handle.read(_READ_CHUNK)
+        if not chunk:
+            break
+        buffer += chunk
+        start = 0  # index into `buffer`: slicing it per line would copy it per line
         while limit is None or len(entries) < limit:
-            chunk = handle.read(_READ_CHUNK)
-            if not chunk:
+            end = buffer.find(b"\n", start)
+            if end == -1:
                 break
-            buffer += chunk
-            while limit is None or len(entries) < limit:
-                end = buffer.find(b"\n")
-                if end == -1:
-                    break
-                line, buffer = buffer[:end], buffer[end + 1:]
-                if line.strip():
-                    try:
-                        entries.append(decode_entry(line))
-                    except ValueError as exc:
-                        raise LedgerCorrupt(f"{journal} at byte {offset}: {exc}") from None
-                offset += end + 1
+            line = buffer[start:end]
+            if line.strip() and not is_header(line):
+                try:
+                    entries.append(decode_entry(line))
+                except ValueError as exc:
+                    raise LedgerCorrupt(f"{journal} at byte {offset}: {exc}") from None
+            offset += end + 1 - start
+            start = end + 1
+        buffer = buffer[start:]
     return entries, offset
 
 
@@ -128,8 +153,9 @@ class JournalOutbox:
     """The in-process store's journal, drained past a checkpoint (one drainer per journal).
 
     `target` names the database drained into (a digest, never the URL: it may hold a
-    password). The journal keeps every line, so a checkpoint of another database (the
-    `records:` setting changed) is ignored and the new one is filled from the start.
+    password). A checkpoint of another database (the `records:` setting changed) is ignored
+    and the new one is filled from the journal's first line: all history if the journal was
+    never compacted, else what was kept (the rest is in the other database).
     """
 
     def __init__(self, journal: str | Path, target: str = ""):
@@ -139,18 +165,12 @@ class JournalOutbox:
 
     async def read(self, limit: int) -> OutboxBatch:
         checkpoint = await self._current()
-        entries, end = await asyncio.to_thread(read_lines, self.journal, checkpoint.offset,
-                                               limit)
-        return OutboxBatch(entries, end)
+        entries, after = await asyncio.to_thread(read_batch, self.journal, checkpoint, limit)
+        return OutboxBatch(entries, after)
 
     async def ack(self, batch: OutboxBatch) -> None:
-        checkpoint = await self._current()
-        spent = dict(checkpoint.spent)
-        for entry in batch.entries:
-            for key in entry.window_keys:
-                slot = (entry.record.tenant, key)
-                spent[slot] = spent.get(slot, 0) + entry.actual_nanos
-        moved = Checkpoint(int(batch.token), spent, self.target)
+        moved = batch.token
+        assert isinstance(moved, Checkpoint)
         await asyncio.to_thread(save_checkpoint, self.journal, moved)
         self._checkpoint = moved
 
@@ -159,7 +179,7 @@ class JournalOutbox:
 
     async def lag(self) -> OutboxLag:
         checkpoint = await self._current()
-        entries, _ = await asyncio.to_thread(read_lines, self.journal, checkpoint.offset, None)
+        entries, _ = await asyncio.to_thread(read_batch, self.journal, checkpoint, None)
         if not entries:
             return OutboxLag(0, None)
         return OutboxLag(len(entries), max(0.0, time.time() - unix_seconds(entries[0].settled_at)))
@@ -167,6 +187,7 @@ class JournalOutbox:
     async def _current(self) -> Checkpoint:
         if self._checkpoint is None:
             found = await asyncio.to_thread(load_checkpoint, self.journal)
-            self._checkpoint = found if found.target == self.target else Checkpoint(0, {},
-                                                                                    self.target)
+            # Another database's position: fill this one from the journal's first line.
+            self._checkpoint = found if found.target == self.target else Checkpoint(
+                0, self.target)
         return self._checkpoint

@@ -22,7 +22,7 @@ from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints import install_entrypoints
-from gateway.entrypoints.common import invalid, read_json
+from gateway.entrypoints.common import invalid, parse_json
 from gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -31,7 +31,7 @@ from gateway.errors import (
     as_gateway_error,
     status_error,
 )
-from gateway.fastpath import ChatFastPath
+from gateway.fastpath import ChatCall, ChatFastPath
 from gateway.learning.graders import REFERENCE_HEADER
 from gateway.learning.loop import learn_after
 from gateway.logs import log_fields
@@ -96,9 +96,11 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
 
 
 def wrap_asgi(app: FastAPI, max_body_bytes: int) -> Any:
-    """The app behind the plain-ASGI middleware (request id outermost)."""
-    fast = ChatFastPath(app, CHAT_PATH, chat_completions, error_response, _unexpected_error)
-    return RequestIdMiddleware(BodyLimitMiddleware(fast, max_body_bytes))
+    """The app behind the plain-ASGI middleware (request id outermost); the chat route
+    past both, doing their work inline (gateway/fastpath.py)."""
+    rest = RequestIdMiddleware(BodyLimitMiddleware(app, max_body_bytes))
+    return ChatFastPath(app, CHAT_PATH, serve_chat, error_response, _unexpected,
+                        rest=rest, max_body_bytes=max_body_bytes)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -118,10 +120,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    return _unexpected(exc, _request_id(request))
+
+
+def _unexpected(exc: Exception, request_id: str) -> Response:
     error = as_gateway_error(exc)
     if error is not None:
         return error_response(error)
-    log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
+    log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
     return error_response(GatewayError("The gateway failed to process the request."))
 
 
@@ -199,17 +205,24 @@ def _install_routes(app: FastAPI) -> None:
 
 
 async def chat_completions(request: Request) -> Response:
-    gateway = _gateway(request)
-    tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                          request.headers.get("api-key"))
-    ctx = RequestContext(_request_id(request), tenant,
-                         client_request_id=request.scope.get("state", {}).get(
-                             "client_request_id"),
-                         reference_answer=request.headers.get(REFERENCE_HEADER))
+    """The chat route as FastAPI serves it (under a mount's root path); ChatFastPath calls
+    `serve_chat` directly for the rest."""
+    state = request.scope.get("state", {})
+    return await serve_chat(ChatCall(request.app, request.headers, _request_id(request),
+                                     state.get("client_request_id"), request.body))
+
+
+async def serve_chat(call: ChatCall) -> Response:
+    gateway: Gateway = call.app.state.gateway
+    headers = call.headers
+    tenant = authenticate(gateway.tenants, headers.get("authorization"),
+                          headers.get("api-key"))
+    ctx = RequestContext(call.request_id, tenant, client_request_id=call.client_request_id,
+                         reference_answer=headers.get(REFERENCE_HEADER))
     try:
-        body = await read_json(request)
+        body = parse_json(await call.body())
         chat = _parse_chat(body)
-        debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
+        debug = headers.get("x-costroute-debug", "").lower() == "trace"
         ctx.requested_model = chat.model
         gateway.tracing.start_request(ctx, chat.model, bool(chat.stream))
         with gateway.tracing.activate(ctx):

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
@@ -31,6 +31,7 @@ from gateway.errors import (
     as_gateway_error,
     status_error,
 )
+from gateway.event_stream import EventStreamResponse
 from gateway.fastpath import ChatCall, ChatFastPath
 from gateway.learning.graders import REFERENCE_HEADER
 from gateway.learning.loop import learn_after
@@ -59,6 +60,8 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def _header_safe(text: str) -> str:
     # Header values must be latin-1; route reasons carry model names from config.
+    if text.isascii() and len(text) <= 8192 and "\n" not in text:
+        return text  # the usual case, without re-encoding each header of each response
     return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")[:8192]
 
 
@@ -290,7 +293,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                                    headers.get("x-costroute-route", ""))
                 _finish(gateway, ctx, 200, stream=True)
 
-        return StreamingResponse(logged(), media_type="text/event-stream", headers={
+        return EventStreamResponse(logged(), media_type="text/event-stream", headers={
             **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     reply = await service.complete(ctx, chat, body, messages, target)
     capture_reply(gateway, ctx, messages, reply)
@@ -329,7 +332,7 @@ def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionR
     _finish(gateway, ctx, 200, stream=bool(chat.stream))
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-        return StreamingResponse(replay_as_stream(reply.body, include_usage),
+        return EventStreamResponse(replay_as_stream(reply.body, include_usage),
                                  media_type="text/event-stream",
                                  headers={**headers, "cache-control": "no-cache"})
     return _json(reply.body, headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from math import isnan
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -46,7 +47,7 @@ class Histogram(_CachedChildren, _Histogram):
     def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
         """As prometheus_client's, with the bucket found by bisection rather than a loop
         over every bound (the first bound >= amount, as its `amount <= bound`)."""
-        if exemplar or amount != amount or not self._labelvalues:  # NaN: its own rules
+        if exemplar or isnan(amount) or not self._labelvalues:  # NaN: no bucket
             super().observe(amount, exemplar)
             return
         self._sum.inc(amount)

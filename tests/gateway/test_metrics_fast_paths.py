@@ -20,7 +20,7 @@ def _exported(counter: type, histogram: type) -> list[str]:
     h = histogram("h", "latency", ["a"], buckets=LATENCY_BUCKETS, registry=registry)
     r = histogram("r", "ratio", ["a"], buckets=RATIO_BUCKETS, registry=registry)
     for i, value in enumerate(VALUES):
-        c.labels(str(i % 2)).inc(abs(value) if value == value else 1)
+        c.labels(str(i % 2)).inc(1 if math.isnan(value) else abs(value))
         h.labels(str(i % 3)).observe(value)
         r.labels("x").observe(value)
     # _created samples carry the creation time, which differs between the two runs.

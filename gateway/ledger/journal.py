@@ -145,7 +145,8 @@ class GroupCommitter:
         self._running = False
 
     async def append(self, entry: SettledEntry) -> None:
-        """Returns once `entry` is on disk; raises the OSError of a failed write."""
+        """Returns once `entry` is on disk; raises the error of a failed write (an OSError
+        from the disk)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         self._queue.put((entry, loop, done))
@@ -171,10 +172,10 @@ class GroupCommitter:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            error: OSError | None = None
+            error: Exception | None = None
             try:
                 self.journal.append_batch([entry for entry, _, _ in batch])
-            except OSError as exc:
+            except Exception as exc:  # noqa: BLE001 - the waiters raise it; the thread lives on
                 error = exc
             _wake(batch, error)
 
@@ -182,7 +183,7 @@ class GroupCommitter:
 _Waiter = tuple[SettledEntry, asyncio.AbstractEventLoop, "asyncio.Future[None]"]
 
 
-def _wake(batch: list[_Waiter], error: OSError | None) -> None:
+def _wake(batch: list[_Waiter], error: Exception | None) -> None:
     """Resolves each waiter on its own loop: one wake-up per loop, not per entry."""
     by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
     for _, loop, done in batch:
@@ -194,7 +195,7 @@ def _wake(batch: list[_Waiter], error: OSError | None) -> None:
             pass  # that loop is closed: nobody is waiting any more
 
 
-def _resolve(futures: list[asyncio.Future[None]], error: OSError | None) -> None:
+def _resolve(futures: list[asyncio.Future[None]], error: Exception | None) -> None:
     for done in futures:
         if done.done():
             continue  # its settle was cancelled; the line was written all the same

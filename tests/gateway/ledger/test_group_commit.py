@@ -6,6 +6,8 @@ import asyncio
 import threading
 from pathlib import Path
 
+import pytest
+
 from gateway.ledger.base import SettledEntry, SpendRecord
 from gateway.ledger.journal import GroupCommitter, SpendJournal, read_journal
 
@@ -61,4 +63,21 @@ def test_appends_from_two_event_loops_each_wake_their_own(tmp_path: Path) -> Non
     for t in threads:
         t.join(60)
     assert len(read_journal(journal.path)[0]) == 40
+    journal.close()
+
+
+async def test_a_failed_write_reaches_its_waiters_and_the_writer_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    journal = SpendJournal(tmp_path / "spend.jsonl")
+    committer = GroupCommitter(journal)
+
+    def broken(entries: object) -> None:
+        raise ValueError("cannot encode")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(journal, "append_batch", broken)
+        with pytest.raises(ValueError, match="cannot encode"):
+            await committer.append(_entry("r1"))
+    await committer.append(_entry("r2"))
+    assert [e.record.request_id for e in read_journal(journal.path)[0]] == ["r2"]
     journal.close()

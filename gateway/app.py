@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
@@ -22,7 +22,7 @@ from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints import install_entrypoints
-from gateway.entrypoints.common import invalid, read_json
+from gateway.entrypoints.common import invalid, parse_json
 from gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -31,7 +31,8 @@ from gateway.errors import (
     as_gateway_error,
     status_error,
 )
-from gateway.fastpath import ChatFastPath
+from gateway.event_stream import EventStreamResponse
+from gateway.fastpath import ChatCall, ChatFastPath
 from gateway.learning.graders import REFERENCE_HEADER
 from gateway.learning.loop import learn_after
 from gateway.logs import log_fields
@@ -59,6 +60,8 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 def _header_safe(text: str) -> str:
     # Header values must be latin-1; route reasons carry model names from config.
+    if text.isascii() and len(text) <= 8192 and "\n" not in text:
+        return text  # the usual case, without re-encoding each header of each response
     return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")[:8192]
 
 
@@ -96,9 +99,11 @@ def create_app(build: Callable[[], Awaitable[Gateway]]) -> FastAPI:
 
 
 def wrap_asgi(app: FastAPI, max_body_bytes: int) -> Any:
-    """The app behind the plain-ASGI middleware (request id outermost)."""
-    fast = ChatFastPath(app, CHAT_PATH, chat_completions, error_response, _unexpected_error)
-    return RequestIdMiddleware(BodyLimitMiddleware(fast, max_body_bytes))
+    """The app behind the plain-ASGI middleware (request id outermost); the chat route
+    past both, doing their work inline (gateway/fastpath.py)."""
+    rest = RequestIdMiddleware(BodyLimitMiddleware(app, max_body_bytes))
+    return ChatFastPath(app, CHAT_PATH, serve_chat, error_response, _unexpected,
+                        rest=rest, max_body_bytes=max_body_bytes)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -118,10 +123,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    return _unexpected(exc, _request_id(request))
+
+
+def _unexpected(exc: Exception, request_id: str) -> Response:
     error = as_gateway_error(exc)
     if error is not None:
         return error_response(error)
-    log.exception("unhandled error", extra={"fields": {"request_id": _request_id(request)}})
+    log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
     return error_response(GatewayError("The gateway failed to process the request."))
 
 
@@ -199,17 +208,24 @@ def _install_routes(app: FastAPI) -> None:
 
 
 async def chat_completions(request: Request) -> Response:
-    gateway = _gateway(request)
-    tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                          request.headers.get("api-key"))
-    ctx = RequestContext(_request_id(request), tenant,
-                         client_request_id=request.scope.get("state", {}).get(
-                             "client_request_id"),
-                         reference_answer=request.headers.get(REFERENCE_HEADER))
+    """The chat route as FastAPI serves it (under a mount's root path); ChatFastPath calls
+    `serve_chat` directly for the rest."""
+    state = request.scope.get("state", {})
+    return await serve_chat(ChatCall(request.app, request.headers, _request_id(request),
+                                     state.get("client_request_id"), request.body))
+
+
+async def serve_chat(call: ChatCall) -> Response:
+    gateway: Gateway = call.app.state.gateway
+    headers = call.headers
+    tenant = authenticate(gateway.tenants, headers.get("authorization"),
+                          headers.get("api-key"))
+    ctx = RequestContext(call.request_id, tenant, client_request_id=call.client_request_id,
+                         reference_answer=headers.get(REFERENCE_HEADER))
     try:
-        body = await read_json(request)
+        body = parse_json(await call.body())
         chat = _parse_chat(body)
-        debug = request.headers.get("x-costroute-debug", "").lower() == "trace"
+        debug = headers.get("x-costroute-debug", "").lower() == "trace"
         ctx.requested_model = chat.model
         gateway.tracing.start_request(ctx, chat.model, bool(chat.stream))
         with gateway.tracing.activate(ctx):
@@ -277,7 +293,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                                    headers.get("x-costroute-route", ""))
                 _finish(gateway, ctx, 200, stream=True)
 
-        return StreamingResponse(logged(), media_type="text/event-stream", headers={
+        return EventStreamResponse(logged(), media_type="text/event-stream", headers={
             **headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     reply = await service.complete(ctx, chat, body, messages, target)
     capture_reply(gateway, ctx, messages, reply)
@@ -316,7 +332,7 @@ def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionR
     _finish(gateway, ctx, 200, stream=bool(chat.stream))
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
-        return StreamingResponse(replay_as_stream(reply.body, include_usage),
+        return EventStreamResponse(replay_as_stream(reply.body, include_usage),
                                  media_type="text/event-stream",
                                  headers={**headers, "cache-control": "no-cache"})
     return _json(reply.body, headers=headers)

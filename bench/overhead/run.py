@@ -8,7 +8,7 @@ installed, and optionally costroute from another tree (`--before`, for before/af
 costroute with 2 workers on a Redis store. Each is driven by the same wrk runs, one after
 another: plain and streaming, 1 and 32 connections. CPU is the server process's (and its
 children's) utime+stime per request; TTFB is the median time to the first `data:` event.
-Run: python bench/overhead/run.py [--seconds 5] [--before TREE] [--workers 2]
+Run: python bench/overhead/run.py [--seconds 5] [--before TREE] [--workers 2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,15 @@ def measure(target: Target, body: dict[str, object], conns: int, seconds: int,
             "cpu_ms_per_req": cpu_ms, "non_2xx": via["errors"]}
 
 
+def _median(runs: list[dict[str, object]]) -> dict[str, object]:
+    """Each numeric figure's median over the rounds (one round: the run itself)."""
+    out = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, float | int):
+            out[key] = statistics.median(float(r[key]) for r in runs)  # type: ignore[arg-type]
+    return out
+
+
 def _soak(target: Target, seconds: int) -> tuple[float, list[float]]:
     """Requests served and the RSS after each 10 s of load (the first after warm-up)."""
     samples = [rss_mb(target.pid)]
@@ -138,6 +148,12 @@ def main() -> None:
                         help="then drive costroute this many seconds at 32 connections, "
                              "sampling its RSS every 10 s")
     parser.add_argument("--out", type=Path, default=None, help="write the rows as JSON here")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each cell this many times, the targets taking turns, "
+                             "and report each figure's median (a shared machine's noise "
+                             "then hits every target alike)")
+    parser.add_argument("--lean", action="store_true",
+                        help="of the forwarders, only the floor (no httpx ones)")
     args = parser.parse_args()
     litellm = None if args.no_litellm else find_litellm(args.litellm)
     workdir = Path(tempfile.mkdtemp(prefix="costroute-bench-"))
@@ -157,6 +173,9 @@ def main() -> None:
             shm = Path(tempfile.mkdtemp(prefix="costroute-bench-", dir=SHM))
             stack.callback(shutil.rmtree, shm, True)
             gateways.append(("costroute, spend log on tmpfs", REPO, shm))
+            if args.before:
+                gateways.append(("costroute before, spend log on tmpfs",
+                                 args.before.resolve(), shm))
         targets: list[Target] = []
         for name, tree, journal_dir in gateways:
             port = free_port()
@@ -167,7 +186,7 @@ def main() -> None:
             wait_for_port(port, timeout=120, proc=proc)
             targets.append(Target(name, f"http://127.0.0.1:{port}/v1/chat/completions",
                                   proc.pid, KEY))
-        for name, client in FORWARDERS:
+        for name, client in FORWARDERS[:1] if args.lean else FORWARDERS:
             port = free_port()
             proc = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/forwarder.py"),
                                   str(port), str(up_port), "--client", client], env)
@@ -203,11 +222,14 @@ def main() -> None:
                              "overhead_p50_ms": 0.0, "overhead_p99_ms": 0.0,
                              "rps": direct["rps"], "cpu_ms_per_req": 0.0,
                              "non_2xx": direct["errors"]})
-                for target in targets:
-                    if "workers" in target.name and conns == 1:
-                        continue
-                    rows.append({"stream": stream, "concurrency": conns,
-                                 **measure(target, body, conns, args.seconds, direct)})
+                cell = [t for t in targets if not ("workers" in t.name and conns == 1)]
+                runs: dict[str, list[dict[str, object]]] = {t.name: [] for t in cell}
+                for _ in range(max(1, args.rounds)):
+                    for target in cell:
+                        runs[target.name].append(
+                            measure(target, body, conns, args.seconds, direct))
+                rows += [{"stream": stream, "concurrency": conns, **_median(measured)}
+                         for measured in runs.values()]
         stream_body = {**BODY, "stream": True}
         direct_ttfb = first_event_ms(direct_url, stream_body, None, TTFB_REQUESTS)
         ttfb = {t.name: first_event_ms(t.url, stream_body, t.key, TTFB_REQUESTS) - direct_ttfb

@@ -40,7 +40,11 @@ def request_context(request: Request, gateway: Gateway) -> RequestContext:
 
 async def read_json(request: Request) -> dict[str, Any]:
     """The body as a JSON object, or InvalidRequest saying what is wrong with it."""
-    raw = await request.body()
+    return parse_json(await request.body())
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """`raw` as a JSON object, or InvalidRequest saying what is wrong with it."""
     if not raw:
         raise InvalidRequest("The request body is empty; send a JSON object.")
     try:

@@ -226,14 +226,14 @@ class InMemorySpendStore:
     async def aclose(self) -> None:
         await self.close()
 
-    async def _maintain(self) -> None:
-        """After each flushed batch: a snapshot every `snapshot_bytes` of journal, and a
-        compaction once `compact_bytes` of it were drained."""
+    def _maintain(self) -> None:
+        """On the writer thread after each flushed batch: a snapshot every `snapshot_bytes`
+        of journal, and a compaction once `compact_bytes` of it were drained."""
         journal = self.journal
         assert journal is not None
         since = journal.size - max(journal.snapshot_offset, journal.header.length)
         if since >= self._snapshot_bytes:
-            await asyncio.to_thread(journal.snapshot)
+            journal.snapshot()
         if not self._drained or journal.size - journal.header.length < self._compact_bytes:
             return
         if journal.size < self._next_compaction_check:
@@ -241,10 +241,10 @@ class InMemorySpendStore:
         # The drain position is a file: read it every quarter of `compact_bytes` appended,
         # not after every batch.
         self._next_compaction_check = journal.size + self._compact_bytes // 4
-        drained = await asyncio.to_thread(load_checkpoint, journal.path)
+        drained = load_checkpoint(journal.path)
         if drained.generation == journal.generation and \
                 drained.offset - journal.header.length >= self._compact_bytes and \
-                await asyncio.to_thread(journal.compact, drained.generation, drained.offset):
+                journal.compact(drained.generation, drained.offset):
             self._next_compaction_check = journal.size + self._compact_bytes // 4
 
     # -- internals (call with the lock held) -------------------------------------------------

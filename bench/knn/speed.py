@@ -81,6 +81,22 @@ def synthetic_artifact(n: int, models: int, dim: int = 384) -> KnnRouter:
     return KnnRouter(artifact)
 
 
+def sparse_labels(router: KnnRouter, rng: np.random.Generator, asked: int = 2) -> KnnRouter:
+    """The same reference set with model 0 and `asked` others labelled per prompt, rest NaN."""
+    from dataclasses import replace
+
+    scores = router.artifact.scores.copy()
+    n, m = scores.shape
+    keep = np.zeros((n, m), dtype=bool)
+    keep[:, 0] = True
+    for i in range(n):
+        keep[i, 1 + rng.choice(m - 1, size=asked, replace=False)] = True
+    artifact = replace(router.artifact, scores=np.where(keep, scores, np.nan))
+    sparse = KnnRouter(artifact)
+    sparse._embedder = router._embedder
+    return sparse
+
+
 def reference_100k() -> tuple[np.ndarray, np.ndarray]:
     """100k unit vectors from the cached MiniLM vectors (jittered copies), and 200 queries
     that are real vectors left out of the base."""
@@ -170,6 +186,10 @@ def main() -> None:
         # up to float16 rounding of the reference vectors, half the bytes per query).
         static_router.artifact.index = fp16_index(static_router.artifact)
         decision(static_router, "  fp16 index", args.decisions, rng)
+        # Labels as the learning loop leaves them (served model + 2 shadows per prompt): the
+        # search goes deeper so each model finds k labelled neighbours (routers.knn.sparse).
+        sparse_router = sparse_labels(static_router, rng)
+        decision(sparse_router, f"  sparse {sparse_router._depth}", args.decisions, rng)
     else:
         print(f"  static: no model at {static_model_dir()} (python -m routers.static_distill)")
     if args.static_only:

@@ -4,7 +4,8 @@ Quality of model m for a prompt with neighbours j (similarity s_j):
 
     q_m = (Σ_j w_j y_jm + β p_m) / (Σ_j w_j + β),   w_j = exp((s_j − s_1) / τ),
 
-summing only neighbours whose outcome y_jm is known; p_m is the model's mean known score
+summing, for each model, over its own first k neighbours whose outcome y_jm is known
+(routers.knn.sparse: the search goes deeper when labels are sparse); p_m is the model's mean known score
 over the reference set, so a model nobody near the prompt has tried falls back to its prior. The nearest neighbour
 has weight 1, so β reads as "the prior counts like β nearest neighbours".
 (A local prior, the mean over the 128-256 nearest prompts, was tried as a label-free
@@ -23,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routers.base import Objective
+from routers.knn.sparse import first_labelled
 
 FloatMatrix = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -44,6 +46,9 @@ class KnnParams:
     tau: float = 0.2
     prior_weight: float = 1.0
     cost_blend: float = 0.5
+    # Search up to this many times k deep so each model finds k labelled neighbours when
+    # labels are sparse (routers.knn.sparse); 1: the first k neighbours for every model.
+    depth_factor: int = 8
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,7 +84,7 @@ def neighbour_predictions(
         w = np.where(valid, np.exp((s - np.where(np.isfinite(top), top, 0.0)) / params.tau), 0.0)
         y = scores[np.where(valid, rows, 0)]  # (b, k, m)
         c = costs[np.where(valid, rows, 0)]
-        known = ~np.isnan(y) & valid[:, :, None]
+        known = first_labelled(~np.isnan(y) & valid[:, :, None], params.k)
         wk = w[:, :, None] * known
         num = (wk * np.where(known, y, 0.0)).sum(axis=1)
         den = wk.sum(axis=1)

@@ -32,6 +32,7 @@ from routers.knn.predict import (
     neighbour_predictions,
 )
 from routers.knn.projection import Vectors
+from routers.knn.sparse import search_depth
 
 FloatMatrix = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -57,11 +58,7 @@ class KnnRouter:
             check_encoder(artifact, embedder)
         self._embedder = embedder
         self.params = params or artifact.params
-        self._priors = model_priors(artifact.scores)
-        known = ~np.isnan(artifact.scores) & ~np.isnan(artifact.costs)
-        self._mean_costs = np.where(known, artifact.costs, 0.0).sum(axis=0) / np.maximum(
-            known.sum(axis=0), 1
-        )
+        self._reference_stats()
         artifact.ensure_index()
         self._column = {model: j for j, model in enumerate(artifact.models)}
 
@@ -107,10 +104,10 @@ class KnnRouter:
         neighbour (-1 for none): replaying reference prompts must not peek at themselves.
         """
         queries = self.artifact.space_vectors(raw)
-        k = self.params.k
-        sims, idx = search(self.artifact.index, queries, k + (exclude is not None))
+        depth = self._depth
+        sims, idx = search(self.artifact.index, queries, depth + (exclude is not None))
         if exclude is not None:
-            sims, idx = drop_self(sims, idx, exclude, k)
+            sims, idx = drop_self(sims, idx, exclude, depth)
         quality, neighbour_cost = neighbour_predictions(
             sims, idx, self.artifact.scores, self.artifact.costs, self.params, self._priors
         )
@@ -144,12 +141,18 @@ class KnnRouter:
         """
         raw = self.embed_prompts(prompts)
         grown = add_prompts(self.artifact, raw, [text_hash(p) for p in prompts], scores, costs)
-        self._priors = model_priors(self.artifact.scores)
-        known = ~np.isnan(self.artifact.scores) & ~np.isnan(self.artifact.costs)
-        self._mean_costs = np.where(known, self.artifact.costs, 0.0).sum(axis=0) / np.maximum(
+        self._reference_stats()
+        return grown
+
+    def _reference_stats(self) -> None:
+        """Per-model priors, mean costs and the search depth, from the reference outcomes."""
+        scores, costs = self.artifact.scores, self.artifact.costs
+        self._priors = model_priors(scores)
+        known = ~np.isnan(scores) & ~np.isnan(costs)
+        self._mean_costs = np.where(known, costs, 0.0).sum(axis=0) / np.maximum(
             known.sum(axis=0), 1
         )
-        return grown
+        self._depth = search_depth(scores, self.params.k, self.params.depth_factor)
 
     def route(
         self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy

@@ -78,11 +78,14 @@ def beta_posteriors(router: Any, request: RouteRequest,
     from routers.datasets.text import messages_embedding_text
     from routers.knn.index import search
     from routers.knn.predict import model_priors
+    from routers.knn.sparse import first_labelled
 
     artifact = router.artifact
     params = router.params
     raw = router.embedder.embed([messages_embedding_text(request.messages)])
-    sims, idx = search(artifact.index, artifact.space_vectors(raw), params.k)
+    # As deep as the router's own estimates search, so a sparsely labelled model's
+    # posterior rests on its k nearest labelled neighbours, not on the few inside the top k.
+    sims, idx = search(artifact.index, artifact.space_vectors(raw), router.search_depth)
     valid = idx[0] >= 0
     s = sims[0][valid].astype(np.float64)
     rows = idx[0][valid]
@@ -96,7 +99,7 @@ def beta_posteriors(router: Any, request: RouteRequest,
             continue
         j = artifact.models.index(model)
         y = scores[rows, j]
-        known = ~np.isnan(y)
+        known = first_labelled(~np.isnan(y)[None, :, None], params.k)[0, :, 0]
         yes = float((w[known] * y[known]).sum())
         no = float((w[known] * (1.0 - y[known])).sum())
         prior = params.prior_weight

@@ -92,6 +92,11 @@ class KnnRouter:
         """Raw embeddings of stored single-turn prompts (few-shot prefixes stripped)."""
         return self.embedder.embed([embedding_text(p) for p in prompts])
 
+    @property
+    def search_depth(self) -> int:
+        """Neighbours each query fetches: k, or deeper where labels are sparse."""
+        return self._depth
+
     def predict(
         self,
         raw: Vectors,

@@ -41,6 +41,7 @@ from routers.cascade.live import (
 )
 from routers.cascade.plan import allowed_stages, start_from
 from routers.cascade.scorer import AnswerScorer
+from routers.cascade.self_verify import self_verify
 from routers.cascade.strategy import Stage, Strategy, stage_models
 from routers.embedding import Embedder, HashingEmbedder, default_embedder
 
@@ -77,12 +78,14 @@ class CascadeOrchestrator:
         strategy: Strategy | None = None,
         start_router: Router | None = None,
         signals: LiveSignals | None = None,
+        self_verify_model: str | None = None,
     ):
         self.artifact = artifact
         self.scorer = scorer
         self.strategy = strategy or artifact.strategy
         self.start_router = start_router
         self.signals = signals
+        self.self_verify_model = self_verify_model
 
     def strategy_for(self, policy: Policy) -> Strategy:
         """The load-time strategy, unless the policy asks for a budget or quality target."""
@@ -179,6 +182,18 @@ class CascadeOrchestrator:
                 trace.append(_entry(stage.model, None, cost, "unscored -> escalate"))
                 rejected.append((0.0, chosen))
                 continue
+            if score >= stage.accept_at and self.self_verify_model is not None:
+                said, paid, why = await self_verify(
+                    call, self.self_verify_model, request.messages, chosen.text)
+                if paid is not None:
+                    tried.append(paid)
+                    cost += paid.cost_usd
+                if said is False:
+                    trace.append(_entry(stage.model, score, cost, f"{why} -> escalate"))
+                    rejected.append((score, chosen))
+                    continue
+                trace.append({"summary": why, "model": self.self_verify_model,
+                              "decision": "verified" if said else "unverified"})
             if score >= stage.accept_at:
                 shown = f" {chosen.model}" if len(models) > 1 else ""
                 trace.append(_entry(stage.model, score, cost,
@@ -372,13 +387,16 @@ def load_cascade(
     quality_target: float | None = None,
     start_with_router: str | Path | None = None,
     embedder: Embedder | None = None,
+    self_verify_model: str | None = None,
     **router_options: Any,
 ) -> CascadeOrchestrator:
     """A cascade over the artifact directory.
 
     `budget_usd` / `quality_target` pick another strategy of the Pareto set than the one
     trained for; `start_with_router` is a k-NN artifact directory whose pick is the first
-    stage (route first, escalate if unsure); `router_options` go to that router.
+    stage (route first, escalate if unsure); `self_verify_model` asks that model whether
+    an answer the scorer accepts is right before accepting it (`self_verify.py`);
+    `router_options` go to the start router.
     """
     loaded = load_artifact(artifact)
     strategy: Strategy | None = None
@@ -404,4 +422,5 @@ def load_cascade(
     signals = None
     if loaded.signals is not None:
         signals = LiveSignals(loaded.signals, scorer.embedder.embed)
-    return CascadeOrchestrator(loaded, scorer, strategy, start_router, signals)
+    return CascadeOrchestrator(loaded, scorer, strategy, start_router, signals,
+                               self_verify_model)

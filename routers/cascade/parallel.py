@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from routers.cascade.search import Outcomes
 from routers.cascade.signals import Scored
 from routers.cascade.strategy import Strategy, parallel_name
+
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass
@@ -59,11 +62,12 @@ def extended(
 
 
 def replay_strategy(
-    strategy: Strategy, ext: Extended, n_models: int
+    strategy: Strategy, ext: Extended, n_models: int, rows: IntArray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cost, score, calls) per row of `strategy` on `ext`'s rows."""
+    """(cost, score, calls) per row of `strategy` on `ext`'s rows (or on `rows` of them)."""
     o = ext.outcomes
-    n = len(o.outcomes)
+    rows = np.arange(len(o.outcomes)) if rows is None else rows
+    n = len(rows)
     pending = np.ones(n, dtype=bool)
     cost = np.zeros(n)
     score = np.zeros(n)
@@ -71,15 +75,15 @@ def replay_strategy(
     previous: int | None = None
     for stage in strategy.stages:
         j = o.models.index(stage.model)
-        cost[pending] += o.costs[pending, j]
+        cost[pending] += o.costs[rows, j][pending]
         for real in ext.calls[j]:
             calls[pending, real] = True
         if stage.accept_at is None:
             accept = pending.copy()
         else:
-            s = o.stage_scores(j, previous)
+            s = o.stage_scores(j, previous)[rows]
             accept = pending & (s >= stage.accept_at)
-        score[accept] = o.outcomes[accept, j]
+        score[accept] = o.outcomes[rows, j][accept]
         pending &= ~accept
         previous = j
     return cost, score, calls

@@ -90,7 +90,7 @@ def fit_signal_cascade(
     trained: TrainedCascade,
     inputs: SignalInputs,
     config: SignalTrainConfig = SignalTrainConfig(),
-    cascade: CascadeConfig = CascadeConfig(),
+    cascade: CascadeConfig | None = None,
     progress: TrainProgress | None = None,
 ) -> SignalCascade:
     """The cascade of `trained` re-searched with signals; the artifact serves them."""
@@ -109,7 +109,7 @@ def fit_signal_cascade(
     progress.advance()
     ext = extended(models, oof, ds.scores, ds.costs, pairs)
     frontier = pareto_frontier(ext.outcomes, config.max_depth, progress=progress)
-    chosen, objective = choose(frontier, cascade, ext.outcomes)
+    chosen, objective = choose(frontier, cascade or CascadeConfig(), ext.outcomes)
     signal_config = SignalConfig(
         models=tuple(models),
         agreement=config.agreement,

@@ -1,87 +1,16 @@
-"""Cascade columns with signals for the search and their replay on held-out rows.
-
-Columns are the real models plus parallel stages "a&b" (cost of both, the returned answer's
-outcome). Stage scores after an earlier stage come from `Scored.after`; a parallel stage
-as predecessor means agreement with the answer it returned.
-"""
+"""A cascade's Pareto set as an eval candidate, replayed on precomputed validation columns
+(`routers.cascade.parallel`: real models and parallel stages)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from routers.cascade.search import Outcomes
-from routers.cascade.signals import Scored
+from routers.cascade.parallel import Extended, extended, replay_strategy
 from routers.cascade.strategy import Strategy
 
-
-@dataclass
-class Extended:
-    outcomes: Outcomes
-    calls: list[list[int]]  # real models each column calls
-
-
-def extended(
-    models: Sequence[str], scored: Scored, labels: np.ndarray, costs: np.ndarray,
-    pairs: Sequence[tuple[int, int]],
-) -> Extended:
-    n, m = labels.shape
-    names = list(models)
-    scores = [scored.first[:, j] for j in range(m)]
-    outs = [labels[:, j] for j in range(m)]
-    cost = [costs[:, j] for j in range(m)]
-    calls = [[j] for j in range(m)]
-    conditional: dict[tuple[int, int], np.ndarray] = dict(scored.after)
-    rows = np.arange(n)
-    for a, b in pairs:
-        score, returned = scored.pairs[(a, b)]
-        col = len(names)
-        names.append(f"{models[a]}&{models[b]}")
-        scores.append(score)
-        outs.append(labels[rows, returned])
-        cost.append(costs[:, a] + costs[:, b])
-        calls.append([a, b])
-        for c in range(m):
-            if c in (a, b) or (a, c) not in scored.after:
-                continue
-            after_a, after_b = scored.after[(a, c)], scored.after[(b, c)]
-            conditional[(col, c)] = np.where(returned == a, after_a, after_b)
-    o = Outcomes(
-        names,
-        np.column_stack(scores),
-        np.column_stack(outs),
-        np.column_stack(cost),
-        conditional or None,
-    )
-    return Extended(o, calls)
-
-
-def replay_strategy(strategy: Strategy, ext: Extended, n_models: int) -> tuple[Any, ...]:
-    """(cost, score, calls) per row of `strategy` on `ext`'s rows."""
-    o = ext.outcomes
-    n = len(o.outcomes)
-    pending = np.ones(n, dtype=bool)
-    cost = np.zeros(n)
-    score = np.zeros(n)
-    calls = np.zeros((n, n_models), dtype=bool)
-    previous: int | None = None
-    for stage in strategy.stages:
-        j = o.models.index(stage.model)
-        cost[pending] += o.costs[pending, j]
-        for real in ext.calls[j]:
-            calls[pending, real] = True
-        if stage.accept_at is None:
-            accept = pending.copy()
-        else:
-            s = o.stage_scores(j, previous)
-            accept = pending & (s >= stage.accept_at)
-        score[accept] = o.outcomes[accept, j]
-        pending &= ~accept
-        previous = j
-    return cost, score, calls
+__all__ = ["ComposedCandidate", "Extended", "StrategiesCandidate", "extended",
+           "replay_strategy"]
 
 
 class StrategiesCandidate:
@@ -101,4 +30,26 @@ class StrategiesCandidate:
         return [
             Steps(float(i), *replay_strategy(s, self.ext, self.n_models))
             for i, s in enumerate(self.strategies)
+        ]
+
+
+class ComposedCandidate:
+    """The composed route (k-NN picks the start, the scorer gates escalation): the settings
+    on its training Pareto set, replayed on validation columns with validation estimates."""
+
+    kind = "cascade"
+
+    def __init__(self, name: str, settings: Sequence[Any], ext: Extended, models: Sequence[str],
+                 quality: Any, cost: Any):
+        self.name = name
+        self.settings = list(settings)
+        self.ext, self.models, self.quality, self.cost = ext, list(models), quality, cost
+
+    def sweep(self, dataset: Any) -> list[Any]:
+        from eval.sweep import Outcomes as Steps
+        from routers.cascade.composed import replay_composed
+
+        return [
+            Steps(float(i), *replay_composed(s, self.ext, self.models, self.quality, self.cost))
+            for i, s in enumerate(self.settings)
         ]

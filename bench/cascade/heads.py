@@ -59,3 +59,22 @@ def knn_candidate(
     quality, _ = router.predict(val_vectors)
     columns = [router.models.index(m) for m in val.models]
     return KnnReplayable(router, name="knn"), quality[:, columns]
+
+
+def knn_out_of_fold(
+    train: Any, train_vectors: np.ndarray, emb: Any, folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """The k-NN's per-model quality estimates of each training row by a k-NN fitted
+    without that row's fold (columns in `train.models` order): what choosing the composed
+    route's settings on training rows needs."""
+    n = len(train)
+    fold = np.random.default_rng(seed).permutation(n) % folds
+    out = np.full((n, len(train.models)), np.nan)
+    for k in range(folds):
+        inside, held = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        artifact = fit_from_vectors(train.subset(inside), train_vectors[inside], FitConfig(),
+                                    emb.name)
+        router = KnnRouter(artifact, embedder=emb)
+        quality, _ = router.predict(train_vectors[held])
+        out[held] = quality[:, [router.models.index(m) for m in train.models]]
+    return out

@@ -22,13 +22,15 @@ from typing import Any
 
 import numpy as np
 from common import CACHE, RESULTS, SHARED, embedder, header
-from extended import StrategiesCandidate, extended
-from heads import HeadsCandidate, fit_prompt_heads, knn_candidate
+from extended import ComposedCandidate, StrategiesCandidate, extended
+from heads import HeadsCandidate, fit_prompt_heads, knn_candidate, knn_out_of_fold
 
+from eval.baselines import default_lambdas
 from eval.config import EvalConfig
 from eval.replay import replay, standard_candidates
 from eval.scoring import evaluate
 from routers.cascade.agreement import agreement_tensor
+from routers.cascade.composed import composed_front
 from routers.cascade.fit_scorer import ScorerConfig, encode, score_rows
 from routers.cascade.metrics import auroc_by_task
 from routers.cascade.progress import RichTrainProgress
@@ -38,6 +40,8 @@ from routers.cascade.train import CascadeConfig, fit_cascade, usable_rows
 from routers.cascade.verifier import Sandbox, verifier_matrix
 from routers.datasets import load_routerbench, split
 
+# The cascade the composed route gates with: fixed before looking at validation.
+COMPOSED_WITH = "cascade+agreement+verifier"
 PAIR_MODELS = 4  # parallel stages among the 4 cheapest models: 6 pairs
 VARIANTS = (("cascade", False, False), ("cascade+agreement", True, False),
             ("cascade+verifier", False, True), ("cascade+agreement+verifier", True, True))
@@ -111,6 +115,7 @@ def main() -> None:
     auroc_rows: dict[str, Any] = {}
     candidates: list[Any] = list(standard_candidates(val, train, args.seed))
     search_seconds: dict[str, float] = {}
+    columns: dict[str, Any] = {}
     for name, use_agree, use_ver in VARIANTS:
         t0 = time.perf_counter()
         tr_s = Signals(trained.oof_scores, tr_agree, tr_ver, use_agree, use_ver)
@@ -127,6 +132,7 @@ def main() -> None:
         frontier = pareto_frontier(tr_ext.outcomes, 3)
         va_ext = extended(models, va_scored, val.scores, val.costs, variant_pairs)
         candidates.append(StrategiesCandidate(name, frontier.strategies, va_ext, m))
+        columns[name] = (frontier, tr_ext, va_ext)
         search_seconds[name] = round(time.perf_counter() - t0, 1)
         first = [within_task(va_scored.first[:, b], val.scores[:, b], va_tasks) for b in scorable]
         row: dict[str, Any] = {"first_stage": float(np.nanmean(first)),
@@ -158,6 +164,21 @@ def main() -> None:
     candidates.append(HeadsCandidate("heads", p_heads, train))
     knn, p_knn = knn_candidate(train, tr_q, val, va_q, emb)
     candidates.append(knn)
+    # The composed route: settings (strategy, λ) chosen on training rows (out-of-fold k-NN
+    # estimates and cascade scores), replayed on validation.
+    frontier, tr_ext, va_ext = columns[COMPOSED_WITH]
+    mean_cost = np.nanmean(train.costs, axis=0)
+    t1 = time.perf_counter()
+    tr_knn = knn_out_of_fold(train, tr_q, emb, seed=args.seed)
+    print(f"out-of-fold k-NN estimates on train in {time.perf_counter() - t1:.1f} s")
+    t1 = time.perf_counter()
+    front = composed_front(frontier.strategies, default_lambdas(train), tr_ext, models, tr_knn,
+                           mean_cost)
+    print(f"composed route's training front in {time.perf_counter() - t1:.1f} s")
+    candidates.append(ComposedCandidate("composed (knn start + " + COMPOSED_WITH + ")",
+                                        [f[0] for f in front], va_ext, models, p_knn, mean_cost))
+    auroc_rows["composed"] = {"train_front_settings": len(front),
+                              "from": len(frontier.strategies) * len(default_lambdas(train))}
     for name, p in (("heads", p_heads), ("knn", p_knn)):
         auroc_rows[name + " (before generation)"] = {"first_stage": float(np.nanmean(
             [within_task(p[:, b], val.scores[:, b], va_tasks) for b in range(m)]))}

@@ -6,6 +6,8 @@ Layout of the directory (format_version 1):
                     description, the chosen strategy, the whole Pareto set, metrics
                     (out-of-fold AUROC per model and per task, FrugalGPT comparison)
     scorer.npz      per scored model: weights, bias, mean, scale of its logistic head
+    signals.npz     optional: stacked heads on agreement / verifier / logprob signals and
+                    parallel stages (`signal_heads.py`; manifest key "signals")
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from routers.cascade.logistic import LogisticHead
+from routers.cascade.signal_heads import SignalHeads, load_signal_heads, save_signal_heads
 from routers.cascade.strategy import Strategy
 
 FORMAT_VERSION = 1
@@ -38,6 +41,7 @@ class CascadeArtifact:
     strategy: Strategy
     pareto: list[Strategy]
     manifest: dict[str, Any] = field(default_factory=dict)
+    signals: SignalHeads | None = None
 
     @property
     def embedder_name(self) -> str:
@@ -69,6 +73,9 @@ def save_artifact(artifact: CascadeArtifact, directory: str | Path) -> None:
         pareto=[s.to_json() for s in artifact.pareto],
     )
     manifest.setdefault("scorer", {})["heads"] = models
+    manifest.pop("signals", None)
+    if artifact.signals is not None:
+        manifest["signals"] = save_signal_heads(artifact.signals, directory)
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
@@ -100,9 +107,11 @@ def load_artifact(directory: str | Path) -> CascadeArtifact:
                 mean=data[f"h{i}_mean"].astype(np.float64),
                 scale=data[f"h{i}_scale"].astype(np.float64),
             )
+    signals = manifest.get("signals")
     return CascadeArtifact(
         heads=heads,
         strategy=Strategy.from_json(manifest["strategy"]),
         pareto=[Strategy.from_json(s) for s in manifest.get("pareto", [])],
         manifest=manifest,
+        signals=None if signals is None else load_signal_heads(directory, signals),
     )

@@ -7,7 +7,7 @@ sentence-transformers, scipy) happen inside the command, never when the CLI load
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,6 +51,17 @@ def train_cascade(
     compare_frugalgpt: Annotated[
         bool, typer.Option(help="Also run FrugalGPT's solver on the same scores and record both")
     ] = True,
+    signals: Annotated[
+        str,
+        typer.Option(
+            help="none, agreement (stacked heads on answer agreement, and parallel stages of "
+            "the cheapest models), or agreement+verifier (also run code answers in the "
+            "sandbox); the served cascade uses the same signals"
+        ),
+    ] = "none",
+    pair_models: Annotated[
+        int, typer.Option(help="Parallel stages among this many cheapest models (with signals)")
+    ] = 4,
 ) -> None:
     """Train the answer scorer and search cascade strategies; write a versioned artifact."""
     from routers.cascade.artifact import save_artifact
@@ -69,6 +80,8 @@ def train_cascade(
         _fail("--scorer must be auto, full or fast")
     if not 1 <= max_depth <= 3:
         _fail("--max-depth must be 1, 2 or 3")
+    if signals not in ("none", "agreement", "agreement+verifier"):
+        _fail("--signals must be none, agreement or agreement+verifier")
     typer.echo(f"loading {data}", err=True)
     try:
         ds = load_routerbench(data)
@@ -85,12 +98,15 @@ def train_cascade(
             trained = fit_cascade(
                 ds, _embedder(embedder, embedding_cache), config, progress  # type: ignore[arg-type]
             )
-        save_artifact(trained.artifact, out)
+            artifact = trained.artifact
+            if signals != "none":
+                artifact = _with_signals(trained, config, signals, pair_models, progress)
+        save_artifact(artifact, out)
     except ERRORS as exc:
         _fail(str(exc))
         return
-    manifest = trained.artifact.manifest
-    strategy = trained.artifact.strategy
+    manifest = artifact.manifest
+    strategy = artifact.strategy
     typer.echo(
         f"trained on {manifest['data_rows']} prompts x {len(manifest['models'])} models -> {out}"
         f" in {manifest['training']['seconds']:.1f} s"
@@ -104,7 +120,7 @@ def train_cascade(
     typer.echo(f"  strategy: {strategy.describe()}")
     typer.echo(
         f"  train accuracy {strategy.accuracy:.4f} at ${strategy.cost_usd:.6g}/query "
-        f"({manifest['objective']['kind']}); Pareto set: {len(trained.artifact.pareto)}"
+        f"({manifest['objective']['kind']}); Pareto set: {len(artifact.pareto)}"
     )
     for row in manifest["metrics"].get("frugalgpt_comparison", []):
         ours, theirs = row["ours"], row["frugalgpt"]
@@ -113,6 +129,29 @@ def train_cascade(
             f"  budget ${row['budget_usd']:.6g}: ours {ours['accuracy']:.4f}, "
             f"FrugalGPT solver {shown}"
         )
+
+
+def _with_signals(
+    trained: Any, config: Any, signals: str, pair_models: int, progress: Any
+) -> Any:
+    """The artifact re-searched with stacked signal heads and parallel stages."""
+    from routers.cascade.signal_train import (
+        SignalTrainConfig,
+        fit_signal_cascade,
+        signal_inputs,
+    )
+    from routers.cascade.verifier import Sandbox
+
+    verify = signals == "agreement+verifier"
+    ds = trained.encoded.dataset
+    if verify:
+        with Sandbox() as sandbox:
+            inputs = signal_inputs(ds, sandbox, {})
+    else:
+        inputs = signal_inputs(ds, None)
+    options = SignalTrainConfig(agreement=True, verifier=verify, pair_models=pair_models,
+                                max_depth=config.max_depth, seed=config.seed)
+    return fit_signal_cascade(trained, inputs, options, config, progress).artifact
 
 
 def register(train_app: typer.Typer) -> None:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from routers.cascade.strategy import Stage, Strategy
+from routers.cascade.strategy import Stage, Strategy, stage_models
 
 
 def allowed_stages(strategy: Strategy, allowed: Sequence[str]) -> list[Stage]:
-    """The strategy's stages whose model is allowed; the last one kept becomes final."""
-    kept = [s for s in strategy.stages if s.model in allowed]
+    """The strategy's stages whose models are all allowed (every model of a parallel stage);
+    the last one kept becomes final."""
+    kept = [s for s in strategy.stages if all(m in allowed for m in stage_models(s.model))]
     if kept and kept[-1].accept_at is not None:
         kept[-1] = Stage(kept[-1].model)
     return kept
@@ -34,6 +35,11 @@ def start_from(stages: Sequence[Stage], start: str, cost: Mapping[str, float]) -
     if floor is None:
         return list(stages)
     for i, stage in enumerate(stages):
-        if cost.get(stage.model, float("inf")) >= floor:
+        if stage_cost(stage, cost) >= floor:
             return list(stages[i:])
     return list(stages[-1:])
+
+
+def stage_cost(stage: Stage, cost: Mapping[str, float]) -> float:
+    """A stage's expected cost: its model's, or the sum over a parallel stage's models."""
+    return sum(cost.get(m, float("inf")) for m in stage_models(stage.model))

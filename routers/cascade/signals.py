@@ -5,7 +5,10 @@ the query and the answer alone. A small second-level logistic head per model the
 
 * agreement (`agreement.py`) of this answer with the previous stage's answer, when one ran
   (with that answer's own base score, since agreeing with a likely-wrong answer says less);
-* the verifier's features (`verifier.py`) for code answers.
+* the verifier's features (`verifier.py`) for code answers;
+* where the upstream returned them, the answer's mean and minimum token logprob (a
+  presence flag and zeros where it did not: RouterBench's recordings have none, so there
+  the columns are constant and the head ignores them).
 
 A *parallel stage* "a&b" calls two models at once and returns the answer with the higher
 base score; its head reads both base scores and their agreement (MoT's consistency check).
@@ -47,6 +50,18 @@ class Signals:
     verifier: Tensor  # (n, m, v) verifier features (zeros where no code)
     use_agreement: bool = True
     use_verifier: bool = True
+    # (n, m, 2) mean and min token logprob of each answer, NaN where the upstream gave none.
+    logprobs: Tensor | None = None
+    use_logprobs: bool = False
+
+    def _logprob_columns(self, models: npt.NDArray[np.int64]) -> list[FloatArray]:
+        n = len(self.base)
+        if self.logprobs is None:
+            return [np.zeros(n), np.zeros(n), np.zeros(n)]
+        values = np.asarray(self.logprobs[np.arange(n), models, :], dtype=np.float64)
+        known = np.asarray(~np.isnan(values).any(axis=1), dtype=bool)
+        filled = np.where(known[:, None], np.nan_to_num(values), 0.0)
+        return [known.astype(np.float64), filled[:, 0], filled[:, 1]]
 
     def single(self, b: int, after: int | None) -> FloatMatrix:
         """Features of model b's answer, after stage `after` (None: first stage)."""
@@ -60,6 +75,8 @@ class Signals:
                 cols += [agree - 0.5, np.ones(n), (agree - 0.5) * logit(self.base[:, after])]
         if self.use_verifier:
             cols += list(self.verifier[:, b, :].T)
+        if self.use_logprobs:
+            cols += self._logprob_columns(np.full(n, b, dtype=np.int64))
         return np.column_stack(cols)
 
     def pair(self, a: int, b: int) -> tuple[FloatMatrix, npt.NDArray[np.int64]]:
@@ -72,6 +89,8 @@ class Signals:
         if self.use_verifier:
             rows = np.arange(len(returned))
             cols += list(self.verifier[rows, returned, :].T)
+        if self.use_logprobs:
+            cols += self._logprob_columns(returned)
         return np.column_stack(cols), returned
 
 

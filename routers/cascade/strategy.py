@@ -16,6 +16,19 @@ import numpy.typing as npt
 FloatMatrix = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+# A parallel stage ("a&b") calls its models at once and answers with one of their answers
+# (see `signals.py`); its name joins theirs with this separator.
+PARALLEL = "&"
+
+
+def stage_models(name: str) -> list[str]:
+    """The models a stage calls: one, or those of a parallel stage "a&b"."""
+    return name.split(PARALLEL) if PARALLEL in name else [name]
+
+
+def parallel_name(models: Sequence[str]) -> str:
+    return PARALLEL.join(models)
+
 
 @dataclass(frozen=True, slots=True)
 class Stage:

@@ -121,9 +121,13 @@ def _can_unshare() -> bool:
 
 
 def verifier_features(
-    sandbox: Sandbox, answer: str | None, prompt: str, cache: dict[str, list[float]] | None = None
+    sandbox: Sandbox | None,
+    answer: str | None,
+    prompt: str,
+    cache: dict[str, list[float]] | None = None,
 ) -> list[float]:
-    """The `VERIFIER_FEATURES` of one answer (zeros when it holds no code)."""
+    """The `VERIFIER_FEATURES` of one answer (zeros when it holds no code; only code needs
+    the sandbox)."""
     code = extract_code(answer or "")
     tests = prompt_tests(prompt)
     if code is None:
@@ -131,6 +135,8 @@ def verifier_features(
     key = json.dumps([code, tests])
     if cache is not None and key in cache:
         return cache[key]
+    if sandbox is None:
+        raise ValueError("running a code answer needs a Sandbox")
     result = sandbox.run(code, tests)
     total = int(str(result.get("tests", 0)))
     share = int(str(result.get("passed", 0))) / total if total else 0.5

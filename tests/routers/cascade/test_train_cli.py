@@ -117,3 +117,24 @@ def test_loading_something_else_is_refused(tmp_path: Path) -> None:
         load_artifact(tmp_path)
     with pytest.raises(ArtifactError, match="no manifest.json"):
         load_artifact(tmp_path / "missing")
+
+
+@pytest.mark.slow
+def test_train_with_agreement_signals_writes_heads_that_serving_loads(
+    data: Path, tmp_path: Path
+) -> None:
+    result = train(data, tmp_path / "s", "--signals", "agreement", "--pair-models", "2",
+                   "--scorer", "fast", "--no-compare-frugalgpt")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["signals"]["agreement"] is True
+    assert manifest["signals"]["pairs"] == [["small", "medium"]]
+    served = load_cascade(tmp_path / "s")
+    assert served.signals is not None and served.signals.is_parallel("small&medium")
+    assert manifest["search"]["parallel_stages"] == 1  # searched; kept only where it pays
+
+
+def test_an_unknown_signal_set_is_refused(data: Path, tmp_path: Path) -> None:
+    result = train(data, tmp_path / "x", "--signals", "telepathy")
+    assert result.exit_code == 2
+    assert "--signals must be" in result.output

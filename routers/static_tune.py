@@ -19,6 +19,7 @@ Offline work, like routers.static_distill: serving never imports torch.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 from collections.abc import Callable, Sequence
@@ -87,7 +88,7 @@ def tune_table(
     optimiser = torch.optim.AdamW([delta], lr=config.lr, weight_decay=config.decay)
     goal = torch.from_numpy(np.ascontiguousarray(targets[keep], dtype=np.float32))
     bounds = np.cumsum([0] + [ids[i].size for i in keep])
-    flat = [torch.from_numpy(inverse[a:b].astype(np.int64)) for a, b in zip(bounds, bounds[1:])]
+    flat = [torch.from_numpy(inverse[a:b].astype(np.int64)) for a, b in itertools.pairwise(bounds)]
     rng = np.random.default_rng(config.seed)
     for epoch in range(config.epochs):
         order = rng.permutation(len(keep))

@@ -32,7 +32,7 @@ from eval.scoring import evaluate
 from routers.datasets import RoutingDataset, split
 from routers.datasets.text import embedding_text
 from routers.embedding import Embedder
-from routers.static_embedding import StaticEmbedder
+from routers.static_embedding import STATIC_NAME, StaticEmbedder
 from routers.static_tune import TuneConfig, tune_model
 
 TUNED_DATASETS = ["routerbench", "llmrouter", "routellm"]
@@ -77,7 +77,7 @@ def validate(args: argparse.Namespace) -> None:
         splits[name] = (fit, val)
     encoders: dict[str, Embedder] = {"minilm": embedder(), "base": StaticEmbedder(args.base)}
     for extra in args.extra:
-        encoders[extra.name] = StaticEmbedder(extra)
+        encoders[StaticEmbedder(extra).name.removeprefix(f"{STATIC_NAME}-")] = StaticEmbedder(extra)
     for i, config in enumerate(GRID):
         out = args.work / f"tuned{i}"
         if not (out / "model.safetensors").is_file():

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from routers.static_embedding import StaticEmbedder
+from routers.static_embedding import STATIC_NAME, StaticEmbedder
 from routers.static_tune import TuneConfig, load_table, token_ids, tune_model, tune_table
 from tests.routers.test_static_embedding import write_static_model
 
@@ -72,6 +72,8 @@ def test_the_tuned_folder_serves_and_records_the_setting(tmp_path: Path) -> None
     assert config["costroute_tuned"]["epochs"] == 2 and config["costroute_tuned"]["texts"] == 6
     encoder = StaticEmbedder(out)
     assert encoder.dim == 16
+    # Artifacts built on the tuned table refuse the plain one: the name differs.
+    assert encoder.name == f"{STATIC_NAME}-tuned-16" != StaticEmbedder(model).name
     vectors = encoder.embed(TEXTS[:2])
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(vectors, StaticEmbedder(model).embed(TEXTS[:2]))

@@ -5,9 +5,9 @@ only approximates what MiniLM says about the whole prompt. Tokenlearn (Tulkens &
 2025) closes part of that gap by training the token rows so that the static mean of each
 corpus sentence points where MiniLM's sentence vector does. This module does that with
 plain torch (no tokenlearn dependency): rows start at the distilled table, the loss is the
-cosine distance between the static vector and MiniLM's, and decoupled weight decay pulls
-every row back toward its distilled value, so tokens that the corpus barely uses keep their
-distilled meaning.
+cosine distance between the static vector (through a learnt linear map, folded into the
+table at the end) and MiniLM's, and decoupled weight decay pulls every row back toward its
+distilled value, so tokens that the corpus barely uses keep their distilled meaning.
 
     python -m routers.static_tune --base DIR --corpus FILE.npz --out DIR [--epochs 4]
 
@@ -69,8 +69,11 @@ def tune_table(
 ) -> Table:
     """The table after fitting mean-of-rows to `targets` (unit rows, one per id list).
 
-    `targets` must have the table's width (MiniLM's 384: distil without PCA). Texts without
-    a known token are skipped. Returns a new float32 table; `table` is not modified.
+    `targets` must have the table's width (MiniLM's 384: distil with 384 PCA dims). Texts
+    without a known token are skipped. `epochs=0` fits the least-squares linear map alone
+    (no row moves on its own): on VALIDATION the best of the settings tried
+    (bench/results/knn/static_tune_validation.txt). Returns a new float32 table; `table` is
+    not modified.
     """
     import torch
 
@@ -79,38 +82,54 @@ def tune_table(
     keep = [i for i, row in enumerate(ids) if row.size]
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
-    # Only the rows the corpus uses can move: fit those (remapped to 0..n-1), write them back.
+    # Only the rows the corpus uses get a delta (remapped to 0..n-1).
     used, inverse = np.unique(np.concatenate([ids[i] for i in keep] or [np.zeros(0, np.int64)]),
                               return_inverse=True)
-    base = torch.from_numpy(np.ascontiguousarray(table[used], dtype=np.float32))
+    full = torch.from_numpy(np.ascontiguousarray(table, dtype=np.float32))
+    base = full[torch.from_numpy(used)]
     # Each fitted row is base + delta; weight decay on delta alone pulls it toward `base`.
     delta = torch.nn.Parameter(torch.zeros_like(base))
-    optimiser = torch.optim.AdamW([delta], lr=config.lr, weight_decay=config.decay)
     goal = torch.from_numpy(np.ascontiguousarray(targets[keep], dtype=np.float32))
     bounds = np.cumsum([0] + [ids[i].size for i in keep])
     flat = [torch.from_numpy(inverse[a:b].astype(np.int64)) for a, b in itertools.pairwise(bounds)]
+    # model2vec's PCA rotates the table's basis away from MiniLM's, so the static vectors
+    # meet the targets through a linear map, started at least squares and folded into every
+    # row at the end (mean pooling is linear: mean(rows) @ map = mean(rows @ map)).
+    pooled = _pool(base, flat)
+    start = torch.linalg.lstsq(pooled, goal).solution
+    head = torch.nn.Parameter(start.clone())
+    optimiser = torch.optim.AdamW([
+        {"params": [delta], "weight_decay": config.decay},
+        {"params": [head], "weight_decay": 0.0},
+    ], lr=config.lr)
     rng = np.random.default_rng(config.seed)
     for epoch in range(config.epochs):
         order = rng.permutation(len(keep))
         total = 0.0
-        for start in range(0, len(order), config.batch_size):
-            rows = order[start : start + config.batch_size]
-            batch = [flat[r] for r in rows]
-            offsets = torch.tensor([0] + [len(b) for b in batch[:-1]]).cumsum(0)
-            vectors = torch.nn.functional.embedding_bag(
-                torch.cat(batch), base + delta, offsets, mode="sum"
-            )
+        for begin in range(0, len(order), config.batch_size):
+            rows = order[begin : begin + config.batch_size]
+            vectors = _pool(base + delta, [flat[r] for r in rows]) @ head
             cosine = torch.nn.functional.cosine_similarity(vectors, goal[rows], dim=1)
             loss = (1.0 - cosine).mean()
             optimiser.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()
             total += float(loss.detach()) * len(rows)
         if progress is not None:
             progress(epoch + 1, config.epochs, total / max(len(keep), 1))
-    out = np.array(table, dtype=np.float32)
-    out[used] = (base + delta.detach()).numpy()
-    return out
+    with torch.no_grad():
+        full = full.clone()
+        full[torch.from_numpy(used)] = base + delta
+        return (full @ head).numpy().astype(np.float32)
+
+
+def _pool(rows: Any, texts: list[Any]) -> Any:
+    """Unit-length sums of each text's rows (torch)."""
+    import torch
+
+    offsets = torch.tensor([0] + [len(t) for t in texts[:-1]]).cumsum(0)
+    sums = torch.nn.functional.embedding_bag(torch.cat(texts), rows, offsets, mode="sum")
+    return torch.nn.functional.normalize(sums, dim=1)
 
 
 def write_tuned(base_dir: Path, table: Table, out: Path, config: TuneConfig, n_texts: int) -> Path:

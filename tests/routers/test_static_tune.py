@@ -50,10 +50,11 @@ def test_tuning_moves_the_static_vectors_toward_the_targets(tmp_path: Path) -> N
     np.testing.assert_array_equal(table, before)
     assert tuned.shape == table.shape and tuned.dtype == np.float32
     assert _mean_cosine(tuned, ids, goal) > _mean_cosine(table, ids, goal) + 0.3
-    # Rows no text uses stay where distillation put them (no gradient, decay pulls to base).
+    # Rows no text uses only go through the learnt linear map (no gradient of their own).
     used = np.unique(np.concatenate(ids))
     unused = np.setdiff1d(np.arange(len(table)), used)
-    np.testing.assert_allclose(tuned[unused], table[unused], atol=1e-6)
+    linear, *_ = np.linalg.lstsq(table[unused], tuned[unused], rcond=None)
+    np.testing.assert_allclose(table[unused] @ linear, tuned[unused], atol=1e-4)
 
 
 def test_targets_of_another_width_are_refused(tmp_path: Path) -> None:

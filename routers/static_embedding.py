@@ -63,9 +63,12 @@ class StaticEmbedder:
         self._tokenizer: Any = None
         self._unk: int | None = None
         self._lock = threading.Lock()
-        self.dim = _config_dims(self.path)
-        # The width is part of the name: an artifact built on 256 dims cannot take 128.
-        self.name = f"{STATIC_NAME}-{self.dim}"
+        config = _config(self.path)
+        self.dim = int(config.get("hidden_dim", STATIC_DIMS))
+        # The width is part of the name: an artifact built on 256 dims cannot take 128; so is
+        # tuning (routers.static_tune): its vectors differ from the plain distillation's.
+        tuned = "tuned-" if "costroute_tuned" in config else ""
+        self.name = f"{STATIC_NAME}-{tuned}{self.dim}"
 
     def _load(self) -> tuple[npt.NDArray[np.float32], Any]:
         with self._lock:
@@ -112,12 +115,13 @@ class StaticEmbedder:
         return out
 
 
-def _config_dims(path: Path) -> int:
-    """The table's width from config.json (without loading the table), or STATIC_DIMS."""
+def _config(path: Path) -> dict[str, Any]:
+    """The model folder's config.json (read without loading the table), or {}."""
     config = path / "config.json"
     if config.is_file():
-        return int(json.loads(config.read_text(encoding="utf-8")).get("hidden_dim", STATIC_DIMS))
-    return STATIC_DIMS
+        loaded: dict[str, Any] = json.loads(config.read_text(encoding="utf-8"))
+        return loaded
+    return {}
 
 
 def _missing(path: Path) -> str:

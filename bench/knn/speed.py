@@ -37,7 +37,7 @@ from routers.embedding import (
 )
 from routers.knn.artifact import KnnArtifact
 from routers.knn.fit import FitConfig, fit_from_vectors
-from routers.knn.index import build_index, search
+from routers.knn.index import build_index, index_kind, search
 from routers.knn.projection import normalise_rows
 from routers.knn.router import KnnRouter
 from routers.knn.train import TrainConfig
@@ -68,7 +68,7 @@ def median_ms(fn: Callable[[], object], n: int) -> float:
     return 1000 * statistics.median(times)
 
 
-def synthetic_artifact(n: int, models: int, dim: int = 384) -> KnnRouter:
+def synthetic_artifact(n: int, models: int, dim: int = 384, encoder: str = "") -> KnnRouter:
     rng = np.random.default_rng(0)
     raw = normalise_rows(rng.normal(size=(n, dim)).astype(np.float32))
     ds = RoutingDataset(
@@ -77,7 +77,8 @@ def synthetic_artifact(n: int, models: int, dim: int = 384) -> KnnRouter:
         scores=rng.integers(0, 2, size=(n, models)).astype(float),
         costs=np.tile(np.logspace(-5, -3, models), (n, 1)),
     )
-    artifact = fit_from_vectors(ds, raw, FitConfig(train=TrainConfig(epochs=1)))
+    # The encoder's name picks the index as `train knn` does (flat16 for the static one).
+    artifact = fit_from_vectors(ds, raw, FitConfig(train=TrainConfig(epochs=1)), encoder)
     return KnnRouter(artifact)
 
 
@@ -112,15 +113,8 @@ def reference_100k() -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(copies)[:100_000], queries
 
 
-def fp16_index(artifact: KnnArtifact) -> Any:
-    import faiss
-
-    vectors = artifact.space_vectors(artifact.raw)
-    index = faiss.IndexScalarQuantizer(
-        vectors.shape[1], faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-    index.train(vectors)
-    index.add(vectors)
-    return index
+def flat32_index(artifact: KnnArtifact) -> Any:
+    return build_index(artifact.space_vectors(artifact.raw), "flat")
 
 
 def percentiles_ms(times: list[float]) -> tuple[float, float]:
@@ -128,7 +122,9 @@ def percentiles_ms(times: list[float]) -> tuple[float, float]:
     return 1000 * ordered[len(ordered) // 2], 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
-def decision(router: KnnRouter, name: str, n: int, rng: np.random.Generator) -> None:
+def decision(
+    router: KnnRouter, name: str, n: int, rng: np.random.Generator, kind: str = "flat"
+) -> None:
     """p50/p99 and CPU per `auto` decision on fresh prompts, then each part on its own."""
     candidates = [
         Candidate(m, "remote", CostEstimate(m, 50, 100, 1000, c, 10 * c, False))
@@ -158,7 +154,7 @@ def decision(router: KnnRouter, name: str, n: int, rng: np.random.Generator) -> 
     same = RouteRequest([{"role": "user", "content": prompt_50(rng)}])
     hit = median_ms(lambda: router.route(same, candidates, policy), n)
     print(f"  {'':12s}  parts (median): embed {embed_ms:.3f} ms, FAISS search "
-          f"{search_ms:.3f} ms ({router.artifact.index.ntotal} x {queries.shape[1]}); "
+          f"{search_ms:.3f} ms ({router.artifact.index.ntotal} x {queries.shape[1]} {kind}); "
           f"whole decision on a cache hit {hit:.3f} ms")
 
 
@@ -179,17 +175,19 @@ def main() -> None:
           f"({args.decisions} decisions each):")
     if (static_model_dir() / "model.safetensors").is_file():
         static = StaticEmbedder()
-        static_router = synthetic_artifact(15_000, 10, dim=static.dim)
+        static_router = synthetic_artifact(15_000, 10, dim=static.dim, encoder=static.name)
         static_router._embedder = CachedEmbedder(static)
-        decision(static_router, f"static {static.dim}d", args.decisions, rng)
-        # The exact scan is the largest part: the same router over a float16 index (exact
-        # up to float16 rounding of the reference vectors, half the bytes per query).
-        static_router.artifact.index = fp16_index(static_router.artifact)
-        decision(static_router, "  fp16 index", args.decisions, rng)
+        kind = index_kind(static_router.artifact.index)
+        decision(static_router, f"static {static.dim}d", args.decisions, rng, kind)
         # Labels as the learning loop leaves them (served model + 2 shadows per prompt): the
         # search goes deeper so each model finds k labelled neighbours (routers.knn.sparse).
         sparse_router = sparse_labels(static_router, rng)
-        decision(sparse_router, f"  sparse {sparse_router._depth}", args.decisions, rng)
+        decision(sparse_router, f"  sparse {sparse_router.search_depth}", args.decisions, rng,
+                 kind)
+        # The exact scan is the largest part: the same router over the float32 scan that
+        # static artifacts used before flat16 (twice the bytes per query).
+        static_router.artifact.index = flat32_index(static_router.artifact)
+        decision(static_router, "  flat index", args.decisions, rng, "flat")
     else:
         print(f"  static: no model at {static_model_dir()} (python -m routers.static_distill)")
     if args.static_only:

@@ -30,7 +30,8 @@ def train_knn(
     space: Annotated[str, typer.Option(help="auto (best held-out AIQ), raw or cscr")] = "auto",
     epochs: Annotated[int, typer.Option(help="Training epochs of the projection")] = 40,
     k: Annotated[int, typer.Option(help="Neighbours per decision")] = 32,
-    index: Annotated[str, typer.Option(help="auto, flat or hnsw")] = "auto",
+    index: Annotated[str, typer.Option(
+        help="auto (flat16 for the static encoder), flat, flat16 or hnsw")] = "auto",
     embedder: Annotated[str, typer.Option(
         help="minilm, static (model2vec, distilled from MiniLM), or hashing (tests only); "
         "the artifact records it and the router embeds queries with it")] = DEFAULT_EMBEDDER,
@@ -56,8 +57,8 @@ def train_knn(
     from routers.knn.train import TrainConfig
     from routers.train_progress import RichTrainProgress
 
-    if space not in ("auto", "raw", "cscr") or index not in ("auto", "flat", "hnsw"):
-        _fail("--space must be auto, raw or cscr and --index auto, flat or hnsw")
+    if space not in ("auto", "raw", "cscr") or index not in ("auto", "flat", "flat16", "hnsw"):
+        _fail("--space must be auto, raw or cscr and --index auto, flat, flat16 or hnsw")
     if from_records:
         if not tenant:
             _fail("--from-records needs --tenant")

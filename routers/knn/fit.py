@@ -24,7 +24,7 @@ from routers.embedding import Embedder
 from routers.knn.artifact import KnnArtifact, Space, data_hash
 from routers.knn.descriptors import outcome_descriptors
 from routers.knn.evaluate import summarise, sweep, utility_knobs
-from routers.knn.index import IndexKind, build_index
+from routers.knn.index import IndexKind, build_index, kind_for_encoder
 from routers.knn.predict import KnnParams
 from routers.knn.projection import Projection, Vectors
 from routers.knn.router import KnnRouter
@@ -103,7 +103,8 @@ def fit_from_vectors(
         ds.models, raw, ds.scores, ds.costs, result.projection, default, config.params
     )
     artifact.prompt_hashes = [text_hash(p) for p in ds.prompts]
-    artifact.index = build_index(artifact.space_vectors(raw), config.index_kind)
+    kind = kind_for_encoder(config.index_kind, embedder_name, len(ds))
+    artifact.index = build_index(artifact.space_vectors(raw), kind)
     artifact.manifest = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": ds.name,

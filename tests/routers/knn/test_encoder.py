@@ -60,6 +60,24 @@ def test_a_static_artifact_round_trips_and_routes(
     np.testing.assert_allclose(router.predict(raw)[0], fitted.predict(raw)[0], atol=1e-2)
 
 
+def test_a_static_artifact_scans_a_float16_index(
+    static_artifact: Path, static_fit: tuple[Path, KnnArtifact, Path]
+) -> None:
+    from routers.knn.index import build_index, index_kind, search
+
+    manifest = json.loads((static_artifact / "manifest.json").read_text())
+    assert manifest["index"]["type"] == "flat16"
+    assert index_kind(load_artifact(static_artifact).ensure_index()) == "flat16"
+    # The same neighbours as the float32 scan, similarities within float16 rounding.
+    vectors = static_fit[1].raw
+    queries = vectors[:10] + 0.01
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact_sims, exact_ids = search(build_index(vectors, "flat"), queries, 8)
+    half_sims, half_ids = search(build_index(vectors, "flat16"), queries, 8)
+    np.testing.assert_allclose(half_sims, exact_sims, atol=2e-3)
+    assert np.mean(half_ids == exact_ids) > 0.9  # ties may swap places
+
+
 def test_another_encoder_is_refused(static_artifact: Path) -> None:
     with pytest.raises(EncoderMismatch, match=f"built with encoder '{STATIC_NAME}-16'"):
         load_knn_router(static_artifact, embedder=HashingEmbedder(dim=16))
@@ -93,3 +111,13 @@ def test_artifacts_from_before_the_field_mean_minilm(artifact_dir: Path) -> None
     loaded = load_artifact(artifact_dir)
     with pytest.raises(EncoderMismatch, match="'all-MiniLM-L6-v2'"):
         KnnRouter(loaded, embedder=HashingEmbedder(dim=loaded.raw.shape[1]))
+
+
+def test_only_small_static_artifacts_default_to_float16() -> None:
+    from routers.knn.index import HNSW_FROM, kind_for_encoder
+
+    static = f"{STATIC_NAME}-384"
+    assert kind_for_encoder("auto", static, 100) == "flat16"
+    assert kind_for_encoder("auto", static, HNSW_FROM) == "auto"  # HNSW's size: HNSW
+    assert kind_for_encoder("flat", static, 100) == "flat"  # an explicit --index wins
+    assert kind_for_encoder("auto", "all-MiniLM-L6-v2", 100) == "auto"

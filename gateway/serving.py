@@ -208,6 +208,11 @@ class ChatService:
                                  "reason": ctx.log.get("reason", "")}
         if stage is not None:
             extra["stage"] = stage
+        # What was held, and the client's own id: a client whose connection was cut never
+        # saw our x-request-id, so it reconciles its spend by its own id (issue 17).
+        extra["held_usd"] = hold.amount_usd
+        if ctx.client_request_id:
+            extra["client_request_id"] = ctx.client_request_id
         record = SpendRecord(
             tenant=ctx.tenant.name, request_id=hold.request_id, model=model, route=route,
             cost_usd=cost, prompt_tokens=usage.prompt_tokens,

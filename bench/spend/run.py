@@ -302,6 +302,7 @@ async def memory_run(redis_url: str, n: int, max_s: float, drainer_on: bool,
         samples.append({"t_s": round(time.monotonic() - started, 1), "requests": counter[0],
                         "used_memory_bytes": used,
                         "stream_entries": int(await client.xlen("costroute:{acme}:log"))})
+        console.log(samples[-1])  # also in a log that is cut short
 
     async def sampler() -> None:
         while True:
@@ -349,13 +350,14 @@ async def redis_memory(redis_url: str, n: int, max_s: float, n_off: int,
     `short_ttl_s` to show the steady state), and with it off (fewer requests: it grows
     linearly, the stream is never trimmed)."""
     tmp = Path(tempfile.mkdtemp())
-    runs = [await memory_run(redis_url, n, max_s, True, 86_400, 5.0, tmp)]
+    runs = [await memory_run(redis_url, n, max_s, True, 86_400, 10.0, tmp)]
     # The other two only show a shape (a plateau, a line): a few minutes each.
     if short_ttl_s:
-        runs.append(await memory_run(redis_url, n, min(max_s, 4 * short_ttl_s), True,
+        runs.append(await memory_run(redis_url, n, min(max_s, 3 * short_ttl_s), True,
                                      short_ttl_s, 5.0, tmp))
     if n_off:
-        runs.append(await memory_run(redis_url, n_off, max_s, False, 86_400, 5.0, tmp))
+        runs.append(await memory_run(redis_url, n_off, min(max_s, 180), False, 86_400, 5.0,
+                                     tmp))
     return {"runs": runs}
 
 

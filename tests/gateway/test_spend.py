@@ -97,7 +97,8 @@ def test_the_listing_names_the_clients_own_id_and_what_was_held(gw: RunningGatew
     asyncio.run(_send(gw, 1))
     rows = get_spend(gw, list="requests").json()["requests"]
     assert sorted(str(r["client_request_id"]) for r in rows) == ["None", "mine-1"]
-    assert all(0 < r["cost_usd"] <= r["held_usd"] for r in rows)
+    assert all(0 < r["cost_usd"] <= r["held_usd"] for r in rows), [
+        (r["cost_usd"], r["held_usd"]) for r in rows]
 
 
 @pytest.mark.parametrize("params, param", [

@@ -27,7 +27,8 @@ import openai
 import pytest
 import redis
 
-from gateway.simulator.server import SimulatorHandle
+from gateway.simulator.config import SimulatorConfig
+from gateway.simulator.server import SimulatorHandle, run_simulator
 from gateway.tenants.config import hash_key
 from tests.gateway.conftest import sim_config
 from tests.gateway.processes import GatewayProcess, write_gateway_config, write_tenants
@@ -39,7 +40,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 TIGHT_LIMIT_USD = 0.001  # ~80 small gpt-4o-mini requests
 RATE_RPM = 40
 PLAN = [("bulk", 700), ("tight", 200), ("rated", 100)]
-KILL_AFTER = 300  # answers, before one replica is drained and another killed
+KILL_AFTER = 300  # upstream calls, before one replica is drained and another killed
 HOLD_TTL_S = 120  # reservation_ttl_s: how long a killed replica's holds keep counting
 
 
@@ -54,6 +55,14 @@ def tenants() -> list[dict[str, Any]]:
 
     return [entry("bulk", 1000.0), entry("tight", TIGHT_LIMIT_USD),
             entry("rated", 1000.0, rate_limits={"requests_per_minute": RATE_RPM})]
+
+
+@pytest.fixture
+def sim() -> Iterator[SimulatorHandle]:
+    """Upstream answers take their simulated time (not 0, as elsewhere), so that requests are
+    still in flight on the replica that is killed, and its clients' connections are cut."""
+    with run_simulator(SimulatorConfig(latency_scale=1.0)) as handle:
+        yield handle
 
 
 @pytest.fixture
@@ -112,7 +121,8 @@ class Outcomes:
         return sum(len(a) for a in self.answered.values())
 
 
-async def run_load(replicas: list[GatewayProcess], outcomes: Outcomes) -> None:
+async def run_load(replicas: list[GatewayProcess], outcomes: Outcomes,
+                   sim: SimulatorHandle) -> None:
     clients = {(i, name): openai.AsyncOpenAI(base_url=r.base_url, api_key=key(name),
                                              max_retries=0, timeout=60)
                for i, r in enumerate(replicas) for name, _ in PLAN}
@@ -142,17 +152,22 @@ async def run_load(replicas: list[GatewayProcess], outcomes: Outcomes) -> None:
             assert raw.headers["x-client-request-id"] == client_id
             outcomes.answered[name][raw.headers["x-request-id"]] = (
                 client_id, float(raw.headers["x-costroute-cost-usd"]))
-            if outcomes.answers == KILL_AFTER:
-                alive[1] = alive[2] = False
-                killed.set()
-                replicas[1].signal(signal.SIGTERM)
-                replicas[2].kill()
             return
+
+    async def kill_mid_run() -> None:
+        # Counted where the requests are served, not where the answers are read: this one
+        # client process reads answers more slowly than three replicas write them.
+        while await asyncio.to_thread(sim.control.requests, "gpt-4o-mini") < KILL_AFTER:
+            await asyncio.sleep(0.05)
+        alive[1] = alive[2] = False
+        killed.set()
+        replicas[1].signal(signal.SIGTERM)
+        replicas[2].kill()
 
     jobs = [one(n, name) for name, count in PLAN for n in range(count)]
     jobs = [jobs[i] for i in sorted(range(len(jobs)), key=lambda i: (i * 7919) % len(jobs))]
     try:
-        await asyncio.gather(*jobs)
+        await asyncio.gather(*jobs, kill_mid_run())
     finally:
         for client in clients.values():
             await client.close()
@@ -192,22 +207,24 @@ def live_holds(redis_url: str, name: str) -> tuple[list[tuple[str, float]], floa
     """(request id, expiry in unix seconds) of the tenant's holds in Redis, and Redis's now."""
     client = redis.Redis.from_url(redis_url)
     try:
-        holds = [(k.decode(), score / 1000) for k, score in client.zrange(
-            f"costroute:{{{name}}}:holds", 0, -1, withscores=True)]
-        seconds, micros = client.time()
+        found: Any = client.zrange(f"costroute:{{{name}}}:holds", 0, -1, withscores=True)
+        holds = [(k.decode(), float(score) / 1000) for k, score in found]
+        now: Any = client.time()
+        seconds, micros = now
         return holds, seconds + micros / 1e6
     finally:
         client.close()
 
 
 def test_three_replicas_one_thousand_requests(replicas: list[GatewayProcess],
-                                              services: tuple[str, str]) -> None:
+                                              services: tuple[str, str],
+                                              sim: SimulatorHandle) -> None:
     outcomes = Outcomes()
     started = time.monotonic()
-    asyncio.run(run_load(replicas, outcomes))
+    asyncio.run(run_load(replicas, outcomes, sim))
     elapsed_s = time.monotonic() - started
     survivor = replicas[0]
-    assert outcomes.answers >= KILL_AFTER
+    assert replicas[2].proc is not None and replicas[2].proc.returncode == -signal.SIGKILL
     cut_settled = 0
     held_left = 0
 

@@ -15,7 +15,7 @@ from gateway.capabilities import fit, needs_of, require
 from gateway.context import RequestContext
 from gateway.errors import BudgetExceeded, UpstreamUnavailable
 from gateway.learning.explore import Explorer
-from gateway.ledger.base import Hold, SpendRecord
+from gateway.ledger.base import Hold, SpendRecord, from_nanos, to_nanos
 from gateway.ledger.status import BudgetExhausted
 from gateway.metrics import GatewayMetrics
 from gateway.plan import ChatReply, Plan
@@ -208,6 +208,11 @@ class ChatService:
                                  "reason": ctx.log.get("reason", "")}
         if stage is not None:
             extra["stage"] = stage
+        # What was held, and the client's own id: a client whose connection was cut never
+        # saw our x-request-id, so it reconciles its spend by its own id (issue 17).
+        extra["held_usd"] = from_nanos(to_nanos(hold.amount_usd))  # as the ledger held it
+        if ctx.client_request_id:
+            extra["client_request_id"] = ctx.client_request_id
         record = SpendRecord(
             tenant=ctx.tenant.name, request_id=hold.request_id, model=model, route=route,
             cost_usd=cost, prompt_tokens=usage.prompt_tokens,

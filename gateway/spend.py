@@ -116,7 +116,9 @@ async def history_report(drainer: SpendDrainer, estimator: Estimator,
              "model": r.model, "route": r.route, "tier": r.tier, "language": r.language,
              "purpose": r.purpose, "cost_usd": from_nanos(r.cost_nanos),
              "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-             "cache_hit": r.cache_hit, "estimated": r.estimated} for r in page]
+             "cache_hit": r.cache_hit, "estimated": r.estimated,
+             "held_usd": r.extra.get("held_usd"),
+             "client_request_id": r.extra.get("client_request_id")} for r in page]
         last = page[-1] if len(page) == params.limit else None
         report["next_cursor"] = (encode_cursor(last.settled_at, last.request_id)
                                  if last is not None else None)

@@ -23,9 +23,22 @@ extras="ml"
 [[ $want_test == 1 ]] && extras="ml,test,local"
 constraints=()
 [[ -f constraints.txt ]] && constraints=(-c constraints.txt)
-# llama-cpp-python compiles llama.cpp (test setup only): use both cores.
-CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-  pip_install "${constraints[@]}" -e ".[${extras}]"
+# llama-cpp-python compiles llama.cpp (test setup only): use both cores, and build for
+# AVX2 rather than -march=native. A native build on a VM that advertises AMX / AVX-512 which
+# its kernel does not enable dies on the first chat prompt (general-protection fault in
+# libggml-cpu), and pip's wheel cache would hand that build to any later machine too.
+LLAMA_PORTABLE="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+export CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}
+CMAKE_ARGS=${CMAKE_ARGS:-$LLAMA_PORTABLE} pip_install "${constraints[@]}" -e ".[${extras}]"
+
+# A llama.cpp that was built before (or taken from the wheel cache) for another CPU: check it
+# can answer a prompt here, and rebuild it portable, bypassing the cache, when it cannot.
+if [[ $want_test == 1 ]] && ! python scripts/check_local_model.py 2>/dev/null; then
+  echo "setup: llama.cpp cannot run on this CPU; rebuilding it for AVX2 (several minutes)" >&2
+  CMAKE_ARGS=$LLAMA_PORTABLE pip_install "${constraints[@]}" --no-cache-dir --force-reinstall \
+    --no-deps llama-cpp-python
+  python scripts/check_local_model.py
+fi
 
 # The console's browser tests drive Debian's Chromium (Playwright never downloads a browser).
 if [[ $want_test == 1 ]] && [[ ! -x /usr/bin/chromium ]]; then

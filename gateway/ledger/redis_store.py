@@ -94,12 +94,7 @@ class RedisSpendStore:
         ttl_s: float,
     ) -> Hold:
         """Holds `amount_usd` in every window in one script, or raises InsufficientBudget."""
-        amount = to_nanos(amount_usd)
-        check_reservation(amount, windows, ttl_s)
-        args: list[str | int] = [request_id, amount, max(1, round(ttl_s * 1000))]
-        for window in windows:
-            args += [window.key, limit_to_nanos(window.limit_usd)]
-        keys = [*self._tenant_keys(tenant), self._marker_key(tenant, request_id)]
+        keys, args = self.reserve_call(tenant, request_id, amount_usd, windows, ttl_s)
         async with unavailable_as_store_error("reserve"):
             await self._warm_up()
             reply = await self._reserve(keys=keys, args=args)
@@ -131,6 +126,25 @@ class RedisSpendStore:
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
         """Counts the actual cost, drops the hold and appends the entry, in one script."""
+        keys, args = self.settle_call(hold, actual_usd, record)
+        async with unavailable_as_store_error("settle"):
+            await self._warm_up()
+            await self._settle(keys=keys, args=args)
+
+    def reserve_call(self, tenant: str, request_id: str, amount_usd: float,
+                     windows: Sequence[BudgetWindow],
+                     ttl_s: float) -> tuple[list[str], list[str | int]]:
+        """RESERVE's keys and arguments (also for a bench that pipelines many requests)."""
+        amount = to_nanos(amount_usd)
+        check_reservation(amount, windows, ttl_s)
+        args: list[str | int] = [request_id, amount, max(1, round(ttl_s * 1000))]
+        for window in windows:
+            args += [window.key, limit_to_nanos(window.limit_usd)]
+        return [*self._tenant_keys(tenant), self._marker_key(tenant, request_id)], args
+
+    def settle_call(self, hold: Hold, actual_usd: float,
+                    record: SpendRecord) -> tuple[list[str], list[str | int | bytes]]:
+        """SETTLE's keys and arguments (also for a bench that pipelines many requests)."""
         actual = to_nanos(actual_usd)
         check_settlement(hold, actual, record)
         window_keys = tuple(w.key for w in hold.windows)
@@ -143,9 +157,11 @@ class RedisSpendStore:
         args: list[str | int | bytes] = [
             hold.request_id, actual, self._settled_ttl_s, encode_entry(entry), *window_keys
         ]
-        async with unavailable_as_store_error("settle"):
-            await self._warm_up()
-            await self._settle(keys=keys, args=args)
+        return keys, args
+
+    def scripts(self) -> tuple[Any, Any]:
+        """The registered RESERVE and SETTLE scripts (callable with `client=pipeline`)."""
+        return self._reserve, self._settle
 
     async def release(self, hold: Hold) -> None:
         """Drops the hold if it is still live; a no-op otherwise."""

@@ -3,9 +3,12 @@
 A batch is written in one transaction: the `spend` rows (a repeated tenant + request id is
 skipped), their windows, and, for the rows that were new only, the deltas of the daily
 totals in `spend_daily`. So a retried or duplicated batch changes nothing, and the totals
-always equal the rows. Reports read `spend_daily` (a few thousand rows for a month, however
-many requests) unless a time bound falls inside a UTC day; then they read `spend` itself
-(indexed by tenant and time). Batches are sorted by key so that two replicas writing the
+always equal the rows. Hourly totals in `spend_hourly` (migration 0004) are kept the same way.
+A report splits its time range [since, until) into whole UTC days (read from `spend_daily`: a
+few thousand rows for a month, however many requests), the whole hours at the edges of those
+days (`spend_hourly`, 23 hours at most per edge) and the partial hours at its two ends (the
+`spend` rows themselves, indexed by tenant and time: two hours of rows at most), one UNION ALL
+query summed again by group. So no range reads more than two hours of raw rows. Batches are sorted by key so that two replicas writing the
 same rows take their locks in the same order (no deadlock).
 
 Queries use `?` placeholders (the PostgreSQL store turns them into `%s`).
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,11 +46,20 @@ UPSERT_DAILY = (
     f"({', '.join('?' for _ in DAILY_KEY + DAILY_SUMS)}) "
     f"ON CONFLICT ({', '.join(DAILY_KEY)}) DO UPDATE SET "
     + ", ".join(f"{c} = spend_daily.{c} + excluded.{c}" for c in DAILY_SUMS))
+HOURLY_KEY = ("tenant", "hour", "period", "model", "route", "language", "tier", "purpose")
+UPSERT_HOURLY = (
+    f"INSERT INTO spend_hourly ({', '.join(HOURLY_KEY + DAILY_SUMS)}) VALUES "
+    f"({', '.join('?' for _ in HOURLY_KEY + DAILY_SUMS)}) "
+    f"ON CONFLICT ({', '.join(HOURLY_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{c} = spend_hourly.{c} + excluded.{c}" for c in DAILY_SUMS))
+HOUR_S = 3600
+HOURS_PER_DAY = 24
 PG_ROWS_PER_INSERT = 1000
-_SUMS = ("COUNT(*), COALESCE(SUM(s.prompt_tokens), 0), COALESCE(SUM(s.completion_tokens), 0), "
-         "COALESCE(SUM(s.cost_nanos), 0)")
-_DAILY_SUMS = ("COALESCE(SUM(d.requests), 0), COALESCE(SUM(d.prompt_tokens), 0), "
-               "COALESCE(SUM(d.completion_tokens), 0), COALESCE(SUM(d.cost_nanos), 0)")
+_SUMS = ("COUNT(*)", "COALESCE(SUM(s.prompt_tokens), 0)",
+         "COALESCE(SUM(s.completion_tokens), 0)", "COALESCE(SUM(s.cost_nanos), 0)")
+_ROLLUP_SUMS = tuple(f"COALESCE(SUM({{a}}.{c}), 0)" for c in DAILY_SUMS[:4])
+_CACHE_HITS = ("COALESCE(SUM(CASE WHEN s.cache_hit THEN 1 ELSE 0 END), 0)",)
+_ROLLUP_CACHE_HITS = ("COALESCE(SUM({a}.cache_hits), 0)",)
 _WINDOWS = (" LEFT JOIN spend_windows w ON w.tenant = s.tenant "
             "AND w.request_id = s.request_id")
 _RAW_COLUMN = {"tenant": "s.tenant", "period": "COALESCE(w.period, '-')", "model": "s.model",
@@ -64,37 +77,72 @@ def window_rows(entries: Sequence[SettledEntry]) -> list[tuple[str, str, str]]:
     return [(e.record.tenant, e.record.request_id, key) for e in entries for key in e.window_keys]
 
 
-def daily_rows(entries: Sequence[SettledEntry]) -> list[tuple[Any, ...]]:
-    """The deltas of `spend_daily` for newly stored entries, in key order."""
-    sums: dict[tuple[Any, ...], list[int]] = {}
+def rollup_rows(entries: Sequence[SettledEntry]) -> tuple[list[tuple[Any, ...]],
+                                                          list[tuple[Any, ...]]]:
+    """The deltas of `spend_daily` and `spend_hourly` for newly stored entries, in key order."""
+    daily: dict[tuple[Any, ...], list[int]] = {}
+    hourly: dict[tuple[Any, ...], list[int]] = {}
     for entry in entries:
         row = spend_row(entry)
-        day = datetime.fromtimestamp(row[2], UTC).strftime("%Y-%m-%d")
+        # floor(), as the raw rows are compared to an hour's first second: a row is in exactly
+        # one hour and one day whichever table a range reads it from.
+        hour = int(row[2] // HOUR_S)
+        day = _day_name(hour // HOURS_PER_DAY)
         # A tenant without budgets has no windows: its requests show under period "-".
         for period in ("", *(entry.window_keys or ("-",))):
             # spend_row: tenant, id, at, model, route, tier, language, purpose, ...
-            key = (row[0], period, day, row[3], row[4], row[6], row[5], row[7])
-            acc = sums.setdefault(key, [0, 0, 0, 0, 0])
-            acc[0] += 1
-            acc[1] += row[9]
-            acc[2] += row[10]
-            acc[3] += row[8]
-            acc[4] += 1 if row[11] else 0
-    return [(*key, *values) for key, values in sorted(sums.items())]
+            group = (row[3], row[4], row[6], row[5], row[7])
+            for acc in (daily.setdefault((row[0], period, day, *group), [0, 0, 0, 0, 0]),
+                        hourly.setdefault((row[0], hour, period, *group), [0, 0, 0, 0, 0])):
+                acc[0] += 1
+                acc[1] += row[9]
+                acc[2] += row[10]
+                acc[3] += row[8]
+                acc[4] += 1 if row[11] else 0
+    return ([(*key, *values) for key, values in sorted(daily.items())],
+            [(*key, *values) for key, values in sorted(hourly.items())])
 
 
-def _day(at: float | None) -> str | None:
-    """The UTC date of `at` when it is a UTC midnight (a bound the daily totals can serve)."""
-    if at is None:
-        return None
-    moment = datetime.fromtimestamp(at, UTC)
-    if (moment.hour, moment.minute, moment.second, moment.microsecond) != (0, 0, 0, 0):
-        raise _NotWholeDays
-    return moment.strftime("%Y-%m-%d")
+def _day_name(day: int) -> str:
+    """`day` (days since the epoch) as spend_daily's YYYY-MM-DD."""
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
 
 
-class _NotWholeDays(Exception):
-    pass
+Segment = tuple[str, float | int | None, float | int | None]  # table, from, to (exclusive)
+
+
+def segments(since: float | None, until: float | None) -> list[Segment]:
+    """[since, until) as pieces that each read the coarsest table that can serve them:
+    ("raw", s, e) seconds of `spend` rows, ("hourly", h0, h1) hours, ("daily", d0, d1) days
+    since the epoch. None is an open end. Whole days go to spend_daily; whole hours beside
+    them to spend_hourly; only the partial hours at the two ends are read row by row."""
+    if since is not None and until is not None and since >= until:
+        return [("raw", since, until)]  # empty
+    first_hour = None if since is None else _ceil_div(since, HOUR_S)
+    end_hour = None if until is None else int(until // HOUR_S)
+    if first_hour is not None and end_hour is not None and first_hour >= end_hour:
+        return [("raw", since, until)]  # no whole hour inside
+    out: list[Segment] = []
+    if since is not None and first_hour is not None and since < first_hour * HOUR_S:
+        out.append(("raw", since, first_hour * HOUR_S))
+    if until is not None and end_hour is not None and end_hour * HOUR_S < until:
+        out.append(("raw", end_hour * HOUR_S, until))
+    first_day = None if first_hour is None else _ceil_div(first_hour, HOURS_PER_DAY)
+    end_day = None if end_hour is None else end_hour // HOURS_PER_DAY
+    if first_day is not None and end_day is not None and first_day >= end_day:
+        out.append(("hourly", first_hour, end_hour))  # no whole day inside
+        return out
+    if first_hour is not None and first_day is not None and first_hour < first_day * HOURS_PER_DAY:
+        out.append(("hourly", first_hour, first_day * HOURS_PER_DAY))
+    if end_hour is not None and end_day is not None and end_day * HOURS_PER_DAY < end_hour:
+        out.append(("hourly", end_day * HOURS_PER_DAY, end_hour))
+    out.append(("daily", first_day, end_day))
+    return out
+
+
+def _ceil_div(value: float, unit: int) -> int:
+    whole = int(value // unit)
+    return whole + 1 if whole * unit < value else whole
 
 
 def _filters(query: SpendQuery, alias: str) -> tuple[list[str], list[Any]]:
@@ -109,40 +157,77 @@ def _filters(query: SpendQuery, alias: str) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
-def _raw_where(query: SpendQuery) -> tuple[str, list[Any]]:
+def _raw_where(query: SpendQuery, since: float | None,
+               until: float | None) -> tuple[str, list[Any]]:
     clauses, params = _filters(query, "s")
-    if query.since is not None:
+    if since is not None:
         clauses.append("s.settled_at >= ?")
-        params.append(query.since)
-    if query.until is not None:
+        params.append(since)
+    if until is not None:
         clauses.append("s.settled_at < ?")
-        params.append(query.until)
+        params.append(until)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def _daily_where(query: SpendQuery, periods: bool) -> tuple[str, list[Any]]:
-    """WHERE over `spend_daily d`; raises _NotWholeDays when a bound splits a day."""
-    since, until = _day(query.since), _day(query.until)
-    clauses, params = _filters(query, "d")
-    clauses.append("d.period <> ''" if periods else "d.period = ''")
-    if since is not None:
-        clauses.append("d.day >= ?")
-        params.append(since)
-    if until is not None:
-        clauses.append("d.day < ?")
-        params.append(until)
+def _rollup_where(query: SpendQuery, alias: str, column: str, low: Any, high: Any,
+                  periods: bool) -> tuple[str, list[Any]]:
+    """WHERE over spend_daily or spend_hourly: `column` in [low, high)."""
+    clauses, params = _filters(query, alias)
+    clauses.append(f"{alias}.period <> ''" if periods else f"{alias}.period = ''")
+    if low is not None:
+        clauses.append(f"{alias}.{column} >= ?")
+        params.append(low)
+    if high is not None:
+        clauses.append(f"{alias}.{column} < ?")
+        params.append(high)
     return " WHERE " + " AND ".join(clauses), params
 
 
-def _grouped(columns: list[str]) -> str:
-    if not columns:
+def _segment_sql(query: SpendQuery, segment: Segment, by: Sequence[str],
+                 sums: Sequence[str], rollup_sums: Sequence[str]) -> tuple[str, list[Any]]:
+    """One segment's SELECT of the group columns then the sums, as c0, c1, ..., ungrouped."""
+    table, low, high = segment
+    if table == "raw":
+        where, params = _raw_where(query, low, high)
+        exprs = [*(_RAW_COLUMN[d] for d in by), *sums]
+        source = "spend s" + (_WINDOWS if "period" in by else "")
+    else:
+        alias, source, column = (("d", "spend_daily d", "day") if table == "daily"
+                                 else ("h", "spend_hourly h", "hour"))
+        # spend_daily's days are YYYY-MM-DD names; spend_hourly's hours are numbers.
+        bounds: list[Any] = [b if b is None or table == "hourly" else _day_name(int(b))
+                             for b in (low, high)]
+        where, params = _rollup_where(query, alias, column, bounds[0], bounds[1],
+                                      "period" in by)
+        exprs = [*(f"{alias}.{d}" for d in by), *(e.format(a=alias) for e in rollup_sums)]
+    columns = ", ".join(f"{e} AS c{i}" for i, e in enumerate(exprs))
+    return f"SELECT {columns} FROM {source}{where}", params
+
+
+def _plan(query: SpendQuery, sums: Sequence[str],
+          rollup_sums: Sequence[str]) -> tuple[str, list[Any]]:
+    """The query over every segment of the range: one SELECT, or several summed again."""
+    by = query.by
+    parts = [_segment_sql(query, seg, by, sums, rollup_sums)
+             for seg in segments(query.since, query.until)]
+    params = [p for _, part in parts for p in part]
+    if len(parts) == 1:
+        return parts[0][0] + _grouped(len(by)), params
+    inner = " UNION ALL ".join(sql + _grouped(len(by), order=False) for sql, _ in parts)
+    outer = [*(f"u.c{i}" for i in range(len(by))),
+             *(f"COALESCE(SUM(u.c{len(by) + i}), 0)" for i in range(len(sums)))]
+    return f"SELECT {', '.join(outer)} FROM ({inner}) u" + _grouped(len(by)), params
+
+
+def _grouped(n: int, order: bool = True) -> str:
+    if not n:
         return ""
-    order = ", ".join(str(i + 1) for i in range(len(columns)))
-    return f" GROUP BY {order} ORDER BY {order}"
+    columns = ", ".join(str(i + 1) for i in range(n))
+    return f" GROUP BY {columns}" + (f" ORDER BY {columns}" if order else "")
 
 
 class SqlSpendHistory:
-    """SpendHistory on the `spend`, `spend_windows` and `spend_daily` tables (migration 0002)."""
+    """SpendHistory on `spend`, `spend_windows`, `spend_daily` (0002) and `spend_hourly` (0004)."""
 
     @abstractmethod
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
@@ -157,36 +242,22 @@ class SqlSpendHistory:
 
     async def spend_groups(self, query: SpendQuery) -> list[SpendGroup]:
         check_query(query)
-        try:
-            where, params = _daily_where(query, "period" in query.by)
-            columns = [f"d.{d}" for d in query.by]
-            sql = f"SELECT {', '.join([*columns, _DAILY_SUMS])} FROM spend_daily d{where}"
-        except _NotWholeDays:
-            where, params = _raw_where(query)
-            columns = [_RAW_COLUMN[d] for d in query.by]
-            join = _WINDOWS if "period" in query.by else ""
-            sql = f"SELECT {', '.join([*columns, _SUMS])} FROM spend s{join}{where}"
-        rows = await self._fetch(sql + _grouped(columns), params)
-        n = len(columns)
+        sql, params = _plan(query, _SUMS, _ROLLUP_SUMS)
+        rows = await self._fetch(sql, params)
+        n = len(query.by)
         return [SpendGroup(tuple(str(v) for v in row[:n]), int(row[n]), int(row[n + 1]),
                            int(row[n + 2]), int(row[n + 3])) for row in rows if int(row[n])]
 
     async def spend_cache_hits(self, query: SpendQuery) -> int:
         check_query(query)
-        try:
-            where, params = _daily_where(query, periods=False)
-            sql = f"SELECT COALESCE(SUM(d.cache_hits), 0) FROM spend_daily d{where}"
-        except _NotWholeDays:
-            where, params = _raw_where(query)
-            sql = ("SELECT COALESCE(SUM(CASE WHEN s.cache_hit THEN 1 ELSE 0 END), 0) "
-                   f"FROM spend s{where}")
+        sql, params = _plan(replace(query, by=()), _CACHE_HITS, _ROLLUP_CACHE_HITS)
         rows = await self._fetch(sql, params)
         return int(rows[0][0])
 
     async def spend_requests(self, query: SpendQuery, limit: int,
                              after: tuple[float, str] | None) -> list[SpendRow]:
         check_query(query)
-        where, params = _raw_where(query)
+        where, params = _raw_where(query, query.since, query.until)
         if after is not None:
             where += (" AND " if where else " WHERE ") + "(s.settled_at, s.request_id) > (?, ?)"
             params += [after[0], after[1]]
@@ -214,7 +285,9 @@ def store_spend_sqlite(conn: Any, entries: list[SettledEntry]) -> None:
         new = [e for e in entries if conn.execute(INSERT_SPEND, spend_row(e)).rowcount == 1]
         if new:
             conn.executemany(INSERT_WINDOW, window_rows(new))
-            conn.executemany(UPSERT_DAILY, daily_rows(new))
+            daily, hourly = rollup_rows(new)
+            conn.executemany(UPSERT_DAILY, daily)
+            conn.executemany(UPSERT_HOURLY, hourly)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -239,4 +312,6 @@ async def store_spend_postgres(conn: Any, entries: list[SettledEntry]) -> None:
             windows = window_rows(new)
             if windows:
                 await cur.executemany(INSERT_WINDOW.replace("?", "%s"), windows)
-            await cur.executemany(UPSERT_DAILY.replace("?", "%s"), daily_rows(new))
+            daily, hourly = rollup_rows(new)
+            await cur.executemany(UPSERT_DAILY.replace("?", "%s"), daily)
+            await cur.executemany(UPSERT_HOURLY.replace("?", "%s"), hourly)

@@ -87,6 +87,20 @@ def test_time_range_and_request_listing(gw: RunningGateway) -> None:
     assert len(seen) == len(set(seen)) == 10
 
 
+def test_the_listing_names_the_clients_own_id_and_what_was_held(gw: RunningGateway) -> None:
+    # A client whose connection is cut never sees our x-request-id: it finds its request by
+    # the id it sent (issue 17's many-replicas accounting).
+    httpx.post(f"{gw.base_url}/chat/completions", timeout=30,
+               headers={"authorization": f"Bearer {TEST_KEY}", "x-client-request-id": "mine-1"},
+               json={"model": "gpt-4o-mini", "max_tokens": 16,
+                     "messages": [{"role": "user", "content": "Hi."}]}).raise_for_status()
+    asyncio.run(_send(gw, 1))
+    rows = get_spend(gw, list="requests").json()["requests"]
+    assert sorted(str(r["client_request_id"]) for r in rows) == ["None", "mine-1"]
+    assert all(0 < r["cost_usd"] <= r["held_usd"] for r in rows), [
+        (r["cost_usd"], r["held_usd"]) for r in rows]
+
+
 @pytest.mark.parametrize("params, param", [
     ({"by": "colour"}, "by"), ({"from": "yesterday"}, "from"), ({"limit": "0"}, "limit"),
     ({"cursor": "%%%"}, "cursor"), ({"purpose": "fun"}, "purpose"), ({"list": "models"}, "list"),

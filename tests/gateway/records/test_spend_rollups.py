@@ -138,8 +138,8 @@ async def test_the_migration_fills_the_hourly_totals_of_rows_drained_before_it(
     before = SQLiteRecordStore(path) if kind == "sqlite" else PostgresRecordStore(url)
     await before.write_spend(entries)
     await before.aclose()
-    # Back to schema version 2: the rows and daily totals, no hourly totals.
-    undo = ["DROP TABLE spend_hourly", "DELETE FROM schema_version WHERE version = 3"]
+    # Back to schema version 3: the rows and daily totals, no hourly totals.
+    undo = ["DROP TABLE spend_hourly", "DELETE FROM schema_version WHERE version = 4"]
     if kind == "sqlite":
         with sqlite3.connect(path) as conn:
             for sql in undo:

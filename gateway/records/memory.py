@@ -47,6 +47,8 @@ class MemoryRecordStore:
                 by_request.setdefault(label.request_id, []).append(label)
         costs: dict[str, dict[str, float]] = {}
         for stored in self._requests.values():
+            if stored.reason == JUDGE_REASON and stored.purpose == "learning":
+                continue  # a judge's call grades an answer; its cost is no model's answer's
             root = stored.parent_id or stored.request_id
             costs.setdefault(root, {})[stored.model] = stored.cost_usd
         out = []

@@ -128,7 +128,8 @@ class SqlRecordStore(ABC):
             f"WHERE {where} AND l.metric = ?", [*params, metric])
         shadow_rows = await self._fetch(
             "SELECT c.parent_id, c.model, c.cost_usd FROM requests c "
-            f"JOIN requests r ON r.request_id = c.parent_id WHERE {where}", params)
+            f"JOIN requests r ON r.request_id = c.parent_id WHERE {where} AND c.reason <> ?",
+            [*params, JUDGE_REASON])
         labels: dict[str, list[Label]] = {}
         for row in label_rows:
             label = label_of(row)

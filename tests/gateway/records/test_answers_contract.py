@@ -37,3 +37,22 @@ async def test_an_answer_not_kept_is_listed_as_none(store: RecordStore) -> None:
     ])
     found = {a.model: a.answer for a in await store.answers("acme")}
     assert found == {"m-small": None, "m-large": "[REDACTED:email] wrote it"}
+
+
+async def test_a_judge_calls_cost_is_not_taken_for_the_judged_models_answer(
+        store: RecordStore) -> None:
+    """The judge may be a pool model; its grading call must not stand for that model's answer."""
+    from dataclasses import replace
+
+    from tests.gateway.records.samples import label
+
+    await store.write_requests([
+        request("r1", model="m-small"),
+        replace(request("s1", model="m-large", purpose="learning", parent_id="r1", prompt=None),
+                cost_usd=0.01),
+        replace(request("j1", model="m-large", purpose="learning", parent_id="r1", prompt=None,
+                        reason="judge"), cost_usd=0.0002),
+    ])
+    await store.write_labels([label("r1", "m-small"), label("r1", "m-large", source="judge")])
+    (outcome,) = await store.outcomes("acme")
+    assert outcome.costs == {"m-small": 0.001, "m-large": 0.01}

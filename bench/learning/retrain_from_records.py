@@ -158,10 +158,24 @@ def run_timed(args: list[str], log: Path) -> dict[str, Any]:
             "load_max_1m": round(float(np.max(load)), 2) if load else None}
 
 
+def is_phase(text: str) -> bool:
+    """A line saying what the command does now (not a bar, a count, or a model loader's)."""
+    return bool(text.strip()) and not text.startswith(" ") and "━" not in text \
+        and "it/s]" not in text
+
+
+def phases_from_log(log: Path, wall: float) -> list[dict[str, Any]]:
+    """`phases` of a command's timestamped log ("  12.3s  line")."""
+    lines = []
+    for raw in log.read_text().splitlines():
+        stamp, _, text = raw.partition("s  ")
+        lines.append((float(stamp), text))
+    return phases(lines, wall)
+
+
 def phases(lines: list[tuple[float, str]], wall: float) -> list[dict[str, Any]]:
     """Each phase line (what the command says it is doing) and how long until the next."""
-    marks = [(at, text.strip()) for at, text in lines
-             if text.strip() and not text.startswith(" ") and "━" not in text]
+    marks = [(at, text.strip()) for at, text in lines if is_phase(text)]
     out = []
     for k, (at, text) in enumerate(marks):
         end = marks[k + 1][0] if k + 1 < len(marks) else wall
@@ -171,16 +185,17 @@ def phases(lines: list[tuple[float, str]], wall: float) -> list[dict[str, Any]]:
 
 def report_md(result: dict[str, Any]) -> str:
     lines = [
-        "# Retraining from records: 10k captured prompts x 11 models",
+        (f"# Retraining from records: {result['data']['captured_prompts']:,} captured prompts"
+         f" x {len(result['data']['models'])} models"),
         "",
-        "`bench/learning/retrain_from_records.py` "
-        f"(`{' '.join(result['argv'])}`); {result['machine']}.",
+        ("`bench/learning/retrain_from_records.py` "
+         f"(`{' '.join(result['argv'])}`); {result['machine']}."),
         "",
         f"Data: {result['data']['how']}",
         "",
-        f"Store: SQLite, {result['store']['requests']:,} request records and "
-        f"{result['store']['labels']:,} labels written in {result['store']['write_s']} s "
-        f"({result['store']['size_mib']} MiB); not part of the retraining times below.",
+        (f"Store: SQLite, {result['store']['requests']:,} request records and "
+         f"{result['store']['labels']:,} labels written in {result['store']['write_s']} s "
+         f"({result['store']['size_mib']} MiB); not part of the retraining times below."),
         "",
         "| command | wall | load avg (1 min) during run: mean / max |",
         "|---|---|---|",
@@ -254,8 +269,8 @@ def main() -> None:
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "retrain_from_records" if args.prompts == 10_000 else \
-        f"retrain_from_records_{args.prompts}"
+    stem = "retrain_from_records" + ("" if args.prompts == 10_000 else f"_{args.prompts}") + (
+        f"_{args.only}" if args.only else "")
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / f"{stem}.md").write_text(report_md(result))
     print(f"wrote {args.out / stem}.json/.md; work files in {work}", flush=True)

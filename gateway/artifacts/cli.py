@@ -121,7 +121,8 @@ def train_cascade_from_records(
 ) -> None:
     """`costroute train cascade --from-records`: outcomes and answer texts from the records
     store, gateway.artifacts.train's cascade version, and what to do next."""
-    from gateway.artifacts.train import RecordsRequest, train_cascade_version
+    from gateway.artifacts.train import RecordsRequest
+    from gateway.artifacts.train_cascade import train_cascade_version
     from routers.cascade.progress import RichTrainProgress
 
     config = _config(config_path)

@@ -9,10 +9,8 @@
    command, and AIQ, accuracy and cost on the held-out slice beside the per-task lookup and
    the best single model.
 
-The cascade (`train_cascade_version`) also needs each model's answer text: the served and
-shadow answers the store keeps (`RecordStore.answers`), less the redacted ones
-(gateway/artifacts/answers.py). Its held-out metrics replay the cascade's Pareto set on the
-held-out prompts whose answers are all usable (the scorer must judge every stage it reaches).
+The cascade's version (gateway/artifacts/train_cascade.py) shares the split and the
+manifest's `version` block defined here.
 """
 
 from __future__ import annotations
@@ -20,17 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gateway.artifacts.answers import usable_answers
-from gateway.records.base import AnswerText
 from routers.datasets.format import RoutingDataset
 from routers.datasets.records import (
     HELD_OUT_FRACTION,
     HELD_OUT_RULE,
     NoOutcomesError,
     OutcomeRow,
-    answered,
     label_count,
     outcomes_to_dataset,
     split_outcomes,
@@ -39,10 +34,6 @@ from routers.embedding import Embedder
 from routers.train_progress import NullTrainProgress, TrainProgress
 from routers.versions.pointer import read_pointer
 from routers.versions.registry import ArtifactRegistry, write_version_block
-
-if TYPE_CHECKING:
-    from routers.cascade.progress import TrainProgress as CascadeProgress
-    from routers.cascade.train import CascadeConfig
 
 MIN_TRAIN_PROMPTS = 20
 MIN_HELD_OUT_PROMPTS = 5
@@ -88,7 +79,7 @@ def split_for_training(
     return train, held
 
 
-def _data_block(request: RecordsRequest, data_hash: str, train: RoutingDataset,
+def data_block(request: RecordsRequest, data_hash: str, train: RoutingDataset,
                 held: RoutingDataset | None) -> dict[str, Any]:
     """The manifest's `data` entry, the same for every kind."""
     return {
@@ -101,8 +92,9 @@ def _data_block(request: RecordsRequest, data_hash: str, train: RoutingDataset,
     }
 
 
-def _version_block(version: str, kind: str, parent: str | None, request: RecordsRequest,
+def version_block(version: str, kind: str, parent: str | None, request: RecordsRequest,
                    data: dict[str, Any], metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest's `version` block (routers/versions/registry.py describes it)."""
     return {
         "id": version,
         "kind": kind,
@@ -141,57 +133,7 @@ def train_knn_version(
     if held is not None:
         progress.stage(f"replaying {len(held)} held-out prompts beside the lookup")
         metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed)
-    data = _data_block(request, artifact.manifest["data_hash"], train, held)
-    manifest = write_version_block(path, _version_block(
+    data = data_block(request, artifact.manifest["data_hash"], train, held)
+    manifest = write_version_block(path, version_block(
         version, "knn", parent.version if parent else None, request, data, metrics))
-    return TrainedVersion(version, manifest, train, held)
-
-
-def train_cascade_version(
-    outcomes: Sequence[OutcomeRow],
-    answers: Sequence[AnswerText],
-    registry: ArtifactRegistry,
-    request: RecordsRequest,
-    embedder: Embedder,
-    config: CascadeConfig | None = None,
-    progress: CascadeProgress | None = None,
-    resamples: int = 1000,
-) -> TrainedVersion:
-    """Fit, publish and describe one new cascade version from outcomes and answer texts."""
-    from eval.artifact_metrics import held_out_metrics
-    from routers.cascade.artifact import save_artifact
-    from routers.cascade.progress import NoProgress
-    from routers.cascade.train import CascadeConfig, fit_cascade
-
-    progress = progress or NoProgress()
-    config = config or CascadeConfig(seed=request.seed)
-    progress.phase(f"joining {len(answers):,} answers with {len(outcomes):,} labelled prompts",
-                   1)
-    texts, counts = usable_answers(outcomes, answers)
-    progress.advance()
-    if counts.usable == 0:
-        raise NoOutcomesError(
-            f"tenant {request.tenant!r}: none of the labelled answers has its text in the "
-            f"records store ({counts.redacted} redacted, {counts.not_recorded} not recorded); "
-            "the cascade's scorer learns from answer texts")
-    train, held = split_for_training(outcomes, request.tenant, texts)
-    parent = read_pointer(registry, request.route)
-    trained = fit_cascade(train, embedder, config, progress)
-    progress.phase("writing the version", 1)
-    version = registry.create("cascade", lambda d: save_artifact(trained.artifact, d))
-    progress.advance()
-    path = registry.path(version)
-    metrics = None
-    replayable = answered(held) if held is not None else None
-    if replayable is not None and len(replayable) >= MIN_HELD_OUT_PROMPTS:
-        progress.phase(f"replaying {len(replayable):,} held-out prompts beside the lookup", 1)
-        metrics = held_out_metrics(path, replayable, train, resamples=resamples,
-                                   seed=request.seed)
-        progress.advance()
-    data = _data_block(request, trained.artifact.manifest["data_hash"], train, held)
-    data["answers"] = counts.to_json()
-    data["n_usable_prompts"] = int(trained.artifact.manifest["data_rows"])
-    data["held_out"]["n_replayable"] = len(replayable) if replayable is not None else 0
-    manifest = write_version_block(path, _version_block(
-        version, "cascade", parent.version if parent else None, request, data, metrics))
     return TrainedVersion(version, manifest, train, held)

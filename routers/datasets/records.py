@@ -94,8 +94,9 @@ def outcomes_to_dataset(
 def answered(ds: RoutingDataset) -> RoutingDataset:
     """The rows of `ds` where every labelled model's answer is known (what replaying a
     cascade needs: its scorer must judge the answer of each stage it reaches)."""
-    has = np.array([[r is not None for r in ds.responses.get(m, [None] * len(ds))]
-                    for m in ds.models], dtype=bool).T.reshape(len(ds), len(ds.models))
+    has = np.zeros(ds.scores.shape, dtype=bool)
+    for j, model in enumerate(ds.models):
+        has[:, j] = [r is not None for r in ds.responses.get(model, [None] * len(ds))]
     keep = np.flatnonzero((has | np.isnan(ds.scores)).all(axis=1))
     return ds.subset(keep)
 

@@ -12,7 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from gateway.artifacts.answers import usable_answers
-from gateway.artifacts.train import RecordsRequest, train_cascade_version
+from gateway.artifacts.train import RecordsRequest
+from gateway.artifacts.train_cascade import train_cascade_version
 from gateway.content_log import ContentRedactor
 from gateway.records.base import AnswerText
 from gateway.records.sqlite import SQLiteRecordStore

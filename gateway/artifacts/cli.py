@@ -124,6 +124,7 @@ def train_cascade_from_records(
     from gateway.artifacts.train import RecordsRequest
     from gateway.artifacts.train_cascade import train_cascade_version
     from routers.cascade.progress import RichTrainProgress
+    from routers.cascade.strategy import Strategy
 
     config = _config(config_path)
     registry = _registry(config)
@@ -150,7 +151,9 @@ def train_cascade_from_records(
                f"({data['held_out']['n_replayable']} replayable)")
     typer.echo(f"  answers: {counts['usable']} usable, {counts['redacted_skipped']} redacted "
                f"(skipped), {counts['not_recorded']} not recorded")
-    typer.echo(f"  strategy: {trained.manifest['strategy']['stages']}")
+    strategy = Strategy.from_json(trained.manifest["strategy"])
+    typer.echo(f"  strategy: {strategy.describe()} (train accuracy {strategy.accuracy:.4f} at "
+               f"${strategy.cost_usd:.6g}/query)")
     _print_metrics(block.get("metrics"))
     typer.echo(f"next: costroute router evaluate {trained.version} --tenant {tenant} "
                f"--route {route}")

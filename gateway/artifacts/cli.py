@@ -1,6 +1,8 @@
-"""`costroute router versions | evaluate | promote | rollback`, and `train knn --from-records`.
+"""`costroute router versions | evaluate | promote | rollback`, and `train knn|cascade
+--from-records`.
 
     costroute train knn --from-records --tenant acme [--route auto] [--config gateway.yaml]
+    costroute train cascade --from-records --tenant acme [--route router:cascade] [--config ...]
     costroute router versions [--route auto]
     costroute router evaluate v0002-knn --tenant acme [--against serving|VERSION]
     costroute router promote v0002-knn --route auto
@@ -55,6 +57,12 @@ def _registry(config: Any) -> Any:
 
 def _outcomes(config: Any, tenant: str, metric: str, since: float | None) -> list[Any]:
     """The tenant's labelled outcomes from the records store gateway.yaml names."""
+    return _read(config, tenant, metric, since, answers=False)[0]
+
+
+def _read(config: Any, tenant: str, metric: str, since: float | None,
+          answers: bool) -> tuple[list[Any], list[Any]]:
+    """(labelled outcomes, and with `answers` every recorded answer text of them)."""
     from gateway.paths import data_dir
     from gateway.records.factory import open_record_store
 
@@ -62,9 +70,11 @@ def _outcomes(config: Any, tenant: str, metric: str, since: float | None) -> lis
     if store is None:
         _fail("records: kind `none` keeps no traffic to train on; configure `records:`")
 
-    async def read() -> list[Any]:
+    async def read() -> tuple[list[Any], list[Any]]:
         try:
-            return list(await store.outcomes(tenant, metric=metric, since=since))
+            found = list(await store.outcomes(tenant, metric=metric, since=since))
+            texts = list(await store.answers(tenant, since=since)) if answers and found else []
+            return found, texts
         finally:
             await store.aclose()
 
@@ -105,6 +115,50 @@ def train_knn_from_records(
                f"--route {route}")
 
 
+def train_cascade_from_records(
+    config_path: Path | None, tenant: str, route: str, metric: str, since: float | None,
+    embedder: object, cascade: Any, options: Sequence[str] = (),
+) -> None:
+    """`costroute train cascade --from-records`: outcomes and answer texts from the records
+    store, gateway.artifacts.train's cascade version, and what to do next."""
+    from gateway.artifacts.train import RecordsRequest
+    from gateway.artifacts.train_cascade import train_cascade_version
+    from routers.cascade.progress import RichTrainProgress
+    from routers.cascade.strategy import Strategy
+
+    config = _config(config_path)
+    registry = _registry(config)
+    args = ["costroute", "train", "cascade", "--from-records", "--tenant", tenant, "--route",
+            route, "--metric", metric, *options]
+    args += ["--config", str(config_path)] if config_path else []
+    args += ["--since", str(since)] if since is not None else []
+    request = RecordsRequest(tenant=tenant, route=route, metric=metric, since=since,
+                             command=shlex.join(args), seed=cascade.seed)
+    with RichTrainProgress() as progress:
+        progress.phase(f"reading labelled outcomes and answers of tenant {tenant!r}", 1)
+        outcomes, answers = _read(config, tenant, metric, since, answers=True)
+        progress.advance()
+        trained = train_cascade_version(outcomes, answers, registry, request,
+                                        embedder, cascade, progress)  # type: ignore[arg-type]
+    block = trained.manifest["version"]
+    data = block["data"]
+    counts = data["answers"]
+    typer.echo(f"new version {trained.version} -> {registry.path(trained.version)}")
+    typer.echo(f"  parent (serving {route}): {block['parent'] or 'none'}; "
+               f"{data['n_prompts']} prompts x {data['n_models']} models "
+               f"({data['n_usable_prompts']} with every kept model labelled), "
+               f"{data['n_labels']} labels, held out {data['held_out']['n_prompts']} "
+               f"({data['held_out']['n_replayable']} replayable)")
+    typer.echo(f"  answers: {counts['usable']} usable, {counts['redacted_skipped']} redacted "
+               f"(skipped), {counts['not_recorded']} not recorded")
+    strategy = Strategy.from_json(trained.manifest["strategy"])
+    typer.echo(f"  strategy: {strategy.describe()} (train accuracy {strategy.accuracy:.4f} at "
+               f"${strategy.cost_usd:.6g}/query)")
+    _print_metrics(block.get("metrics"))
+    typer.echo(f"next: costroute router evaluate {trained.version} --tenant {tenant} "
+               f"--route {route}")
+
+
 @app.command("versions")
 def versions(config: ConfigOption = None, route: RouteOption = "auto") -> None:
     """List the registry's versions; mark the one serving `--route`."""
@@ -138,8 +192,9 @@ def evaluate(
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples", min=100)] = 1000,
 ) -> None:
     """Compare NEW with the serving version on the held-out slice of the tenant's traffic."""
+    from gateway.artifacts.answers import usable_answers
     from gateway.artifacts.train import MIN_HELD_OUT_PROMPTS
-    from routers.datasets.records import outcomes_to_dataset, split_outcomes
+    from routers.datasets.records import answered, outcomes_to_dataset, split_outcomes
     from routers.versions.registry import RegistryError
 
     cfg = _config(config)
@@ -150,11 +205,20 @@ def evaluate(
     except RegistryError as exc:
         _fail(str(exc))
         return
-    train_rows, held_rows = split_outcomes(_outcomes(cfg, tenant, metric, None))
-    if len(held_rows) < MIN_HELD_OUT_PROMPTS:
-        _fail(f"tenant {tenant!r}: {len(held_rows)} labelled prompts in the held-out slice; "
+    # A cascade judges the answers it reaches: the slice then carries the answer texts and
+    # keeps the prompts whose labelled answers are all usable.
+    cascade = "cascade" in (_kind(new_path), _kind(base_path))
+    outcomes, answers = _read(cfg, tenant, metric, None, answers=cascade)
+    texts = usable_answers(outcomes, answers)[0] if cascade else None
+    train_rows, held_rows = split_outcomes(outcomes)
+    held = (outcomes_to_dataset(held_rows, name=f"records:{tenant}:held-out", answers=texts)
+            if held_rows else None)
+    if held is not None and cascade:
+        held = answered(held)
+    if held is None or len(held) < MIN_HELD_OUT_PROMPTS:
+        _fail(f"tenant {tenant!r}: {0 if held is None else len(held)} labelled prompts in the "
+              f"held-out slice{' with usable answers' if cascade else ''}; "
               f"at least {MIN_HELD_OUT_PROMPTS} are needed")
-    held = outcomes_to_dataset(held_rows, name=f"records:{tenant}:held-out")
     train = outcomes_to_dataset(train_rows, held.models) if train_rows else None
     try:
         report = evaluate_paths(new_path, base_path, held, train, resamples)
@@ -182,6 +246,12 @@ def evaluate_paths(new_path: Path, base_path: Path, held: Any, train: Any,
                  f"{g.ci.high:+.4f}]  (paired bootstrap, {g.n_resamples} resamples; "
                  f"share not above 0: {g.share_not_above:.3f})")
     return "\n".join(lines)
+
+
+def _kind(path: Path) -> str:
+    from routers.versions.registry import read_manifest
+
+    return str(read_manifest(Path(path)).get("kind", ""))
 
 
 def _base(registry: Any, config: Any, route: str, against: str) -> Path:

@@ -1,4 +1,4 @@
-"""A new k-NN artifact version from a tenant's captured, labelled traffic.
+"""A new k-NN or cascade artifact version from a tenant's captured, labelled traffic.
 
 1. The store's outcomes of the tenant (`RecordStore.outcomes`) become a routing dataset
    (routers.datasets.records); a stable hash of each request id puts a fifth of them in the
@@ -8,11 +8,14 @@
    (hash, counts), the version serving the route when training began (its parent), the
    command, and AIQ, accuracy and cost on the held-out slice beside the per-task lookup and
    the best single model.
+
+The cascade's version (gateway/artifacts/train_cascade.py) shares the split and the
+manifest's `version` block defined here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,19 +60,50 @@ class TrainedVersion:
 
 
 def split_for_training(
-    outcomes: Sequence[OutcomeRow], tenant: str
+    outcomes: Sequence[OutcomeRow], tenant: str,
+    answers: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[RoutingDataset, RoutingDataset | None]:
-    """(training dataset, held-out dataset or None when the slice is too small)."""
+    """(training dataset, held-out dataset or None when the slice is too small); with
+    `answers`, both carry the answer texts."""
     train_rows, held_rows = split_outcomes(outcomes)
     if len(train_rows) < MIN_TRAIN_PROMPTS:
         raise NoOutcomesError(
             f"tenant {tenant!r}: {len(train_rows)} labelled prompts outside the held-out slice;"
             f" at least {MIN_TRAIN_PROMPTS} are needed (turn on capture and feedback or "
             "shadow labelling in its `learning:` block)")
-    train = outcomes_to_dataset(train_rows, name=f"records:{tenant}")
-    held = (outcomes_to_dataset(held_rows, train.models, name=f"records:{tenant}:held-out")
+    train = outcomes_to_dataset(train_rows, name=f"records:{tenant}", answers=answers)
+    held = (outcomes_to_dataset(held_rows, train.models, name=f"records:{tenant}:held-out",
+                                answers=answers)
             if len(held_rows) >= MIN_HELD_OUT_PROMPTS else None)
     return train, held
+
+
+def data_block(request: RecordsRequest, data_hash: str, train: RoutingDataset,
+                held: RoutingDataset | None) -> dict[str, Any]:
+    """The manifest's `data` entry, the same for every kind."""
+    return {
+        "source": "records", "tenant": request.tenant, "metric": request.metric,
+        "since": request.since, "data_hash": data_hash,
+        "n_prompts": len(train), "n_models": len(train.models),
+        "models": list(train.models), "n_labels": label_count(train),
+        "held_out": {"rule": HELD_OUT_RULE.format(fraction=HELD_OUT_FRACTION),
+                     "n_prompts": len(held) if held is not None else 0},
+    }
+
+
+def version_block(version: str, kind: str, parent: str | None, request: RecordsRequest,
+                   data: dict[str, Any], metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest's `version` block (routers/versions/registry.py describes it)."""
+    return {
+        "id": version,
+        "kind": kind,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "parent": parent,
+        "route": request.route,
+        "command": request.command,
+        "data": data,
+        "metrics": metrics,
+    }
 
 
 def train_knn_version(
@@ -98,21 +132,7 @@ def train_knn_version(
     if held is not None:
         progress.stage(f"replaying {len(held)} held-out prompts beside the lookup")
         metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed)
-    manifest = registry.annotate(version, {
-        "id": version,
-        "kind": "knn",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "parent": parent.version if parent else None,
-        "route": request.route,
-        "command": request.command,
-        "data": {
-            "source": "records", "tenant": request.tenant, "metric": request.metric,
-            "since": request.since, "data_hash": artifact.manifest["data_hash"],
-            "n_prompts": len(train), "n_models": len(train.models),
-            "models": list(train.models), "n_labels": label_count(train),
-            "held_out": {"rule": HELD_OUT_RULE.format(fraction=HELD_OUT_FRACTION),
-                         "n_prompts": len(held) if held is not None else 0},
-        },
-        "metrics": metrics,
-    })
+    data = data_block(request, artifact.manifest["data_hash"], train, held)
+    manifest = registry.annotate(version, version_block(
+        version, "knn", parent.version if parent else None, request, data, metrics))
     return TrainedVersion(version, manifest, train, held)

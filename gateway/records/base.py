@@ -25,6 +25,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 Purpose = Literal["traffic", "learning"]
 LabelSource = Literal["feedback", "judge", "exact"]
+# `reason` of a learning record that is a judge's grade, not an answer (gateway/learning/judge).
+JUDGE_REASON = "judge"
 
 
 class RecordStoreUnavailable(RuntimeError):
@@ -96,6 +98,21 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerText:
+    """One model's recorded answer to a captured traffic prompt: the served answer (the
+    client's record) or a shadow call's (a `learning` record whose parent is the client's).
+
+    `answer` is what the store keeps: the tenant's content-logging redaction of the text, or
+    None when no text was kept. Judge calls are not answers and are never listed.
+    """
+
+    request_id: str  # the client's request: a shadow answer's parent
+    model: str
+    answer: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class LabelCounts:
     """How much labelled data exists, for `costroute learn status`."""
 
@@ -132,6 +149,12 @@ class RecordStore(Protocol):
     async def outcomes(self, tenant: str | None, *, metric: str = "default",
                        since: float | None = None) -> list[Outcome]:
         """Captured traffic prompts with at least one current label, oldest first."""
+
+    async def answers(self, tenant: str | None, *,
+                      since: float | None = None) -> list[AnswerText]:
+        """Every recorded answer (served and shadow) to the captured traffic prompts that
+        `outcomes` would list (same tenant and `since`), oldest first; the cascade trainer
+        joins them with the outcomes' labels and costs."""
 
     async def counts(self, tenant: str | None) -> LabelCounts:
         """Labelled outcomes per model, per route and per source."""

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from gateway.records.base import Label, LabelCounts, Outcome, RequestRecord
+from gateway.records.base import (
+    JUDGE_REASON,
+    AnswerText,
+    Label,
+    LabelCounts,
+    Outcome,
+    RequestRecord,
+)
 from gateway.records.current import current_scores
 
 
@@ -40,6 +47,8 @@ class MemoryRecordStore:
                 by_request.setdefault(label.request_id, []).append(label)
         costs: dict[str, dict[str, float]] = {}
         for stored in self._requests.values():
+            if stored.reason == JUDGE_REASON and stored.purpose == "learning":
+                continue  # a judge's call grades an answer; its cost is no model's answer's
             root = stored.parent_id or stored.request_id
             costs.setdefault(root, {})[stored.model] = stored.cost_usd
         out = []
@@ -53,6 +62,21 @@ class MemoryRecordStore:
                                record.route, record.prompt, current_scores(labels),
                                costs.get(request_id, {})))
         return sorted(out, key=lambda o: o.created_at)
+
+    async def answers(self, tenant: str | None, *,
+                      since: float | None = None) -> list[AnswerText]:
+        roots = {r.request_id for r in self._requests.values()
+                 if r.purpose == "traffic" and r.prompt is not None
+                 and (tenant is None or r.tenant == tenant)
+                 and (since is None or r.created_at >= since)}
+        out = []
+        for r in self._requests.values():
+            if r.request_id in roots:
+                out.append(AnswerText(r.request_id, r.model, r.answer, r.created_at))
+            elif (r.purpose == "learning" and r.parent_id in roots
+                  and r.reason != JUDGE_REASON):
+                out.append(AnswerText(r.parent_id, r.model, r.answer, r.created_at))
+        return sorted(out, key=lambda a: (a.created_at, a.request_id, a.model))
 
     async def counts(self, tenant: str | None) -> LabelCounts:
         requests = [r for r in self._requests.values()

@@ -14,7 +14,14 @@ from typing import Any
 
 import orjson
 
-from gateway.records.base import Label, LabelCounts, Outcome, RequestRecord
+from gateway.records.base import (
+    JUDGE_REASON,
+    AnswerText,
+    Label,
+    LabelCounts,
+    Outcome,
+    RequestRecord,
+)
 from gateway.records.current import current_scores
 
 REQUEST_COLUMNS = (
@@ -121,7 +128,8 @@ class SqlRecordStore(ABC):
             f"WHERE {where} AND l.metric = ?", [*params, metric])
         shadow_rows = await self._fetch(
             "SELECT c.parent_id, c.model, c.cost_usd FROM requests c "
-            f"JOIN requests r ON r.request_id = c.parent_id WHERE {where}", params)
+            f"JOIN requests r ON r.request_id = c.parent_id WHERE {where} AND c.reason <> ?",
+            [*params, JUDGE_REASON])
         labels: dict[str, list[Label]] = {}
         for row in label_rows:
             label = label_of(row)
@@ -138,6 +146,20 @@ class SqlRecordStore(ABC):
                                record.route, record.prompt or "",
                                current_scores(labels.get(record.request_id, [])), own))
         return out
+
+    async def answers(self, tenant: str | None, *,
+                      since: float | None = None) -> list[AnswerText]:
+        where, params = _roots(tenant, since)
+        # The served answers, then the shadow answers of the same roots (parent_id is indexed).
+        rows = await self._fetch(
+            f"SELECT r.request_id, r.model, r.answer, r.created_at FROM requests r WHERE {where} "
+            "UNION ALL "
+            "SELECT c.parent_id, c.model, c.answer, c.created_at FROM requests c "
+            f"JOIN requests r ON r.request_id = c.parent_id WHERE {where} "
+            "AND c.purpose = 'learning' AND c.reason <> ?", [*params, *params, JUDGE_REASON])
+        out = [AnswerText(str(rid), str(model), answer, float(at))
+               for rid, model, answer, at in rows]
+        return sorted(out, key=lambda a: (a.created_at, a.request_id, a.model))
 
     async def counts(self, tenant: str | None) -> LabelCounts:
         where, params = ("WHERE tenant = ?", [tenant]) if tenant is not None else ("", [])

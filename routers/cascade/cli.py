@@ -18,12 +18,12 @@ from routers.cli_support import fail as _fail
 
 def train_cascade(
     data: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             help="RouterBench-format CSV/JSONL file or folder, with M|model_response columns"
         ),
-    ],
-    out: Annotated[Path, typer.Option(help="Artifact directory to write")],
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Artifact directory to write")] = None,
     budget: Annotated[
         float | None,
         typer.Option(help="Maximise accuracy with mean cost ≤ this many USD per query"),
@@ -62,6 +62,18 @@ def train_cascade(
     pair_models: Annotated[
         int, typer.Option(help="Parallel stages among this many cheapest models (with signals)")
     ] = 4,
+    from_records: Annotated[bool, typer.Option(
+        "--from-records", help="Train a new registry version on a tenant's labelled traffic "
+        "and recorded answers (the records store of --config) instead of --data")] = False,
+    tenant: Annotated[str | None, typer.Option(help="With --from-records: whose traffic")] = None,
+    route: Annotated[str, typer.Option(
+        help="With --from-records: the route the version is for (its parent serves it)")
+    ] = "router:cascade",
+    metric: Annotated[str, typer.Option(help="With --from-records: feedback metric")] = "default",
+    since: Annotated[float | None, typer.Option(
+        help="With --from-records: only traffic after this unix time")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="With --from-records: gateway.yaml naming the records store and registry")] = None,
 ) -> None:
     """Train the answer scorer and search cascade strategies; write a versioned artifact."""
     from routers.cascade.artifact import save_artifact
@@ -82,25 +94,46 @@ def train_cascade(
         _fail("--max-depth must be 1, 2 or 3")
     if signals not in ("none", "agreement", "agreement+verifier"):
         _fail("--signals must be none, agreement or agreement+verifier")
+    cascade = CascadeConfig(
+        budget_usd=budget,
+        quality_target=quality_target,
+        max_depth=max_depth,
+        seed=seed,
+        scorer=ScorerConfig(embed_answer=scorer == "full"),
+        choose_scorer=scorer == "auto",
+        compare_frugalgpt=compare_frugalgpt,
+    )
+    if from_records:
+        if not tenant:
+            _fail("--from-records needs --tenant")
+        if signals != "none":
+            _fail("--signals needs --data: training from records does not fit signal heads yet")
+        # The gateway owns records and the registry; imported only for this mode.
+        from gateway.artifacts.cli import train_cascade_from_records
+
+        options = [f"--max-depth={max_depth}", f"--seed={seed}", f"--scorer={scorer}",
+                   f"--embedder={embedder}"]
+        options += [f"--budget={budget}"] if budget is not None else []
+        options += [f"--quality-target={quality_target}"] if quality_target is not None else []
+        try:
+            train_cascade_from_records(config, tenant, route, metric, since,
+                                       _embedder(embedder, embedding_cache), cascade, options)
+        except ERRORS as exc:
+            _fail(str(exc))
+        return
+    if data is None or out is None:
+        _fail("give --data and --out, or --from-records --tenant T")
+        return
     typer.echo(f"loading {data}", err=True)
     try:
         ds = load_routerbench(data)
-        config = CascadeConfig(
-            budget_usd=budget,
-            quality_target=quality_target,
-            max_depth=max_depth,
-            seed=seed,
-            scorer=ScorerConfig(embed_answer=scorer == "full"),
-            choose_scorer=scorer == "auto",
-            compare_frugalgpt=compare_frugalgpt,
-        )
         with RichTrainProgress() as progress:
             trained = fit_cascade(
-                ds, _embedder(embedder, embedding_cache), config, progress  # type: ignore[arg-type]
+                ds, _embedder(embedder, embedding_cache), cascade, progress  # type: ignore[arg-type]
             )
             artifact = trained.artifact
             if signals != "none":
-                artifact = _with_signals(trained, config, signals, pair_models, progress)
+                artifact = _with_signals(trained, cascade, signals, pair_models, progress)
         save_artifact(artifact, out)
     except ERRORS as exc:
         _fail(str(exc))

@@ -7,6 +7,10 @@ the store resolves it) and the USD its answer cost; NaN where the model was neve
 or never graded. `eval_name` is the route that served the prompt, so the per-task lookup
 baseline sees one "task" per route.
 
+With `answers` (request id -> model -> answer text, as the cascade trainer needs them), the
+dataset also carries each model's recorded answer (`responses`; None where none is usable),
+the equivalent of RouterBench's `M|model_response` columns.
+
 The held-out slice is chosen by a hash of the request id, not by time or by drawing: a
 request is on the same side in every training run, so versions trained at different
 times are compared on prompts none of them trained on, and new traffic keeps joining both
@@ -55,8 +59,10 @@ def outcomes_to_dataset(
     outcomes: Iterable[OutcomeRow],
     models: Sequence[str] | None = None,
     name: str = "records",
+    answers: Mapping[str, Mapping[str, str]] | None = None,
 ) -> RoutingDataset:
-    """Rows of labelled outcomes; columns `models` (default: every labelled model, sorted)."""
+    """Rows of labelled outcomes; columns `models` (default: every labelled model, sorted);
+    with `answers`, each model's answer text per row as `responses`."""
     rows = [o for o in outcomes if o.scores]
     if not rows:
         raise NoOutcomesError(f"{name}: no labelled outcomes")
@@ -71,14 +77,28 @@ def outcomes_to_dataset(
         for model, cost in outcome.costs.items():
             if model in index:
                 costs[i, index[model]] = float(cost)
+    responses: dict[str, list[str | None]] = {}
+    if answers is not None:
+        responses = {m: [answers.get(o.request_id, {}).get(m) for o in rows] for m in columns}
     return RoutingDataset(
         prompts=[o.prompt for o in rows],
         eval_names=[o.route for o in rows],
         models=columns,
         scores=scores,
         costs=costs,
+        responses=responses,
         name=name,
     )
+
+
+def answered(ds: RoutingDataset) -> RoutingDataset:
+    """The rows of `ds` where every labelled model's answer is known (what replaying a
+    cascade needs: its scorer must judge the answer of each stage it reaches)."""
+    has = np.zeros(ds.scores.shape, dtype=bool)
+    for j, model in enumerate(ds.models):
+        has[:, j] = [r is not None for r in ds.responses.get(model, [None] * len(ds))]
+    keep = np.flatnonzero((has | np.isnan(ds.scores)).all(axis=1))
+    return ds.subset(keep)
 
 
 def is_held_out(request_id: str, fraction: float = HELD_OUT_FRACTION) -> bool:

@@ -8,11 +8,12 @@ from gateway.records.base import Label, RequestRecord
 
 
 def request(request_id: str, tenant: str = "acme", *, at: float = 1000.0, model: str = "m-small",
-            route: str = "auto", prompt: str | None = "What is 2+2?", **fields: Any) -> RequestRecord:
+            route: str = "auto", prompt: str | None = "What is 2+2?", answer: str | None = "4",
+            reason: str = "table max_utility(0.1)", **fields: Any) -> RequestRecord:
     return RequestRecord(request_id=request_id, tenant=tenant, created_at=at, route=route,
-                         model=model, prompt=prompt, answer="4", cost_usd=0.001,
+                         model=model, prompt=prompt, answer=answer, cost_usd=0.001,
                          prompt_tokens=7, completion_tokens=1, language="en",
-                         reason="table max_utility(0.1)",
+                         reason=reason,
                          candidates=({"model": "m-small", "expected_cost_usd": 0.001},
                                      {"model": "m-large", "expected_cost_usd": 0.01}),
                          **fields)

@@ -1,0 +1,280 @@
+"""Retraining from records at scale: 10,000 captured prompts x 11 models, k-NN and cascade.
+
+    .venv/bin/python bench/learning/retrain_from_records.py                 # 10k x 11
+    .venv/bin/python bench/learning/retrain_from_records.py --prompts 2000 --only cascade
+
+1. A real SQLite records store is filled as a gateway with learning on would leave it: per
+   captured prompt one traffic record (the served answer, by a seeded random model), one
+   shadow record with its answer per other model, one judge call, and a judge label per
+   model with a recorded outcome. The data are RouterBench's TRAIN files (../shared/data/
+   routing/routerbench: 2,225 distinct prompts, 11 models, recorded answers and costs). To
+   reach 10,000 captured prompts the 2,225 are taken once each, then resampled (seeded, with
+   replacement) with a suffix "(captured copy k)" that makes every prompt text distinct, as
+   paraphrased or repeated traffic would be: every prompt must be embedded (the dominant
+   cost), while the answers of a copy repeat its original's (embedded once).
+2. `costroute train knn --from-records` and `costroute train cascade --from-records` run as
+   the user runs them (`python -m gateway.cli train ...`, MiniLM, default options) in a
+   child process each. Each stderr line (the commands' Rich phases) is timestamped as it
+   arrives, giving the phases' durations; wall time includes start-up, reading the store,
+   converting, embedding, fitting, writing the version and its held-out replay. The load
+   average is sampled every 5 s while each runs (the machine is shared).
+
+By default the two commands share one embedding cache file (`--embedding-cache`), as a
+retraining job that trains both would: the cascade then re-uses the k-NN's prompt vectors
+and embeds only its answers and its held-out replay. `--cold` gives each its own.
+Results: bench/results/learning/retrain_from_records.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.machine import machine
+from gateway.records.base import Label, RequestRecord
+from gateway.records.sqlite import SQLiteRecordStore
+from routers.datasets import load_routerbench
+from routers.datasets.format import RoutingDataset
+
+ROUTING = next((p / "shared" / "data" / "routing" for p in (REPO.parent, REPO.parent.parent)
+                if (p / "shared" / "data" / "routing").is_dir()),
+               REPO.parent / "shared" / "data" / "routing")
+DATA = ROUTING / "routerbench"
+OUT = REPO / "bench" / "results" / "learning"
+TENANT = "bench"
+JUDGE = "costroute-simulated-judge"
+WRITE_BATCH = 5000
+
+
+def captured_rows(ds: RoutingDataset, n: int, seed: int) -> list[tuple[int, int]]:
+    """(row of `ds`, copy number) for `n` captured prompts: every row once, then resampled."""
+    rng = np.random.default_rng(seed)
+    rows = [(int(i), 0) for i in rng.permutation(len(ds))[:n]]
+    copies = [0] * len(ds)
+    for i in rng.integers(0, len(ds), max(0, n - len(ds))):
+        copies[int(i)] += 1
+        rows.append((int(i), copies[int(i)]))
+    return rows
+
+
+def records_of(ds: RoutingDataset, rows: list[tuple[int, int]],
+               seed: int) -> tuple[list[RequestRecord], list[Label]]:
+    rng = np.random.default_rng(seed + 1)
+    records: list[RequestRecord] = []
+    labels: list[Label] = []
+    for n, (i, copy) in enumerate(rows):
+        rid = f"bench-{n:06d}"
+        at = 1_700_000_000.0 + n
+        prompt = ds.prompts[i] if copy == 0 else f"{ds.prompts[i]}\n(captured copy {copy})"
+        served = int(rng.integers(len(ds.models)))
+        for j, model in enumerate(ds.models):
+            shadow = j != served
+            records.append(RequestRecord(
+                request_id=f"{rid}:shadow:{j}" if shadow else rid, tenant=TENANT,
+                created_at=at + 0.01 * j, route="auto", model=model,
+                purpose="learning" if shadow else "traffic", parent_id=rid if shadow else None,
+                reason="shadow" if shadow else "table", prompt=None if shadow else prompt,
+                answer=ds.responses[model][i], cost_usd=float(ds.costs[i, j])))
+            if not math.isnan(ds.scores[i, j]):
+                labels.append(Label(request_id=rid, tenant=TENANT, model=model,
+                                    score=float(ds.scores[i, j]), source="judge",
+                                    created_at=at + 1, grader=f"judge:{JUDGE}:v1"))
+        records.append(RequestRecord(
+            request_id=f"{rid}:judge:0", tenant=TENANT, created_at=at + 0.5, route="auto",
+            model=JUDGE, purpose="learning", parent_id=rid, reason="judge",
+            answer="Grade: 1", cost_usd=0.00002))
+    return records, labels
+
+
+def fill_store(path: Path, records: list[RequestRecord], labels: list[Label]) -> float:
+    async def write() -> None:
+        store = SQLiteRecordStore(path)
+        try:
+            for start in range(0, len(records), WRITE_BATCH):
+                await store.write_requests(records[start:start + WRITE_BATCH])
+            for start in range(0, len(labels), WRITE_BATCH):
+                await store.write_labels(labels[start:start + WRITE_BATCH])
+        finally:
+            await store.aclose()
+
+    started = time.perf_counter()
+    asyncio.run(write())
+    return time.perf_counter() - started
+
+
+def run_timed(args: list[str], log: Path) -> dict[str, Any]:
+    """Runs one command; its wall time, phases (stderr lines, timestamped) and load."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
+           "COLUMNS": "120", "TERM": "dumb"}
+    load: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(5.0):
+            load.append(os.getloadavg()[0])
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    before = os.getloadavg()
+    started = time.perf_counter()
+    lines: list[tuple[float, str]] = []
+    sampler.start()
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", *args], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            at = time.perf_counter() - started
+            out.write(f"{at:8.1f}s  {line}")
+            out.flush()
+            lines.append((at, line.rstrip()))
+        code = proc.wait()
+    wall = time.perf_counter() - started
+    done.set()
+    after = os.getloadavg()
+    if code != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({code}); see {log}")
+    return {"command": "costroute " + " ".join(args), "wall_s": round(wall, 1),
+            "phases": phases(lines, wall), "output": [text for _, text in lines],
+            "load_before": [round(x, 2) for x in before],
+            "load_after": [round(x, 2) for x in after],
+            "load_mean_1m": round(float(np.mean(load)), 2) if load else None,
+            "load_max_1m": round(float(np.max(load)), 2) if load else None}
+
+
+def is_phase(text: str) -> bool:
+    """A line saying what the command does now (not a bar, a count, or a model loader's)."""
+    return bool(text.strip()) and not text.startswith(" ") and "━" not in text \
+        and "it/s]" not in text
+
+
+def phases_from_log(log: Path, wall: float) -> list[dict[str, Any]]:
+    """`phases` of a command's timestamped log ("  12.3s  line")."""
+    lines = []
+    for raw in log.read_text().splitlines():
+        stamp, _, text = raw.partition("s  ")
+        lines.append((float(stamp), text))
+    return phases(lines, wall)
+
+
+def phases(lines: list[tuple[float, str]], wall: float) -> list[dict[str, Any]]:
+    """Each phase line (what the command says it is doing) and how long until the next."""
+    marks = [(at, text.strip()) for at, text in lines if is_phase(text)]
+    out = []
+    for k, (at, text) in enumerate(marks):
+        end = marks[k + 1][0] if k + 1 < len(marks) else wall
+        out.append({"phase": text[:110], "start_s": round(at, 1), "seconds": round(end - at, 1)})
+    return out
+
+
+def report_md(result: dict[str, Any]) -> str:
+    lines = [
+        (f"# Retraining from records: {result['data']['captured_prompts']:,} captured prompts"
+         f" x {len(result['data']['models'])} models"),
+        "",
+        ("`bench/learning/retrain_from_records.py` "
+         f"(`{' '.join(result['argv'])}`); {result['machine']}."),
+        "",
+        f"Data: {result['data']['how']}",
+        "",
+        (f"Store: SQLite, {result['store']['requests']:,} request records and "
+         f"{result['store']['labels']:,} labels written in {result['store']['write_s']} s "
+         f"({result['store']['size_mib']} MiB); not part of the retraining times below."),
+        "",
+        "| command | wall | load avg (1 min) during run: mean / max |",
+        "|---|---|---|",
+    ]
+    for name, run in result["runs"].items():
+        lines.append(f"| `train {name} --from-records` | {run['wall_s']} s "
+                     f"({run['wall_s'] / 60:.1f} min) | {run['load_mean_1m']} / "
+                     f"{run['load_max_1m']} |")
+    for name, run in result["runs"].items():
+        lines += ["", f"## train {name} --from-records", "", f"`{run['command']}`", "",
+                  "| from | phase (as the command prints it) | seconds |", "|---|---|---|"]
+        for p in run["phases"]:
+            text = p["phase"].replace("|", "/")
+            lines.append(f"| {p['start_s']} s | {text} | {p['seconds']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prompts", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=["knn", "cascade"], default=None)
+    parser.add_argument("--cold", action="store_true",
+                        help="no embedding cache shared between the two commands")
+    parser.add_argument("--embedder", default="minilm")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    print(machine(), flush=True)
+    ds = load_routerbench(DATA)
+    rows = captured_rows(ds, args.prompts, args.seed)
+    resampled = sum(copy > 0 for _, copy in rows)
+    how = (f"RouterBench TRAIN files, {len(ds):,} distinct prompts x {len(ds.models)} models "
+           f"with recorded answers; {args.prompts:,} captured prompts = "
+           f"{args.prompts - resampled:,} originals + {resampled:,} seeded resamples with a "
+           "'(captured copy k)' suffix (distinct prompt texts, their original's answers, "
+           "scores and costs). Near-copies fall on both sides of the held-out hash, so the "
+           "held-out figures at this size flatter both routers; this benchmark is about time.")
+    print(how, flush=True)
+    work = Path(tempfile.mkdtemp(prefix="retrain-records-"))
+    db = work / "records.sqlite3"
+    records, labels = records_of(ds, rows, args.seed)
+    write_s = fill_store(db, records, labels)
+    print(f"store: {len(records):,} requests, {len(labels):,} labels written in {write_s:.1f} s",
+          flush=True)
+    config = work / "gateway.yaml"
+    config.write_text(yaml.safe_dump({
+        "models": [{"name": m, "upstream": {"base_url": "http://127.0.0.1:9/v1"}}
+                   for m in ds.models],
+        "routes": {"auto": {"router": "table"}, "router:cascade": {"router": "table"}},
+        "records": {"kind": "sqlite", "path": str(db)},
+        "artifacts": {"dir": str(work / "registry")}}))
+    common = ["--tenant", TENANT, "--config", str(config), "--embedder", args.embedder]
+    runs: dict[str, Any] = {}
+    for name in ("knn", "cascade"):
+        if args.only and args.only != name:
+            continue
+        cache = work / (f"{name}.npz" if args.cold else "shared.npz")
+        route = ["--route", "router:cascade"] if name == "cascade" else []
+        print(f"running train {name} --from-records (log: {work / (name + '.log')})", flush=True)
+        runs[name] = run_timed(["train", name, "--from-records", *common, *route,
+                                "--embedding-cache", str(cache)], work / f"{name}.log")
+        print(f"  {runs[name]['wall_s']} s, load mean {runs[name]['load_mean_1m']}", flush=True)
+    result = {
+        "argv": sys.argv[1:] or ["(defaults)"], "machine": machine(),
+        "data": {"how": how, "distinct_prompts": len(ds), "captured_prompts": args.prompts,
+                 "resampled": resampled, "models": list(ds.models)},
+        "store": {"requests": len(records), "labels": len(labels), "write_s": round(write_s, 1),
+                  "size_mib": round(db.stat().st_size / 2**20, 1)},
+        "embedding_cache": "per command (cold)" if args.cold else
+        "one file shared by both commands, empty at the start",
+        "runs": runs,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "retrain_from_records" + ("" if args.prompts == 10_000 else f"_{args.prompts}") + (
+        f"_{args.only}" if args.only else "")
+    (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.out / f"{stem}.md").write_text(report_md(result))
+    print(f"wrote {args.out / stem}.json/.md; work files in {work}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

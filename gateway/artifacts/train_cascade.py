@@ -1,0 +1,82 @@
+"""A new cascade artifact version from a tenant's captured, labelled traffic and answers.
+
+As `train_knn_version` (gateway/artifacts/train.py: the same held-out split by request id,
+the same `version` block), plus what the cascade's scorer reads: each model's answer text,
+the served and shadow answers the store keeps (`RecordStore.answers`), less the redacted
+and missing ones (gateway/artifacts/answers.py), which are counted in the manifest. The
+held-out metrics replay the cascade's Pareto set on the held-out prompts whose answers are
+all usable, since the scorer must judge every stage a prompt reaches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from gateway.artifacts.answers import usable_answers
+from gateway.artifacts.train import (
+    MIN_HELD_OUT_PROMPTS,
+    RecordsRequest,
+    TrainedVersion,
+    data_block,
+    split_for_training,
+    version_block,
+)
+from gateway.records.base import AnswerText
+from routers.datasets.records import NoOutcomesError, OutcomeRow, answered
+from routers.embedding import Embedder
+from routers.versions.store import VersionStore
+
+if TYPE_CHECKING:
+    from routers.cascade.progress import TrainProgress
+    from routers.cascade.train import CascadeConfig
+
+
+def train_cascade_version(
+    outcomes: Sequence[OutcomeRow],
+    answers: Sequence[AnswerText],
+    registry: VersionStore,
+    request: RecordsRequest,
+    embedder: Embedder,
+    config: CascadeConfig | None = None,
+    progress: TrainProgress | None = None,
+    resamples: int = 1000,
+) -> TrainedVersion:
+    """Fit, publish and describe one new cascade version from outcomes and answer texts."""
+    from eval.artifact_metrics import held_out_metrics
+    from routers.cascade.artifact import save_artifact
+    from routers.cascade.progress import NoProgress
+    from routers.cascade.train import CascadeConfig, fit_cascade
+
+    progress = progress or NoProgress()
+    config = config or CascadeConfig(seed=request.seed)
+    progress.phase(f"joining {len(answers):,} answers with {len(outcomes):,} labelled prompts",
+                   1)
+    texts, counts = usable_answers(outcomes, answers)
+    progress.advance()
+    if counts.usable == 0:
+        raise NoOutcomesError(
+            f"tenant {request.tenant!r}: none of the labelled answers has its text in the "
+            f"records store ({counts.redacted} redacted, {counts.not_recorded} not recorded); "
+            "the cascade's scorer learns from answer texts")
+    train, held = split_for_training(outcomes, request.tenant, texts)
+    parent = registry.read_pointer(request.route)
+    trained = fit_cascade(train, embedder, config, progress)
+    progress.phase("writing the version", 1)
+    version = registry.create("cascade", lambda d: save_artifact(trained.artifact, d))
+    progress.advance()
+    path = registry.path(version)
+    metrics = None
+    replayable = answered(held) if held is not None else None
+    if replayable is not None and len(replayable) >= MIN_HELD_OUT_PROMPTS:
+        progress.phase(f"replaying {len(replayable):,} held-out prompts beside the lookup", 1)
+        metrics = held_out_metrics(path, replayable, train, resamples=resamples,
+                                   seed=request.seed)
+        progress.advance()
+    data = data_block(request, trained.artifact.manifest["data_hash"], train, held)
+    data["answers"] = counts.to_json()
+    data["n_usable_prompts"] = int(trained.artifact.manifest["data_rows"])
+    data["held_out"]["n_replayable"] = len(replayable) if replayable is not None else 0
+    manifest = registry.annotate(version, version_block(
+        version, "cascade", parent.version if parent else None, request, data, metrics))
+    return TrainedVersion(version, manifest, train, held)

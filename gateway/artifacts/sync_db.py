@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
 from gateway.records.postgres import CONNECT_TIMEOUT_S, MIGRATION_LOCK
-from gateway.records.sqlite import BUSY_TIMEOUT_MS, migrate_sqlite
+from gateway.records.sqlite import connect_sqlite
 from routers.versions.manifest import RegistryUnavailable
 
 
@@ -75,17 +75,7 @@ class SQLiteDatabase:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=BUSY_TIMEOUT_MS / 1000)
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                migrate_sqlite(conn)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
+            self._conn = connect_sqlite(self.path)  # FULL: a promote survives a power cut
         return self._conn
 
     @contextlib.contextmanager

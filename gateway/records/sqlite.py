@@ -50,6 +50,23 @@ def migrate_sqlite(conn: sqlite3.Connection) -> list[int]:
         raise
 
 
+def connect_sqlite(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
+    """A WAL connection to the records file, migrated, for use from one thread at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        migrate_sqlite(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class SQLiteRecordStore(SqlRecordStore, SqlSpendHistory):
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -62,19 +79,8 @@ class SQLiteRecordStore(SqlRecordStore, SqlSpendHistory):
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=BUSY_TIMEOUT_MS / 1000)
-            try:
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; fast
-                migrate_sqlite(conn)
-            except BaseException:
-                conn.close()
-                raise
-            self._conn = conn
+            # NORMAL: durable at WAL checkpoints, and fast; the outbox replays a lost batch.
+            self._conn = connect_sqlite(self.path, synchronous="NORMAL")
         return self._conn
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from gateway.entrypoints.chat_chunks import first_choice
 from gateway.entrypoints.messages_translate import STOP_REASONS, new_message_id, usage_object
 
 
@@ -64,10 +65,7 @@ class MessagesEvents:
         if chunk.get("usage"):
             self._usage = chunk["usage"]
             self._cost = chunk.get("x_costroute")
-        for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
+        for choice, delta in first_choice(chunk):
             if delta.get("content"):
                 if self._open != "text":
                     out += self._start({"type": "text", "text": ""}, "text")

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from gateway.entrypoints.chat_chunks import first_choice
 from gateway.entrypoints.responses_translate import (
     call_item,
     message_item,
@@ -97,10 +98,7 @@ class ResponsesEvents:
         if chunk.get("usage"):
             self._usage = chunk["usage"]
             self._cost = chunk.get("x_costroute")
-        for choice in chunk.get("choices") or ():
-            if choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta") or {}
+        for choice, delta in first_choice(chunk):
             if delta.get("content"):
                 out += self._text_delta(str(delta["content"]))
             for call in delta.get("tool_calls") or ():

@@ -28,6 +28,7 @@ from bench.load.flatness import flatness
 from bench.machine import machine
 from bench.overhead.probes import rss_mb, wrk
 from bench.overhead.run import BODY, KEY, write_config
+from bench.overhead.run import _spawn as spawn_stopped_at_exit
 from tests.servers import free_port, wait_for_port
 
 ROUND_S = 10
@@ -49,17 +50,7 @@ def main() -> None:
         stack.callback(shutil.rmtree, workdir, True)  # last: after the processes stopped
 
         def spawn(argv: list[str], stderr: object = None) -> subprocess.Popen[bytes]:
-            proc = subprocess.Popen(argv, env=env, cwd=args.tree,
-                                    stderr=stderr)  # type: ignore[arg-type]
-
-            def stop() -> None:
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            stack.callback(stop)
-            return proc
+            return spawn_stopped_at_exit(stack, argv, env, cwd=args.tree, stderr=stderr)
 
         up_port, port = free_port(), free_port()
         upstream = spawn([sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),

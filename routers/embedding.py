@@ -288,6 +288,10 @@ class UnknownEncoder(ValueError):
     """An artifact names an encoder this costroute does not have."""
 
 
+class EncoderMismatch(ValueError):
+    """Queries would be embedded with another encoder than the artifact was trained with."""
+
+
 def encoder_named(name: str) -> Embedder:
     """A fresh embedder for an encoder name as artifacts record it (`Embedder.name`)."""
     from routers.static_embedding import StaticEmbedder

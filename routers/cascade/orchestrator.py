@@ -43,7 +43,13 @@ from routers.cascade.plan import allowed_stages, start_from
 from routers.cascade.scorer import AnswerScorer
 from routers.cascade.self_verify import self_verify
 from routers.cascade.strategy import Stage, Strategy, stage_models
-from routers.embedding import Embedder, HashingEmbedder, default_embedder
+from routers.embedding import (
+    Embedder,
+    EncoderMismatch,
+    HashingEmbedder,
+    MiniLMEmbedder,
+    shared_embedder,
+)
 
 log = logging.getLogger("costroute.cascade")
 
@@ -374,10 +380,21 @@ def _keep_best(
 
 
 def scorer_embedder(artifact: CascadeArtifact) -> Embedder:
-    """The embedder the scorer was trained with: MiniLM, or the hashing test embedder."""
-    if artifact.embedder_name == HashingEmbedder.name:
+    """The process-wide embedder of the encoder the scorer was trained with.
+
+    Artifacts from before the field was written used MiniLM. A scorer fed another encoder's
+    vectors would score garbage without failing, so a width mismatch refuses to load.
+    """
+    name = artifact.embedder_name or MiniLMEmbedder.name
+    if name == HashingEmbedder.name:
         return HashingEmbedder(dim=artifact.embedder_dim)
-    return default_embedder()
+    embedder = shared_embedder(name)
+    if artifact.embedder_dim and embedder.dim and embedder.dim != artifact.embedder_dim:
+        raise EncoderMismatch(
+            f"the cascade's scorer was trained on {artifact.embedder_dim}-dim vectors of "
+            f"{name!r}, but that encoder gives {embedder.dim} here"
+        )
+    return embedder
 
 
 def load_cascade(

@@ -20,7 +20,13 @@ import numpy.typing as npt
 from routers.base import Candidate, Decision, Policy, RouteRequest
 from routers.choose import Scored, describe, rank
 from routers.datasets.text import embedding_text, messages_embedding_text, text_hash
-from routers.embedding import Embedder, HashingEmbedder, MiniLMEmbedder, shared_embedder
+from routers.embedding import (
+    Embedder,
+    EncoderMismatch,
+    HashingEmbedder,
+    MiniLMEmbedder,
+    shared_embedder,
+)
 from routers.knn.artifact import KnnArtifact, Space, load_artifact
 from routers.knn.grow import Grown, add_prompts
 from routers.knn.index import search
@@ -199,10 +205,6 @@ def blend_cost(neighbour: float, estimate: float, weight: float) -> float:
     if math.isnan(estimate):
         return neighbour
     return weight * neighbour + (1.0 - weight) * estimate
-
-
-class EncoderMismatch(ValueError):
-    """Queries would be embedded with another encoder than the artifact's reference prompts."""
 
 
 def artifact_encoder(artifact: KnnArtifact) -> str | None:

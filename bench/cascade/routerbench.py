@@ -8,8 +8,14 @@ over the per-task lookup (1,000 resamples, 95%), the cheapest point reaching the
 single model's validation accuracy as a share of its cost, and the scorers' within-task
 AUROC (mean over the three tasks) with and without each signal.
 
+The "+vote" variant adds to the agreement variant's pairs the vote stages "a&b&c" (three
+or more cheap models called at once; the majority answer, accepted on the vote's stacked
+head) among the `--vote-models` cheapest models (issue #16; `agreement_signal.py`
+measures the signal itself).
+
 Usage: .venv/bin/python bench/cascade/routerbench.py [--val-fraction 0.3] [--seed 0]
-       [--data ../shared/data/routing/routerbench]
+       [--data ../shared/data/routing/routerbench] [--variants cascade,cascade+agreement]
+       [--vote-models 5 --vote-sizes 3] [--out routerbench_vote]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import argparse
 import json
 import sys
 import time
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -37,14 +44,16 @@ from routers.cascade.progress import RichTrainProgress
 from routers.cascade.search import pareto_frontier
 from routers.cascade.signals import Signals, apply_stacked, fit_stacked, out_of_fold_stacked
 from routers.cascade.train import CascadeConfig, fit_cascade, usable_rows
-from routers.cascade.verifier import Sandbox, verifier_matrix
+from routers.cascade.verifier import VERIFIER_FEATURES, Sandbox, verifier_matrix
 from routers.datasets import load_routerbench, split
 
 # The cascade the composed route gates with: fixed before looking at validation.
 COMPOSED_WITH = "cascade+agreement+verifier"
 PAIR_MODELS = 4  # parallel stages among the 4 cheapest models: 6 pairs
 VARIANTS = (("cascade", False, False), ("cascade+agreement", True, False),
-            ("cascade+verifier", False, True), ("cascade+agreement+verifier", True, True))
+            ("cascade+verifier", False, True), ("cascade+agreement+verifier", True, True),
+            ("cascade+agreement+vote", True, False))
+VOTE = "+vote"
 
 
 def within_task(scores: np.ndarray, labels: np.ndarray, tasks: list[str]) -> float:
@@ -54,10 +63,13 @@ def within_task(scores: np.ndarray, labels: np.ndarray, tasks: list[str]) -> flo
     return float(np.mean(values)) if values else float("nan")
 
 
-def signal_inputs(ds: Any, emb: Any, sandbox: Sandbox, cache: dict[str, list[float]]) -> tuple:
+def signal_inputs(ds: Any, emb: Any, sandbox: Sandbox | None,
+                  cache: dict[str, list[float]]) -> tuple:
     answers = [ds.responses.get(m, [None] * len(ds)) for m in ds.models]
     # Word-set Jaccard for free text and code: no answer embeddings (see agreement.py).
     agree = agreement_tensor(answers, [None] * len(answers))
+    if sandbox is None:
+        return agree, np.zeros((len(ds), len(ds.models), len(VERIFIER_FEATURES)))
     verifier = np.stack([verifier_matrix(sandbox, col, ds.prompts, cache) for col in answers],
                         axis=1)
     return agree, verifier
@@ -70,7 +82,21 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N rows only (smoke test)")
     parser.add_argument("--data", default=str(SHARED / "routing" / "routerbench"),
                         help="the RouterBench TRAIN folder (default: ../shared/data/...)")
+    parser.add_argument("--variants", default=",".join(v[0] for v in VARIANTS),
+                        help="comma-separated cascade variants to run (default: all)")
+    parser.add_argument("--vote-models", type=int, default=5,
+                        help="+vote: parallel stages among this many cheapest models")
+    parser.add_argument("--vote-sizes", default="3",
+                        help="+vote: sizes of those stages (2: a pair, 3+: a majority vote)")
+    parser.add_argument("--composed-with", default=COMPOSED_WITH,
+                        help="comma-separated variants to compose with the k-NN start")
+    parser.add_argument("--out", default="routerbench", help="results file stem")
     args = parser.parse_args()
+    chosen = args.variants.split(",")
+    unknown = [v for v in chosen + args.composed_with.split(",")
+               if v not in {x[0] for x in VARIANTS}]
+    if unknown:
+        parser.error(f"unknown variants {unknown}")
     header("routerbench.py", sys.argv[1:])
     started = time.perf_counter()
     ds = load_routerbench(args.data)
@@ -98,14 +124,22 @@ def main() -> None:
     order = np.argsort(train.costs.mean(axis=0))
     cheap = [int(j) for j in order if int(j) in scorable][:PAIR_MODELS]
     pairs = [(a, b) for i, a in enumerate(cheap) for b in cheap[i + 1:]]
+    voters = [int(j) for j in order if int(j) in scorable][:args.vote_models]
+    groups = [g for size in map(int, args.vote_sizes.split(","))
+              for g in combinations(voters, size)]
 
     verifier_cache_path = CACHE / "cascade_verifier.json"
     cache = json.loads(verifier_cache_path.read_text()) if verifier_cache_path.is_file() else {}
     t0 = time.perf_counter()
-    with Sandbox() as sandbox:
-        isolation = sandbox.isolation
-        tr_agree, tr_ver = signal_inputs(train, emb, sandbox, cache)
-        va_agree, va_ver = signal_inputs(val, emb, sandbox, cache)
+    if any(use_ver for name, _, use_ver in VARIANTS if name in chosen):
+        with Sandbox() as sandbox:
+            isolation = sandbox.isolation
+            tr_agree, tr_ver = signal_inputs(train, emb, sandbox, cache)
+            va_agree, va_ver = signal_inputs(val, emb, sandbox, cache)
+    else:  # no variant reads the verifier: its inputs stay zero and no code runs
+        isolation = "not started (no verifier variant)"
+        tr_agree, tr_ver = signal_inputs(train, emb, None, cache)
+        va_agree, va_ver = signal_inputs(val, emb, None, cache)
     verifier_cache_path.parent.mkdir(parents=True, exist_ok=True)
     verifier_cache_path.write_text(json.dumps(cache))
     print(f"agreement and verifier inputs in {time.perf_counter() - t0:.1f} s "
@@ -117,10 +151,14 @@ def main() -> None:
     search_seconds: dict[str, float] = {}
     columns: dict[str, Any] = {}
     for name, use_agree, use_ver in VARIANTS:
+        if name not in chosen:
+            continue
         t0 = time.perf_counter()
         tr_s = Signals(trained.oof_scores, tr_agree, tr_ver, use_agree, use_ver)
         va_s = Signals(val_base, va_agree, va_ver, use_agree, use_ver)
-        variant_pairs = pairs if use_agree else []
+        variant_pairs: list[tuple[int, ...]] = list(pairs) if use_agree else []
+        if name.endswith(VOTE):
+            variant_pairs += [g for g in groups if g not in variant_pairs]
         if not use_agree and not use_ver:
             tr_scored = out_of_fold_stacked(Signals(trained.oof_scores, tr_agree, tr_ver, False, False),
                                             train.scores, scorable, [], args.seed)
@@ -142,10 +180,17 @@ def main() -> None:
                      for b in scorable for a in range(m) if a != b]
             row["after_earlier_stage"] = float(np.nanmean(after))
             row["parallel_pairs"] = {
-                f"{models[a]}&{models[b]}": within_task(
-                    va_scored.pairs[(a, b)][0],
-                    val.scores[np.arange(len(val)), va_scored.pairs[(a, b)][1]], va_tasks)
-                for a, b in pairs
+                "&".join(models[j] for j in g): within_task(
+                    va_scored.pairs[g][0],
+                    val.scores[np.arange(len(val)), va_scored.pairs[g][1]], va_tasks)
+                for g in map(tuple, variant_pairs)
+            }
+            # The same stages' raw agreement (the majority's share, no head), for comparison.
+            row["parallel_raw_share"] = {
+                "&".join(models[j] for j in g): within_task(
+                    raw_share(va_agree, g),
+                    val.scores[np.arange(len(val)), va_scored.pairs[g][1]], va_tasks)
+                for g in map(tuple, variant_pairs)
             }
         mbpp = [i for i, t in enumerate(va_tasks) if t == "mbpp"]
         if mbpp:
@@ -166,19 +211,24 @@ def main() -> None:
     candidates.append(knn)
     # The composed route: settings (strategy, λ) chosen on training rows (out-of-fold k-NN
     # estimates and cascade scores), replayed on validation.
-    frontier, tr_ext, va_ext = columns[COMPOSED_WITH]
     mean_cost = np.nanmean(train.costs, axis=0)
     t1 = time.perf_counter()
     tr_knn = knn_out_of_fold(train, tr_q, emb, seed=args.seed)
     print(f"out-of-fold k-NN estimates on train in {time.perf_counter() - t1:.1f} s")
-    t1 = time.perf_counter()
-    front = composed_front(frontier.strategies, default_lambdas(train), tr_ext, models, tr_knn,
-                           mean_cost)
-    print(f"composed route's training front in {time.perf_counter() - t1:.1f} s")
-    candidates.append(ComposedCandidate("composed (knn start + " + COMPOSED_WITH + ")",
-                                        [f[0] for f in front], va_ext, models, p_knn, mean_cost))
-    auroc_rows["composed"] = {"train_front_settings": len(front),
-                              "from": len(frontier.strategies) * len(default_lambdas(train))}
+    for with_variant in args.composed_with.split(","):
+        if with_variant not in columns:
+            continue
+        frontier, tr_ext, va_ext = columns[with_variant]
+        t1 = time.perf_counter()
+        front = composed_front(frontier.strategies, default_lambdas(train), tr_ext, models,
+                               tr_knn, mean_cost)
+        print(f"composed route's training front in {time.perf_counter() - t1:.1f} s")
+        candidates.append(ComposedCandidate(f"composed (knn start + {with_variant})",
+                                            [f[0] for f in front], va_ext, models, p_knn,
+                                            mean_cost))
+        auroc_rows[f"composed ({with_variant})"] = {
+            "train_front_settings": len(front),
+            "from": len(frontier.strategies) * len(default_lambdas(train))}
     for name, p in (("heads", p_heads), ("knn", p_knn)):
         auroc_rows[name + " (before generation)"] = {"first_stage": float(np.nanmean(
             [within_task(p[:, b], val.scores[:, b], va_tasks) for b in range(m)]))}
@@ -187,7 +237,15 @@ def main() -> None:
     curves = replay(val, candidates)
     result = evaluate(val, curves, EvalConfig(bootstrap_resamples=1000, seed=args.seed))
     report(result, val, auroc_rows, search_seconds, time.perf_counter() - started, isolation,
-           args.limit)
+           args.limit, args.out)
+
+
+def raw_share(agree: np.ndarray, group: tuple[int, ...]) -> np.ndarray:
+    """The largest share of a group's other members agreeing with one member's answer."""
+    idx = np.asarray(group)
+    sub = np.nan_to_num(agree[:, idx][:, :, idx], nan=0.5)
+    share = (sub.sum(axis=2) - np.diagonal(sub, axis1=1, axis2=2)) / (len(group) - 1)
+    return np.asarray(share.max(axis=1), dtype=np.float64)
 
 
 def cost_to_match(points: list[Any], accuracy: float) -> float | None:
@@ -196,7 +254,7 @@ def cost_to_match(points: list[Any], accuracy: float) -> float | None:
 
 
 def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[str, float],
-           seconds: float, isolation: str, limit: int = 0) -> None:
+           seconds: float, isolation: str, limit: int = 0, stem: str = "routerbench") -> None:
     pooled = result.pooled
     singles = [c for c in pooled.candidates if c.kind == "model"]
     best = max(singles, key=lambda c: c.accuracy)
@@ -238,8 +296,8 @@ def report(result: Any, val: Any, aurocs: dict[str, Any], search_seconds: dict[s
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "" if limit == 0 else f"_limit{limit}"
-    (RESULTS / f"routerbench{suffix}.md").write_text(text + "\n")
-    (RESULTS / f"routerbench{suffix}.json").write_text(json.dumps(out, indent=1) + "\n")
+    (RESULTS / f"{stem}{suffix}.md").write_text(text + "\n")
+    (RESULTS / f"{stem}{suffix}.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
 if __name__ == "__main__":

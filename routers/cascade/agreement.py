@@ -28,8 +28,14 @@ from routers.cascade.features import final_answer
 FloatArray = npt.NDArray[np.float64]
 Vectors = npt.NDArray[np.float32]
 
-# A choice answer is short: a letter with at most a few words around it ("B", "B) Logan").
-_CHOICE = re.compile(r"^\W*(?:answer\s*(?:is)?\s*:?\s*)?\(?([A-E])\b", re.IGNORECASE)
+# A choice answer is short: a letter with at most a few words around it ("B", "B) Logan",
+# "The answer is (B)", "Option C"). RouterBench's recorded answers are almost all the bare
+# letter (`bench/cascade/agreement_signal.py`); live chat models add the lead-in.
+_CHOICE = re.compile(
+    r"^\W*(?:(?:the\s+)?(?:correct\s+|best\s+|final\s+)?(?:answer|option|choice)\s*"
+    r"(?:is)?\s*:?\s*)?\(?([A-E])\b",
+    re.IGNORECASE,
+)
 CHOICE_MAX_CHARS = 40
 _WORD = re.compile(r"\w+")
 

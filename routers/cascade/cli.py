@@ -62,6 +62,9 @@ def train_cascade(
     pair_models: Annotated[
         int, typer.Option(help="Parallel stages among this many cheapest models (with signals)")
     ] = 4,
+    vote_sizes: Annotated[str, typer.Option(
+        help="Sizes of those parallel stages, comma-separated: 2 is a pair, 3 or more a "
+        "majority vote (e.g. 2,3)")] = "2",
     from_records: Annotated[bool, typer.Option(
         "--from-records", help="Train a new registry version on a tenant's labelled traffic "
         "and recorded answers (the records store of --config) instead of --data")] = False,
@@ -94,6 +97,12 @@ def train_cascade(
         _fail("--max-depth must be 1, 2 or 3")
     if signals not in ("none", "agreement", "agreement+verifier"):
         _fail("--signals must be none, agreement or agreement+verifier")
+    try:
+        sizes = tuple(sorted({int(x) for x in vote_sizes.split(",") if x.strip()}))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 2:
+        _fail("--vote-sizes must be whole numbers of at least 2, e.g. 2,3")
     cascade = CascadeConfig(
         budget_usd=budget,
         quality_target=quality_target,
@@ -133,7 +142,8 @@ def train_cascade(
             )
             artifact = trained.artifact
             if signals != "none":
-                artifact = _with_signals(trained, cascade, signals, pair_models, progress)
+                artifact = _with_signals(trained, cascade, signals, pair_models, progress,
+                                         sizes)
         save_artifact(artifact, out)
     except ERRORS as exc:
         _fail(str(exc))
@@ -165,7 +175,8 @@ def train_cascade(
 
 
 def _with_signals(
-    trained: Any, config: Any, signals: str, pair_models: int, progress: Any
+    trained: Any, config: Any, signals: str, pair_models: int, progress: Any,
+    group_sizes: tuple[int, ...] = (2,),
 ) -> Any:
     """The artifact re-searched with stacked signal heads and parallel stages."""
     from routers.cascade.signal_train import (
@@ -183,7 +194,8 @@ def _with_signals(
     else:
         inputs = signal_inputs(ds, None)
     options = SignalTrainConfig(agreement=True, verifier=verify, pair_models=pair_models,
-                                max_depth=config.max_depth, seed=config.seed)
+                                group_sizes=group_sizes, max_depth=config.max_depth,
+                                seed=config.seed)
     return fit_signal_cascade(trained, inputs, options, config, progress).artifact
 
 

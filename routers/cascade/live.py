@@ -138,7 +138,12 @@ class LiveSignals:
 
     def score_pair(self, first: Answered, second: Answered) -> tuple[float, Answered]:
         """A parallel stage's score and the answer it returns (the higher base score)."""
-        a, b = self.index[first.model], self.index[second.model]
-        head = self.stacked.pairs[(a, b)]
-        x, returned = self._row([first, second]).pair(a, b)
-        return float(head.predict(x)[0]), first if int(returned[0]) == a else second
+        return self.score_group([first, second])
+
+    def score_group(self, answers: Sequence[Answered]) -> tuple[float, Answered]:
+        """A parallel or vote stage's score and the answer it returns (`Signals.group`)."""
+        members = tuple(self.index[a.model] for a in answers)
+        head = self.stacked.pairs[members]
+        x, returned = self._row(answers).group(members)
+        chosen = next(a for a, j in zip(answers, members, strict=True) if j == int(returned[0]))
+        return float(head.predict(x)[0]), chosen

@@ -4,7 +4,8 @@ Each non-final stage's answer is scored (g(query, answer) → P(correct)) and ac
 the score reaches the stage's threshold; otherwise the next stage is called. An artifact
 trained with post-generation signals (`signal_heads.py`) scores with its stacked heads:
 agreement with the previous stage's answer, the code verifier, token logprobs; and its
-parallel stages ("a&b") call both models at once and accept on their agreement. Upstream
+parallel stages ("a&b", or vote stages "a&b&c") call their models at once and accept on
+their agreement (a vote stage returns the majority answer). Upstream
 failures escalate. When the last stage fails (or the budget stops the next stage) after an
 earlier stage answered, the best-scored answer already paid for is returned rather than an
 error. The gateway sums the stages' costs and puts the trace summaries in
@@ -247,8 +248,8 @@ class CascadeOrchestrator:
             answered = await asyncio.to_thread(
                 self._answered, signals, request, results, bases)
             usable = [a for a in answered if a is not None]
-            if len(usable) == 2 and (usable[0].model, usable[1].model) in signals.heads.pairs:
-                score, returned = await asyncio.to_thread(signals.score_pair, *usable)
+            if len(usable) >= 2 and tuple(u.model for u in usable) in signals.heads.pairs:
+                score, returned = await asyncio.to_thread(signals.score_group, usable)
                 chosen = next(r for r in results if r.model == returned.model)
                 return score, chosen, returned
             if not usable:

@@ -1,7 +1,7 @@
 """Cascade columns with signals, for the search (training) and for replays on held-out rows.
 
-Columns are the real models plus parallel stages "a&b" (cost of both, the returned answer's
-outcome). Stage scores after an earlier stage come from `Scored.after`; a parallel stage
+Columns are the real models plus parallel stages "a&b" or vote stages "a&b&c" (cost of
+every member, the returned answer's outcome). Stage scores after an earlier stage come from `Scored.after`; a parallel stage
 as predecessor means agreement with the answer it returned (as the orchestrator serves it).
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routers.cascade.search import Outcomes
-from routers.cascade.signals import Scored
+from routers.cascade.signals import Group, Scored
 from routers.cascade.strategy import Strategy, parallel_name
 
 IntArray = npt.NDArray[np.int64]
@@ -28,7 +28,7 @@ class Extended:
 
 def extended(
     models: Sequence[str], scored: Scored, labels: np.ndarray, costs: np.ndarray,
-    pairs: Sequence[tuple[int, int]],
+    pairs: Sequence[Group],
 ) -> Extended:
     n, m = labels.shape
     names = list(models)
@@ -38,19 +38,23 @@ def extended(
     calls = [[j] for j in range(m)]
     conditional: dict[tuple[int, int], np.ndarray] = dict(scored.after)
     rows = np.arange(n)
-    for a, b in pairs:
-        score, returned = scored.pairs[(a, b)]
+    for group in pairs:
+        members = tuple(group)
+        score, returned = scored.pairs[members]
         col = len(names)
-        names.append(parallel_name([models[a], models[b]]))
+        names.append(parallel_name([models[j] for j in members]))
         scores.append(score)
         outs.append(labels[rows, returned])
-        cost.append(costs[:, a] + costs[:, b])
-        calls.append([a, b])
+        cost.append(costs[:, list(members)].sum(axis=1))
+        calls.append(list(members))
         for c in range(m):
-            if c in (a, b) or (a, c) not in scored.after:
+            if c in members or any((j, c) not in scored.after for j in members):
                 continue
-            after_a, after_b = scored.after[(a, c)], scored.after[(b, c)]
-            conditional[(col, c)] = np.where(returned == a, after_a, after_b)
+            # A later stage agrees (or not) with the answer the parallel stage returned.
+            after = np.full(n, np.nan)
+            for j in members:
+                after = np.where(returned == j, scored.after[(j, c)], after)
+            conditional[(col, c)] = after
     o = Outcomes(
         names,
         np.column_stack(scores),

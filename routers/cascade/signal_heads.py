@@ -4,7 +4,7 @@ An artifact trained with post-generation signals holds, besides `scorer.npz`:
 
     signals.npz     per scored model its second-level head (base score, agreement with the
                     previous stage, verifier and logprob features), and per parallel stage
-                    "a&b" the head reading both answers
+                    "a&b" (or vote stage "a&b&c") the head reading its answers
     manifest.json   "signals": which signals the heads read, how free-text agreement is
                     measured, and the parallel pairs
 
@@ -39,7 +39,7 @@ class SignalConfig:
     verifier: bool = False
     logprobs: bool = False
     agreement_text: str = "jaccard"
-    pairs: tuple[tuple[str, str], ...] = ()
+    pairs: tuple[tuple[str, ...], ...] = ()  # parallel stages: pairs and votes
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,7 +62,7 @@ class SignalConfig:
             verifier=bool(data.get("verifier", False)),
             logprobs=bool(data.get("logprobs", False)),
             agreement_text=text,
-            pairs=tuple((str(a), str(b)) for a, b in data.get("pairs", [])),
+            pairs=tuple(tuple(str(x) for x in p) for p in data.get("pairs", [])),
         )
 
 
@@ -72,7 +72,7 @@ class SignalHeads:
 
     config: SignalConfig
     single: dict[str, LogisticHead] = field(default_factory=dict)
-    pairs: dict[tuple[str, str], LogisticHead] = field(default_factory=dict)
+    pairs: dict[tuple[str, ...], LogisticHead] = field(default_factory=dict)
 
     @classmethod
     def from_stacked(cls, config: SignalConfig, heads: StackedHeads) -> SignalHeads:
@@ -80,14 +80,14 @@ class SignalHeads:
         return cls(
             config,
             {names[b]: h for b, h in heads.single.items()},
-            {(names[a], names[b]): h for (a, b), h in heads.pairs.items()},
+            {tuple(names[j] for j in group): h for group, h in heads.pairs.items()},
         )
 
     def stacked(self) -> StackedHeads:
         index = {m: j for j, m in enumerate(self.config.models)}
         return StackedHeads(
             {index[m]: h for m, h in self.single.items()},
-            {(index[a], index[b]): h for (a, b), h in self.pairs.items()},
+            {tuple(index[x] for x in group): h for group, h in self.pairs.items()},
         )
 
 
@@ -131,6 +131,6 @@ def load_signal_heads(directory: str | Path, entry: dict[str, Any]) -> SignalHea
     with np.load(Path(directory) / SIGNALS) as data:
         for i, model in enumerate(entry.get("single_heads", [])):
             heads.single[str(model)] = _head(data, f"s{i}")
-        for i, (a, b) in enumerate(entry.get("pair_heads", [])):
-            heads.pairs[(str(a), str(b))] = _head(data, f"p{i}")
+        for i, group in enumerate(entry.get("pair_heads", [])):
+            heads.pairs[tuple(str(x) for x in group)] = _head(data, f"p{i}")
     return heads

@@ -4,7 +4,8 @@ From `fit_cascade`'s result (base scorer heads and their out-of-fold scores on t
 rows), this computes each answer's agreement with every other model's answer and, when
 asked, the code verifier's features in the sandbox; fits the stacked heads
 (`signals.py`) out-of-fold for the search and on all rows for serving; searches chains over
-the real models plus parallel stages of the `pair_models` cheapest scorable models; and
+the real models plus parallel stages (pairs, and votes of `group_sizes` >= 3) of the
+`pair_models` cheapest scorable models; and
 returns an artifact whose strategy and Pareto set come from that search and which holds
 the stacked heads, so that serving it uses the same signals (`live.py`).
 
@@ -15,6 +16,7 @@ NaN where none); recorded data without logprobs leaves them out.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,7 @@ from routers.cascade.parallel import Extended, extended
 from routers.cascade.progress import NoProgress, TrainProgress
 from routers.cascade.search import Frontier, pareto_frontier
 from routers.cascade.signal_heads import SignalConfig, SignalHeads
-from routers.cascade.signals import Scored, Signals, fit_stacked, out_of_fold_stacked
+from routers.cascade.signals import Group, Scored, Signals, fit_stacked, out_of_fold_stacked
 from routers.cascade.train import CascadeConfig, TrainedCascade, choose
 from routers.cascade.verifier import Sandbox, verifier_matrix
 
@@ -38,6 +40,8 @@ class SignalTrainConfig:
     agreement: bool = True
     verifier: bool = False
     pair_models: int = 4  # parallel stages among this many cheapest scorable models
+    # Sizes of the parallel stages among them: 2 is a pair, 3 or more a majority vote.
+    group_sizes: tuple[int, ...] = (2,)
     max_depth: int = 3
     seed: int = 0
 
@@ -80,10 +84,18 @@ class SignalCascade:
 
 
 def cheap_pairs(trained: TrainedCascade, scorable: list[int], count: int) -> list[tuple[int, int]]:
+    return [(g[0], g[1]) for g in cheap_groups(trained, scorable, count, (2,))]
+
+
+def cheap_groups(
+    trained: TrainedCascade, scorable: list[int], count: int, sizes: tuple[int, ...]
+) -> list[Group]:
+    """Every group of each size in `sizes` among the `count` cheapest scorable models (by
+    mean cost on the training rows), members in cost order."""
     ds = trained.encoded.dataset
-    order = np.argsort(ds.costs.mean(axis=0))
+    order = np.argsort(np.nanmean(ds.costs, axis=0), kind="stable")
     cheap = [int(j) for j in order if int(j) in scorable][:count]
-    return [(a, b) for i, a in enumerate(cheap) for b in cheap[i + 1 :]]
+    return [g for size in sizes for g in combinations(cheap, size)]
 
 
 def fit_signal_cascade(
@@ -98,7 +110,8 @@ def fit_signal_cascade(
     ds = trained.encoded.dataset
     models = list(ds.models)
     scorable = [models.index(m) for m in trained.artifact.heads]
-    pairs = cheap_pairs(trained, scorable, config.pair_models) if config.agreement else []
+    pairs = (cheap_groups(trained, scorable, config.pair_models, config.group_sizes)
+             if config.agreement else [])
     use_logprobs = inputs.logprobs is not None and bool(np.any(~np.isnan(inputs.logprobs)))
     signals = Signals(trained.oof_scores, inputs.agree, inputs.verifier, config.agreement,
                       config.verifier, inputs.logprobs, use_logprobs)
@@ -115,7 +128,7 @@ def fit_signal_cascade(
         agreement=config.agreement,
         verifier=config.verifier,
         logprobs=use_logprobs,
-        pairs=tuple((models[a], models[b]) for a, b in pairs),
+        pairs=tuple(tuple(models[j] for j in group) for group in pairs),
     )
     manifest = dict(trained.artifact.manifest)
     manifest["objective"] = objective

@@ -12,7 +12,12 @@ the query and the answer alone. A small second-level logistic head per model the
 
 A *parallel stage* "a&b" calls two models at once and returns the answer with the higher
 base score; its head reads both base scores and their agreement (MoT's consistency check).
-It is one more column for the search, costing both calls.
+It is one more column for the search, costing both calls. A *vote stage* "a&b&c" (three or
+more models) returns the majority answer (the member whose answer the others agree with
+most; ties go to the higher base score) and its head reads the majority's share: on
+RouterBench's ARC-Challenge, whether one other cheap model agrees ranks a cheap answer's
+correctness at within-task AUROC about 0.65, the share of three others about 0.86
+(`bench/cascade/agreement_signal.py`).
 
 Everything is fitted on out-of-fold base scores, and itself scored out-of-fold, so the
 search picks thresholds on honest numbers.
@@ -31,6 +36,8 @@ from routers.cascade.logistic import LogisticHead, fit_logistic
 FloatArray = npt.NDArray[np.float64]
 FloatMatrix = npt.NDArray[np.float64]
 Tensor = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Group = tuple[int, ...]  # the models of a parallel stage, by column
 
 STACK_L2 = 1.0
 FOLDS = 5
@@ -93,13 +100,43 @@ class Signals:
             cols += self._logprob_columns(returned)
         return np.column_stack(cols), returned
 
+    def group(self, members: Group) -> tuple[FloatMatrix, IntArray]:
+        """Features of the parallel stage `members` and, per row, whose answer it returns.
+
+        Two members are a pair (`pair`, whose layout saved artifacts hold). With three or
+        more, the stage returns the majority answer: the member with the highest mean
+        agreement with the others (exact for choices and numbers, so this is the plurality
+        letter), ties broken by the higher base score.
+        """
+        if len(members) == 2:
+            return self.pair(members[0], members[1])
+        idx = np.asarray(members, dtype=np.int64)
+        n, g = len(self.base), len(members)
+        logits = np.column_stack([logit(self.base[:, j]) for j in members])
+        agree = np.nan_to_num(self.agree[:, idx][:, :, idx], nan=0.5)
+        share = (agree.sum(axis=2) - np.diagonal(agree, axis1=1, axis2=2)) / (g - 1)
+        # Logits lie in ±9.3 (clipped at 1e-4), so a step of 1/(g-1) >= 0.25 in share, worth
+        # 100 × 0.25 = 25, always outranks them: the score only breaks ties.
+        pick = np.argmax(np.round(share, 6) * 100 + logits, axis=1)
+        rows = np.arange(n)
+        returned = idx[pick]
+        top = share[rows, pick]
+        mean_logit = logits.mean(axis=1)
+        cols = [logits[rows, pick], logits.max(axis=1), mean_logit, top - 0.5,
+                (top - 0.5) * mean_logit, np.min(share, axis=1) - 0.5]
+        if self.use_verifier:
+            cols += list(self.verifier[rows, returned, :].T)
+        if self.use_logprobs:
+            cols += self._logprob_columns(returned)
+        return np.column_stack(cols), returned
+
 
 @dataclass
 class StackedHeads:
-    """Per (predecessor, model) and per parallel pair: the second-level heads."""
+    """Per (predecessor, model) and per parallel stage (pair or vote): the second-level heads."""
 
     single: dict[int, LogisticHead] = field(default_factory=dict)
-    pairs: dict[tuple[int, int], LogisticHead] = field(default_factory=dict)
+    pairs: dict[Group, LogisticHead] = field(default_factory=dict)
 
 
 def _single_training(
@@ -115,7 +152,7 @@ def _single_training(
 
 
 def fit_stacked(
-    s: Signals, labels: FloatMatrix, scorable: Sequence[int], pairs: Sequence[tuple[int, int]],
+    s: Signals, labels: FloatMatrix, scorable: Sequence[int], pairs: Sequence[Group],
     rows: npt.NDArray[np.int64] | None = None,
 ) -> StackedHeads:
     """Second-level heads fitted on `rows` (default: all)."""
@@ -125,20 +162,21 @@ def fit_stacked(
     for b in scorable:
         x, y = _single_training(s, labels, b, rows, m)
         heads.single[b] = fit_logistic(x, y, STACK_L2)
-    for a, b in pairs:
-        x, returned = s.pair(a, b)
+    for members in pairs:
+        x, returned = s.group(tuple(members))
         y = labels[np.arange(n), returned]
-        heads.pairs[(a, b)] = fit_logistic(x[rows], y[rows], STACK_L2)
+        heads.pairs[tuple(members)] = fit_logistic(x[rows], y[rows], STACK_L2)
     return heads
 
 
 @dataclass
 class Scored:
-    """Scores for the search: per model first-stage, per (a, b) after a, per pair."""
+    """Scores for the search: per model first-stage, per (a, b) after a, per parallel stage
+    (its score and whose answer it returns)."""
 
     first: FloatMatrix  # (n, m)
     after: dict[tuple[int, int], FloatArray]
-    pairs: dict[tuple[int, int], tuple[FloatArray, npt.NDArray[np.int64]]]
+    pairs: dict[Group, tuple[FloatArray, IntArray]]
 
 
 def apply_stacked(
@@ -160,16 +198,16 @@ def apply_stacked(
                 continue
             column = out.after.setdefault((a, b), np.full(n, np.nan))
             column[rows] = np.where(known, head.predict(s.single(b, a)[rows]), np.nan)
-    for (a, b), head in heads.pairs.items():
-        x, returned = s.pair(a, b)
-        score, ret = out.pairs.setdefault((a, b), (np.full(n, np.nan), returned))
+    for members, head in heads.pairs.items():
+        x, returned = s.group(members)
+        score, ret = out.pairs.setdefault(members, (np.full(n, np.nan), returned))
         score[rows] = head.predict(x[rows])
         ret[rows] = returned[rows]
     return out
 
 
 def out_of_fold_stacked(
-    s: Signals, labels: FloatMatrix, scorable: Sequence[int], pairs: Sequence[tuple[int, int]],
+    s: Signals, labels: FloatMatrix, scorable: Sequence[int], pairs: Sequence[Group],
     seed: int = 0,
 ) -> Scored:
     """Each row scored by stacked heads fitted without its fold."""

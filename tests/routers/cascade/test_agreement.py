@@ -15,6 +15,13 @@ from routers.cascade.agreement import agreement, agreement_tensor, normalised, u
         ("['A\\n']", "choice:A"),
         ("B) Logan", "choice:B"),
         ("Answer: d", "choice:D"),
+        ("The answer is (B)", "choice:B"),
+        ("The correct answer is: C.", "choice:C"),
+        ("Option A", "choice:A"),
+        ("(D)", "choice:D"),
+        ("Option 2", "number:2"),
+        ("Aria", None),  # a Winogrande name, not the letter A
+        ("I do not have enough context", None),  # a refusal (claude-v2 on RouterBench)
         ("so 3 + 4 = 7. The answer is 7", "number:7"),
         ("#### 1,200", "number:1200"),
         ("```python\ndef f(x):\n    return 2\n```", None),

@@ -134,6 +134,24 @@ def test_train_with_agreement_signals_writes_heads_that_serving_loads(
     assert manifest["search"]["parallel_stages"] == 1  # searched; kept only where it pays
 
 
+@pytest.mark.slow
+def test_train_with_vote_stages_writes_their_heads(data: Path, tmp_path: Path) -> None:
+    result = train(data, tmp_path / "v", "--signals", "agreement", "--pair-models", "3",
+                   "--vote-sizes", "2,3", "--scorer", "fast", "--no-compare-frugalgpt")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "v" / "manifest.json").read_text())
+    assert ["small", "medium", "large"] in manifest["signals"]["pairs"]
+    assert ["small", "medium", "large"] in manifest["signals"]["pair_heads"]
+    served = load_cascade(tmp_path / "v")
+    assert served.signals is not None and served.signals.is_parallel("small&medium&large")
+
+
+def test_bad_vote_sizes_are_refused(data: Path, tmp_path: Path) -> None:
+    result = train(data, tmp_path / "y", "--signals", "agreement", "--vote-sizes", "1,x")
+    assert result.exit_code == 2
+    assert "--vote-sizes must be" in result.output
+
+
 def test_an_unknown_signal_set_is_refused(data: Path, tmp_path: Path) -> None:
     result = train(data, tmp_path / "x", "--signals", "telepathy")
     assert result.exit_code == 2

@@ -82,6 +82,12 @@ def main(argv: list[str]) -> int:
     # Other models a shadowed prompt asks (least-labelled first); 0: every other model.
     parser.add_argument("--shadow-k", type=int, default=2)
     parser.add_argument("--starts", default="empty,default")
+    # Traffic seeds: 0 is the pool's file order (the runs before); another seed shuffles which
+    # pool prompts are the traffic and reseeds the judge's flips and the shadow picks.
+    parser.add_argument("--seeds", default="0")
+    # k of a sparsely labelled model (KnnParams.sparse_k); unset: KnnParams' default, 0: k.
+    parser.add_argument("--sparse-k", type=int, default=None)
+    parser.add_argument("--out-suffix", default="")
     args = parser.parse_args(argv)
     k = args.shadow_k or None
     print(f"command: .venv/bin/python bench/learning/closed_loop.py {' '.join(argv)}".rstrip())
@@ -151,38 +157,52 @@ def main(argv: list[str]) -> int:
     sizes = [limit if s == "all" else min(int(s), limit) for s in args.sizes.split(",")]
     grid = [(rate, float(e)) for rate in rates for e in args.eps.split(",")]
     results["inprocess"] = []
-    for rate, eps in tqdm(grid, desc="in-process grid (label, fit, score)", file=sys.stdout):
+    runs = [(seed, rate, eps) for seed in (int(x) for x in args.seeds.split(","))
+            for rate, eps in grid]
+    for seed, rate, eps in tqdm(runs, desc="in-process grid (label, fit, score)",
+                                file=sys.stdout):
         spend: dict[int, tuple[float, float]] = {}
-        for n, table in judged_tables(pool, sizes, rate, eps, k=k, spend=spend).items():
+        traffic = pool.subset(traffic_order(len(pool), limit, seed))
+        for n, table in judged_tables(traffic, sizes, rate, eps, seed=seed, k=k,
+                                      spend=spend).items():
             for start in args.starts.split(","):
                 _score_table(results, data, raw_pool, row_of, n, rate, eps, table, args.epochs,
-                             start, seeds[start], spend.get(n), k)
+                             start, seeds[start], spend.get(n), k, seed, args.sparse_k)
     results["seconds"] = round(time.perf_counter() - started, 1)
     OUT.mkdir(parents=True, exist_ok=True)
     stem = "closed_loop" if args.dataset == "routerbench" else f"closed_loop_{args.dataset}"
     stem += "" if args.shadow_k == 2 else f"_k{args.shadow_k or 'all'}"
+    stem += args.out_suffix
     (OUT / f"{stem}.json").write_text(json.dumps(results, indent=2, default=float))
     (OUT / f"{stem}.md").write_text(markdown(results))
     print(markdown(results))
     return 0
 
 
+def traffic_order(rows: int, limit: int, seed: int) -> np.ndarray:
+    """Pool rows in traffic order: the file's for seed 0, else the first `limit` shuffled."""
+    order = np.arange(rows)
+    if seed:
+        order[:limit] = np.random.default_rng(seed).permutation(limit)
+    return order
+
+
 def _score_table(results: dict[str, Any], data: Split, raw_pool: np.ndarray,
                  row_of: dict[str, int], n: int, rate: float, eps: float, table: Any,
                  epochs: int, start: str, seed: Any, spend: tuple[float, float] | None,
-                 k: int | None) -> None:
+                 k: int | None, traffic_seed: int = 0, sparse_k: int | None = None) -> None:
     raw = np.stack([raw_pool[row_of[p]] for p in table.prompts]) if len(table) \
         else np.empty((0, raw_pool.shape[1]), np.float32)
     judged = len(table)
     if seed is not None:
         table, raw = with_seed(seed, table, raw)
-    score = knn_aiq(table, raw, data, epochs)
+    score = knn_aiq(table, raw, data, epochs, sparse_k)
     share = spend[1] / spend[0] if spend and spend[0] else None
     results["inprocess"].append({"n": n, "rate": rate, "eps": eps, "start": start, "k": k,
-                                 "judged_prompts": judged, "knn": score,
+                                 "seed": traffic_seed, "judged_prompts": judged, "knn": score,
                                  "shadow_share_served_first": share})
-    tqdm.write(f"  N={n} rate={rate} eps={eps} start={start}: {judged} judged prompts, "
-               f"AIQ {score['aiq']}")
+    tqdm.write(f"  seed={traffic_seed} N={n} rate={rate} eps={eps} start={start}: {judged} "
+               f"judged prompts, AIQ {score['aiq']}")
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -197,20 +217,22 @@ def markdown(r: dict[str, Any]) -> str:
         f"| single models' hull | {b['single_models_aiq']:.4f} |",
         (f"| best single model ({b['best_single_model']}): quality "
          f"{b['best_single_quality']:.4f} at ${b['best_single_cost_usd']:.6f}/prompt | - |"), "",
-        ("| path | start | N | shadow rate | ε | judged prompts | AIQ | gap to offline | "
+        ("| path | start | seed | N | shadow rate | ε | judged prompts | AIQ | gap to offline | "
          "shadow $ / traffic $ (served = first model) |"),
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     offline = off["aiq"]
     for row in r["http"] + r["inprocess"]:
         a = row["knn"]["aiq"]
         path = "HTTP" if "p50_plain_ms" in row else "in-process"
         share = row.get("shadow_share_served_first")
-        lines.append(f"| {path} | {row.get('start', 'empty')} | {row['n']} | {row['rate']} | "
+        lines.append(f"| {path} | {row.get('start', 'empty')} | {row.get('seed', 0)} | "
+                     f"{row['n']} | {row['rate']} | "
                      f"{row['eps']} | {row['judged_prompts']} | "
                      f"{'-' if a is None else f'{a:.4f}'} | "
                      f"{'-' if a is None else f'{a - offline:+.4f}'} | "
                      f"{'-' if share is None else f'{share:.1%}'} |")
+    lines += _over_seeds(r["inprocess"], offline)
     if r["http"]:
         lines += ["", ("| HTTP shadow rate | client p50 off | client p50 on | added | failed | "
                        "learning spend / traffic spend |"), "|---|---|---|---|---|---|"]
@@ -222,6 +244,23 @@ def markdown(r: dict[str, Any]) -> str:
                          f"{row['failed']} | {'-' if share is None else f'{share:.1%}'} |")
     lines.append(f"\n{r['seconds']} s in all.")
     return "\n".join(lines) + "\n"
+
+
+def _over_seeds(rows: list[dict[str, Any]], offline: float) -> list[str]:
+    """Mean and spread of the gap over traffic seeds, per (start, N, rate, ε)."""
+    cells: dict[tuple[Any, ...], list[float]] = {}
+    for row in rows:
+        if row["knn"]["aiq"] is not None:
+            key = (row["start"], row["n"], row["rate"], row["eps"])
+            cells.setdefault(key, []).append(row["knn"]["aiq"] - offline)
+    if not any(len(v) > 1 for v in cells.values()):
+        return []
+    out = ["", "| start | N | shadow rate | ε | seeds | mean gap to offline | sd | min | max |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for (start, n, rate, eps), gaps in cells.items():
+        out.append(f"| {start} | {n} | {rate} | {eps} | {len(gaps)} | {np.mean(gaps):+.4f} | "
+                   f"{np.std(gaps):.4f} | {min(gaps):+.4f} | {max(gaps):+.4f} |")
+    return out
 
 
 if __name__ == "__main__":

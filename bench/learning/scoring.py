@@ -43,18 +43,23 @@ class _NoEmbedder:
         raise RuntimeError("scoring works on precomputed vectors")
 
 
-def fit_config(rows: int, epochs: int) -> FitConfig:
-    return FitConfig(val_fraction=0.15, seed=0, params=KnnParams(k=min(32, max(4, rows // 4))),
+def fit_config(rows: int, epochs: int, sparse_k: int | None = None) -> FitConfig:
+    """k capped at a quarter of the rows on tiny tables; `sparse_k` None: KnnParams' own."""
+    k = min(32, max(4, rows // 4))
+    sparse = KnnParams().sparse_k if sparse_k is None else sparse_k
+    params = KnnParams(k=k, sparse_k=min(sparse, max(k, rows // 4)) if sparse else 0)
+    return FitConfig(val_fraction=0.15, seed=0, params=params,
                      train=TrainConfig(epochs=epochs, seed=0, threads=2))
 
 
-def knn_aiq(table: RoutingDataset, raw: np.ndarray, split: Split, epochs: int) -> dict[str, Any]:
+def knn_aiq(table: RoutingDataset, raw: np.ndarray, split: Split, epochs: int,
+            sparse_k: int | None = None) -> dict[str, Any]:
     """Fit the k-NN on `table` (rows aligned with `raw`) and score it on TEST."""
     known_rows = ~np.isnan(table.scores).all(axis=1)
     table, raw = table.subset(np.flatnonzero(known_rows)), raw[known_rows]
     if len(table) < MIN_ROWS:
         return {"aiq": None, "rows": len(table)}
-    artifact = fit_from_vectors(table, raw, fit_config(len(table), epochs), "minilm")
+    artifact = fit_from_vectors(table, raw, fit_config(len(table), epochs, sparse_k), "minilm")
     router = KnnRouter(artifact, embedder=_NoEmbedder(str(artifact.manifest.get("embedder")
                                                            or "minilm")))
     quality, cost = router.predict(split.raw_test)
@@ -62,6 +67,7 @@ def knn_aiq(table: RoutingDataset, raw: np.ndarray, split: Split, epochs: int) -
     points = sweep(quality, cost, test.scores, test.costs, utility_knobs(split.train.costs))
     out = summarise(points, test.scores, test.costs, test.models)
     return {"aiq": out["aiq"], "rows": len(table), "space": artifact.default_space,
+            "sparse_k": artifact.params.sparse_k,
             "labelled_cells": int((~np.isnan(table.scores)).sum())}
 
 

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.learning.closed_loop import CACHE, DATA, OUT, ROUTING
+from bench.learning.closed_loop import CACHE, DATA, OUT, ROUTING, traffic_order
 from bench.learning.inprocess import judged_tables
 from bench.machine import machine
 from routers.datasets import load_llmrouter, load_routerbench, split
@@ -37,7 +37,7 @@ from routers.embedding import minilm_embedder
 from routers.knn.embed_cache import DiskCachedEmbedder
 from routers.knn.evaluate import summarise, sweep, utility_knobs
 from routers.knn.predict import KnnParams, model_priors, neighbour_predictions
-from routers.knn.sparse import search_depth
+from routers.knn.sparse import model_ks, search_depth
 
 
 def _pool(dataset: str) -> RoutingDataset:
@@ -50,12 +50,13 @@ def _aiq(table: RoutingDataset, raw: np.ndarray, val: RoutingDataset, raw_val: n
          params: KnnParams, knobs: list[float]) -> float:
     known = ~np.isnan(table.scores).all(axis=1)
     scores, costs, ref = table.scores[known], table.costs[known], raw[known]
-    depth = min(len(ref), search_depth(scores, params.k, params.depth_factor))
+    ks = model_ks(scores, params.k, params.sparse_k)
+    depth = min(len(ref), search_depth(scores, ks, params.depth_factor))
     sims = raw_val @ ref.T
     idx = np.argsort(-sims, axis=1)[:, :depth]
     top = np.take_along_axis(sims, idx, 1).astype(np.float32)
     quality, cost = neighbour_predictions(top, idx.astype(np.int64), scores, costs, params,
-                                          model_priors(scores))
+                                          model_priors(scores), ks)
     mean_cost = np.nanmean(np.where(np.isnan(scores), np.nan, costs), axis=0)
     cost = np.where(np.isnan(cost), np.nan_to_num(mean_cost)[None, :], cost)
     points = sweep(quality, cost, val.scores, val.costs, knobs)
@@ -72,6 +73,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tau", default="0.2")
     parser.add_argument("--beta", default="1,4")
     parser.add_argument("--depth", default="1,8", help="max search depth as a multiple of k")
+    parser.add_argument("--sparse-k", default="0", help="k of sparsely labelled models; 0: k")
+    # Traffic seeds: 0 is the file order; others shuffle the traffic (closed_loop.traffic_order)
+    # and reseed the judge's flips and the shadow picks.
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--out-suffix", default="")
+    parser.add_argument("--shadow-k", type=int, default=2, help="shadow models per prompt; 0: all")
     args = parser.parse_args(argv)
     print(f"command: .venv/bin/python bench/learning/tune_sparse.py {' '.join(argv)}".rstrip())
     print(machine())
@@ -84,35 +91,46 @@ def main(argv: list[str]) -> int:
     row_of = {p: i for i, p in enumerate(traffic.prompts)}
     knobs = utility_knobs(traffic.costs)
     sizes = [min(int(s), len(traffic)) for s in args.sizes.split(",")]
-    grid = [KnnParams(k=int(k), tau=float(t), prior_weight=float(b), depth_factor=int(d))
-            for k, t, b, d in itertools.product(args.k.split(","), args.tau.split(","),
-                                                args.beta.split(","), args.depth.split(","))]
+    grid = [KnnParams(k=int(k), tau=float(t), prior_weight=float(b), depth_factor=int(d),
+                      sparse_k=int(sk))
+            for k, t, b, d, sk in itertools.product(
+                args.k.split(","), args.tau.split(","), args.beta.split(","),
+                args.depth.split(","), args.sparse_k.split(","))]
     dense = {p: _aiq(traffic, raw_t, val, raw_v, p, knobs) for p in grid}
     rows: list[dict[str, Any]] = []
-    for rate, eps in itertools.product(args.rates.split(","), args.eps.split(",")):
-        for n, table in judged_tables(traffic, sizes, float(rate), float(eps), k=2).items():
+    for seed, rate, eps in itertools.product(
+            [int(x) for x in args.seeds.split(",")], args.rates.split(","), args.eps.split(",")):
+        order = traffic_order(len(traffic), len(traffic), seed)
+        for n, table in judged_tables(traffic.subset(order), sizes, float(rate), float(eps),
+                                      seed=seed, k=args.shadow_k or None).items():
             raw = np.stack([raw_t[row_of[p]] for p in table.prompts])
             for p in grid:
-                rows.append({"rate": rate, "eps": eps, "n": n, "params": p,
+                rows.append({"rate": rate, "eps": eps, "n": n, "params": p, "seed": seed,
                              "aiq": _aiq(table, raw, val, raw_v, p, knobs)})
-            print(f"  rate {rate} eps {eps} N {n}: " + ", ".join(
+            print(f"  seed {seed} rate {rate} eps {eps} N {n}: " + ", ".join(
                 f"{r['aiq']:.4f}" for r in rows[-len(grid):]), flush=True)
     lines = [(f"{args.dataset}: traffic {len(traffic)}, VALIDATION {len(val)} (TEST unused); "
               "AIQ on VALIDATION"), "",
-             ("| k | τ | β | depth ≤ k × | dense | mean sparse | mean ε=0.1, rate 1 | "
-              "N=2000 ε=0.1 rate 1 |"), "|---|---|---|---|---|---|---|---|"]
+             (f"seeds {args.seeds}; sizes {args.sizes}; ε {args.eps}; shadow rates {args.rates}; "
+              f"shadow models per prompt {args.shadow_k or 'all'}"),
+             "",
+             ("| k | sparse k | τ | β | depth ≤ k × | dense | mean sparse | mean ε=0.1, rate 1 | "
+              f"N={min(2000, len(traffic))} ε=0.1 rate 1 (sd over seeds) |"), "|---|---|---|---|---|---|---|---|---|"]
     for p in grid:
         mine = [r for r in rows if r["params"] == p]
         e01 = [r["aiq"] for r in mine if r["eps"] == "0.1" and r["rate"] == "1.0"]
         n2k = [r["aiq"] for r in mine if r["eps"] == "0.1" and r["rate"] == "1.0"
-               and r["n"] == 2000]
-        lines.append(f"| {p.k} | {p.tau} | {p.prior_weight} | {p.depth_factor} | "
-                     f"{dense[p]:.4f} | {np.mean([r['aiq'] for r in mine]):.4f} | "
-                     f"{np.mean(e01):.4f} | {np.mean(n2k) if n2k else float('nan'):.4f} |")
+               and r["n"] == min(2000, len(traffic))]
+        sd = f" ({np.std(n2k):.4f})" if len(n2k) > 1 else ""
+        lines.append(f"| {p.k} | {p.sparse_k or p.k} | {p.tau} | {p.prior_weight} | "
+                     f"{p.depth_factor} | {dense[p]:.4f} | "
+                     f"{np.mean([r['aiq'] for r in mine]):.4f} | "
+                     f"{np.mean(e01) if e01 else float('nan'):.4f} | "
+                     f"{np.mean(n2k) if n2k else float('nan'):.4f}{sd} |")
     lines.append(f"\n{time.perf_counter() - started:.0f} s in all.")
     text = "\n".join(lines) + "\n"
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"tune_sparse_{args.dataset}.md").write_text(text)
+    (OUT / f"tune_sparse_{args.dataset}{args.out_suffix}.md").write_text(text)
     print(text)
     return 0
 

@@ -99,7 +99,7 @@ def beta_posteriors(router: Any, request: RouteRequest,
             continue
         j = artifact.models.index(model)
         y = scores[rows, j]
-        known = first_labelled(~np.isnan(y)[None, :, None], params.k)[0, :, 0]
+        known = first_labelled(~np.isnan(y)[None, :, None], int(router.model_ks[j]))[0, :, 0]
         yes = float((w[known] * y[known]).sum())
         no = float((w[known] * (1.0 - y[known])).sum())
         prior = params.prior_weight

@@ -5,7 +5,8 @@ Quality of model m for a prompt with neighbours j (similarity s_j):
     q_m = (Σ_j w_j y_jm + β p_m) / (Σ_j w_j + β),   w_j = exp((s_j − s_1) / τ),
 
 summing, for each model, over its own first k neighbours whose outcome y_jm is known
-(routers.knn.sparse: the search goes deeper when labels are sparse); p_m is the model's mean known score
+(routers.knn.sparse: the search goes deeper when labels are sparse, and a sparsely labelled
+model may read `sparse_k` of them); p_m is the model's mean known score
 over the reference set, so a model nobody near the prompt has tried falls back to its prior. The nearest neighbour
 has weight 1, so β reads as "the prior counts like β nearest neighbours".
 (A local prior, the mean over the 128-256 nearest prompts, was tried as a label-free
@@ -24,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routers.base import Objective
-from routers.knn.sparse import first_labelled
+from routers.knn.sparse import first_labelled, model_ks
 
 FloatMatrix = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,6 +50,11 @@ class KnnParams:
     # Search up to this many times k deep so each model finds k labelled neighbours when
     # labels are sparse (routers.knn.sparse); 1: the first k neighbours for every model.
     depth_factor: int = 8
+    # Labelled neighbours a sparsely labelled model reads (routers.knn.sparse.model_ks: the
+    # learning loop's few, judge-noisy labels); 0: k. Dense reference sets never use it.
+    # 128 (4 × k) chosen on VALIDATION over {32, 64, 96, 128, 192, 256}
+    # (bench/results/learning/tune_sparse_*_sparsek*.md).
+    sparse_k: int = 128
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,9 +75,14 @@ def neighbour_predictions(
     costs: FloatMatrix,
     params: KnnParams,
     priors: FloatMatrix | None = None,
+    ks: IntArray | None = None,
 ) -> tuple[FloatMatrix, FloatMatrix]:
-    """(quality, neighbour cost), each (n_queries, n_models); cost NaN where no neighbour knows."""
+    """(quality, neighbour cost), each (n_queries, n_models); cost NaN where no neighbour knows.
+
+    `priors` and `ks` (labelled neighbours per model) are derived from `scores` when not given.
+    """
     priors = model_priors(scores) if priors is None else priors
+    ks = model_ks(scores, params.k, params.sparse_k) if ks is None else ks
     n, m = idx.shape[0], scores.shape[1]
     quality = np.empty((n, m))
     cost = np.empty((n, m))
@@ -84,7 +95,7 @@ def neighbour_predictions(
         w = np.where(valid, np.exp((s - np.where(np.isfinite(top), top, 0.0)) / params.tau), 0.0)
         y = scores[np.where(valid, rows, 0)]  # (b, k, m)
         c = costs[np.where(valid, rows, 0)]
-        known = first_labelled(~np.isnan(y) & valid[:, :, None], params.k)
+        known = first_labelled(~np.isnan(y) & valid[:, :, None], ks)
         wk = w[:, :, None] * known
         num = (wk * np.where(known, y, 0.0)).sum(axis=1)
         den = wk.sum(axis=1)

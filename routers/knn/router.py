@@ -38,7 +38,7 @@ from routers.knn.predict import (
     neighbour_predictions,
 )
 from routers.knn.projection import Vectors
-from routers.knn.sparse import search_depth
+from routers.knn.sparse import model_ks, search_depth
 
 FloatMatrix = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -103,6 +103,11 @@ class KnnRouter:
         """Neighbours each query fetches: k, or deeper where labels are sparse."""
         return self._depth
 
+    @property
+    def model_ks(self) -> IntArray:
+        """Labelled neighbours each model's estimate reads (k, or sparse_k where sparse)."""
+        return self._ks
+
     def predict(
         self,
         raw: Vectors,
@@ -120,7 +125,8 @@ class KnnRouter:
         if exclude is not None:
             sims, idx = drop_self(sims, idx, exclude, depth)
         quality, neighbour_cost = neighbour_predictions(
-            sims, idx, self.artifact.scores, self.artifact.costs, self.params, self._priors
+            sims, idx, self.artifact.scores, self.artifact.costs, self.params, self._priors,
+            self._ks,
         )
         cost = blend_costs(neighbour_cost, estimated_costs, self.params.cost_blend)
         cost = np.where(np.isnan(cost), self._mean_costs[None, :], cost)
@@ -156,14 +162,16 @@ class KnnRouter:
         return grown
 
     def _reference_stats(self) -> None:
-        """Per-model priors, mean costs and the search depth, from the reference outcomes."""
+        """Per-model priors, mean costs, neighbour counts and the search depth, from the
+        reference outcomes."""
         scores, costs = self.artifact.scores, self.artifact.costs
         self._priors = model_priors(scores)
         known = ~np.isnan(scores) & ~np.isnan(costs)
         self._mean_costs = np.where(known, costs, 0.0).sum(axis=0) / np.maximum(
             known.sum(axis=0), 1
         )
-        self._depth = search_depth(scores, self.params.k, self.params.depth_factor)
+        self._ks = model_ks(scores, self.params.k, self.params.sparse_k)
+        self._depth = search_depth(scores, self._ks, self.params.depth_factor)
 
     def route(
         self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy

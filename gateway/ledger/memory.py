@@ -302,11 +302,12 @@ class InMemorySpendStore:
             del self._holds[tenant]
         for key in live.window_keys:
             slot = (tenant, key)
-            left = self._held[slot] - live.amount
+            # .get: a window whose holds are all $0 has no total (it was dropped at 0).
+            left = self._held.get(slot, 0) - live.amount
             if left:
                 self._held[slot] = left
             else:
-                del self._held[slot]
+                self._held.pop(slot, None)
 
     def _check_fits(self, tenant: str, window: BudgetWindow, amount: int) -> None:
         limit = limit_to_nanos(window.limit_usd)

@@ -113,3 +113,22 @@ async def test_settled_holds_do_not_pile_up_in_the_expiry_heap_until_their_ttl()
         await store.settle(hold, 0.001, record_for(hold, 0.001))
     assert peak <= 1026
     assert store.live_holds()[0] == 0
+
+
+async def test_zero_dollar_holds_come_and_go_beside_real_ones() -> None:
+    """A $0 hold (a free model) adds nothing to its window's total, and dropping it, or the
+    last real hold before it, never loses track of the total (found by the property test)."""
+    store = InMemorySpendStore(clock=Clock())
+    month = window(limit_usd=1.0)
+    free1 = await store.reserve("acme", "free1", 0.0, [month], ttl_s=10)
+    free2 = await store.reserve("acme", "free2", 0.0, [month], ttl_s=10)
+    await store.release(free1)
+    await store.release(free2)
+    paid = await store.reserve("acme", "paid", 0.25, [month], ttl_s=10)
+    free3 = await store.reserve("acme", "free3", 0.0, [month], ttl_s=10)
+    [state] = await store.state("acme", [month])
+    assert state.reserved_nanos == to_nanos(0.25)
+    await store.settle(paid, 0.20, record_for(paid, 0.20))
+    await store.release(free3)
+    [state] = await store.state("acme", [month])
+    assert (state.reserved_nanos, state.spent_nanos) == (0, to_nanos(0.20))

@@ -94,7 +94,10 @@ def _serve(config: Path | None, host: str, port: int, local_model_url: str | Non
                     port=port, log_level="warning", access_log=False,
                     timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
         return
-    uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False,
+    from gateway.gc_tuning import after_startup
+
+    uvicorn.run(after_startup(asgi), host=host, port=port, log_level="warning",
+                access_log=False,
                 timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
 
 

@@ -41,8 +41,9 @@ def worker_env(config_path: Path, log_level: str) -> None:
 def app_from_env() -> Any:
     """uvicorn's app factory in each worker: logging as the parent set it, then the app."""
     from gateway.config import load_config
+    from gateway.gc_tuning import after_startup
     from gateway.logs import configure_logging
     from gateway.server import ServeOptions, make_app
 
     configure_logging(os.environ.get(LOG_LEVEL_ENV, "info"))
-    return make_app(ServeOptions(load_config(os.environ[CONFIG_ENV])))
+    return after_startup(make_app(ServeOptions(load_config(os.environ[CONFIG_ENV]))))

@@ -58,7 +58,7 @@ def top_entries(collapsed: Path) -> tuple[int, list[tuple[str, int]], list[tuple
 COMPONENTS = (  # (label, how the innermost frame's file starts, as py-spy names it)
     ("spend log thread: write + fsync", ("gateway/ledger/journal.py", "concurrent/futures/",
                                          "threading.py")),
-    ("language ID (py3langid, numpy)", ("py3langid/", "numpy/")),
+    ("language ID (py3langid, numpy)", ("py3langid/", "numpy/", "pricing/langid.py")),
     ("token counts (tiktoken)", ("tiktoken/",)),
     ("costroute pipeline", ("gateway/", "pricing/", "routers/", "dispatch.py", "http.py",
                             "pool.py", "normalize.py")),

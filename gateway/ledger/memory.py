@@ -16,6 +16,8 @@ replays only the lines after it (gateway/ledger/journal.py, snapshot.py).
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -70,6 +72,15 @@ class InMemorySpendStore:
         self._lock = threading.Lock()
         self._spent: dict[tuple[str, str], int] = {}
         self._holds: dict[str, dict[str, _LiveHold]] = {}
+        # What the live holds add up to per (tenant, window key), kept as holds come and go,
+        # so that a reserve checks its windows in O(1) instead of summing the tenant's holds.
+        self._held: dict[tuple[str, str], int] = {}
+        # (expires_at, seq, tenant, request_id, hold): the holds by expiry. A settled, released
+        # or topped-up hold leaves its entry behind; it is skipped when it comes up (the hold
+        # is no longer the one under that id) and dropped when the heap is rebuilt.
+        self._expiry: list[tuple[float, int, str, str, _LiveHold]] = []
+        self._expiry_seq = itertools.count()
+        self._live = 0  # live holds, of every tenant
         # Request ids are random per request and a failed settle is undone before the guard
         # retries it, so a repeat can only come from the same request's own code paths:
         # two minutes of markers cover that, where every marker ever grew without bound.
@@ -107,14 +118,14 @@ class InMemorySpendStore:
         check_reservation(amount, windows, ttl_s)
         now = self._clock()
         with self._lock:
-            holds = self._live_holds(tenant, now)
+            self._expire(now)
             if (tenant, request_id) in self._settled:
                 raise RequestAlreadySettled(request_id)
-            if request_id not in holds:
+            if request_id not in self._holds.get(tenant, ()):
                 for window in windows:
-                    self._check_fits(tenant, holds, window, amount)
-                keys = tuple(w.key for w in windows)
-                holds[request_id] = _LiveHold(amount, keys, now + ttl_s)
+                    self._check_fits(tenant, window, amount)
+                keys = tuple(dict.fromkeys(w.key for w in windows))  # each window counted once
+                self._put(tenant, request_id, _LiveHold(amount, keys, now + ttl_s))
         return Hold(tenant, request_id, amount_usd, tuple(windows))
 
     async def top_up(self, hold: Hold, amount_usd: float, ttl_s: float) -> Hold:
@@ -123,17 +134,17 @@ class InMemorySpendStore:
         check_reservation(amount, hold.windows, ttl_s)
         now = self._clock()
         with self._lock:
-            holds = self._live_holds(hold.tenant, now)
+            self._expire(now)
             if (hold.tenant, hold.request_id) in self._settled:
                 raise RequestAlreadySettled(hold.request_id)
-            live = holds.get(hold.request_id)
+            live = self._holds.get(hold.tenant, {}).get(hold.request_id)
             held = live.amount if live is not None else 0
             if amount <= held:
                 return hold
             for window in hold.windows:
-                self._check_fits(hold.tenant, holds, window, amount - held)
-            keys = tuple(w.key for w in hold.windows)
-            holds[hold.request_id] = _LiveHold(amount, keys, now + ttl_s)
+                self._check_fits(hold.tenant, window, amount - held)
+            keys = tuple(dict.fromkeys(w.key for w in hold.windows))
+            self._put(hold.tenant, hold.request_id, _LiveHold(amount, keys, now + ttl_s))
         return Hold(hold.tenant, hold.request_id, amount_usd, tuple(hold.windows))
 
     async def settle(self, hold: Hold, actual_usd: float, record: SpendRecord) -> None:
@@ -145,7 +156,7 @@ class InMemorySpendStore:
         with self._lock:
             if key in self._settled:
                 return
-            self._holds.get(hold.tenant, {}).pop(hold.request_id, None)
+            self._drop(hold.tenant, hold.request_id)
             self._add_spend(hold.tenant, entry.window_keys, actual)
             self._settled.add(key)
             if self._writer is None:
@@ -166,16 +177,16 @@ class InMemorySpendStore:
     async def release(self, hold: Hold) -> None:
         """Drops the hold if it is still live; a no-op otherwise."""
         with self._lock:
-            self._holds.get(hold.tenant, {}).pop(hold.request_id, None)
+            self._drop(hold.tenant, hold.request_id)
 
     async def state(self, tenant: str, windows: Sequence[BudgetWindow]) -> list[WindowState]:
         """Spent and live-held nano-dollars of each window, in the order given."""
         now = self._clock()
         with self._lock:
-            holds = self._live_holds(tenant, now)
+            self._expire(now)
             return [
                 WindowState.of_nanos(
-                    w, self._spent.get((tenant, w.key), 0), _held(holds, w.key)
+                    w, self._spent.get((tenant, w.key), 0), self._held.get((tenant, w.key), 0)
                 )
                 for w in windows
             ]
@@ -205,6 +216,12 @@ class InMemorySpendStore:
     @property
     def journal(self) -> SpendJournal | None:
         return None if self._writer is None else self._writer.journal
+
+    def live_holds(self) -> tuple[int, int]:
+        """How many holds are live, and how many entries the expiry heap keeps for them
+        (bounded by about twice the live holds)."""
+        with self._lock:
+            return self._live, len(self._expiry)
 
     def settled_markers(self) -> int:
         """How many settled request ids the repeat check holds (bounded by settled_ttl_s)."""
@@ -249,17 +266,52 @@ class InMemorySpendStore:
 
     # -- internals (call with the lock held) -------------------------------------------------
 
-    def _live_holds(self, tenant: str, now: float) -> dict[str, _LiveHold]:
-        holds = self._holds.setdefault(tenant, {})
-        for request_id in [rid for rid, h in holds.items() if h.expires_at <= now]:
-            del holds[request_id]
-        return holds
+    def _expire(self, now: float) -> None:
+        """Drops every hold whose TTL has run out (of any tenant), earliest first."""
+        expiry = self._expiry
+        while expiry and expiry[0][0] <= now:
+            _, _, tenant, request_id, live = heapq.heappop(expiry)
+            if self._holds.get(tenant, {}).get(request_id) is live:
+                self._drop(tenant, request_id)
 
-    def _check_fits(
-        self, tenant: str, holds: dict[str, _LiveHold], window: BudgetWindow, amount: int
-    ) -> None:
+    def _put(self, tenant: str, request_id: str, live: _LiveHold) -> None:
+        """Makes `live` the hold under `request_id` (replacing a smaller one: a top-up)."""
+        self._drop(tenant, request_id)
+        self._holds.setdefault(tenant, {})[request_id] = live
+        self._live += 1
+        for key in live.window_keys:
+            slot = (tenant, key)
+            self._held[slot] = self._held.get(slot, 0) + live.amount
+        expiry = self._expiry
+        # Settled holds leave their entries until their TTL: past twice the live holds
+        # (and a floor, so small stores never bother), rebuild the heap from the live ones.
+        if len(expiry) > 1024 and len(expiry) > 2 * self._live:
+            expiry[:] = [e for e in expiry if self._holds.get(e[2], {}).get(e[3]) is e[4]]
+            heapq.heapify(expiry)
+        heapq.heappush(expiry, (live.expires_at, next(self._expiry_seq), tenant, request_id,
+                                live))
+
+    def _drop(self, tenant: str, request_id: str) -> None:
+        """Removes the hold under `request_id`, if any, and its amount from the totals."""
+        holds = self._holds.get(tenant)
+        live = holds.pop(request_id, None) if holds is not None else None
+        if live is None:
+            return
+        self._live -= 1
+        if not holds:
+            del self._holds[tenant]
+        for key in live.window_keys:
+            slot = (tenant, key)
+            # .get: a window whose holds are all $0 has no total (it was dropped at 0).
+            left = self._held.get(slot, 0) - live.amount
+            if left:
+                self._held[slot] = left
+            else:
+                self._held.pop(slot, None)
+
+    def _check_fits(self, tenant: str, window: BudgetWindow, amount: int) -> None:
         limit = limit_to_nanos(window.limit_usd)
-        used = self._spent.get((tenant, window.key), 0) + _held(holds, window.key)
+        used = self._spent.get((tenant, window.key), 0) + self._held.get((tenant, window.key), 0)
         if used + amount > limit:
             raise InsufficientBudget(window, from_nanos(max(0, limit - used)))
 
@@ -268,6 +320,3 @@ class InMemorySpendStore:
             slot = (tenant, window_key)
             self._spent[slot] = self._spent.get(slot, 0) + nanos
 
-
-def _held(holds: dict[str, _LiveHold], window_key: str) -> int:
-    return sum(h.amount for h in holds.values() if window_key in h.window_keys)

@@ -77,17 +77,23 @@ def window_rows(entries: Sequence[SettledEntry]) -> list[tuple[str, str, str]]:
     return [(e.record.tenant, e.record.request_id, key) for e in entries for key in e.window_keys]
 
 
-def rollup_rows(entries: Sequence[SettledEntry]) -> tuple[list[tuple[Any, ...]],
-                                                          list[tuple[Any, ...]]]:
-    """The deltas of `spend_daily` and `spend_hourly` for newly stored entries, in key order."""
+def rollup_rows(entries: Sequence[SettledEntry],
+                rows: Sequence[tuple[Any, ...]] | None = None,
+                ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The deltas of `spend_daily` and `spend_hourly` for newly stored entries, in key order.
+
+    `rows`, when given, are the entries' `spend_row`s (the caller inserted them already)."""
     daily: dict[tuple[Any, ...], list[int]] = {}
     hourly: dict[tuple[Any, ...], list[int]] = {}
-    for entry in entries:
-        row = spend_row(entry)
+    days: dict[int, str] = {}  # a batch spans a day or two: format each once
+    for entry, row in zip(entries, rows if rows is not None else map(spend_row, entries),
+                          strict=True):
         # floor(), as the raw rows are compared to an hour's first second: a row is in exactly
         # one hour and one day whichever table a range reads it from.
         hour = int(row[2] // HOUR_S)
-        day = _day_name(hour // HOURS_PER_DAY)
+        day = days.get(hour // HOURS_PER_DAY)
+        if day is None:
+            day = days[hour // HOURS_PER_DAY] = _day_name(hour // HOURS_PER_DAY)
         # A tenant without budgets has no windows: its requests show under period "-".
         for period in ("", *(entry.window_keys or ("-",))):
             # spend_row: tenant, id, at, model, route, tier, language, purpose, ...
@@ -282,10 +288,12 @@ def store_spend_sqlite(conn: Any, entries: list[SettledEntry]) -> None:
     """One IMMEDIATE transaction on a sqlite3 connection in autocommit mode."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        new = [e for e in entries if conn.execute(INSERT_SPEND, spend_row(e)).rowcount == 1]
+        rows = [spend_row(e) for e in entries]
+        new = [(e, row) for e, row in zip(entries, rows, strict=True)
+               if conn.execute(INSERT_SPEND, row).rowcount == 1]
         if new:
-            conn.executemany(INSERT_WINDOW, window_rows(new))
-            daily, hourly = rollup_rows(new)
+            conn.executemany(INSERT_WINDOW, window_rows([e for e, _ in new]))
+            daily, hourly = rollup_rows([e for e, _ in new], [row for _, row in new])
             conn.executemany(UPSERT_DAILY, daily)
             conn.executemany(UPSERT_HOURLY, hourly)
         conn.execute("COMMIT")

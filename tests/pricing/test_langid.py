@@ -83,3 +83,34 @@ def test_user_text_decides_over_an_english_system_prompt(
     ]
     assert "helpful" not in prompt_text(messages)
     assert identify_messages(identifier, messages).language == "hin"
+
+
+def test_the_fast_scorer_answers_as_py3langid_does(flores_sample: list[dict[str, str]]) -> None:
+    """`Py3LangidIdentifier` scores with its own `_Scorer` (float32 rows kept hot, a dict
+    count) instead of py3langid's `classify`: on every FLORES-200 sentence of the sample (204
+    languages, scripts and aliases included), cut to the 512 characters the gateway reads,
+    and on texts with no features at all, the label is the same and so is the confidence,
+    to float32 rounding."""
+    from pricing.langid import _Scorer, _shipped_model
+
+    model = _shipped_model()
+    scorer = _Scorer.of(model)
+    assert scorer is not None  # the shipped py3langid is the layout the scorer reads
+    texts = [sentence[:512] for row in flores_sample for code, sentence in row.items()
+             if code != "id"]
+    texts += ["", "   ", "1234 5678", "!!!", "ДОБРО ПОЖАЛОВАТЬ", "srpski језик је леп"]
+    for text in texts:
+        label, confidence = scorer.classify(text)
+        expected_label, expected_confidence = model.classify(text)
+        assert label == expected_label, text
+        assert confidence == pytest.approx(float(expected_confidence), rel=1e-5, abs=1e-7), text
+
+
+def test_the_fast_scorer_falls_back_to_py3langid_once_its_hot_rows_are_full() -> None:
+    from pricing.langid import _Scorer, _shipped_model
+
+    model = _shipped_model()
+    scorer = _Scorer(model, hot_rows=4)  # fewer than one prompt's features
+    for text in ("Write one sentence about the sea.", "Écris une phrase sur la mer."):
+        assert scorer.classify(text) == model.classify(text)
+    assert len(scorer._slots) == 4

@@ -15,6 +15,7 @@ manifest's `version` block defined here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,9 +117,12 @@ def train_knn_version(
 ) -> TrainedVersion:
     """Fit, publish and describe one new k-NN version; returns its id and manifest."""
     from eval.artifact_metrics import held_out_metrics
+    from routers.datasets.text import embedding_text
     from routers.knn.artifact import save_artifact
     from routers.knn.fit import FitConfig, fit_knn
+    from routers.knn.replay import load_replayable
     from routers.knn.train import TrainConfig
+    from routers.train_progress import ProgressEmbedder, reuse_note
 
     progress = progress or NullTrainProgress()
     train, held = split_for_training(outcomes, request.tenant)
@@ -130,8 +134,17 @@ def train_knn_version(
     path = registry.path(version)
     metrics = None
     if held is not None:
+        if hasattr(embedder, "known"):
+            # An embedder over stored vectors remembers what it embeds: embedded here, with a
+            # bar, the replay below finds the held-out vectors, and the next retrain too.
+            texts = [embedding_text(p) for p in held.prompts]
+            progress.stage(f"embedding {len(held)} held-out prompts"
+                           f" ({embedder.name}{reuse_note(embedder, texts)})", len(texts))
+            ProgressEmbedder(embedder, progress).embed(texts)
         progress.stage(f"replaying {len(held)} held-out prompts beside the lookup")
-        metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed)
+        factories = {"knn": functools.partial(load_replayable, embedder=embedder)}
+        metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed,
+                                   factories=factories)
     data = data_block(request, artifact.manifest["data_hash"], train, held)
     manifest = registry.annotate(version, version_block(
         version, "knn", parent.version if parent else None, request, data, metrics))

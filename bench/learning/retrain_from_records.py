@@ -274,6 +274,9 @@ def main() -> None:
     parser.add_argument("--auto-share", type=float, nargs="+", default=[1.0],
                         help="warm runs: share of captured prompts routed by the `auto` k-NN "
                         "route, whose vectors capture stored (the cold run is share 0.0)")
+    parser.add_argument("--vectors-from", type=Path, default=None,
+                        help="a store left by an earlier cold run of the same --prompts and "
+                        "--seed (every prompt's vector): skip the cold runs, seed from it")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -297,11 +300,12 @@ def main() -> None:
           flush=True)
     encoder = "hashing" if args.embedder == "hashing" else "all-MiniLM-L6-v2"
     runs: dict[str, Any] = {}
-    vectors_from: Path | None = None  # a store whose text vectors cover every prompt
+    vectors_from: Path | None = args.vectors_from  # text vectors of every prompt
     for kind in ("knn", "cascade"):
         if args.only and args.only != kind:
             continue
-        plan = [("cold", 0.0)] + [(f"warm{share:g}", share) for share in args.auto_share]
+        plan = [] if args.vectors_from else [("cold", 0.0)]
+        plan += [(f"warm{share:g}", share) for share in args.auto_share]
         for mode, share in plan:
             name = f"{kind}-{mode}"
             db = work / f"{name}.sqlite3"
@@ -322,7 +326,7 @@ def main() -> None:
                                 f"{seeded:,} prompt vectors as capture leaves them "
                                 f"(share routed by auto {share:g})"))
             runs[name] = run
-            if share == 0 and vectors_from is None:
+            if share == 0:
                 vectors_from = db  # the cold run stored every prompt's vector
             print(f"  {run['wall_s']} s, load mean {run['load_mean_1m']}", flush=True)
     result = {
@@ -341,7 +345,7 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "retrain_from_records" + ("" if args.prompts == 10_000 else f"_{args.prompts}") + (
-        f"_{args.only}" if args.only else "")
+        f"_{args.only}" if args.only else "") + ("_warm" if args.vectors_from else "")
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / f"{stem}.md").write_text(report_md(result))
     print(f"wrote {args.out / stem}.json/.md; work files in {work}", flush=True)

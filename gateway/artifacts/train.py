@@ -15,11 +15,11 @@ manifest's `version` block defined here.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from routers.datasets.format import RoutingDataset
 from routers.datasets.records import (
@@ -34,6 +34,10 @@ from routers.datasets.records import (
 from routers.embedding import Embedder
 from routers.train_progress import NullTrainProgress, TrainProgress
 from routers.versions.store import VersionStore
+
+if TYPE_CHECKING:
+    from eval.registry import ArtifactFactory
+    from eval.sweep import ReplayableRouter
 
 MIN_TRAIN_PROMPTS = 20
 MIN_HELD_OUT_PROMPTS = 5
@@ -107,6 +111,15 @@ def version_block(version: str, kind: str, parent: str | None, request: RecordsR
     }
 
 
+def replay_factory(load: Callable[..., Any], embedder: Embedder) -> ArtifactFactory:
+    """An `eval.registry` factory: `load(directory, manifest, embedder=embedder)`."""
+    def factory(directory: Path, manifest: Mapping[str, Any]) -> ReplayableRouter:
+        router: ReplayableRouter = load(directory, manifest, embedder=embedder)
+        return router
+
+    return factory
+
+
 def train_knn_version(
     outcomes: Sequence[OutcomeRow],
     registry: VersionStore,
@@ -142,7 +155,7 @@ def train_knn_version(
                            f" ({embedder.name}{reuse_note(embedder, texts)})", len(texts))
             ProgressEmbedder(embedder, progress).embed(texts)
         progress.stage(f"replaying {len(held)} held-out prompts beside the lookup")
-        factories = {"knn": functools.partial(load_replayable, embedder=embedder)}
+        factories = {"knn": replay_factory(load_replayable, embedder)}
         metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed,
                                    factories=factories)
     data = data_block(request, artifact.manifest["data_hash"], train, held)

@@ -10,7 +10,6 @@ all usable, since the scorer must judge every stage a prompt reaches.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from gateway.artifacts.train import (
     RecordsRequest,
     TrainedVersion,
     data_block,
+    replay_factory,
     split_for_training,
     version_block,
 )
@@ -73,7 +73,7 @@ def train_cascade_version(
     if replayable is not None and len(replayable) >= MIN_HELD_OUT_PROMPTS:
         progress.phase(f"replaying {len(replayable):,} held-out prompts beside the lookup", 1)
         # The trainer's embedder: it holds the vectors already computed or stored.
-        factories = {"cascade": functools.partial(load_replayable, embedder=embedder)}
+        factories = {"cascade": replay_factory(load_replayable, embedder)}
         metrics = held_out_metrics(path, replayable, train, resamples=resamples,
                                    seed=request.seed, factories=factories)
         progress.advance()

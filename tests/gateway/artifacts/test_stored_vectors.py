@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from gateway.artifacts.stored_vectors import StoredVectorEmbedder, read_stored, write_fresh
-from gateway.artifacts.train import RecordsRequest, train_knn_version
+from gateway.artifacts.train import RecordsRequest, split_for_training, train_knn_version
 from gateway.records.capture import kept_vector
 from gateway.records.memory import MemoryRecordStore
 from gateway.records.vectors import as_array
 from routers.base import PromptVector
 from routers.datasets.text import embedding_text, text_hash
 from routers.embedding import HashingEmbedder, Vectors
+from routers.train_progress import EMBED_BATCH
 from routers.versions.registry import ArtifactRegistry
 from tests.gateway.artifacts.records_data import labelled_store, outcomes
 
@@ -34,6 +35,16 @@ class CountingEmbedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         self.texts.extend(texts)
         return self.inner.embed(texts)
+
+
+class SpyStored(StoredVectorEmbedder):
+    """Records every call, to see the held-out replay go through this embedder."""
+
+    calls: list[list[str]]
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls = [*getattr(self, "calls", []), list(texts)]
+        return super().embed(texts)
 
 
 def test_only_misses_are_embedded_once_and_kept_for_writing_back() -> None:
@@ -70,10 +81,16 @@ def test_a_retrain_on_stored_vectors_embeds_nothing_and_builds_the_same_version(
     asyncio.run(write_fresh(store, first_embedder))
 
     warm = CountingEmbedder()
-    second_embedder = StoredVectorEmbedder(warm, asyncio.run(read_stored(store, "hashing", texts)))
+    second_embedder = SpyStored(warm, asyncio.run(read_stored(store, "hashing", texts)))
     second = train_knn_version(rows, ArtifactRegistry(tmp_path / "b"), REQUEST, second_embedder,
                                resamples=100)
     assert warm.texts == [] and second_embedder.fresh == {}
+    # The held-out replay embedded its prompts through this embedder, not a process-wide one.
+    _, held = split_for_training(rows, "acme")
+    assert held is not None
+    held_texts = [embedding_text(p) for p in held.prompts]
+    assert len(held_texts) <= EMBED_BATCH  # so the bar's pass is one call too
+    assert sum(call == held_texts for call in second_embedder.calls) == 2  # bar, then replay
     assert second.manifest["version"]["metrics"] == first.manifest["version"]["metrics"]
     assert second.manifest["version"]["data"] == first.manifest["version"]["data"]
 

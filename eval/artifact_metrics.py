@@ -10,7 +10,7 @@ same bootstrap resamples of prompts for both curves.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 from eval.baselines import TaskLookup
 from eval.config import EvalConfig
 from eval.paired import AiqDifference, aiq_difference
-from eval.registry import load_artifact
+from eval.registry import ArtifactFactory, load_artifact
 from eval.replay import replay, standard_candidates
 from eval.results import CandidateResult, DatasetResult
 from eval.scoring import evaluate
@@ -48,9 +48,13 @@ def held_out_metrics(
     train: RoutingDataset | None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
+    factories: Mapping[str, str | ArtifactFactory] | None = None,
 ) -> dict[str, Any]:
-    """The manifest's `metrics` block: the artifact, the lookup and the best single model."""
-    router = Renamed(load_artifact(artifact), "artifact")
+    """The manifest's `metrics` block: the artifact, the lookup and the best single model.
+
+    `factories` (as `eval.registry.load_artifact` takes them) let a trainer replay with its
+    own embedder, which already holds the held-out prompts' vectors."""
+    router = Renamed(load_artifact(artifact, factories), "artifact")
     result = _evaluate(held_out, [router], train, resamples, seed)
     candidates = {c.name: c for c in result.pooled.candidates}
     versus = next((d for d in result.pooled.versus_lookup if d.candidate == "artifact"), None)

@@ -3,7 +3,8 @@
 An artifact is a directory with a `manifest.json` holding at least `{"kind": ...}`. The kind
 names a factory `load(directory: Path, manifest: dict) -> ReplayableRouter`, imported only
 when an artifact of that kind is loaded. A manifest may also name its own factory as
-`"replay": "package.module:function"`, so a new router plugs in without editing this file.
+`"replay": "package.module:function"`, so a new router plugs in without editing this file;
+factories passed to `load_artifact` for the kind win over it.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ def load_artifact(
     table: Mapping[str, str | ArtifactFactory] = (
         builtin_factories() if factories is None else factories
     )
-    target = manifest.get("replay") or table.get(kind)
+    # A factory the caller names for this kind wins over the manifest's own (a trainer
+    # replays with its embedder); otherwise the manifest's, then the built-in one.
+    chosen = factories.get(kind) if factories is not None else None
+    target = chosen or manifest.get("replay") or table.get(kind)
     if target is None:
         known = ", ".join(sorted(table)) or "none"
         raise ArtifactError(

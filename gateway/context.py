@@ -25,3 +25,6 @@ class RequestContext:
     # (gateway/records/capture.py); kept out of `log`, which is written to the access log.
     candidates: list[dict[str, Any]] = field(default_factory=list)
     language: str | None = None
+    # The prompt's vector if the router embedded it (routers.base.PromptVector): capture
+    # stores it with the record, so a retrain reuses it.
+    prompt_vector: Any = None

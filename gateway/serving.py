@@ -123,6 +123,8 @@ class ChatService:
                                                policy)
         else:
             decision = target.router.route(route_request, candidates, policy)
+        # Taken before exploration may swap the decision: the prompt's vector stays valid.
+        ctx.prompt_vector = decision.prompt_vector
         if self.explorer is not None:
             decision = await self.explorer.revise(ctx, target.router, route_request,
                                                   candidates, policy, decision)

@@ -65,6 +65,18 @@ class Decision:
     predicted_cost_usd: float
     predicted_quality: float | None = None
     runner_up: str | None = None
+    # The vector the router computed for the prompt, if it embedded one: the gateway keeps
+    # it with the captured record so that retraining does not embed the prompt again.
+    prompt_vector: PromptVector | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptVector:
+    """`vector` (a (d,) float32 array) is what encoder `encoder` made of exactly `text`."""
+
+    text: str
+    encoder: str
+    vector: Any
 
 
 @runtime_checkable

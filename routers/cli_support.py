@@ -9,6 +9,8 @@ import typer
 
 # Bad input from the user's files surfaces as these; anything else is a bug and keeps its trace.
 ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, KeyError)
+# MiniLM threads of a training command (see build_embedder).
+TRAIN_THREADS = 1
 
 
 def fail(message: str) -> NoReturn:
@@ -18,7 +20,7 @@ def fail(message: str) -> NoReturn:
 
 def build_embedder(name: str, cache: Path | None) -> object:
     """`minilm` or `static` (behind a disk cache when `cache` is given), or test-only `hashing`."""
-    from routers.embedding import CachedEmbedder, Embedder, HashingEmbedder, MiniLMEmbedder
+    from routers.embedding import CachedEmbedder, Embedder, HashingEmbedder, minilm_embedder
     from routers.knn.embed_cache import DiskCachedEmbedder
     from routers.static_embedding import StaticEmbedder
 
@@ -26,7 +28,11 @@ def build_embedder(name: str, cache: Path | None) -> object:
         return HashingEmbedder()
     inner: Embedder
     if name == "minilm":
-        inner = MiniLMEmbedder(threads=2)
+        # The serving backend (ONNX Runtime when installed), so a retrain's vectors are
+        # bit-for-bit those the gateway stores with captured prompts (torch's differ by
+        # ~2e-7). One thread: a batch job beside a gateway on a shared 2-core machine gets
+        # ~1.9x the texts/s of two spinning threads (bench/learning/embed_backends.py).
+        inner = minilm_embedder(threads=TRAIN_THREADS)
     elif name == "static":
         inner = StaticEmbedder()
     else:

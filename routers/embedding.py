@@ -246,12 +246,13 @@ def onnx_available() -> bool:
     return exported or importlib.util.find_spec("onnx") is not None
 
 
-def minilm_embedder(backend: str | None = None) -> Embedder:
-    """MiniLM on the requested backend ("onnx", "torch"), or the faster available one."""
+def minilm_embedder(backend: str | None = None, threads: int | None = None) -> Embedder:
+    """MiniLM on the requested backend ("onnx", "torch"), or the faster available one;
+    `threads` per run (default: ONNX Runtime 2, torch its own default)."""
     backend = backend or os.environ.get(BACKEND_ENV, "auto")
     if backend == "onnx" or (backend == "auto" and onnx_available()):
-        return OnnxMiniLMEmbedder()
-    return MiniLMEmbedder()
+        return OnnxMiniLMEmbedder(threads=threads or 2)
+    return MiniLMEmbedder(threads=threads)
 
 
 class HashingEmbedder:

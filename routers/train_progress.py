@@ -83,6 +83,19 @@ class RichTrainProgress:
             self._task = None
 
 
+def reuse_note(embedder: object, texts: Sequence[str]) -> str:
+    """"; M reused from <source>" when `embedder` already holds vectors of some `texts`.
+
+    An embedder over stored vectors (gateway/artifacts/stored_vectors.py) says so with
+    `known(texts)` and `reuse_source`; any other embedder gets no note, and the `Embedder`
+    protocol stays as narrow as serving needs it.
+    """
+    known = getattr(embedder, "known", None)
+    if known is None:
+        return ""
+    return f"; {known(texts):,} reused from {getattr(embedder, 'reuse_source', 'stored vectors')}"
+
+
 class ProgressEmbedder:
     """`inner`, embedding in batches and advancing `progress` by each batch's size."""
 

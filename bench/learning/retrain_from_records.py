@@ -18,10 +18,12 @@
    arrives, giving the phases' durations; wall time includes start-up, reading the store,
    converting, embedding, fitting, writing the version and its held-out replay. The load
    average is sampled every 5 s while each runs (the machine is shared).
+3. Each command runs cold (no text vectors in the store: every prompt is embedded) and warm
+   (`--auto-share S`, default 1.0: the vectors of a seeded share S of the captured prompts
+   are in the store, as the gateway's capture leaves them for the traffic its `auto` k-NN
+   route embedded), each on its own copy of the filled store. Answers' vectors are never
+   captured: a warm cascade still embeds the answers (and stores them for the next retrain).
 
-By default the two commands share one embedding cache file (`--embedding-cache`), as a
-retraining job that trains both would: the cascade then re-uses the k-NN's prompt vectors
-and embeds only its answers and its held-out replay. `--cold` gives each its own.
 Results: bench/results/learning/retrain_from_records.{json,md}.
 """
 
@@ -32,6 +34,7 @@ import asyncio
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -183,6 +186,54 @@ def phases(lines: list[tuple[float, str]], wall: float) -> list[dict[str, Any]]:
     return out
 
 
+def seed_vectors(source: Path, target: Path, prompts: list[str], share: float,
+                 encoder: str, seed: int) -> int:
+    """Copies into `target` the stored vectors of a seeded `share` of the captured `prompts`,
+    as the gateway's capture leaves them for the traffic its `auto` k-NN route embedded."""
+    from gateway.artifacts.stored_vectors import read_stored
+    from gateway.records.vectors import text_vector
+    from routers.datasets.text import embedding_text, text_hash
+
+    rng = np.random.default_rng(seed + 2)
+    chosen = [p for p in prompts if rng.random() < share]
+
+    async def copy() -> int:
+        src, dst = SQLiteRecordStore(source), SQLiteRecordStore(target)
+        try:
+            texts = [embedding_text(p) for p in chosen]
+            found = await read_stored(src, encoder, texts)
+            rows = [text_vector(k, encoder, v) for k, v in found.items()]
+            for start in range(0, len(rows), WRITE_BATCH):
+                await dst.write_vectors(rows[start:start + WRITE_BATCH])
+            # The cascade embeds only the prompts it can use (every kept model labelled), so
+            # its cold run may leave a few without a vector; they are never embedded anyway.
+            missing = {text_hash(t) for t in texts} - set(found)
+            if missing:
+                print(f"  {len(missing)} chosen prompts have no vector in {source}", flush=True)
+            return len(rows)
+        finally:
+            await src.aclose()
+            await dst.aclose()
+
+    return asyncio.run(copy())
+
+
+def write_config(work: Path, name: str, db: Path, models: list[str]) -> Path:
+    config = work / f"{name}.yaml"
+    config.write_text(yaml.safe_dump({
+        "models": [{"name": m, "upstream": {"base_url": "http://127.0.0.1:9/v1"}}
+                   for m in models],
+        "routes": {"auto": {"router": "table"}, "router:cascade": {"router": "table"}},
+        "records": {"kind": "sqlite", "path": str(db)},
+        "artifacts": {"dir": str(work / f"{name}-registry")}}))
+    return config
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """A copy of a closed SQLite store (its WAL was checkpointed when the last handle closed)."""
+    shutil.copyfile(source, target)
+
+
 def report_md(result: dict[str, Any]) -> str:
     lines = [
         (f"# Retraining from records: {result['data']['captured_prompts']:,} captured prompts"
@@ -197,15 +248,19 @@ def report_md(result: dict[str, Any]) -> str:
          f"{result['store']['labels']:,} labels written in {result['store']['write_s']} s "
          f"({result['store']['size_mib']} MiB); not part of the retraining times below."),
         "",
-        "| command | wall | load avg (1 min) during run: mean / max |",
-        "|---|---|---|",
+        f"Runs: {result['runs_how']}",
+        "",
+        ("| command | stored vectors at the start | wall | load avg (1 min) during run: "
+         "mean / max |"),
+        "|---|---|---|---|",
     ]
     for name, run in result["runs"].items():
-        lines.append(f"| `train {name} --from-records` | {run['wall_s']} s "
-                     f"({run['wall_s'] / 60:.1f} min) | {run['load_mean_1m']} / "
-                     f"{run['load_max_1m']} |")
+        lines.append(f"| `train {run['kind']} --from-records` | {run['vectors']} | "
+                     f"{run['wall_s']} s ({run['wall_s'] / 60:.1f} min) | "
+                     f"{run['load_mean_1m']} / {run['load_max_1m']} |")
     for name, run in result["runs"].items():
-        lines += ["", f"## train {name} --from-records", "", f"`{run['command']}`", "",
+        lines += ["", f"## {name}: train {run['kind']} --from-records, {run['vectors']}", "",
+                  f"`{run['command']}`", "",
                   "| from | phase (as the command prints it) | seconds |", "|---|---|---|"]
         for p in run["phases"]:
             text = p["phase"].replace("|", "/")
@@ -218,8 +273,12 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["knn", "cascade"], default=None)
-    parser.add_argument("--cold", action="store_true",
-                        help="no embedding cache shared between the two commands")
+    parser.add_argument("--auto-share", type=float, nargs="+", default=[1.0],
+                        help="warm runs: share of captured prompts routed by the `auto` k-NN "
+                        "route, whose vectors capture stored (the cold run is share 0.0)")
+    parser.add_argument("--vectors-from", type=Path, default=None,
+                        help="a store left by an earlier cold run of the same --prompts and "
+                        "--seed (every prompt's vector): skip the cold runs, seed from it")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
@@ -235,42 +294,60 @@ def main() -> None:
            "held-out figures at this size flatter both routers; this benchmark is about time.")
     print(how, flush=True)
     work = Path(tempfile.mkdtemp(prefix="retrain-records-"))
-    db = work / "records.sqlite3"
+    base = work / "records.sqlite3"
     records, labels = records_of(ds, rows, args.seed)
-    write_s = fill_store(db, records, labels)
+    write_s = fill_store(base, records, labels)
+    prompts = [r.prompt for r in records if r.prompt is not None]
     print(f"store: {len(records):,} requests, {len(labels):,} labels written in {write_s:.1f} s",
           flush=True)
-    config = work / "gateway.yaml"
-    config.write_text(yaml.safe_dump({
-        "models": [{"name": m, "upstream": {"base_url": "http://127.0.0.1:9/v1"}}
-                   for m in ds.models],
-        "routes": {"auto": {"router": "table"}, "router:cascade": {"router": "table"}},
-        "records": {"kind": "sqlite", "path": str(db)},
-        "artifacts": {"dir": str(work / "registry")}}))
-    common = ["--tenant", TENANT, "--config", str(config), "--embedder", args.embedder]
+    encoder = "hashing" if args.embedder == "hashing" else "all-MiniLM-L6-v2"
     runs: dict[str, Any] = {}
-    for name in ("knn", "cascade"):
-        if args.only and args.only != name:
+    vectors_from: Path | None = args.vectors_from  # text vectors of every prompt
+    for kind in ("knn", "cascade"):
+        if args.only and args.only != kind:
             continue
-        cache = work / (f"{name}.npz" if args.cold else "shared.npz")
-        route = ["--route", "router:cascade"] if name == "cascade" else []
-        print(f"running train {name} --from-records (log: {work / (name + '.log')})", flush=True)
-        runs[name] = run_timed(["train", name, "--from-records", *common, *route,
-                                "--embedding-cache", str(cache)], work / f"{name}.log")
-        print(f"  {runs[name]['wall_s']} s, load mean {runs[name]['load_mean_1m']}", flush=True)
+        plan = [] if args.vectors_from else [("cold", 0.0)]
+        plan += [(f"warm{share:g}", share) for share in args.auto_share]
+        for mode, share in plan:
+            name = f"{kind}-{mode}"
+            db = work / f"{name}.sqlite3"
+            copy_store(base, db)
+            seeded = 0
+            if share > 0:
+                assert vectors_from is not None, "a cold run comes first"
+                seeded = seed_vectors(vectors_from, db, prompts, share, encoder, args.seed)
+            config = write_config(work, name, db, list(ds.models))
+            route = ["--route", "router:cascade"] if kind == "cascade" else []
+            print(f"running {name}: {seeded:,} stored prompt vectors (log: {work / name}.log)",
+                  flush=True)
+            run = run_timed(["train", kind, "--from-records", "--tenant", TENANT, "--config",
+                             str(config), "--embedder", args.embedder, *route],
+                            work / f"{name}.log")
+            run.update(kind=kind, auto_share=share, seeded_vectors=seeded,
+                       vectors=("none (cold; share routed by auto 0.0)" if share == 0 else
+                                f"{seeded:,} prompt vectors as capture leaves them "
+                                f"(share routed by auto {share:g})"))
+            runs[name] = run
+            if share == 0:
+                vectors_from = db  # the cold run stored every prompt's vector
+            print(f"  {run['wall_s']} s, load mean {run['load_mean_1m']}", flush=True)
     result = {
         "argv": sys.argv[1:] or ["(defaults)"], "machine": machine(),
         "data": {"how": how, "distinct_prompts": len(ds), "captured_prompts": args.prompts,
                  "resampled": resampled, "models": list(ds.models)},
         "store": {"requests": len(records), "labels": len(labels), "write_s": round(write_s, 1),
-                  "size_mib": round(db.stat().st_size / 2**20, 1)},
-        "embedding_cache": "per command (cold)" if args.cold else
-        "one file shared by both commands, empty at the start",
+                  "size_mib": round(base.stat().st_size / 2**20, 1)},
+        "runs_how": ("each run on its own copy of the filled store. Cold: no text vectors "
+                     "stored (as traffic no route embedded, share 0.0). Warm: before the run, "
+                     "the vectors of a seeded share of the captured prompts are stored as the "
+                     "gateway's capture stores them for requests its `auto` k-NN route embedded "
+                     "(copied from the cold run's write-back, bit-identical); answers' vectors "
+                     "are never captured. Every run stores the vectors it computed."),
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "retrain_from_records" + ("" if args.prompts == 10_000 else f"_{args.prompts}") + (
-        f"_{args.only}" if args.only else "")
+        f"_{args.only}" if args.only else "") + ("_warm" if args.vectors_from else "")
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / f"{stem}.md").write_text(report_md(result))
     print(f"wrote {args.out / stem}.json/.md; work files in {work}", flush=True)

@@ -63,12 +63,7 @@ def _outcomes(config: Any, tenant: str, metric: str, since: float | None) -> lis
 def _read(config: Any, tenant: str, metric: str, since: float | None,
           answers: bool) -> tuple[list[Any], list[Any]]:
     """(labelled outcomes, and with `answers` every recorded answer text of them)."""
-    from gateway.paths import data_dir
-    from gateway.records.factory import open_record_store
-
-    store = open_record_store(config.records, default_dir=data_dir())
-    if store is None:
-        _fail("records: kind `none` keeps no traffic to train on; configure `records:`")
+    store = _open_store(config)
 
     async def read() -> tuple[list[Any], list[Any]]:
         try:
@@ -79,6 +74,56 @@ def _read(config: Any, tenant: str, metric: str, since: float | None,
             await store.aclose()
 
     return asyncio.run(read())
+
+
+def _open_store(config: Any) -> Any:
+    from gateway.paths import data_dir
+    from gateway.records.factory import open_record_store
+
+    store = open_record_store(config.records, default_dir=data_dir())
+    if store is None:
+        _fail("records: kind `none` keeps no traffic to train on; configure `records:`")
+    return store
+
+
+def _stored_vectors(config: Any, embedder: Any, texts: list[str]) -> Any:
+    """`embedder` behind the vectors the records store already holds of `texts`."""
+    from gateway.artifacts.stored_vectors import StoredVectorEmbedder, read_stored
+
+    store = _open_store(config)
+
+    async def read() -> Any:
+        try:
+            return await read_stored(store, embedder.name, texts, embedder.dim or None)
+        finally:
+            await store.aclose()
+
+    return StoredVectorEmbedder(embedder, asyncio.run(read()))
+
+
+def _store_fresh(config: Any, embedder: Any) -> None:
+    """Writes back the vectors this retrain computed, for the next one to reuse."""
+    from gateway.artifacts.stored_vectors import write_fresh
+
+    if not embedder.fresh:
+        return
+    store = _open_store(config)
+
+    async def write() -> int:
+        try:
+            return await write_fresh(store, embedder)
+        finally:
+            await store.aclose()
+
+    typer.echo(f"storing {len(embedder.fresh):,} new text vectors in the records store", err=True)
+    asyncio.run(write())
+
+
+def _answer_texts(answers: Sequence[Any]) -> list[str]:
+    """The answer texts the cascade's scorer may embed (as routers.cascade.fit_scorer)."""
+    from routers.cascade.features import answer_text
+
+    return [answer_text(a.answer) for a in answers if a.answer is not None]
 
 
 def train_knn_from_records(
@@ -94,6 +139,9 @@ def train_knn_from_records(
     typer.echo(f"reading labelled outcomes of tenant {tenant!r} (metric {metric})", err=True)
     outcomes = _outcomes(config, tenant, metric, since)
     typer.echo(f"  {len(outcomes)} labelled prompts", err=True)
+    from routers.datasets.text import embedding_text
+
+    stored = _stored_vectors(config, embedder, [embedding_text(o.prompt) for o in outcomes])
     args = ["costroute", "train", "knn", "--from-records", "--tenant", tenant, "--route", route,
             "--metric", metric, "--epochs", str(epochs), "--seed", str(seed)]
     args += ["--config", str(config_path)] if config_path else []
@@ -102,9 +150,10 @@ def train_knn_from_records(
                              command=shlex.join(args), epochs=epochs, seed=seed)
     progress = RichTrainProgress()
     try:
-        trained = train_knn_version(outcomes, registry, request, embedder, progress)  # type: ignore[arg-type]
+        trained = train_knn_version(outcomes, registry, request, stored, progress)
     finally:
         progress.close()
+        _store_fresh(config, stored)
     block = trained.manifest["version"]
     typer.echo(f"new version {trained.version} -> {registry.path(trained.version)}")
     typer.echo(f"  parent (serving {route}): {block['parent'] or 'none'}; "
@@ -137,9 +186,16 @@ def train_cascade_from_records(
     with RichTrainProgress() as progress:
         progress.phase(f"reading labelled outcomes and answers of tenant {tenant!r}", 1)
         outcomes, answers = _read(config, tenant, metric, since, answers=True)
+        from routers.datasets.text import embedding_text
+
+        stored = _stored_vectors(config, embedder, [embedding_text(o.prompt) for o in outcomes]
+                                 + _answer_texts(answers))
         progress.advance()
-        trained = train_cascade_version(outcomes, answers, registry, request,
-                                        embedder, cascade, progress)  # type: ignore[arg-type]
+        try:
+            trained = train_cascade_version(outcomes, answers, registry, request,
+                                            stored, cascade, progress)
+        finally:
+            _store_fresh(config, stored)
     block = trained.manifest["version"]
     data = block["data"]
     counts = data["answers"]

@@ -15,10 +15,11 @@ manifest's `version` block defined here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from routers.datasets.format import RoutingDataset
 from routers.datasets.records import (
@@ -33,6 +34,10 @@ from routers.datasets.records import (
 from routers.embedding import Embedder
 from routers.train_progress import NullTrainProgress, TrainProgress
 from routers.versions.store import VersionStore
+
+if TYPE_CHECKING:
+    from eval.registry import ArtifactFactory
+    from eval.sweep import ReplayableRouter
 
 MIN_TRAIN_PROMPTS = 20
 MIN_HELD_OUT_PROMPTS = 5
@@ -106,6 +111,15 @@ def version_block(version: str, kind: str, parent: str | None, request: RecordsR
     }
 
 
+def replay_factory(load: Callable[..., Any], embedder: Embedder) -> ArtifactFactory:
+    """An `eval.registry` factory: `load(directory, manifest, embedder=embedder)`."""
+    def factory(directory: Path, manifest: Mapping[str, Any]) -> ReplayableRouter:
+        router: ReplayableRouter = load(directory, manifest, embedder=embedder)
+        return router
+
+    return factory
+
+
 def train_knn_version(
     outcomes: Sequence[OutcomeRow],
     registry: VersionStore,
@@ -116,9 +130,12 @@ def train_knn_version(
 ) -> TrainedVersion:
     """Fit, publish and describe one new k-NN version; returns its id and manifest."""
     from eval.artifact_metrics import held_out_metrics
+    from routers.datasets.text import embedding_text
     from routers.knn.artifact import save_artifact
     from routers.knn.fit import FitConfig, fit_knn
+    from routers.knn.replay import load_replayable
     from routers.knn.train import TrainConfig
+    from routers.train_progress import ProgressEmbedder, reuse_note
 
     progress = progress or NullTrainProgress()
     train, held = split_for_training(outcomes, request.tenant)
@@ -130,8 +147,17 @@ def train_knn_version(
     path = registry.path(version)
     metrics = None
     if held is not None:
+        if hasattr(embedder, "known"):
+            # An embedder over stored vectors remembers what it embeds: embedded here, with a
+            # bar, the replay below finds the held-out vectors, and the next retrain too.
+            texts = [embedding_text(p) for p in held.prompts]
+            progress.stage(f"embedding {len(held)} held-out prompts"
+                           f" ({embedder.name}{reuse_note(embedder, texts)})", len(texts))
+            ProgressEmbedder(embedder, progress).embed(texts)
         progress.stage(f"replaying {len(held)} held-out prompts beside the lookup")
-        metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed)
+        factories = {"knn": replay_factory(load_replayable, embedder)}
+        metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed,
+                                   factories=factories)
     data = data_block(request, artifact.manifest["data_hash"], train, held)
     manifest = registry.annotate(version, version_block(
         version, "knn", parent.version if parent else None, request, data, metrics))

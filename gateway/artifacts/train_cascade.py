@@ -19,6 +19,7 @@ from gateway.artifacts.train import (
     RecordsRequest,
     TrainedVersion,
     data_block,
+    replay_factory,
     split_for_training,
     version_block,
 )
@@ -46,6 +47,7 @@ def train_cascade_version(
     from eval.artifact_metrics import held_out_metrics
     from routers.cascade.artifact import save_artifact
     from routers.cascade.progress import NoProgress
+    from routers.cascade.replay import load_replayable
     from routers.cascade.train import CascadeConfig, fit_cascade
 
     progress = progress or NoProgress()
@@ -70,8 +72,10 @@ def train_cascade_version(
     replayable = answered(held) if held is not None else None
     if replayable is not None and len(replayable) >= MIN_HELD_OUT_PROMPTS:
         progress.phase(f"replaying {len(replayable):,} held-out prompts beside the lookup", 1)
+        # The trainer's embedder: it holds the vectors already computed or stored.
+        factories = {"cascade": replay_factory(load_replayable, embedder)}
         metrics = held_out_metrics(path, replayable, train, resamples=resamples,
-                                   seed=request.seed)
+                                   seed=request.seed, factories=factories)
         progress.advance()
     data = data_block(request, trained.artifact.manifest["data_hash"], train, held)
     data["answers"] = counts.to_json()

@@ -62,6 +62,25 @@ class RequestRecord:
     status: int = 200
     artifact_version: str | None = None  # the router artifact that decided, if any
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The prompt's vector when the route computed it (the k-NN router does): written to the
+    # store's text vectors beside the record, so a retrain need not embed the prompt again.
+    # Not a column of the request, and never read back with it.
+    vector: TextVector | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TextVector:
+    """What encoder `encoder` made of the text whose `text_hash` is `key`.
+
+    `vector` is `dim` little-endian float32 values (gateway/records/vectors.py converts). A
+    vector depends on the text and the encoder only, so the key carries no tenant: two
+    tenants sending one text share its vector, and neither can read it without the text.
+    """
+
+    key: str
+    encoder: str
+    dim: int
+    vector: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +177,13 @@ class RecordStore(Protocol):
 
     async def counts(self, tenant: str | None) -> LabelCounts:
         """Labelled outcomes per model, per route and per source."""
+
+    async def write_vectors(self, vectors: Sequence[TextVector]) -> None:
+        """Stores text vectors; an (encoder, key) already stored keeps its first vector.
+        `write_requests` also stores the `vector` of each record that carries one."""
+
+    async def vectors(self, encoder: str, keys: Sequence[str]) -> dict[str, TextVector]:
+        """The stored vectors of `encoder` among `keys` (key -> vector; misses are absent)."""
 
     async def aclose(self) -> None:
         """Releases connections."""

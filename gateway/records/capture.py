@@ -12,7 +12,9 @@ tenant, route, model, the router's reason and candidates (`ctx.candidates`), the
 (the text the k-NN router embeds: last user turn first) and the answer, both redacted by
 the tenant's `content_logging` rules, cost, tokens, language and status. It only queues
 the record (gateway/records/outbox.py): it never blocks, never raises, never delays the
-answer; redaction runs later, in the outbox's drainer. Cache hits are not captured (no model
+answer; redaction runs later, in the outbox's drainer. When the route embedded the prompt
+(the k-NN router does), the record carries that vector to the store's text vectors, so a
+retrain does not embed the prompt again (`kept_vector`). Cache hits are not captured (no model
 answered them). `purpose`, `parent_id` and `explored` are there for shadow and exploration calls.
 """
 
@@ -24,10 +26,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.content_log import ContentLogger, completion_text
-from gateway.records.base import Purpose, RecordSink, RequestRecord
+from gateway.records.base import Purpose, RecordSink, RequestRecord, TextVector
 from gateway.records.outbox import RecordOutbox
-from routers.base import Candidate, Decision
-from routers.datasets.text import messages_embedding_text
+from routers.base import Candidate, Decision, PromptVector
+from routers.datasets.text import messages_embedding_text, text_hash
 
 if TYPE_CHECKING:
     from gateway.context import RequestContext
@@ -89,14 +91,18 @@ def capture_answer(gateway: Gateway, ctx: RequestContext,
     created_at = time.time()
     route, language, client_id = ctx.route, ctx.language, ctx.client_request_id
     chosen = tuple(candidates if candidates is not None else ctx.candidates)
+    # Only the client's own record carries the vector the route computed for its prompt.
+    routed = ctx.prompt_vector if purpose == "traffic" and request_id == ctx.request_id else None
 
     def build() -> RequestRecord:
         redact = gateway.content_log.redactor(tenant.content_logging)
+        text = messages_embedding_text(messages)
+        prompt = redact(text)
         return RequestRecord(
             request_id=request_id, tenant=tenant.name, created_at=created_at, route=route,
             model=model, purpose=purpose, parent_id=parent_id, reason=reason,
             explored=explored, candidates=chosen,
-            prompt=redact(messages_embedding_text(messages)),
+            prompt=prompt, vector=kept_vector(routed, text, prompt),
             answer=None if answer_text is None else redact(answer_text),
             cost_usd=float(cost_usd), prompt_tokens=int(prompt_tokens),
             completion_tokens=int(completion_tokens), language=language, status=status,
@@ -114,6 +120,20 @@ def capture_answer(gateway: Gateway, ctx: RequestContext,
         return False
     sink.add_request(record)
     return True
+
+
+def kept_vector(routed: PromptVector | None, text: str, prompt: str) -> TextVector | None:
+    """The stored form of the route's prompt vector, or None when it must not be kept.
+
+    Kept only when it is the vector of the very text captured: a prompt that redaction
+    changed keeps no vector, since the vector of the unredacted text would carry what the
+    tenant's content-logging rules remove (and would not be the redacted text's vector).
+    """
+    if routed is None or routed.text != text or prompt != text:
+        return None
+    from gateway.records.vectors import text_vector
+
+    return text_vector(text_hash(text), routed.encoder, routed.vector)
 
 
 def capture_reply(gateway: Gateway, ctx: RequestContext,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from gateway.records.base import (
     JUDGE_REASON,
@@ -12,6 +13,7 @@ from gateway.records.base import (
     LabelCounts,
     Outcome,
     RequestRecord,
+    TextVector,
 )
 from gateway.records.current import current_scores
 
@@ -20,10 +22,22 @@ class MemoryRecordStore:
     def __init__(self) -> None:
         self._requests: dict[str, RequestRecord] = {}
         self._labels: dict[tuple[str, str, str, str, float], Label] = {}
+        self._vectors: dict[tuple[str, str], TextVector] = {}
 
     async def write_requests(self, records: Sequence[RequestRecord]) -> None:
         for record in records:
-            self._requests.setdefault(record.request_id, record)
+            # As in SQL, the vector goes to the vectors, not back out with the record.
+            kept = record if record.vector is None else replace(record, vector=None)
+            self._requests.setdefault(record.request_id, kept)
+        await self.write_vectors([r.vector for r in records if r.vector is not None])
+
+    async def write_vectors(self, vectors: Sequence[TextVector]) -> None:
+        for vector in vectors:
+            self._vectors.setdefault((vector.encoder, vector.key), vector)
+
+    async def vectors(self, encoder: str, keys: Sequence[str]) -> dict[str, TextVector]:
+        found = (self._vectors.get((encoder, key)) for key in keys)
+        return {v.key: v for v in found if v is not None}
 
     async def write_labels(self, labels: Sequence[Label]) -> None:
         for label in labels:

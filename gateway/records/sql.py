@@ -8,6 +8,7 @@ the in-process store runs, so every store agrees on it.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from gateway.records.base import (
     LabelCounts,
     Outcome,
     RequestRecord,
+    TextVector,
 )
 from gateway.records.current import current_scores
 
@@ -39,6 +41,10 @@ _LAB = ", ".join(f"l.{c}" for c in LABEL_COLUMNS)
 INSERT_REQUEST = (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES "
                   f"({', '.join('?' for _ in REQUEST_COLUMNS)}) "
                   "ON CONFLICT (request_id) DO NOTHING")
+INSERT_VECTOR = ("INSERT INTO text_vectors (encoder, text_hash, dim, vector, created_at) "
+                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (encoder, text_hash) DO NOTHING")
+# Keys per lookup query: well under SQLite's 999 bound parameters of old builds.
+VECTOR_LOOKUP_CHUNK = 500
 INSERT_LABEL = (f"INSERT INTO labels ({', '.join(LABEL_COLUMNS)}) VALUES "
                 f"({', '.join('?' for _ in LABEL_COLUMNS)}) ON CONFLICT ({LABEL_KEY}) DO NOTHING")
 
@@ -96,6 +102,25 @@ class SqlRecordStore(ABC):
     async def write_requests(self, records: Sequence[RequestRecord]) -> None:
         if records:
             await self._write(INSERT_REQUEST, [request_row(r) for r in records])
+            await self.write_vectors([r.vector for r in records if r.vector is not None])
+
+    async def write_vectors(self, vectors: Sequence[TextVector]) -> None:
+        if vectors:
+            now = time.time()
+            await self._write(INSERT_VECTOR, [(v.encoder, v.key, v.dim, v.vector, now)
+                                              for v in vectors])
+
+    async def vectors(self, encoder: str, keys: Sequence[str]) -> dict[str, TextVector]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, TextVector] = {}
+        for start in range(0, len(wanted), VECTOR_LOOKUP_CHUNK):
+            chunk = wanted[start:start + VECTOR_LOOKUP_CHUNK]
+            rows = await self._fetch(
+                "SELECT text_hash, dim, vector FROM text_vectors WHERE encoder = ? AND "
+                f"text_hash IN ({', '.join('?' for _ in chunk)})", [encoder, *chunk])
+            for key, dim, blob in rows:
+                found[str(key)] = TextVector(str(key), encoder, int(dim), bytes(blob))
+        return found
 
     async def write_labels(self, labels: Sequence[Label]) -> None:
         if labels:

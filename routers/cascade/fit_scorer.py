@@ -23,6 +23,7 @@ from routers.cascade.scorer import pair_features, penalties
 from routers.datasets.format import RoutingDataset
 from routers.datasets.text import embedding_text, normalise
 from routers.embedding import Embedder
+from routers.train_progress import reuse_note
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -115,7 +116,8 @@ def embed_distinct(
         for text in column:
             index.setdefault(text, len(index))
     distinct = list(index)
-    progress.phase(f"embedding {len(distinct):,} distinct texts", len(distinct))
+    progress.phase(f"embedding {len(distinct):,} distinct texts{reuse_note(embedder, distinct)}",
+                   len(distinct))
     parts = []
     for start in range(0, len(distinct), EMBED_BATCH):
         batch = distinct[start : start + EMBED_BATCH]

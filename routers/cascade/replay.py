@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from routers.cascade.strategy import Strategy, replay
 from routers.datasets.format import RoutingDataset
+from routers.embedding import Embedder
 
 if TYPE_CHECKING:
     from eval.sweep import Outcomes
@@ -177,14 +178,16 @@ def _knobs(strategies: Sequence[Strategy]) -> list[float]:
     return costs
 
 
-def load_replayable(directory: Path, manifest: Mapping[str, Any]) -> CascadeReplayable:
-    """The eval registry's factory for artifacts of kind "cascade": its whole Pareto set."""
+def load_replayable(directory: Path, manifest: Mapping[str, Any],
+                    embedder: Embedder | None = None) -> CascadeReplayable:
+    """The eval registry's factory for artifacts of kind "cascade": its whole Pareto set.
+    `embedder` (of the scorer's encoder) replaces the process-wide one."""
     from routers.cascade.artifact import load_artifact
     from routers.cascade.orchestrator import scorer_embedder
     from routers.cascade.scorer import AnswerScorer
 
     artifact = load_artifact(directory)
     embed_answer = bool(artifact.manifest.get("scorer", {}).get("embed_answer", True))
-    scorer = AnswerScorer(artifact.heads, scorer_embedder(artifact), embed_answer)
+    scorer = AnswerScorer(artifact.heads, embedder or scorer_embedder(artifact), embed_answer)
     strategies = artifact.pareto or [artifact.strategy]
     return CascadeReplayable(strategies, scorer, name=str(manifest.get("name", "cascade")))

@@ -29,7 +29,12 @@ from routers.knn.predict import KnnParams
 from routers.knn.projection import Projection, Vectors
 from routers.knn.router import KnnRouter
 from routers.knn.train import TrainConfig, train_projection
-from routers.train_progress import NullTrainProgress, ProgressEmbedder, TrainProgress
+from routers.train_progress import (
+    NullTrainProgress,
+    ProgressEmbedder,
+    TrainProgress,
+    reuse_note,
+)
 
 EMBEDDING_TEXT = "routers.datasets.text.embedding_text: final question of few-shot prompts"
 
@@ -55,8 +60,10 @@ def fit_knn(
     """A trained artifact for `ds`, embedding its prompts with `embedder`."""
     progress = progress or NullTrainProgress()
     started = time.perf_counter()
-    progress.stage(f"embedding {len(ds)} prompts ({embedder.name})", len(ds))
-    raw = ProgressEmbedder(embedder, progress).embed([embedding_text(p) for p in ds.prompts])
+    texts = [embedding_text(p) for p in ds.prompts]
+    progress.stage(f"embedding {len(ds)} prompts ({embedder.name}{reuse_note(embedder, texts)})",
+                   len(ds))
+    raw = ProgressEmbedder(embedder, progress).embed(texts)
     artifact = fit_from_vectors(ds, raw, config, embedder.name, progress)
     artifact.manifest["training"]["embed_seconds"] = round(time.perf_counter() - started, 2)
     return artifact

@@ -18,6 +18,7 @@ import numpy.typing as npt
 from routers.base import Policy
 from routers.datasets.format import RoutingDataset
 from routers.datasets.text import text_hash
+from routers.embedding import Embedder
 from routers.knn.artifact import KnnArtifact
 from routers.knn.evaluate import utility_knobs
 from routers.knn.predict import choose
@@ -77,6 +78,9 @@ class KnnReplayable:
         return self.router.route_batch(raw, policy)
 
 
-def load_replayable(directory: Path, manifest: Mapping[str, Any]) -> KnnReplayable:
-    """The eval registry's factory for artifacts of kind "knn"."""
-    return KnnReplayable(load_knn_router(directory), name=f"knn[{manifest.get('default_space')}]")
+def load_replayable(directory: Path, manifest: Mapping[str, Any],
+                    embedder: Embedder | None = None) -> KnnReplayable:
+    """The eval registry's factory for artifacts of kind "knn"; `embedder` (of the
+    artifact's encoder) replaces the process-wide one, e.g. one over stored vectors."""
+    return KnnReplayable(load_knn_router(directory, embedder=embedder),
+                         name=f"knn[{manifest.get('default_space')}]")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from routers.base import Candidate, Decision, Policy, RouteRequest
+from routers.base import Candidate, Decision, Policy, PromptVector, RouteRequest
 from routers.choose import Scored, describe, rank
 from routers.datasets.text import embedding_text, messages_embedding_text, text_hash
 from routers.embedding import (
@@ -176,7 +176,8 @@ class KnnRouter:
     def route(
         self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy
     ) -> Decision:
-        raw = self.embedder.embed([messages_embedding_text(request.messages)])
+        text = messages_embedding_text(request.messages)
+        raw = self.embedder.embed([text])
         quality, neighbour_cost = self.predict(raw)
         options: list[Scored] = []
         unknown: list[str] = []
@@ -203,6 +204,7 @@ class KnnRouter:
             predicted_cost_usd=ranked[0].cost_usd,
             predicted_quality=ranked[0].quality,
             runner_up=ranked[1].model if len(ranked) > 1 else None,
+            prompt_vector=PromptVector(text, self.embedder.name, raw[0]),
         )
 
 

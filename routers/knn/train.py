@@ -1,8 +1,9 @@
 """Training the CSCR projection on frozen MiniLM vectors with the cost-spectrum InfoNCE.
 
-Torch runs on the CPU with `threads` threads (2 by default: the target machine has two
-cores). The projection is small (d → hidden → d, residual), so a few thousand steps take
-well under a minute.
+Torch runs on the CPU with `threads` threads, 1 by default: the steps are small (a
+256-prompt batch through a 384x256 MLP), so a second thread saves little, and on a loaded
+machine its per-op barriers cost far more (2,000 prompts at load 7: 21.3 s with 2 threads,
+3.3 s with 1, the same weights; bench/learning/projection_threads.py).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class TrainConfig:
     gamma: float = 0.2
     n_bands: int | None = None
     seed: int = 0
-    threads: int = 2
+    threads: int = 1
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -4,10 +4,12 @@ captured requests, shadow calls and judge labels."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from gateway.records.base import Label, Outcome, RequestRecord
 from gateway.records.memory import MemoryRecordStore
 from routers.datasets.format import RoutingDataset
+from routers.embedding import HashingEmbedder, Vectors
 from tests.routers.knn.synthetic import synthetic
 
 
@@ -75,3 +77,16 @@ def answered_store(ds: RoutingDataset, tenant: str = "acme",
     asyncio.run(store.write_requests(records))
     asyncio.run(store.write_labels(labels))
     return store
+
+
+class CountingEmbedder:
+    """The hashing encoder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = HashingEmbedder()
+        self.name, self.dim = self.inner.name, self.inner.dim
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -23,11 +22,12 @@ from gateway.records.vectors import as_array
 from gateway.simulator.server import SimulatorHandle
 from gateway.tenants.config import TenantConfig, hash_key
 from routers.datasets.text import embedding_text, text_hash
-from routers.embedding import HashingEmbedder, Vectors
+from routers.embedding import HashingEmbedder
 from routers.knn.artifact import save_artifact
 from routers.knn.fit import FitConfig, fit_knn
 from routers.knn.predict import KnnParams
 from routers.knn.train import TrainConfig
+from tests.gateway.artifacts.records_data import CountingEmbedder
 from tests.gateway.artifacts.test_promote_under_load import MODELS, _simulator_models
 from tests.gateway.conftest import GatewayFactory
 from tests.routers.knn.synthetic import synthetic
@@ -35,19 +35,6 @@ from tests.routers.knn.synthetic import synthetic
 KEY = "cr-test-key-knn-vectors"
 ROUTED = 40  # prompts sent through `auto`
 UNROUTED = 12  # prompts captured by a route that embeds nothing (written to the store here)
-
-
-class CountingEmbedder:
-    """The hashing encoder, counting the texts it is asked to embed."""
-
-    def __init__(self) -> None:
-        self.inner = HashingEmbedder()
-        self.name, self.dim = self.inner.name, self.inner.dim
-        self.texts: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.texts.extend(texts)
-        return self.inner.embed(texts)
 
 
 def _read(db: Path, keys: list[str]) -> tuple[int, dict]:

@@ -21,20 +21,9 @@ from routers.datasets.text import embedding_text, text_hash
 from routers.embedding import HashingEmbedder, Vectors
 from routers.train_progress import EMBED_BATCH
 from routers.versions.registry import ArtifactRegistry
-from tests.gateway.artifacts.records_data import labelled_store, outcomes
+from tests.gateway.artifacts.records_data import CountingEmbedder, labelled_store, outcomes
 
 REQUEST = RecordsRequest(tenant="acme", command="costroute train knn --from-records", epochs=3)
-
-
-class CountingEmbedder:
-    def __init__(self) -> None:
-        self.inner = HashingEmbedder()
-        self.name, self.dim = self.inner.name, self.inner.dim
-        self.texts: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.texts.extend(texts)
-        return self.inner.embed(texts)
 
 
 class SpyStored(StoredVectorEmbedder):

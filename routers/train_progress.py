@@ -9,7 +9,7 @@ embedding step, the longest on a CPU, moves a bar.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -59,6 +59,12 @@ class RichTrainProgress:
         )
         self._task: object | None = None
         self._progress.start()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def stage(self, description: str, total: int | None = None) -> None:
         self._finish()

@@ -40,12 +40,12 @@ from routers.cascade.agreement import agreement_tensor
 from routers.cascade.composed import composed_front
 from routers.cascade.fit_scorer import ScorerConfig, encode, score_rows
 from routers.cascade.metrics import auroc_by_task
-from routers.cascade.progress import RichTrainProgress
 from routers.cascade.search import pareto_frontier
 from routers.cascade.signals import Signals, apply_stacked, fit_stacked, out_of_fold_stacked
 from routers.cascade.train import CascadeConfig, fit_cascade, usable_rows
 from routers.cascade.verifier import VERIFIER_FEATURES, Sandbox, verifier_matrix
 from routers.datasets import load_routerbench, split
+from routers.train_progress import RichTrainProgress
 
 # The cascade the composed route gates with: fixed before looking at validation.
 COMPOSED_WITH = "cascade+agreement+verifier"

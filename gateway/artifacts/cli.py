@@ -172,8 +172,8 @@ def train_cascade_from_records(
     store, gateway.artifacts.train's cascade version, and what to do next."""
     from gateway.artifacts.train import RecordsRequest
     from gateway.artifacts.train_cascade import train_cascade_version
-    from routers.cascade.progress import RichTrainProgress
     from routers.cascade.strategy import Strategy
+    from routers.train_progress import RichTrainProgress
 
     config = _config(config_path)
     registry = _registry(config)
@@ -184,7 +184,7 @@ def train_cascade_from_records(
     request = RecordsRequest(tenant=tenant, route=route, metric=metric, since=since,
                              command=shlex.join(args), seed=cascade.seed)
     with RichTrainProgress() as progress:
-        progress.phase(f"reading labelled outcomes and answers of tenant {tenant!r}", 1)
+        progress.stage(f"reading labelled outcomes and answers of tenant {tenant!r}", 1)
         outcomes, answers = _read(config, tenant, metric, since, answers=True)
         from routers.datasets.text import embedding_text
 

@@ -29,8 +29,8 @@ from routers.embedding import Embedder
 from routers.versions.store import VersionStore
 
 if TYPE_CHECKING:
-    from routers.cascade.progress import TrainProgress
     from routers.cascade.train import CascadeConfig
+    from routers.train_progress import TrainProgress
 
 
 def train_cascade_version(
@@ -46,13 +46,13 @@ def train_cascade_version(
     """Fit, publish and describe one new cascade version from outcomes and answer texts."""
     from eval.artifact_metrics import held_out_metrics
     from routers.cascade.artifact import save_artifact
-    from routers.cascade.progress import NoProgress
     from routers.cascade.replay import load_replayable
     from routers.cascade.train import CascadeConfig, fit_cascade
+    from routers.train_progress import NullTrainProgress
 
-    progress = progress or NoProgress()
+    progress = progress or NullTrainProgress()
     config = config or CascadeConfig(seed=request.seed)
-    progress.phase(f"joining {len(answers):,} answers with {len(outcomes):,} labelled prompts",
+    progress.stage(f"joining {len(answers):,} answers with {len(outcomes):,} labelled prompts",
                    1)
     texts, counts = usable_answers(outcomes, answers)
     progress.advance()
@@ -64,14 +64,14 @@ def train_cascade_version(
     train, held = split_for_training(outcomes, request.tenant, texts)
     parent = registry.read_pointer(request.route)
     trained = fit_cascade(train, embedder, config, progress)
-    progress.phase("writing the version", 1)
+    progress.stage("writing the version", 1)
     version = registry.create("cascade", lambda d: save_artifact(trained.artifact, d))
     progress.advance()
     path = registry.path(version)
     metrics = None
     replayable = answered(held) if held is not None else None
     if replayable is not None and len(replayable) >= MIN_HELD_OUT_PROMPTS:
-        progress.phase(f"replaying {len(replayable):,} held-out prompts beside the lookup", 1)
+        progress.stage(f"replaying {len(replayable):,} held-out prompts beside the lookup", 1)
         # The trainer's embedder: it holds the vectors already computed or stored.
         factories = {"cascade": replay_factory(load_replayable, embedder)}
         metrics = held_out_metrics(path, replayable, train, resamples=resamples,

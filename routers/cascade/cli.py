@@ -81,9 +81,9 @@ def train_cascade(
     """Train the answer scorer and search cascade strategies; write a versioned artifact."""
     from routers.cascade.artifact import save_artifact
     from routers.cascade.fit_scorer import ScorerConfig
-    from routers.cascade.progress import RichTrainProgress
     from routers.cascade.train import CascadeConfig, fit_cascade
     from routers.datasets import load_routerbench
+    from routers.train_progress import RichTrainProgress
 
     if budget is not None and quality_target is not None:
         _fail("give --budget or --quality-target, not both")

@@ -18,12 +18,11 @@ import numpy.typing as npt
 
 from routers.cascade.features import answer_text
 from routers.cascade.logistic import LogisticHead, fit_logistic
-from routers.cascade.progress import NoProgress, TrainProgress
 from routers.cascade.scorer import pair_features, penalties
 from routers.datasets.format import RoutingDataset
 from routers.datasets.text import embedding_text, normalise
 from routers.embedding import Embedder
-from routers.train_progress import reuse_note
+from routers.train_progress import NullTrainProgress, TrainProgress, reuse_note
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -100,7 +99,7 @@ def encode(
     columns = [[embedding_text(p) for p in ds.prompts]]
     if embed_answer:
         columns += [[answer_text(r or "") for r in ds.responses[m]] for m in models]
-    vectors = embed_distinct(embedder, columns, progress or NoProgress())
+    vectors = embed_distinct(embedder, columns, progress or NullTrainProgress())
     encoded = EncodedData(ds, vectors[0], models, embed_answer)
     if embed_answer:
         encoded.answer_vectors = dict(zip(models, vectors[1:]))
@@ -116,7 +115,7 @@ def embed_distinct(
         for text in column:
             index.setdefault(text, len(index))
     distinct = list(index)
-    progress.phase(f"embedding {len(distinct):,} distinct texts{reuse_note(embedder, distinct)}",
+    progress.stage(f"embedding {len(distinct):,} distinct texts{reuse_note(embedder, distinct)}",
                    len(distinct))
     parts = []
     for start in range(0, len(distinct), EMBED_BATCH):
@@ -136,7 +135,7 @@ def fit_heads(
 ) -> dict[str, LogisticHead]:
     """One head per scorable model, trained on `rows` (default: all rows); `start`: heads to
     begin from (same optimum, fewer Newton steps)."""
-    progress = progress or NoProgress()
+    progress = progress or NullTrainProgress()
     heads: dict[str, LogisticHead] = {}
     if encoded.embed_answer != config.embed_answer:
         raise ValueError(

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from routers.cascade.progress import NoProgress, TrainProgress
 from routers.cascade.strategy import Stage, Strategy
+from routers.train_progress import NullTrainProgress, TrainProgress
 
 FloatArray = npt.NDArray[np.float64]
 FloatMatrix = npt.NDArray[np.float64]
@@ -236,7 +236,7 @@ def pareto_frontier(
         raise ValueError(f"max_depth must be 1, 2 or 3, got {max_depth}")
     if len(o.outcomes) == 0:
         raise ValueError("no rows to optimise the cascade on")
-    progress = progress or NoProgress()
+    progress = progress or NullTrainProgress()
     m = len(o.models)
     if exhaustive is None:
         exhaustive = max_depth < 3 or math.perm(m, 3) <= EXHAUSTIVE_MAX_ORDERINGS
@@ -244,14 +244,14 @@ def pareto_frontier(
     exact = True
     if exhaustive:
         found = orderings(o, max_depth)
-        progress.phase(f"searching all {len(found):,} chains", len(found))
+        progress.stage(f"searching all {len(found):,} chains", len(found))
         exact = _tabulate(o, found, max_cuts, candidates, progress)
     else:
         short = orderings(o, 2)
-        progress.phase(f"searching chains: {len(short):,} singles and pairs", len(short))
+        progress.stage(f"searching chains: {len(short):,} singles and pairs", len(short))
         exact = _tabulate(o, short, max_cuts, candidates, progress)
         long = pruned_chains(o, candidates)
-        progress.phase(f"searching chains: {len(long):,} of {math.perm(m, 3):,} triples",
+        progress.stage(f"searching chains: {len(long):,} of {math.perm(m, 3):,} triples",
                        len(long))
         exact &= _tabulate(o, long, max_cuts, candidates, progress)
         found = short + long

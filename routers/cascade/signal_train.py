@@ -25,12 +25,12 @@ import numpy.typing as npt
 from routers.cascade.agreement import agreement_tensor
 from routers.cascade.artifact import CascadeArtifact
 from routers.cascade.parallel import Extended, extended
-from routers.cascade.progress import NoProgress, TrainProgress
 from routers.cascade.search import Frontier, pareto_frontier
 from routers.cascade.signal_heads import SignalConfig, SignalHeads
 from routers.cascade.signals import Group, Scored, Signals, fit_stacked, out_of_fold_stacked
 from routers.cascade.train import CascadeConfig, TrainedCascade, choose
 from routers.cascade.verifier import Sandbox, verifier_matrix
+from routers.train_progress import NullTrainProgress, TrainProgress
 
 Tensor = npt.NDArray[np.float64]
 
@@ -106,7 +106,7 @@ def fit_signal_cascade(
     progress: TrainProgress | None = None,
 ) -> SignalCascade:
     """The cascade of `trained` re-searched with signals; the artifact serves them."""
-    progress = progress or NoProgress()
+    progress = progress or NullTrainProgress()
     ds = trained.encoded.dataset
     models = list(ds.models)
     scorable = [models.index(m) for m in trained.artifact.heads]
@@ -115,7 +115,7 @@ def fit_signal_cascade(
     use_logprobs = inputs.logprobs is not None and bool(np.any(~np.isnan(inputs.logprobs)))
     signals = Signals(trained.oof_scores, inputs.agree, inputs.verifier, config.agreement,
                       config.verifier, inputs.logprobs, use_logprobs)
-    progress.phase("fitting stacked signal heads (out-of-fold and all rows)", 2)
+    progress.stage("fitting stacked signal heads (out-of-fold and all rows)", 2)
     oof = out_of_fold_stacked(signals, ds.scores, scorable, pairs, config.seed)
     progress.advance()
     heads = fit_stacked(signals, ds.scores, scorable, pairs)

@@ -37,11 +37,11 @@ from routers.cascade.fit_scorer import (
     out_of_fold_scores,
 )
 from routers.cascade.metrics import auroc, auroc_by_task
-from routers.cascade.progress import NoProgress, TrainProgress
 from routers.cascade.search import DEFAULT_MAX_CUTS, Frontier, Outcomes, pareto_frontier
 from routers.cascade.strategy import Strategy, replay
 from routers.datasets.format import RoutingDataset
 from routers.embedding import Embedder
+from routers.train_progress import NullTrainProgress, TrainProgress
 
 MIN_MODEL_COVERAGE = 0.5
 COMPARISON_BUDGETS = 5
@@ -157,7 +157,7 @@ def choose_scorer_variant(
 ) -> tuple[EncodedData, ScorerConfig, dict[str, Any]]:
     """The fast or the full scorer, by out-of-fold AUROC on (a sample of) this training
     data; returns the data encoded for the kept variant."""
-    progress = progress or NoProgress()
+    progress = progress or NullTrainProgress()
     sample = sample_encoded(encoded, CHOICE_ROWS, config.seed)
     fast_sample = EncodedData(sample.dataset, sample.query_vectors, list(sample.models),
                               embed_answer=False)
@@ -166,7 +166,7 @@ def choose_scorer_variant(
     aurocs: dict[str, dict[str, float]] = {}
     oof: dict[str, np.ndarray[Any, Any]] = {}
     for name, data, scorer in (("full", sample, full_config), ("fast", fast_sample, fast_config)):
-        progress.phase(
+        progress.stage(
             f"choosing the scorer: {name}, {len(data.dataset):,} rows",
             len(data.models) * (scorer.folds + 1),
         )
@@ -232,7 +232,7 @@ def fit_cascade(
     """Trains scorer and strategy on all of `ds` (hold your test split out before)."""
     from routers.knn.artifact import data_hash
 
-    progress = progress or NoProgress()
+    progress = progress or NullTrainProgress()
     started = time.perf_counter()
     ds = usable_rows(ds)
     cheapest = float(ds.costs.mean(axis=0).min())
@@ -253,7 +253,7 @@ def fit_cascade(
         encoded, scorer_config, choice = choose_scorer_variant(encoded, config, progress)
         config = replace(config, scorer=scorer_config)
     kind = "full" if config.scorer.embed_answer else "fast"
-    progress.phase(
+    progress.stage(
         f"fitting {kind} scorer heads (all rows, {config.scorer.folds} folds)",
         len(encoded.models) * (config.scorer.folds + 1),
     )
@@ -306,7 +306,7 @@ def fit_cascade(
         depth = min(config.max_depth, len(ds.models))
         permutations = math.perm(len(ds.models), depth)
         if permutations <= FRUGALGPT_MAX_ORDERINGS:
-            progress.phase("FrugalGPT's solver on the same scores", COMPARISON_BUDGETS)
+            progress.stage("FrugalGPT's solver on the same scores", COMPARISON_BUDGETS)
             manifest["metrics"]["frugalgpt_comparison"] = frugalgpt_comparison(
                 frontier, outcomes, config.max_depth, progress
             )

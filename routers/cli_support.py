@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NoReturn
 
@@ -9,8 +10,6 @@ import typer
 
 # Bad input from the user's files surfaces as these; anything else is a bug and keeps its trace.
 ERRORS: tuple[type[Exception], ...] = (ValueError, FileNotFoundError, KeyError)
-# MiniLM threads of a training command (see build_embedder).
-TRAIN_THREADS = 1
 
 
 def fail(message: str) -> NoReturn:
@@ -29,15 +28,26 @@ def build_embedder(name: str, cache: Path | None) -> object:
     inner: Embedder
     if name == "minilm":
         # The serving backend (ONNX Runtime when installed), so a retrain's vectors are
-        # bit-for-bit those the gateway stores with captured prompts (torch's differ by
-        # ~2e-7). One thread: a batch job beside a gateway on a shared 2-core machine gets
-        # ~1.9x the texts/s of two spinning threads (bench/learning/embed_backends.py).
-        inner = minilm_embedder(threads=TRAIN_THREADS)
+        # bit-for-bit those the gateway stores with captured prompts (torch's differ by ~2e-7).
+        inner = minilm_embedder(threads=train_threads())
     elif name == "static":
         inner = StaticEmbedder()
     else:
         fail(f"unknown embedder {name!r} (minilm, static or hashing)")
     return DiskCachedEmbedder(inner, cache) if cache else CachedEmbedder(inner)
+
+
+def train_threads(cores: int | None = None, load: float | None = None) -> int:
+    """Embedding threads for a training command: the cores not already busy, at least one.
+
+    Measured on 2 cores (bench/learning/embed_backends.py): on a quiet machine two threads
+    embed 76 texts/s against 46 for one, but beside a busy gateway (load ~6) one thread gets
+    30-33 against 17 for two that spin waiting on each other. So each core the 1-minute load
+    average says is busy takes a thread away.
+    """
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    load = load if load is not None else os.getloadavg()[0]
+    return max(1, cores - round(load))
 
 
 def embedder_option(encoder: str) -> str:

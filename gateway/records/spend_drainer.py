@@ -35,6 +35,7 @@ class SpendDrainer:
         self.failures = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._wake = asyncio.Event()
         # One round at a time per process: two rounds acknowledging the same journal batch
         # would count its window totals twice in the checkpoint.
@@ -42,6 +43,7 @@ class SpendDrainer:
 
     def start(self) -> None:
         if self._task is None:
+            self._closing = False
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def wake(self) -> None:
@@ -75,24 +77,32 @@ class SpendDrainer:
 
         with contextlib.suppress(TimeoutError, RecordStoreUnavailable, StoreUnavailable,
                                  LedgerCorrupt, OSError):
-            await asyncio.wait_for(refreshed_drain(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await refreshed_drain()
 
     async def lag(self) -> OutboxLag:
         return await self.outbox.lag()
 
     async def aclose(self, timeout_s: float = 5.0) -> None:
-        """Stops the loop after one last attempt to drain; what is left waits in the outbox."""
+        """Stops the loop after one last attempt to drain; what is left waits in the outbox.
+
+        The loop also checks `_closing`, and the wait is `asyncio.wait`: on Python 3.11
+        `asyncio.wait_for` can lose a cancellation that lands as its inner wait completes
+        (fixed in 3.12), which left the loop running and `await task` waiting forever.
+        """
         task, self._task = self._task, None
         if task is not None:
+            self._closing = True
+            self._wake.set()
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=timeout_s)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.drain(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self.drain()
 
     async def _run(self) -> None:
         delay = self.retry_base_s
-        while True:
+        while not self._closing:
             try:
                 moved = await self.drain_once()
             except (RecordStoreUnavailable, StoreUnavailable, LedgerCorrupt, OSError) as exc:
@@ -106,7 +116,9 @@ class SpendDrainer:
             if moved < self.batch_size:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle_s)
+                    # asyncio.timeout, not wait_for: see aclose.
+                    async with asyncio.timeout(self.idle_s):
+                        await self._wake.wait()
 
 
 def open_spend_drainer(store: object, record_store: object,

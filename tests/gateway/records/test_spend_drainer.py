@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from gateway.ledger.base import BudgetWindow, SpendStore
 from gateway.ledger.memory import InMemorySpendStore
 from gateway.ledger.redis_store import RedisSpendStore
-from gateway.ledger.spend_outbox import JournalOutbox, checkpoint_path
+from gateway.ledger.spend_outbox import JournalOutbox, OutboxBatch, checkpoint_path
 from gateway.records.postgres import PostgresRecordStore
 from gateway.records.spend_drainer import SpendDrainer, open_spend_drainer
 from gateway.records.spend_history import SpendQuery
@@ -198,4 +198,39 @@ async def test_redis_cluster_streams_drain_and_trim(ledger_redis_cluster: RedisC
         assert await stored(history, tenant) == (20, total)
     assert (await drainer.lag()).pending == 0
     await store.close()
+    await history.aclose()
+
+
+class _CancelSwallowingOutbox:
+    """An empty outbox whose read loses the first cancellation it sees, as Python 3.11's
+    `asyncio.wait_for` can when a cancel lands as its inner wait completes."""
+
+    def __init__(self) -> None:
+        self.swallowed = 0
+
+    async def read(self, limit: int) -> OutboxBatch:
+        if not self.swallowed:
+            try:
+                await asyncio.sleep(10.0)  # where the loop is when it is closed
+            except asyncio.CancelledError:
+                self.swallowed += 1
+        return OutboxBatch(entries=(), token=None)
+
+    async def ack(self, batch: OutboxBatch) -> None:
+        return None
+
+
+async def test_close_ends_the_loop_even_if_a_cancellation_is_lost(tmp_path: Path) -> None:
+    outbox = _CancelSwallowingOutbox()
+    history = SQLiteRecordStore(tmp_path / "records.sqlite3")
+    drainer = SpendDrainer(outbox, history, idle_s=0.0)  # type: ignore[arg-type]
+    drainer.start()
+    await asyncio.sleep(0.05)
+    task = drainer._task
+    # Before, `await task` after cancel() waited as long as the loop ran: forever. Not
+    # wait_for: its own cancel on timeout would reach the loop and hide the hang.
+    closing = asyncio.ensure_future(drainer.aclose(timeout_s=5.0))
+    done, _ = await asyncio.wait({closing}, timeout=30.0)
+    assert closing in done, "aclose did not return"
+    assert task is not None and task.done()
     await history.aclose()

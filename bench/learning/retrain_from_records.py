@@ -9,7 +9,7 @@
    model with a recorded outcome. The data are RouterBench's TRAIN files (../shared/data/
    routing/routerbench: 2,225 distinct prompts, 11 models, recorded answers and costs). To
    reach 10,000 captured prompts the 2,225 are taken once each, then resampled (seeded, with
-   replacement) with a suffix "(captured copy k)" that makes every prompt text distinct, as
+   replacement) with a marker "(captured copy k)" that makes every prompt text distinct, as
    paraphrased or repeated traffic would be: every prompt must be embedded (the dominant
    cost), while the answers of a copy repeat its original's (embedded once).
 2. `costroute train knn --from-records` and `costroute train cascade --from-records` run as
@@ -55,6 +55,7 @@ from gateway.records.base import Label, RequestRecord
 from gateway.records.sqlite import SQLiteRecordStore
 from routers.datasets import load_routerbench
 from routers.datasets.format import RoutingDataset
+from routers.datasets.text import final_question
 
 ROUTING = next((p / "shared" / "data" / "routing" for p in (REPO.parent, REPO.parent.parent)
                 if (p / "shared" / "data" / "routing").is_dir()),
@@ -77,6 +78,21 @@ def captured_rows(ds: RoutingDataset, n: int, seed: int) -> list[tuple[int, int]
     return rows
 
 
+def captured_copy(prompt: str, copy: int) -> str:
+    """A distinct text for copy `copy` of `prompt` that embeds like the original.
+
+    The marker goes in front of the final question. Appended after a few-shot prompt's open
+    answer slot it would stop `final_question` from cutting the answered examples, so every
+    copy would embed the whole few-shot prompt (median 1,458 characters against the
+    originals' 210): a heavier load than the traffic it stands for.
+    """
+    tail = final_question(prompt)
+    at = prompt.rstrip().rfind(tail) if tail and tail != prompt else -1
+    if at < 0:
+        return f"{prompt}\n(captured copy {copy})"
+    return f"{prompt[:at]}(captured copy {copy}) {prompt[at:]}"
+
+
 def records_of(ds: RoutingDataset, rows: list[tuple[int, int]],
                seed: int) -> tuple[list[RequestRecord], list[Label]]:
     rng = np.random.default_rng(seed + 1)
@@ -85,7 +101,7 @@ def records_of(ds: RoutingDataset, rows: list[tuple[int, int]],
     for n, (i, copy) in enumerate(rows):
         rid = f"bench-{n:06d}"
         at = 1_700_000_000.0 + n
-        prompt = ds.prompts[i] if copy == 0 else f"{ds.prompts[i]}\n(captured copy {copy})"
+        prompt = ds.prompts[i] if copy == 0 else captured_copy(ds.prompts[i], copy)
         served = int(rng.integers(len(ds.models)))
         for j, model in enumerate(ds.models):
             shadow = j != served
@@ -289,7 +305,7 @@ def main() -> None:
     how = (f"RouterBench TRAIN files, {len(ds):,} distinct prompts x {len(ds.models)} models "
            f"with recorded answers; {args.prompts:,} captured prompts = "
            f"{args.prompts - resampled:,} originals + {resampled:,} seeded resamples with a "
-           "'(captured copy k)' suffix (distinct prompt texts, their original's answers, "
+           "'(captured copy k)' marker before the final question (distinct prompt texts, their original's answers, "
            "scores and costs). Near-copies fall on both sides of the held-out hash, so the "
            "held-out figures at this size flatter both routers; this benchmark is about time.")
     print(how, flush=True)

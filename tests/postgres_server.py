@@ -17,7 +17,10 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.servers import free_port
 
@@ -132,3 +135,17 @@ class PostgresServer:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def running_server() -> Iterator[PostgresServer]:
+    """A started server, removed afterwards; skips the test where PostgreSQL is not installed.
+
+    The body of every fixture that needs a server: `yield from running_server()`.
+    """
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.skip(SKIP_REASON)
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.remove()

@@ -24,20 +24,14 @@ from routers.knn.artifact import save_artifact
 from routers.knn.fit import FitConfig, fit_knn
 from routers.knn.predict import KnnParams
 from routers.knn.train import TrainConfig
-from tests.postgres_server import SKIP_REASON, PostgresServer, postgres_bin_dir
+from tests.postgres_server import PostgresServer, running_server
 from tests.routers.knn.synthetic import BIG, CHEAP, MID, synthetic
 
 FAST = FitConfig(params=KnnParams(k=8), train=TrainConfig(epochs=2))
 
 @pytest.fixture
 def own_server() -> Iterator[PostgresServer]:
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        pytest.skip(SKIP_REASON)
-    server = PostgresServer(bin_dir)
-    server.start()
-    yield server
-    server.remove()
+    yield from running_server()
 
 
 @pytest.mark.postgres

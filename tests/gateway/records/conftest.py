@@ -11,20 +11,14 @@ from gateway.records.base import RecordStore
 from gateway.records.memory import MemoryRecordStore
 from gateway.records.postgres import PostgresRecordStore
 from gateway.records.sqlite import SQLiteRecordStore
-from tests.postgres_server import SKIP_REASON, PostgresServer, postgres_bin_dir
+from tests.postgres_server import PostgresServer, running_server
 
 STORE_KINDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer]:
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        pytest.skip(SKIP_REASON)
-    server = PostgresServer(bin_dir)
-    server.start()
-    yield server
-    server.remove()
+    yield from running_server()
 
 
 @pytest.fixture

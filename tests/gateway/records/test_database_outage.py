@@ -15,7 +15,7 @@ from gateway.records.postgres import PostgresRecordStore
 from gateway.simulator.server import SimulatorHandle
 from tests.gateway.conftest import TEST_KEY, GatewayFactory, sim_config
 from tests.gateway.records.test_feedback_http import learning_tenants
-from tests.postgres_server import SKIP_REASON, PostgresServer, postgres_bin_dir
+from tests.postgres_server import PostgresServer, running_server
 
 pytestmark = pytest.mark.postgres
 
@@ -26,13 +26,7 @@ KILL_AT, RESTART_AT = 15, 45
 @pytest.fixture
 def own_pg() -> Iterator[PostgresServer]:
     """A server of this test's own, since the test kills it."""
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        pytest.skip(SKIP_REASON)
-    server = PostgresServer(bin_dir)
-    server.start()
-    yield server
-    server.remove()
+    yield from running_server()
 
 
 def _count(url: str) -> int:

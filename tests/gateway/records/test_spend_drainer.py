@@ -25,7 +25,7 @@ from gateway.records.spend_history import SpendQuery
 from gateway.records.sqlite import SQLiteRecordStore
 from tests.gateway.ledger.helpers import eventually, record_for, window
 from tests.gateway.ledger.redis_fixtures import ledger_redis, ledger_redis_cluster, redis_url
-from tests.postgres_server import SKIP_REASON, PostgresServer, postgres_bin_dir
+from tests.postgres_server import PostgresServer, running_server
 from tests.redis_cluster import RedisCluster
 
 __all__ = ["ledger_redis", "ledger_redis_cluster", "redis_url"]
@@ -128,13 +128,7 @@ async def test_journal_drains_past_a_checkpoint_and_is_compacted_to_the_tail(
 @pytest.fixture
 def own_pg() -> Iterator[PostgresServer]:
     """A server of this test's own, since the test kills it."""
-    bin_dir = postgres_bin_dir()
-    if bin_dir is None:
-        pytest.skip(SKIP_REASON)
-    server = PostgresServer(bin_dir)
-    server.start()
-    yield server
-    server.remove()
+    yield from running_server()
 
 
 @pytest.mark.postgres

@@ -4,31 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from gateway.ledger.entries import unix_seconds
-from gateway.records.postgres import PostgresRecordStore
 from gateway.records.spend_history import SpendHistory, SpendQuery
 from gateway.records.spend_sql import SqlSpendHistory
-from gateway.records.sqlite import SQLiteRecordStore
 from tests.gateway.records.spend_samples import entry, mixed
-
-KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=KINDS)
-async def history(request: pytest.FixtureRequest,
-                  tmp_path: Path) -> AsyncIterator[SqlSpendHistory]:
-    made: SQLiteRecordStore | PostgresRecordStore
-    if request.param == "sqlite":
-        made = SQLiteRecordStore(tmp_path / "records.sqlite3")
-    else:
-        made = PostgresRecordStore(request.getfixturevalue("pg_url"))
-    yield made
-    await made.aclose()
 
 
 async def test_record_stores_are_spend_histories(history: SqlSpendHistory) -> None:

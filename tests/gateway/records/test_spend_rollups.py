@@ -7,7 +7,6 @@ import itertools
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from gateway.records.postgres import PostgresRecordStore
 from gateway.records.spend_history import NO_VALUE, SpendQuery
 from gateway.records.spend_sql import HOUR_S, SqlSpendHistory, segments
 from gateway.records.sqlite import SQLiteRecordStore
+from tests.gateway.records.conftest import SQL_KINDS
 
-KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+KINDS = SQL_KINDS
 START = unix_seconds("2026-11-02T00:00:00+00:00")
 SPAN_S = 3 * 86_400
 DIMS: list[tuple[str, ...]] = [(), ("model",), ("period", "model"), ("route", "language"),
@@ -75,18 +75,6 @@ def random_bound(rng: random.Random) -> float | None:
     if kind == 2:
         return START + rng.randrange(-2, 75) * HOUR_S  # a whole hour
     return START + rng.uniform(-3600, SPAN_S + 3600)
-
-
-@pytest.fixture(params=KINDS)
-async def history(request: pytest.FixtureRequest,
-                  tmp_path: Path) -> AsyncIterator[SqlSpendHistory]:
-    made: SQLiteRecordStore | PostgresRecordStore
-    if request.param == "sqlite":
-        made = SQLiteRecordStore(tmp_path / "records.sqlite3")
-    else:
-        made = PostgresRecordStore(request.getfixturevalue("pg_url"))
-    yield made
-    await made.aclose()
 
 
 async def check_ranges(history: SqlSpendHistory, entries: list[SettledEntry],

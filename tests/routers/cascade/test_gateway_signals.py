@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 
@@ -28,10 +27,10 @@ from routers.cascade.train import CascadeConfig, fit_cascade
 from routers.embedding import HashingEmbedder
 from tests.gateway.conftest import GatewayFactory, sim_config
 from tests.routers.cascade.synthetic import arithmetic_dataset
+from tests.routers.cascade.test_gateway_cascade import QUESTION, ask
 
 MINI, MIXTRAL, STRONG = "gpt-4o-mini", "mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4o"
 PAIR = parallel_name([MINI, MIXTRAL])
-QUESTION = "Question 1: what is 12 + 30? Answer with a number."
 RIGHT = "We compute 12 + 30 = 42.\n#### 42"
 OTHER = "I am not sure, perhaps it is about 45"
 
@@ -112,15 +111,6 @@ def test_logprob_features_are_used_when_given_and_absent_ones_read_as_missing() 
     response = {"choices": [{"logprobs": {"content": [{"logprob": -0.5}, {"logprob": -1.5}]}}]}
     assert answer_logprobs(response) == (-1.0, -1.5)
     assert answer_logprobs({"choices": [{"logprobs": None}]}) is None
-
-
-def ask(base_url: str, key: str) -> httpx.Response:
-    return httpx.post(
-        f"{base_url}/chat/completions",
-        headers={"authorization": f"Bearer {key}"},
-        json={"model": "router:cascade", "messages": [{"role": "user", "content": QUESTION}]},
-        timeout=30,
-    )
 
 
 def config(sim: SimulatorHandle, artifact_dir: Path) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from tqdm import tqdm
 
 from bench.learning.http_phase import run_http
 from bench.learning.inprocess import judged_tables
+from bench.learning.paths import DATA, OUT, ROUTING
 from bench.learning.scoring import Split, baselines, knn_aiq
 from bench.learning.seed import default_seed, llmrouter_seed, with_seed
 from bench.machine import machine
@@ -58,12 +59,6 @@ from routers.datasets.text import embedding_text
 from routers.embedding import minilm_embedder
 from routers.knn.embed_cache import DiskCachedEmbedder
 
-# ../shared beside the checkout (a git worktree one level deeper finds it one level up).
-ROUTING = next((p / "shared" / "data" / "routing" for p in (REPO.parent, REPO.parent.parent)
-                if (p / "shared" / "data" / "routing").is_dir()),
-               REPO.parent / "shared" / "data" / "routing")
-DATA = ROUTING / "routerbench"
-OUT = REPO / "bench" / "results" / "learning"
 # Its own cache file: a cache shared with other benchmarks running at once gets overwritten.
 CACHE = Path.home() / ".cache" / "costroute" / "bench" / "learning_minilm.npz"
 

@@ -50,6 +50,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.learning.paths import DATA, OUT
 from bench.machine import machine
 from gateway.records.base import Label, RequestRecord
 from gateway.records.sqlite import SQLiteRecordStore
@@ -57,11 +58,6 @@ from routers.datasets import load_routerbench
 from routers.datasets.format import RoutingDataset
 from routers.datasets.text import final_question
 
-ROUTING = next((p / "shared" / "data" / "routing" for p in (REPO.parent, REPO.parent.parent)
-                if (p / "shared" / "data" / "routing").is_dir()),
-               REPO.parent / "shared" / "data" / "routing")
-DATA = ROUTING / "routerbench"
-OUT = REPO / "bench" / "results" / "learning"
 TENANT = "bench"
 JUDGE = "costroute-simulated-judge"
 WRITE_BATCH = 5000

@@ -89,7 +89,10 @@ class RecordsConfig(BaseModel):
     `sqlite` (default) is one file, `path` or records.sqlite3 in the data directory, opened
     on first use; `postgres` (`url`) serves many replicas; `memory` keeps records in-process;
     `none` keeps nothing (feedback answers 404). Writes go through a bounded outbox of
-    `outbox_capacity` records that waits out a database outage.
+    `outbox_capacity` records that waits out a database outage. With `retention_days`, every
+    `purge_interval_s` the gateway deletes the records (and their labels and text vectors)
+    older than that (gateway/records/retention.py); unset, records are kept until
+    `costroute learn purge` deletes them.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -98,6 +101,8 @@ class RecordsConfig(BaseModel):
     path: str | None = None
     url: str | None = None  # postgresql://user@host:port/db
     outbox_capacity: int = Field(default=10_000, gt=0)
+    retention_days: float | None = Field(default=None, gt=0)
+    purge_interval_s: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _needs_url(self) -> RecordsConfig:

@@ -82,6 +82,14 @@ def make_app(options: ServeOptions) -> Any:
             drainer.start()
             gateway.spend_drainer = drainer
             gateway.on_close.append(drainer.aclose)  # runs before the store closes
+        retention = config.records.retention_days
+        if retention is not None and gateway.record_store is not None:
+            from gateway.records.retention import RetentionSweeper
+
+            sweeper = RetentionSweeper(gateway.record_store, retention,
+                                       config.records.purge_interval_s)
+            sweeper.start()
+            gateway.on_close.append(sweeper.aclose)  # before the store closes
         from gateway.artifacts.watch import start_watching
 
         _watcher, stop_watching = start_watching(config, gateway.routes)

@@ -142,6 +142,18 @@ class LabelCounts:
     labels_by_source: Mapping[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class PurgeCounts:
+    """What one purge deleted (or, dry, would delete)."""
+
+    requests: int = 0
+    labels: int = 0
+    vectors: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"requests": self.requests, "labels": self.labels, "vectors": self.vectors}
+
+
 @runtime_checkable
 class RecordSink(Protocol):
     """Where the request path hands records: never blocks, never raises (gateway/records/outbox)."""
@@ -184,6 +196,13 @@ class RecordStore(Protocol):
 
     async def vectors(self, encoder: str, keys: Sequence[str]) -> dict[str, TextVector]:
         """The stored vectors of `encoder` among `keys` (key -> vector; misses are absent)."""
+
+    async def purge(self, before: float, tenant: str | None = None, *,
+                    dry_run: bool = False) -> PurgeCounts:
+        """Deletes the requests created before `before` (unix seconds; one tenant's, or
+        everyone's), every label of them, and the text vectors of their prompts and answers;
+        with no tenant, also every vector stored before `before`. `dry_run` counts only.
+        See gateway/records/retention.py."""
 
     async def aclose(self) -> None:
         """Releases connections."""

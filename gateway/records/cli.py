@@ -1,6 +1,7 @@
-"""`costroute learn status`: how much captured and labelled traffic the records store holds.
+"""`costroute learn status` and `learn purge`: what the records store holds, and retention.
 
     costroute learn status [--config gateway.yaml] [--tenant T] [--gateway-url URL] [--json]
+    costroute learn purge --older-than 30d [--tenant T] [--dry-run] [--config ...] [--json]
 
 The store is the one gateway.yaml's `records:` names (default: records.sqlite3 in the data
 directory, as `costroute serve` uses). `--gateway-url` also reads a running gateway's
@@ -11,14 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.records.base import LabelCounts, RecordStoreUnavailable
+from gateway.config import RecordsConfig
+from gateway.records.base import LabelCounts, PurgeCounts, RecordStore, RecordStoreUnavailable
+
+T = TypeVar("T")
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 
 app = typer.Typer(help="The learning loop: captured traffic and its labels.",
                   no_args_is_help=True, add_completion=False)
@@ -82,13 +91,23 @@ def status(
         console.print(table)
 
 
-def _counts(config: Path | None, tenant: str | None) -> LabelCounts:
-    from gateway.config import ConfigError, RecordsConfig, load_config
+def _settings(config: Path | None) -> RecordsConfig:
+    from gateway.config import ConfigError, load_config
+
+    try:
+        return load_config(config).records if config else RecordsConfig()
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+
+
+def _with_store(settings: RecordsConfig, work: Callable[[RecordStore], Awaitable[T]]) -> T:
+    """Runs `work` on the records store gateway.yaml names, and closes it."""
+    from gateway.config import ConfigError
     from gateway.paths import data_dir
     from gateway.records.factory import open_record_store
 
     try:
-        settings = load_config(config).records if config else RecordsConfig()
         store = open_record_store(settings, data_dir())
     except ConfigError as exc:
         _fail(str(exc))
@@ -102,17 +121,69 @@ def _counts(config: Path | None, tenant: str | None) -> LabelCounts:
     if isinstance(path, Path) and not path.exists():
         _fail(f"{path}: no records yet (no tenant has `learning: {{capture: true}}`?)")
 
-    async def read() -> LabelCounts:
+    async def run() -> T:
         try:
-            return await store.counts(tenant)
+            return await work(store)
         finally:
             await store.aclose()
 
     try:
-        return asyncio.run(read())
+        return asyncio.run(run())
     except RecordStoreUnavailable as exc:
         _fail(str(exc))
         raise
+
+
+def _counts(config: Path | None, tenant: str | None) -> LabelCounts:
+    return _with_store(_settings(config), lambda store: store.counts(tenant))
+
+
+def parse_age(text: str) -> float:
+    """`30d`, `12h`, `90m`, `3600s`, `2w` -> seconds; ValueError otherwise."""
+    match = _AGE.match(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is not an age: a positive number and a unit, one of "
+                         "s, m, h, d, w (for example 30d)")
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+@app.command()
+def purge(
+    older_than: Annotated[str | None, typer.Option(
+        help="Delete records older than this: 30d, 12h, 90m, 3600s, 2w; default: "
+             "gateway.yaml's records.retention_days")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's records")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="gateway.yaml whose `records:` to purge; default: the embedded SQLite file")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead")] = False,
+) -> None:
+    """Deletes captured requests older than an age, their labels and their text vectors."""
+    settings = _settings(config)
+    if older_than is not None:
+        try:
+            age_s = parse_age(older_than)
+        except ValueError as exc:
+            _fail(str(exc))
+            raise
+    elif settings.retention_days is not None:
+        age_s = settings.retention_days * 86_400.0
+    else:
+        _fail("say how old: --older-than 30d (or set records.retention_days in gateway.yaml)")
+        raise AssertionError
+    before = time.time() - age_s
+    counts: PurgeCounts = _with_store(
+        settings, lambda store: store.purge(before, tenant, dry_run=dry_run))
+    if as_json:
+        typer.echo(json.dumps({"tenant": tenant, "before": before, "dry_run": dry_run,
+                               **counts.as_dict()}, indent=2))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    whose = f"tenant {tenant}'s" if tenant else "all tenants'"
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(before))
+    typer.echo(f"{verb} {whose} records from before {stamp}: {counts.requests} requests, "
+               f"{counts.labels} labels, {counts.vectors} text vectors"
+               + (" (at most)" if dry_run and tenant is None else ""))
 
 
 def _outbox_figures(url: str) -> dict[str, float]:

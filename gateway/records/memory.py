@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -12,10 +13,12 @@ from gateway.records.base import (
     Label,
     LabelCounts,
     Outcome,
+    PurgeCounts,
     RequestRecord,
     TextVector,
 )
 from gateway.records.current import current_scores
+from gateway.records.retention import vector_keys
 
 
 class MemoryRecordStore:
@@ -23,6 +26,7 @@ class MemoryRecordStore:
         self._requests: dict[str, RequestRecord] = {}
         self._labels: dict[tuple[str, str, str, str, float], Label] = {}
         self._vectors: dict[tuple[str, str], TextVector] = {}
+        self._vector_times: dict[tuple[str, str], float] = {}  # when each was stored
 
     async def write_requests(self, records: Sequence[RequestRecord]) -> None:
         for record in records:
@@ -32,8 +36,12 @@ class MemoryRecordStore:
         await self.write_vectors([r.vector for r in records if r.vector is not None])
 
     async def write_vectors(self, vectors: Sequence[TextVector]) -> None:
+        now = time.time()
         for vector in vectors:
-            self._vectors.setdefault((vector.encoder, vector.key), vector)
+            key = (vector.encoder, vector.key)
+            if key not in self._vectors:
+                self._vectors[key] = vector
+                self._vector_times[key] = now
 
     async def vectors(self, encoder: str, keys: Sequence[str]) -> dict[str, TextVector]:
         found = (self._vectors.get((encoder, key)) for key in keys)
@@ -107,6 +115,26 @@ class MemoryRecordStore:
             labels_by_route=dict(Counter(routes.get(x.request_id, "?") for x in labels)),
             labels_by_source=dict(Counter(x.source for x in labels)),
         )
+
+    async def purge(self, before: float, tenant: str | None = None, *,
+                    dry_run: bool = False) -> PurgeCounts:
+        gone = {r.request_id: r for r in self._requests.values()
+                if r.created_at < before and (tenant is None or r.tenant == tenant)}
+        labels = [k for k, x in self._labels.items()
+                  if x.request_id in gone
+                  or (x.created_at < before and (tenant is None or x.tenant == tenant)
+                      and x.request_id not in self._requests)]
+        keys = vector_keys(t for r in gone.values() for t in (r.prompt, r.answer))
+        vectors = [k for k, at in self._vector_times.items()
+                   if k[1] in keys or (tenant is None and at < before)]
+        if not dry_run:
+            for request_id in gone:
+                del self._requests[request_id]
+            for key in labels:
+                del self._labels[key]
+            for pair in vectors:
+                del self._vectors[pair], self._vector_times[pair]
+        return PurgeCounts(len(gone), len(labels), len(vectors))
 
     async def aclose(self) -> None:
         return None

@@ -106,6 +106,23 @@ class PostgresRecordStore(SqlRecordStore, SqlSpendHistory):
         found: list[tuple[Any, ...]] = await self._call(sql, [tuple(params)], many=False)
         return found
 
+    async def _delete(self, statements: Sequence[tuple[str, Sequence[Any]]],
+                      dry_run: bool = False) -> list[int]:
+        psycopg = _driver()
+        async with self._lock:
+            try:
+                conn = await self._connection()
+                counts: list[int] = []
+                # A dry run raises Rollback at the end of its own transaction block.
+                async with conn.transaction(force_rollback=dry_run), conn.cursor() as cursor:
+                    for sql, params in statements:
+                        await cursor.execute(sql.replace("?", "%s"), tuple(params))
+                        counts.append(cursor.rowcount)
+                return counts
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                await self._drop()
+                raise RecordStoreUnavailable(f"records database: {_first_line(exc)}") from exc
+
     async def _store_spend(self, entries: list[SettledEntry]) -> None:
         psycopg = _driver()
         async with self._lock:

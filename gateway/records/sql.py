@@ -21,10 +21,12 @@ from gateway.records.base import (
     Label,
     LabelCounts,
     Outcome,
+    PurgeCounts,
     RequestRecord,
     TextVector,
 )
 from gateway.records.current import current_scores
+from gateway.records.retention import vector_keys
 
 REQUEST_COLUMNS = (
     "request_id", "tenant", "created_at", "route", "model", "purpose", "parent_id", "reason",
@@ -45,6 +47,8 @@ INSERT_VECTOR = ("INSERT INTO text_vectors (encoder, text_hash, dim, vector, cre
                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (encoder, text_hash) DO NOTHING")
 # Keys per lookup query: well under SQLite's 999 bound parameters of old builds.
 VECTOR_LOOKUP_CHUNK = 500
+# Requests per purge transaction: a short write, so the outbox's writes wait little for it.
+PURGE_BATCH = 2000
 INSERT_LABEL = (f"INSERT INTO labels ({', '.join(LABEL_COLUMNS)}) VALUES "
                 f"({', '.join('?' for _ in LABEL_COLUMNS)}) ON CONFLICT ({LABEL_KEY}) DO NOTHING")
 
@@ -98,6 +102,12 @@ class SqlRecordStore(ABC):
     @abstractmethod
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one query."""
+
+    @abstractmethod
+    async def _delete(self, statements: Sequence[tuple[str, Sequence[Any]]],
+                      dry_run: bool = False) -> list[int]:
+        """Runs each (sql, params) in one transaction and returns their row counts; rolls
+        the transaction back instead of committing it when `dry_run`."""
 
     async def write_requests(self, records: Sequence[RequestRecord]) -> None:
         if records:
@@ -185,6 +195,49 @@ class SqlRecordStore(ABC):
         out = [AnswerText(str(rid), str(model), answer, float(at))
                for rid, model, answer, at in rows]
         return sorted(out, key=lambda a: (a.created_at, a.request_id, a.model))
+
+    async def purge(self, before: float, tenant: str | None = None, *,
+                    dry_run: bool = False) -> PurgeCounts:
+        where = "created_at < ?" if tenant is None else "created_at < ? AND tenant = ?"
+        params: list[Any] = [before] if tenant is None else [before, tenant]
+        requests = labels = vectors = 0
+        seen: set[str] = set()  # a dry run deletes nothing: count each vector key once
+        after = ""
+        while True:
+            # Keyset pages by request id: memory and each transaction stay small.
+            rows = await self._fetch(
+                f"SELECT request_id, prompt, answer FROM requests WHERE {where} AND "
+                f"request_id > ? ORDER BY request_id LIMIT {PURGE_BATCH}", [*params, after])
+            if not rows:
+                break
+            after = str(rows[-1][0])
+            ids = [str(row[0]) for row in rows]
+            keys = sorted(vector_keys(text for row in rows for text in row[1:]) - seen)
+            if dry_run:
+                seen.update(keys)
+            marks = ", ".join("?" for _ in ids)
+            statements: list[tuple[str, Sequence[Any]]] = [
+                (f"DELETE FROM labels WHERE request_id IN ({marks})", ids),
+                (f"DELETE FROM requests WHERE request_id IN ({marks})", ids)]
+            for start in range(0, len(keys), VECTOR_LOOKUP_CHUNK):
+                chunk = keys[start:start + VECTOR_LOOKUP_CHUNK]
+                marks_k = ", ".join("?" for _ in chunk)
+                statements.append((f"DELETE FROM text_vectors WHERE text_hash IN ({marks_k})",
+                                   chunk))
+            counted = await self._delete(statements, dry_run)
+            labels, requests = labels + counted[0], requests + counted[1]
+            vectors += sum(counted[2:])
+            if len(rows) < PURGE_BATCH:
+                break
+        # Labels whose request was never stored (its write dropped) age out on their own.
+        orphans = ("(SELECT 1 FROM requests r WHERE r.request_id = labels.request_id)")
+        tail: list[tuple[str, Sequence[Any]]] = [
+            (f"DELETE FROM labels WHERE {where} AND NOT EXISTS {orphans}", params)]
+        if tenant is None:
+            # In a dry run these may include keys counted above: an upper bound.
+            tail.append(("DELETE FROM text_vectors WHERE created_at < ?", [before]))
+        counted = await self._delete(tail, dry_run)
+        return PurgeCounts(requests, labels + counted[0], vectors + sum(counted[1:]))
 
     async def counts(self, tenant: str | None) -> LabelCounts:
         where, params = ("WHERE tenant = ?", [tenant]) if tenant is not None else ("", [])

@@ -107,6 +107,21 @@ class SQLiteRecordStore(SqlRecordStore, SqlSpendHistory):
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._run(lambda conn: list(conn.execute(sql, tuple(params))))
 
+    async def _delete(self, statements: Sequence[tuple[str, Sequence[Any]]],
+                      dry_run: bool = False) -> list[int]:
+        def delete(conn: sqlite3.Connection) -> list[int]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                counts = [conn.execute(sql, tuple(params)).rowcount
+                          for sql, params in statements]
+                conn.execute("ROLLBACK" if dry_run else "COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return counts
+
+        return await self._run(delete)
+
     async def _store_spend(self, entries: list[SettledEntry]) -> None:
         await self._run(lambda conn: store_spend_sqlite(conn, entries))
 

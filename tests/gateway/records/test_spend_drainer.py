@@ -228,3 +228,21 @@ async def test_close_ends_the_loop_even_if_a_cancellation_is_lost(tmp_path: Path
     assert closing in done, "aclose did not return"
     assert task is not None and task.done()
     await history.aclose()
+
+
+async def test_journal_lag_counts_the_waiting_lines_past_the_checkpoint(tmp_path: Path) -> None:
+    journal = tmp_path / "spend.jsonl"
+    store = InMemorySpendStore(journal)
+    await settle_many(store, 25)
+    await store.close()
+    outbox = JournalOutbox(journal, "db")
+    lag = await outbox.lag()
+    assert lag.pending == 25 and lag.oldest_age_s is not None
+    await outbox.ack(await outbox.read(10))
+    assert (await outbox.lag()).pending == 15
+    # A torn last line is not an entry yet.
+    journal.write_bytes(journal.read_bytes() + b'{"v": 1, "settled_at"')
+    assert (await outbox.lag()).pending == 15
+    await outbox.ack(await outbox.read(100))
+    lag = await outbox.lag()
+    assert lag.pending == 0 and lag.oldest_age_s is None

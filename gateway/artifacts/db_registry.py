@@ -20,7 +20,10 @@ the next one.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import shutil
 import tempfile
 import time
@@ -39,14 +42,22 @@ from routers.versions.manifest import (
 from routers.versions.pointer import MAX_EVENTS, Pointer
 
 MAX_TRIES = 20
+# Cached copies kept beyond those a route serves or would roll back to: the most recently
+# used. The cache only saves fetches; a pruned version is fetched again when asked for.
+CACHE_KEEP = 8
+# A temporary directory this old is a crashed fetch's or edit's leftover.
+STALE_TMP_S = 3600.0
+
+log = logging.getLogger("costroute.artifacts")
 
 
 class RecordsRegistry:
     """The VersionStore kept in the records database, with a local cache of fetched files."""
 
-    def __init__(self, database: Database, cache_dir: Path):
+    def __init__(self, database: Database, cache_dir: Path, cache_keep: int = CACHE_KEEP):
         self.database = database
         self.cache_dir = Path(cache_dir)
+        self.cache_keep = cache_keep
 
     def describe(self) -> str:
         return self.database.describe()
@@ -124,7 +135,7 @@ class RecordsRegistry:
                             json.dumps(manifest, sort_keys=True), sha, len(blob), blob))
             except Conflict:
                 continue  # a concurrent trainer took that number: take the next one
-            self._keep(directory, new_id, sha)
+            self.prune_cache(self._keep(directory, new_id, sha))
             return new_id
         raise RegistryError(f"no free version id after {MAX_TRIES} tries in {self.describe()}")
 
@@ -141,6 +152,8 @@ class RecordsRegistry:
         """The cached copy of (version, sha), downloaded and verified when missing."""
         target = self._cached(version, sha)
         if (target / "manifest.json").is_file():
+            with contextlib.suppress(OSError):
+                os.utime(target)  # used now: the pruning keeps the most recently used
             return target
         with self.database.transaction(write=False) as tx:
             rows = tx.fetch("SELECT files, sha256 FROM artifact_versions WHERE version = ?",
@@ -152,9 +165,42 @@ class RecordsRegistry:
         try:
             unpack(blob, stored, tmp)
             # The stored hash may be newer than `sha` (the manifest was annotated since).
-            return self._keep(tmp, version, stored)
+            kept = self._keep(tmp, version, stored)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        self.prune_cache(kept)
+        return kept
+
+    def prune_cache(self, keep_also: Path | None = None) -> list[Path]:
+        """Deletes cached copies beyond the `cache_keep` most recently used, never one that
+        a route serves or would roll back to (nor `keep_also`), and stale temporary
+        directories; returns what it deleted. Never raises: a cache left too big is better
+        than a failed fetch."""
+        try:
+            with self.database.transaction(write=False) as tx:
+                rows = tx.fetch("SELECT stack FROM artifact_pointers")
+            protected = {str(entry["version"]) for (stack,) in rows
+                         for entry in json.loads(stack)[-2:]}
+            copies: list[tuple[float, Path]] = []
+            deleted: list[Path] = []
+            now = time.time()
+            for path in self.cache_dir.iterdir() if self.cache_dir.is_dir() else ():
+                age = now - path.stat().st_mtime
+                if path.name.startswith("."):
+                    if age > STALE_TMP_S:
+                        shutil.rmtree(path, ignore_errors=True)
+                        deleted.append(path)
+                elif path.is_dir():
+                    copies.append((age, path))
+            for _, path in sorted(copies)[self.cache_keep:]:
+                # `<version>-<sha256[:16]>`: the version id is all before the last dash.
+                if path != keep_also and path.name.rsplit("-", 1)[0] not in protected:
+                    shutil.rmtree(path, ignore_errors=True)
+                    deleted.append(path)
+            return deleted
+        except Exception:  # see the docstring: never fail the fetch
+            log.warning("artifact cache %s: pruning failed", self.cache_dir, exc_info=True)
+            return []
 
     def _keep(self, directory: Path, version: str, sha: str) -> Path:
         """Move a complete directory into the cache by rename (so a copy is whole or absent)."""

@@ -7,8 +7,10 @@ replicas are separate registry objects (own connection, own cache directory), as
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,3 +145,29 @@ def test_packing_is_deterministic_and_checks_its_hash(tmp_path: Path) -> None:
     assert (out / "sub" / "weights.bin").read_bytes() == b"z" * 1000
     with pytest.raises(RegistryError, match="corrupt"):
         unpack(blob, "0" * 64, tmp_path)
+
+
+@pytest.mark.parametrize("open_replica", DB_BACKENDS, indirect=True)
+def test_the_cache_keeps_the_recent_and_the_serving_versions(
+        open_replica: OpenReplica) -> None:
+    trainer = open_replica("trainer")
+    versions = [trainer.create("knn", _write(str(i))) for i in range(10)]
+    trainer.promote("auto", versions[0])
+    trainer.promote("auto", versions[1])  # serves; versions[0] is what a rollback restores
+    trainer.promote("cheap", versions[2])
+    replica = open_replica("replica")
+    assert isinstance(replica, RecordsRegistry)
+    replica.cache_keep = 3
+    stale = replica.cache_dir / ".fetch-crashed"
+    stale.mkdir(parents=True)
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    for version in versions:
+        replica.path(version)
+        time.sleep(0.01)  # distinct modification times: the order of use
+    cached = {p.name.rsplit("-", 1)[0] for p in replica.cache_dir.iterdir()}
+    assert cached == {versions[0], versions[1], versions[2], *versions[-3:]}
+    # A pruned version is only a cache miss: fetched again, verified, and served.
+    assert (replica.path(versions[4]) / "sub" / "weights.bin").read_bytes() == b"4" * 1000
+    assert isinstance(trainer, RecordsRegistry)
+    assert len([p for p in trainer.cache_dir.iterdir()]) <= trainer.cache_keep + 3

@@ -21,7 +21,14 @@ from routers.cascade.agreement import agreement, normalised
 from routers.cascade.signal_heads import SignalHeads
 from routers.cascade.signals import Signals
 from routers.cascade.strategy import parallel_name
-from routers.cascade.verifier import VERIFIER_FEATURES, Sandbox, extract_code, verifier_features
+from routers.cascade.verifier import (
+    VERIFIER_FEATURES,
+    CodeRunner,
+    Sandbox,
+    SandboxPool,
+    extract_code,
+    verifier_features,
+)
 
 Vectors = npt.NDArray[np.float32]
 EmbedAnswers = Callable[[list[str]], Vectors]
@@ -68,11 +75,15 @@ def prompt_text(messages: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def live_verifier_features(answer: str, prompt: str) -> tuple[float, ...]:
-    """The verifier's features of one answer; a sandbox worker is started only for code."""
+def live_verifier_features(answer: str, prompt: str,
+                           sandboxes: CodeRunner | None = None) -> tuple[float, ...]:
+    """The verifier's features of one answer; only code needs a sandbox: one of `sandboxes`
+    (warm workers), or without them one started for this answer alone."""
     if extract_code(answer) is None:
         # verifier_features answers a code-less answer without touching the sandbox.
         return tuple(verifier_features(None, answer, prompt))
+    if sandboxes is not None:
+        return tuple(verifier_features(sandboxes, answer, prompt))
     with Sandbox() as sandbox:
         return tuple(verifier_features(sandbox, answer, prompt))
 
@@ -86,6 +97,9 @@ class LiveSignals:
         self.stacked = heads.stacked()
         self.index = {m: j for j, m in enumerate(self.config.models)}
         self.embed = embed
+        # Workers start on the first code answer; they exit when the pool is collected
+        # (their stdin closes), as when a promoted artifact replaces this one.
+        self.sandboxes = SandboxPool()
 
     def is_parallel(self, stage_model: str) -> bool:
         return any(parallel_name(p) == stage_model for p in self.heads.pairs)

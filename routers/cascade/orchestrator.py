@@ -277,7 +277,7 @@ class CascadeOrchestrator:
             if base is None or result.model not in signals.index:
                 out.append(None)
                 continue
-            verifier = (live_verifier_features(result.text, prompt)
+            verifier = (live_verifier_features(result.text, prompt, signals.sandboxes)
                         if signals.config.verifier else None)
             out.append(Answered(result.model, result.text, base, verifier,
                                 answer_logprobs(result.response)))

@@ -16,16 +16,17 @@ prompt states none), and whether any test was stated.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -58,12 +59,19 @@ def prompt_tests(prompt: str) -> list[str]:
     return [line.strip() for line in _ASSERT.findall(unwrap(prompt))]
 
 
+class CodeRunner(Protocol):
+    def run(self, code: str, tests: Sequence[str] = ()) -> dict[str, object]:
+        """{"parses", "runs", "passed", "tests"} of `code` followed by `tests`."""
+
+
 class Sandbox:
     """A worker process that runs code answers under limits; use as a context manager."""
 
-    def __init__(self, timeout_s: float = TIMEOUT_S):
+    def __init__(self, timeout_s: float = TIMEOUT_S, isolation: str | None = None):
         self.timeout_s = timeout_s
-        self.isolation = "unshare -n" if _can_unshare() else "rlimits only (no unshare)"
+        if isolation is None:
+            isolation = "unshare -n" if _can_unshare() else "rlimits only (no unshare)"
+        self.isolation = isolation
         # -I ignores PYTHONPATH and the user's site: the worker (stdlib only) runs by path.
         command = [sys.executable, "-I", str(Path(__file__).with_name("sandbox_worker.py"))]
         if self.isolation.startswith("unshare"):
@@ -93,7 +101,8 @@ class Sandbox:
 
     def close(self) -> None:
         if self._process.stdin is not None:
-            self._process.stdin.close()
+            with contextlib.suppress(OSError):  # a dead worker: the unsent job breaks the pipe
+                self._process.stdin.close()
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -106,6 +115,82 @@ class Sandbox:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class SandboxPool:
+    """Warm sandbox workers shared by concurrent callers (the gateway's cascade).
+
+    A worker carries nothing from one answer to the next: each answer still runs in a fresh
+    forked child of it, under its own limits and in its own temporary directory. What the
+    pool saves is the worker's start, about 40 ms of `unshare` and Python per answer. At
+    most `size` workers run answers at once; a caller beyond that waits for one. A worker
+    that died (or failed a job) is dropped and the job tried once on a fresh one.
+    """
+
+    def __init__(self, size: int = 4, timeout_s: float = TIMEOUT_S,
+                 factory: Callable[[], Sandbox] | None = None):
+        self.size = size
+        self._factory = factory or self._start
+        self._timeout_s = timeout_s
+        self._isolation: str | None = None  # probed once, on the first start
+        self._idle: list[Sandbox] = []
+        self._running = 0  # workers started and not closed
+        self._free = threading.Condition()
+        self.started = 0  # workers ever started, for tests and metrics
+
+    def _start(self) -> Sandbox:
+        sandbox = Sandbox(self._timeout_s, self._isolation)
+        self._isolation = sandbox.isolation
+        return sandbox
+
+    def run(self, code: str, tests: Sequence[str] = ()) -> dict[str, object]:
+        for attempt in (0, 1):
+            sandbox = self._take()
+            try:
+                result = sandbox.run(code, tests)
+            except (RuntimeError, OSError, ValueError):
+                self._drop(sandbox)
+                if attempt:
+                    raise
+                continue
+            self._give(sandbox)
+            return result
+        raise AssertionError("unreachable")
+
+    def _take(self) -> Sandbox:
+        with self._free:
+            while not self._idle and self._running >= self.size:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._running += 1
+        try:
+            sandbox = self._factory()
+        except BaseException:
+            with self._free:
+                self._running -= 1
+                self._free.notify()
+            raise
+        self.started += 1
+        return sandbox
+
+    def _give(self, sandbox: Sandbox) -> None:
+        with self._free:
+            self._idle.append(sandbox)
+            self._free.notify()
+
+    def _drop(self, sandbox: Sandbox) -> None:
+        sandbox.close()
+        with self._free:
+            self._running -= 1
+            self._free.notify()
+
+    def close(self) -> None:
+        with self._free:
+            idle, self._idle = self._idle, []
+            self._running -= len(idle)
+        for sandbox in idle:
+            sandbox.close()
 
 
 def _can_unshare() -> bool:
@@ -121,7 +206,7 @@ def _can_unshare() -> bool:
 
 
 def verifier_features(
-    sandbox: Sandbox | None,
+    sandbox: CodeRunner | None,
     answer: str | None,
     prompt: str,
     cache: dict[str, list[float]] | None = None,
@@ -153,7 +238,7 @@ def verifier_features(
 
 
 def verifier_matrix(
-    sandbox: Sandbox,
+    sandbox: CodeRunner,
     answers: Sequence[str | None],
     prompts: Sequence[str],
     cache: dict[str, list[float]] | None = None,

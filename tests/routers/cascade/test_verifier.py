@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from routers.cascade.verifier import Sandbox, extract_code, prompt_tests, verifier_features
+from routers.cascade.verifier import (
+    Sandbox,
+    SandboxPool,
+    extract_code,
+    prompt_tests,
+    verifier_features,
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +63,36 @@ def test_the_answer_never_runs_in_this_process(sandbox: Sandbox, tmp_path: objec
     with open(marker) as written:
         assert int(written.read()) != os.getpid()
     os.remove(marker)
+
+
+def test_a_pool_reuses_warm_workers_and_no_answer_sees_the_last_ones_state() -> None:
+    pool = SandboxPool(size=2, timeout_s=1.0)
+    try:
+        # Each answer runs in a fresh child: a global set by one is gone for the next.
+        assert pool.run("import builtins\nbuiltins.LEFT = 1", [])["runs"] is True
+        assert pool.run("import builtins\nassert not hasattr(builtins, 'LEFT')", [])["runs"]
+        assert pool.run("def f(x):\n    return x * 2", ["assert f(2) == 4"])["passed"] == 1
+        assert pool.started == 1
+        with ThreadPoolExecutor(4) as threads:
+            results = list(threads.map(lambda i: pool.run(f"x = {i}", [])["runs"], range(8)))
+        assert all(results) and pool.started <= 2
+    finally:
+        pool.close()
+
+
+def test_a_pool_replaces_a_worker_that_died() -> None:
+    made: list[Sandbox] = []
+
+    def start() -> Sandbox:
+        made.append(Sandbox(timeout_s=1.0))
+        return made[-1]
+
+    pool = SandboxPool(size=1, factory=start)
+    try:
+        assert pool.run("y = 1", [])["runs"] is True
+        made[0]._process.kill()
+        made[0]._process.wait()
+        assert pool.run("y = 2", [])["runs"] is True  # retried on a fresh worker
+        assert len(made) == 2
+    finally:
+        pool.close()

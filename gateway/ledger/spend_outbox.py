@@ -27,7 +27,7 @@ import orjson
 
 from gateway.ledger.base import LedgerCorrupt, SettledEntry
 from gateway.ledger.entries import decode_entry, unix_seconds
-from gateway.ledger.snapshot import is_header, read_header, resolve_offset
+from gateway.ledger.snapshot import JournalHeader, is_header, read_header, resolve_offset
 
 _READ_CHUNK = 1 << 20
 
@@ -105,13 +105,18 @@ def read_batch(journal: Path, checkpoint: Checkpoint, limit: int | None
     if not journal.exists():
         return [], checkpoint
     with open(journal, "rb") as handle:
-        try:
-            header = read_header(handle)
-        except ValueError as exc:
-            raise LedgerCorrupt(f"{journal}:1: {exc}") from None
-        offset = resolve_offset(header, checkpoint.generation, checkpoint.offset)
+        header, offset = _position(handle, journal, checkpoint)
         entries, end = _read_lines(handle, journal, offset, limit)
     return entries, Checkpoint(end, checkpoint.target, header.generation)
+
+
+def _position(handle: BinaryIO, journal: Path, checkpoint: Checkpoint) -> tuple[JournalHeader, int]:
+    """The open journal's header, and where `checkpoint` falls in it."""
+    try:
+        header = read_header(handle)
+    except ValueError as exc:
+        raise LedgerCorrupt(f"{journal}:1: {exc}") from None
+    return header, resolve_offset(header, checkpoint.generation, checkpoint.offset)
 
 
 def pending(journal: Path, checkpoint: Checkpoint) -> tuple[int, SettledEntry | None]:
@@ -122,11 +127,7 @@ def pending(journal: Path, checkpoint: Checkpoint) -> tuple[int, SettledEntry | 
     if not journal.exists():
         return 0, None
     with open(journal, "rb") as handle:
-        try:
-            header = read_header(handle)
-        except ValueError as exc:
-            raise LedgerCorrupt(f"{journal}:1: {exc}") from None
-        offset = resolve_offset(header, checkpoint.generation, checkpoint.offset)
+        _, offset = _position(handle, journal, checkpoint)
         first, _ = _read_lines(handle, journal, offset, 1)
         if not first:
             return 0, None

@@ -2,6 +2,7 @@
 
     costroute learn status [--config gateway.yaml] [--tenant T] [--gateway-url URL] [--json]
     costroute learn purge --older-than 30d [--tenant T] [--dry-run] [--config ...] [--json]
+    costroute learn export --out traffic.csv [--tenant T] [--split all|train|held-out] ...
 
 The store is the one gateway.yaml's `records:` names (default: records.sqlite3 in the data
 directory, as `costroute serve` uses). `--gateway-url` also reads a running gateway's
@@ -184,6 +185,44 @@ def purge(
     typer.echo(f"{verb} {whose} records from before {stamp}: {counts.requests} requests, "
                f"{counts.labels} labels, {counts.vectors} text vectors"
                + (" (at most)" if dry_run and tenant is None else ""))
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="The file to write: .csv or .jsonl")],
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's traffic")] = None,
+    metric: Annotated[str, typer.Option(help="Which feedback metric's labels")] = "default",
+    since: Annotated[float | None, typer.Option(
+        help="Only traffic after this unix time")] = None,
+    split: Annotated[str, typer.Option(
+        help="all, or the trainers' split of it: train, held-out")] = "all",
+    answers: Annotated[bool, typer.Option(
+        help="Also each model's answer (where kept unredacted)")] = True,
+    config: Annotated[Path | None, typer.Option(
+        help="gateway.yaml whose `records:` to read; default: the embedded SQLite file")] = None,
+) -> None:
+    """Labelled traffic as a RouterBench-format dataset (loads in eval replay and train)."""
+    from gateway.records.export import export_outcomes
+    from routers.datasets.records import NoOutcomesError
+    from routers.datasets.routerbench import SUFFIXES
+
+    if out.suffix not in SUFFIXES:
+        _fail(f"{out}: the file must end in .csv or .jsonl")
+    if split not in ("all", "train", "held-out"):
+        _fail(f"--split {split!r}: one of all, train, held-out")
+    try:
+        done = _with_store(_settings(config), lambda store: export_outcomes(
+            store, out, tenant, metric=metric, since=since, split=split,  # type: ignore[arg-type]
+            answers=answers))
+    except NoOutcomesError as exc:
+        _fail(f"nothing to export: {exc}")
+        raise
+    kept = ""
+    if done.answers is not None:
+        kept = (f"; answers: {done.answers.usable} kept, {done.answers.redacted} redacted "
+                f"(left out), {done.answers.not_recorded} not recorded")
+    typer.echo(f"wrote {out}: {done.rows} prompts x {len(done.models)} models, "
+               f"{done.labels} labels{kept}")
 
 
 def _outbox_figures(url: str) -> dict[str, float]:

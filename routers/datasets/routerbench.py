@@ -15,7 +15,7 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +62,18 @@ def load_routerbench(
     return ds
 
 
-def save_routerbench(ds: RoutingDataset, path: str | Path) -> None:
-    """Write `ds` as CSV or JSONL (by suffix); NaN becomes an empty cell / null."""
+def save_routerbench(ds: RoutingDataset, path: str | Path,
+                     sample_ids: Sequence[str] | None = None) -> None:
+    """Write `ds` as CSV or JSONL (by suffix); NaN becomes an empty cell / null. With
+    `sample_ids` (one per row), each row also names its sample (`sample_id`)."""
     path = Path(path)
     if path.suffix not in SUFFIXES:
         raise DatasetFormatError(f"{path}: suffix must be .csv or .jsonl")
+    if sample_ids is not None and len(sample_ids) != len(ds):
+        raise ValueError(f"{len(sample_ids)} sample ids for {len(ds)} rows")
     rows = list(_rows(ds))
+    if sample_ids is not None:
+        rows = [{"sample_id": sample, **row} for sample, row in zip(sample_ids, rows, strict=True)]
     if path.suffix == ".jsonl":
         with path.open("w", encoding="utf-8") as fh:
             for row in rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import Any
 
 import orjson
@@ -29,8 +30,15 @@ Headers = list[tuple[bytes, bytes]]
 
 
 def new_request_id() -> bytes:
-    # 128 random bits, as uuid4 has, without building a UUID object per request.
-    return b"req_" + os.urandom(16).hex().encode()
+    """`req_` and 32 hex digits: 48 bits of unix milliseconds, then 80 random bits.
+
+    Time first, as UUIDv7 lays it out: the spend history and the records store keep rows
+    in indexes keyed by request id, and an id that sorts by time lands each new row at the
+    index's right edge instead of on a random page of an ever larger B-tree. Storing a spend
+    row into a 300k-row SQLite history took 4.4x less CPU and 25x fewer system calls
+    (bench/records/request_ids.py). 80 random bits keep ids unguessable and unique.
+    """
+    return b"req_%012x" % (time.time_ns() // 1_000_000) + os.urandom(10).hex().encode()
 
 
 def client_request_id(headers: Headers) -> bytes:

@@ -109,8 +109,15 @@ def _soak(target: Target, seconds: int) -> tuple[float, list[float]]:
 
 def _gateway(stack: ExitStack, tree: Path, config: Path, port: int, workdir: Path,
              name: str, workers: int = 1) -> subprocess.Popen[bytes]:
-    """costroute from `tree`, access log at info level into a file (as a deployment keeps it)."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(tree)}
+    """costroute from `tree`, access log at info level into a file (as a deployment keeps it).
+
+    Each gateway has its own data directory, so its records database (where the spend
+    history is drained) starts empty and is nobody else's: not the user's, and not the
+    other gateways' in the same run."""
+    data = workdir / f"data-{name}"
+    data.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(tree),
+           "COSTROUTE_DATA_DIR": str(data)}
     argv = [sys.executable, "-m", "gateway.cli", "serve", "--config", str(config),
             "--port", str(port), "--log-level", "info"]
     if workers > 1:

@@ -47,8 +47,9 @@ INSERT_VECTOR = ("INSERT INTO text_vectors (encoder, text_hash, dim, vector, cre
                  "VALUES (?, ?, ?, ?, ?) ON CONFLICT (encoder, text_hash) DO NOTHING")
 # Keys per lookup query: well under SQLite's 999 bound parameters of old builds.
 VECTOR_LOOKUP_CHUNK = 500
-# Requests per purge transaction: a short write, so the outbox's writes wait little for it.
-PURGE_BATCH = 2000
+# Requests per purge transaction: a short write, so the outbox's writes wait little for it,
+# and ids bound per DELETE well under SQLite's 999 parameters of old builds.
+PURGE_BATCH = 500
 INSERT_LABEL = (f"INSERT INTO labels ({', '.join(LABEL_COLUMNS)}) VALUES "
                 f"({', '.join('?' for _ in LABEL_COLUMNS)}) ON CONFLICT ({LABEL_KEY}) DO NOTHING")
 

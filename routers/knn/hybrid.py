@@ -14,6 +14,7 @@ outcomes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,7 @@ from routers.knn.projection import Projection, Vectors
 from routers.knn.router import KnnRouter, embedder_for
 
 IntArray = npt.NDArray[np.int64]
+log = logging.getLogger(__name__)
 # Stage 2 may lose at most this much AIQ against MiniLM alone on the held-out prompts; the
 # issue's rule is 0.005 on TEST, so the gate keeps most of that for held-out-to-test noise.
 GATE_TOLERANCE = 0.002
@@ -55,13 +57,24 @@ class HybridKnnRouter(KnnRouter):
             raise ValueError("a two-stage router needs an artifact with a static stage")
         super().__init__(artifact, embedder, params)
         first = artifact.stage1.artifact
-        self.stage1 = KnnRouter(first, stage1_embedder or embedder_for(first), first.params)
+        self.stage1: KnnRouter | None = KnnRouter(
+            first, stage1_embedder or embedder_for(first), first.params)
         self.gate: Gate = artifact.stage1.gate
+        self._missing = ""
+        try:  # loads the static table now (~30 MB): a missing model shows at load, not later
+            self.stage1.embedder.embed(["costroute"])
+        except FileNotFoundError as exc:
+            # The shipped default is two-stage, but the static model is distilled at setup:
+            # without it the router still serves, on MiniLM alone.
+            log.warning("k-NN static stage unavailable, deciding with MiniLM only: %s", exc)
+            self.stage1, self._missing = None, str(exc)
 
     def route(
         self, request: RouteRequest, candidates: Sequence[Candidate], policy: Policy
     ) -> Decision:
         text = messages_embedding_text(request.messages)
+        if self.stage1 is None:
+            return self._second(text, candidates, policy, "static stage unavailable")
         first = self.stage1.embedder
         raw = first.embed([text])
         ranked, unknown = self.stage1.rank(raw, candidates, policy)
@@ -71,10 +84,15 @@ class HybridKnnRouter(KnnRouter):
                     f"{self.gate.threshold:.3g})"
             return self.decision(PromptVector(text, first.name, raw[0]), ranked, unknown,
                                  policy, label)
+        return self._second(text, candidates, policy,
+                            f"stage-1 margin {margin:.3g} < {self.gate.threshold:.3g}")
+
+    def _second(
+        self, text: str, candidates: Sequence[Candidate], policy: Policy, why: str
+    ) -> Decision:
         raw = self.embedder.embed([text])
         ranked, unknown = self.rank(raw, candidates, policy)
-        label = f"{self.label()} stage 2 ({self.embedder.name}; stage-1 margin " \
-                f"{margin:.3g} < {self.gate.threshold:.3g})"
+        label = f"{self.label()} stage 2 ({self.embedder.name}; {why})"
         return self.decision(PromptVector(text, self.embedder.name, raw[0]), ranked, unknown,
                              policy, label)
 
@@ -90,6 +108,9 @@ class HybridKnnRouter(KnnRouter):
     ) -> Grown:
         """Labelled prompts join both stages' reference sets (rows stay in step)."""
         grown = super().add_outcomes(prompts, scores, costs)
+        if self.stage1 is None:  # cannot embed for it: drop it rather than let it fall behind
+            self.artifact.stage1 = None
+            return grown
         hashes = [text_hash(p) for p in prompts]
         add_prompts(self.stage1.artifact, self.stage1.embed_prompts(prompts), hashes, scores,
                     costs)
@@ -102,6 +123,8 @@ class HybridKnnRouter(KnnRouter):
     ) -> tuple[list[IntArray], list[float]]:
         """Offline replay: the column chosen per prompt at each max_utility knob, and the
         share of the prompts stage 1 decided at each knob."""
+        if self.stage1 is None:
+            raise RuntimeError(f"the static stage is unavailable: {self._missing}")
         first = Predictions(*self.stage1.predict(self.stage1.embed_prompts(prompts),
                                                  exclude=exclude))
         second = Predictions(*self.predict(self.embed_prompts(prompts), exclude=exclude))

@@ -194,3 +194,23 @@ def test_a_static_stage_out_of_step_is_refused(
     save_artifact(replace(fitted, stage1=stale, manifest=dict(fitted.manifest)), tmp_path / "a")
     with pytest.raises(ValueError, match="out of step"):
         load_artifact(tmp_path / "a")
+
+
+def test_without_the_static_model_it_serves_on_minilm_alone(
+    hybrid_fit: tuple[KnnArtifact, Path], encoders: tuple[Embedder, Embedder],
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    from routers import embedding
+    from routers.static_embedding import MODEL_ENV
+
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "no-static-model"))
+    embedding.shared_embedder.cache_clear()  # the process-wide static embedder of that path
+    try:
+        router = load_knn_router(hybrid_fit[1], embedder=Counting(encoders[0]))
+    finally:
+        embedding.shared_embedder.cache_clear()
+    assert isinstance(router, HybridKnnRouter) and router.stage1 is None
+    assert "static stage unavailable" in caplog.text
+    decision = router.route(_request(HARD_WORDS), CANDIDATES, POLICY)
+    assert "stage 2" in decision.reason and "static stage unavailable" in decision.reason
+    assert router.embedder.texts == 1  # type: ignore[attr-defined]

@@ -16,8 +16,8 @@
   and the share that needed MiniLM (counted at the MiniLM embedder), at the default
   tenant's knob and at this bench's.
 
-Run: .venv/bin/python bench/knn/speed.py [--decision-only] [--static-only] [--hybrid]
-     [--decisions 400]
+Run: .venv/bin/python bench/knn/speed.py [--decision-only] [--static-only]
+     [--hybrid [default|routellm|routerbench ...]] [--decisions 400]
 """
 
 from __future__ import annotations
@@ -169,17 +169,19 @@ def main() -> None:
     parser.add_argument("--decision-only", action="store_true")
     parser.add_argument("--decisions", type=int, default=400)
     parser.add_argument("--static-only", action="store_true", help="only the static encoder")
-    parser.add_argument("--hybrid", action="store_true",
-                        help="only the two-stage router on a real artifact")
+    parser.add_argument("--hybrid", nargs="*", choices=["default", "routellm", "routerbench"],
+                        help="only the two-stage router on real artifacts (default: all)")
     args = parser.parse_args()
+    hybrid = " ".join(["--hybrid", *args.hybrid]) if args.hybrid is not None else ""
     header("speed.py", [a for a, on in (("--decision-only", args.decision_only),
                                         ("--static-only", args.static_only),
-                                        ("--hybrid", args.hybrid)) if on])
+                                        (hybrid, hybrid)) if on])
     rng = np.random.default_rng(1)
-    if args.hybrid:
+    if args.hybrid is not None:
         from speed_hybrid import hybrid_rows
 
-        hybrid_rows(args.decisions, rng, prompt_50, percentiles_ms)
+        sets = args.hybrid or ["default", "routellm", "routerbench"]
+        hybrid_rows(sets, args.decisions, rng, prompt_50, percentiles_ms)
         return
     base_rss = rss_mib()
     backends: list[tuple[str, Embedder]] = [("torch", MiniLMEmbedder(threads=2))]

@@ -1,6 +1,8 @@
 """The two-stage k-NN's decision time on a real artifact (speed.py --hybrid runs it).
 
-Artifacts are fitted as hybrid_vs_minilm.py fits them (TRAIN, raw space, gate out of fold
+The shipped default (routers/data/default_knn, what `auto` serves) is loaded as it is and
+decides its own held-out prompts (scripts/build_default_artifacts.py's split). Other
+artifacts are fitted as hybrid_vs_minilm.py fits them (TRAIN, raw space, gate out of fold
 on TRAIN), with MiniLM vectors from the bench cache: RouteLLM's (MMLU sample + GSM8K, the
 two models the shipped default routes between) and RouterBench's (11 models, where stage 1
 is least often sure). Each decision routes a text never routed before (no cache hit in
@@ -16,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from common import embedder
+from common import REPO, embedder
 from static_vs_minilm import FIT, routellm, routerbench
 
 from pricing import CostEstimate
@@ -25,6 +27,7 @@ from routers.datasets.text import embedding_text
 from routers.embedding import CachedEmbedder, Embedder, Vectors, minilm_embedder
 from routers.knn.fit import fit_from_vectors
 from routers.knn.hybrid import HybridKnnRouter
+from routers.knn.router import KnnRouter
 from routers.static_embedding import StaticEmbedder
 
 DEFAULT_TENANT_KNOB = 0.1  # gateway.defaults: the default tenant's max_utility knob
@@ -42,8 +45,25 @@ class Counting:
         return self.inner.embed(texts)
 
 
+def shipped() -> tuple[HybridKnnRouter, Counting, list[str]]:
+    """The shipped default as `auto` serves it, and the prompts it was built without."""
+    from routers.datasets.shipped import load_shipped
+    from routers.datasets.split import split_rows
+    from routers.knn.artifact import load_artifact
+    from routers.versions.shipped import shipped_artifact
+
+    ds = load_shipped(REPO / "gateway/simulator/data/gsm8k_recordings.jsonl.gz")
+    _, held = split_rows(ds.prompts, 0.2, 0)  # as scripts/build_default_artifacts.py splits
+    minilm = Counting(CachedEmbedder(minilm_embedder(threads=1)))
+    router = HybridKnnRouter(load_artifact(shipped_artifact("knn")), embedder=minilm,
+                             stage1_embedder=CachedEmbedder(StaticEmbedder()))
+    return router, minilm, [ds.prompts[i] for i in held]
+
+
 def hybrid_router(name: str) -> tuple[HybridKnnRouter, Counting, list[str]]:
     """(router, its counted MiniLM, the TEST prompts it never saw)."""
+    if name == "default":
+        return shipped()
     train, test = routellm(2000) if name == "routellm" else routerbench()
     texts = [embedding_text(p) for p in train.prompts]
     static = StaticEmbedder()
@@ -61,7 +81,7 @@ def candidates(router: HybridKnnRouter) -> list[Candidate]:
             for m, c in zip(router.models, costs)]
 
 
-def row(router: HybridKnnRouter, minilm: Counting, texts: list[str], knob: float, name: str,
+def row(router: KnnRouter, minilm: Counting, texts: list[str], knob: float, name: str,
         percentiles: Callable[[list[float]], tuple[float, float]]) -> None:
     policy, cands = Policy("max_utility", knob), candidates(router)
     before, times, stage2 = minilm.texts, [], []
@@ -82,9 +102,9 @@ def row(router: HybridKnnRouter, minilm: Counting, texts: list[str], knob: float
           f"(median stage 1 {med(first)}, stage 2 {med(second)})", flush=True)
 
 
-def hybrid_rows(n: int, rng: np.random.Generator, prompt_50: Callable[[np.random.Generator], str],
+def hybrid_rows(sets: Sequence[str], n: int, rng: np.random.Generator, prompt_50: Callable[[np.random.Generator], str],
                 percentiles: Callable[[list[float]], tuple[float, float]]) -> None:
-    for name in ("routellm", "routerbench"):
+    for name in sets:
         router, minilm, test = hybrid_router(name)
         gate = router.gate
         print(f"\ntwo-stage `auto` decision, {name}: {len(router.artifact.prompt_hashes)} TRAIN "
@@ -102,3 +122,8 @@ def hybrid_rows(n: int, rng: np.random.Generator, prompt_50: Callable[[np.random
             # A new number per row, so no text is routed twice (no cache hit).
             fresh = [f"{t} ({int(rng.integers(10**9))})" for t in test[:n]]
             row(router, minilm, fresh, knob, f"TEST questions (~{words:.0f} words)", percentiles)
+        # The same artifact's MiniLM stage alone, on the same machine and load: the baseline.
+        alone = KnnRouter(router.artifact, embedder=minilm)
+        fresh = [f"{t} ({int(rng.integers(10**9))})" for t in test[:n]]
+        row(alone, minilm, fresh, DEFAULT_TENANT_KNOB, "MiniLM alone, TEST questions",
+            percentiles)

@@ -80,7 +80,7 @@ class KnnReplayable:
         """The router's column chosen per prompt at each max_utility knob."""
         from routers.knn.hybrid import HybridKnnRouter
 
-        if isinstance(self.router, HybridKnnRouter):
+        if isinstance(self.router, HybridKnnRouter) and self.router.stage1 is not None:
             picked, self.first_stage_shares = self.router.sweep_choices(
                 prompts, knobs, allowed, exclude)
             return picked

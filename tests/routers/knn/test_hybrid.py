@@ -214,3 +214,37 @@ def test_without_the_static_model_it_serves_on_minilm_alone(
     decision = router.route(_request(HARD_WORDS), CANDIDATES, POLICY)
     assert "stage 2" in decision.reason and "static stage unavailable" in decision.reason
     assert router.embedder.texts == 1  # type: ignore[attr-defined]
+
+
+def test_train_knn_embedder_hybrid_writes_a_two_stage_artifact(
+    tmp_path: Path, encoders: tuple[Embedder, Embedder]
+) -> None:
+    from typer.testing import CliRunner
+
+    from routers.cli import knn_app, train_app
+    from routers.datasets import save_routerbench
+
+    data = tmp_path / "train.jsonl"
+    save_routerbench(synthetic(120), data)
+    out = tmp_path / "art"
+    runner = CliRunner()
+    result = runner.invoke(train_app, ["knn", "--data", str(data), "--out", str(out),
+                                       "--embedder", "hybrid", "--epochs", "2"])
+    assert result.exit_code == 0, result.output
+    assert "static stage: decides when its margin >=" in result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["embedder"] == encoders[0].name
+    assert manifest["stage1"]["embedder"] == encoders[1].name
+    result = runner.invoke(train_app, ["knn", "--from-records", "--tenant", "t",
+                                       "--embedder", "hybrid"])
+    assert result.exit_code == 2 and "--from-records" in result.output
+    # `knn add-model` grows both stages: the artifact still loads, in step.
+    grown = synthetic(120)
+    grown.models[1] = "new-model"
+    save_routerbench(grown, tmp_path / "new.jsonl")
+    result = runner.invoke(knn_app, ["add-model", "--artifact", str(out), "--data",
+                                     str(tmp_path / "new.jsonl"), "--model", "new-model"])
+    assert result.exit_code == 0, result.output
+    loaded = load_artifact(out)
+    assert loaded.stage1 is not None and loaded.stage1.artifact.models == loaded.models
+    assert "new-model" in loaded.models

@@ -73,6 +73,11 @@ def _router(directory: Path, encoders: tuple[Embedder, Embedder], threshold: flo
     return router, minilm
 
 
+def _first(router: KnnRouter) -> KnnRouter:
+    assert isinstance(router, HybridKnnRouter) and router.stage1 is not None
+    return router.stage1
+
+
 def test_the_two_stage_artifact_round_trips(hybrid_fit: tuple[KnnArtifact, Path]) -> None:
     fitted, directory = hybrid_fit
     assert fitted.stage1 is not None
@@ -89,7 +94,7 @@ def test_the_two_stage_artifact_round_trips(hybrid_fit: tuple[KnnArtifact, Path]
     np.testing.assert_allclose(loaded.stage1.artifact.raw, fitted.stage1.artifact.raw, atol=1e-3)
     router = load_knn_router(directory)
     assert isinstance(router, HybridKnnRouter)
-    assert router.stage1.embedder.name == StaticEmbedder().name
+    assert _first(router).embedder.name == StaticEmbedder().name
 
 
 def test_a_sure_prompt_is_decided_without_minilm(
@@ -110,7 +115,8 @@ def test_an_unsure_prompt_reaches_minilm_and_gets_its_decision(
     request = _request(HARD_WORDS)
     probe, _ = _router(hybrid_fit[1], encoders, threshold=0.0)
     text = request.messages[0]["content"]
-    ranked, _ = probe.stage1.rank(probe.stage1.embedder.embed([text]), CANDIDATES, POLICY)
+    first = _first(probe)
+    ranked, _ = first.rank(first.embedder.embed([text]), CANDIDATES, POLICY)
     from routers.knn.gate import decision_margin
 
     margin = decision_margin(ranked, POLICY)
@@ -160,8 +166,8 @@ def test_online_outcomes_grow_both_stages(
     grown = router.add_outcomes(prompts, {m: [1.0, 0.0] for m in models},
                                 {m: [1e-4, 1e-4] for m in models})
     assert grown.appended == 2
-    assert router.stage1.artifact.prompt_hashes == router.artifact.prompt_hashes
-    assert router.stage1.artifact.ensure_index().ntotal == before + 2
+    assert _first(router).artifact.prompt_hashes == router.artifact.prompt_hashes
+    assert _first(router).artifact.ensure_index().ntotal == before + 2
     save_artifact(router.artifact, tmp_path / "grown")
     assert len(load_artifact(tmp_path / "grown").prompt_hashes) == before + 2
 

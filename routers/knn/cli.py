@@ -64,14 +64,15 @@ def train_knn(
     if from_records:
         if not tenant:
             _fail("--from-records needs --tenant")
-        if embedder == "hybrid":
-            _fail("--embedder hybrid trains from --data only (not yet --from-records)")
         # The gateway owns records and the registry; imported only for this mode.
         from gateway.artifacts.cli import train_knn_from_records
 
+        hybrid = embedder == "hybrid"
         try:
-            train_knn_from_records(config, tenant, route, metric, since, epochs,
-                                   _embedder(embedder, embedding_cache), seed)
+            train_knn_from_records(
+                config, tenant, route, metric, since, epochs,
+                _embedder("minilm" if hybrid else embedder, embedding_cache), seed,
+                stage1=_embedder("static", None) if hybrid else None)
         except ERRORS as exc:
             _fail(str(exc))
         return

@@ -19,6 +19,9 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0"
  && mkdir -p /var/lib/costroute && chown costroute /var/lib/costroute
 
 USER costroute
+# The static encoder the shipped `auto` artifact decides with first (routers.knn.hybrid),
+# distilled from the packaged MiniLM into the user's cache (a few minutes, once per image).
+RUN python -m routers.static_distill
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 ENTRYPOINT ["costroute", "serve", "--host", "0.0.0.0", "--port", "8000"]

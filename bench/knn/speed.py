@@ -9,9 +9,15 @@
   with HNSW's recall of the exact top-32;
 * batch embedding throughput on ~50-token prompts, each backend;
 * offline replay: `route_batch` over 100k cached prompt vectors x 10 models;
-* RSS the router adds to a process (embedder + artifact + index), read from /proc.
+* RSS the router adds to a process (embedder + artifact + index), read from /proc;
+* with --hybrid: the two-stage router (routers.knn.hybrid) on a real artifact, fitted on
+  the RouteLLM TRAIN split of hybrid_vs_minilm.py with its gate fitted on TRAIN's held-out
+  part, deciding fresh ~50-token word prompts and fresh TEST questions: p50 / p99, CPU,
+  and the share that needed MiniLM (counted at the MiniLM embedder), at the default
+  tenant's knob and at this bench's.
 
-Run: .venv/bin/python bench/knn/speed.py [--decision-only] [--static-only] [--decisions 400]
+Run: .venv/bin/python bench/knn/speed.py [--decision-only] [--static-only]
+     [--hybrid [default|routellm|routerbench ...]] [--decisions 400]
 """
 
 from __future__ import annotations
@@ -163,10 +169,20 @@ def main() -> None:
     parser.add_argument("--decision-only", action="store_true")
     parser.add_argument("--decisions", type=int, default=400)
     parser.add_argument("--static-only", action="store_true", help="only the static encoder")
+    parser.add_argument("--hybrid", nargs="*", choices=["default", "routellm", "routerbench"],
+                        help="only the two-stage router on real artifacts (default: all)")
     args = parser.parse_args()
+    hybrid = " ".join(["--hybrid", *args.hybrid]) if args.hybrid is not None else ""
     header("speed.py", [a for a, on in (("--decision-only", args.decision_only),
-                                        ("--static-only", args.static_only)) if on])
+                                        ("--static-only", args.static_only),
+                                        (hybrid, hybrid)) if on])
     rng = np.random.default_rng(1)
+    if args.hybrid is not None:
+        from speed_hybrid import hybrid_rows
+
+        sets = args.hybrid or ["default", "routellm", "routerbench"]
+        hybrid_rows(sets, args.decisions, rng, prompt_50, percentiles_ms)
+        return
     base_rss = rss_mib()
     backends: list[tuple[str, Embedder]] = [("torch", MiniLMEmbedder(threads=2))]
     if onnx_available():

@@ -128,9 +128,10 @@ def _answer_texts(answers: Sequence[Any]) -> list[str]:
 
 def train_knn_from_records(
     config_path: Path | None, tenant: str, route: str, metric: str, since: float | None,
-    epochs: int, embedder: object, seed: int = 0,
+    epochs: int, embedder: object, seed: int = 0, stage1: object = None,
 ) -> None:
-    """`costroute train knn --from-records`: the command-line side of gateway.artifacts.train."""
+    """`costroute train knn --from-records`: the command-line side of gateway.artifacts.train;
+    `stage1` (the static encoder) makes the version two-stage."""
     from gateway.artifacts.train import RecordsRequest, train_knn_version
     from routers.train_progress import RichTrainProgress
 
@@ -146,11 +147,13 @@ def train_knn_from_records(
             "--metric", metric, "--epochs", str(epochs), "--seed", str(seed)]
     args += ["--config", str(config_path)] if config_path else []
     args += ["--since", str(since)] if since is not None else []
+    args += ["--embedder", "hybrid"] if stage1 is not None else []
     request = RecordsRequest(tenant=tenant, route=route, metric=metric, since=since,
                              command=shlex.join(args), epochs=epochs, seed=seed)
     progress = RichTrainProgress()
     try:
-        trained = train_knn_version(outcomes, registry, request, stored, progress)
+        trained = train_knn_version(outcomes, registry, request, stored, progress,
+                                    stage1=stage1)  # type: ignore[arg-type]
     finally:
         progress.close()
         _store_fresh(config, stored)

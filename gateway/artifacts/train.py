@@ -127,8 +127,11 @@ def train_knn_version(
     embedder: Embedder,
     progress: TrainProgress | None = None,
     resamples: int = 1000,
+    stage1: Embedder | None = None,
 ) -> TrainedVersion:
-    """Fit, publish and describe one new k-NN version; returns its id and manifest."""
+    """Fit, publish and describe one new k-NN version; returns its id and manifest.
+
+    With `stage1` (the static encoder) the version is two-stage (routers.knn.hybrid)."""
     from eval.artifact_metrics import held_out_metrics
     from routers.datasets.text import embedding_text
     from routers.knn.artifact import save_artifact
@@ -142,7 +145,7 @@ def train_knn_version(
     parent = registry.read_pointer(request.route)
     config = FitConfig(seed=request.seed, train=TrainConfig(epochs=request.epochs,
                                                             seed=request.seed))
-    artifact = fit_knn(train, embedder, config, progress)
+    artifact = fit_knn(train, embedder, config, progress, stage1=stage1)
     version = registry.create("knn", lambda d: save_artifact(artifact, d))
     path = registry.path(version)
     metrics = None

@@ -43,6 +43,18 @@ def split_rows(
     return np.array(sorted(train_rows), dtype=np.int64), np.array(sorted(test_rows), dtype=np.int64)
 
 
+def fold_ids(prompts: list[str], folds: int, seed: int = 0) -> IntArray:
+    """The cross-validation fold of each row, in [0, folds); duplicates share a fold."""
+    groups: dict[str, list[int]] = {}
+    for i, prompt in enumerate(prompts):
+        groups.setdefault(normalise(prompt), []).append(i)
+    keys = sorted(groups)
+    ids = np.empty(len(prompts), dtype=np.int64)
+    for position, k in enumerate(np.random.default_rng(seed).permutation(len(keys))):
+        ids[groups[keys[k]]] = position % folds
+    return ids
+
+
 def remove_overlap(train: RoutingDataset, test: RoutingDataset) -> RoutingDataset:
     """`train` without the rows whose normalised prompt also occurs in `test`."""
     seen = {normalise(p) for p in test.prompts}

@@ -13,12 +13,18 @@ Layout of the directory (format_version 1):
     costs.npy            (n, m) recorded USD costs, NaN = unknown (float32)
     projection.npz       the CSCR projection weights
     descriptors.npy      (m, d) model descriptors, rows in `models` order
+    stage1/              only in a two-stage ("hybrid") artifact: a complete k-NN artifact
+                         over the same reference prompts and outcomes, embedded with the
+                         static encoder; the manifest's `stage1` block names its encoder and
+                         the gate (routers.knn.gate) that decides when it is sure enough.
+                         Older costroutes ignore the folder and serve the MiniLM stage alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from routers.datasets.text import normalise
+from routers.knn.gate import Gate
 from routers.knn.index import build_index, index_kind, load_index, save_index
 from routers.knn.predict import KnnParams
 from routers.knn.projection import Projection, Vectors
@@ -35,6 +42,7 @@ FORMAT_VERSION = 1
 KIND = "knn"
 Space = Literal["raw", "cscr"]
 FloatMatrix = npt.NDArray[np.float64]
+STAGE1_DIR = "stage1"
 
 
 class ArtifactVersionError(ValueError):
@@ -56,6 +64,8 @@ class KnnArtifact:
     params: KnnParams = field(default_factory=KnnParams)
     manifest: dict[str, Any] = field(default_factory=dict)
     index: Any = None
+    # Two-stage artifacts only: the static encoder's artifact over the same prompts.
+    stage1: Stage1 | None = None
 
     def space_vectors(self, raw: Vectors, space: Space | None = None) -> Vectors:
         """`raw` MiniLM vectors mapped into `space` (default: the artifact's default)."""
@@ -67,6 +77,23 @@ class KnnArtifact:
         if self.index is None:
             self.index = build_index(self.space_vectors(self.raw))
         return self.index
+
+
+@dataclass
+class Stage1:
+    """The first stage of a two-stage artifact and the gate that trusts its decisions."""
+
+    artifact: KnnArtifact
+    gate: Gate
+
+    def manifest_block(self) -> dict[str, Any]:
+        return {
+            "path": STAGE1_DIR,
+            "embedder": self.artifact.manifest.get("embedder"),
+            "space": self.artifact.default_space,
+            "index": index_kind(self.artifact.ensure_index()),
+            "gate": self.gate.to_json(),
+        }
 
 
 def data_hash(prompts: list[str], models: list[str], scores: FloatMatrix, costs: FloatMatrix) -> str:
@@ -96,6 +123,12 @@ def save_artifact(artifact: KnnArtifact, directory: Path, write_index: bool = Tr
     artifact.projection.save(directory / "projection.npz")
     (directory / "prompt_hashes.json").write_text(json.dumps(artifact.prompt_hashes))
     manifest = dict(artifact.manifest)
+    if artifact.stage1 is not None:
+        save_artifact(artifact.stage1.artifact, directory / STAGE1_DIR, write_index)
+        manifest["stage1"] = artifact.stage1.manifest_block()
+    else:  # a single-stage artifact, even one saved over a two-stage one
+        manifest.pop("stage1", None)
+        shutil.rmtree(directory / STAGE1_DIR, ignore_errors=True)
     manifest.update(
         kind=KIND,
         format_version=FORMAT_VERSION,
@@ -139,7 +172,7 @@ def load_artifact(directory: str | Path) -> KnnArtifact:
     directory = Path(directory)
     manifest = read_manifest(directory)
     params = KnnParams(**manifest.get("params", {}))
-    return KnnArtifact(
+    loaded = KnnArtifact(
         models=list(manifest["models"]),
         raw=np.load(directory / "reference_raw.npy").astype(np.float32),
         prompt_hashes=json.loads((directory / "prompt_hashes.json").read_text()),
@@ -152,3 +185,19 @@ def load_artifact(directory: str | Path) -> KnnArtifact:
         manifest=manifest,
         index=load_index(index) if (index := directory / "index.faiss").is_file() else None,
     )
+    block = manifest.get("stage1")
+    if isinstance(block, dict):
+        loaded.stage1 = Stage1(load_artifact(directory / block.get("path", STAGE1_DIR)),
+                               Gate.from_json(block["gate"]))
+        _check_in_step(loaded, loaded.stage1.artifact, directory)
+    return loaded
+
+
+def _check_in_step(second: KnnArtifact, first: KnnArtifact, directory: Path) -> None:
+    """Both stages must read the same prompts and models, row for row."""
+    if first.models != second.models or first.prompt_hashes != second.prompt_hashes:
+        raise ValueError(
+            f"{directory}: the static stage ({len(first.prompt_hashes)} prompts, models "
+            f"{first.models}) is out of step with the MiniLM stage "
+            f"({len(second.prompt_hashes)} prompts, models {second.models}); retrain it"
+        )

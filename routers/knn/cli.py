@@ -16,8 +16,9 @@ from routers.cli_support import ERRORS, embedder_option
 from routers.cli_support import build_embedder as _embedder
 from routers.cli_support import fail as _fail
 
-EmbedderName = Literal["minilm", "static", "hashing"]
-# The encoder new artifacts are built with (bench/knn/static_vs_minilm.py decides it).
+EmbedderName = Literal["minilm", "static", "hybrid", "hashing"]
+# The encoder new artifacts are built with (bench/knn/static_vs_minilm.py and
+# bench/knn/hybrid_vs_minilm.py decide it).
 DEFAULT_EMBEDDER = "minilm"
 
 
@@ -33,8 +34,9 @@ def train_knn(
     index: Annotated[str, typer.Option(
         help="auto (flat16 for the static encoder), flat, flat16 or hnsw")] = "auto",
     embedder: Annotated[str, typer.Option(
-        help="minilm, static (model2vec, distilled from MiniLM), or hashing (tests only); "
-        "the artifact records it and the router embeds queries with it")] = DEFAULT_EMBEDDER,
+        help="minilm, static (model2vec, distilled from MiniLM), hybrid (two stages: static "
+        "first, MiniLM when the static decision is unsure), or hashing (tests only); the "
+        "artifact records it and the router embeds queries with it")] = DEFAULT_EMBEDDER,
     embedding_cache: Annotated[Path | None, typer.Option(
         help="A .npz file keeping embeddings between runs")] = None,
     from_records: Annotated[bool, typer.Option(
@@ -65,9 +67,12 @@ def train_knn(
         # The gateway owns records and the registry; imported only for this mode.
         from gateway.artifacts.cli import train_knn_from_records
 
+        hybrid = embedder == "hybrid"
         try:
-            train_knn_from_records(config, tenant, route, metric, since, epochs,
-                                   _embedder(embedder, embedding_cache), seed)
+            train_knn_from_records(
+                config, tenant, route, metric, since, epochs,
+                _embedder("minilm" if hybrid else embedder, embedding_cache), seed,
+                stage1=_embedder("static", None) if hybrid else None)
         except ERRORS as exc:
             _fail(str(exc))
         return
@@ -83,8 +88,13 @@ def train_knn(
             train=TrainConfig(epochs=epochs, seed=seed), space=space,  # type: ignore[arg-type]
             index_kind=index,  # type: ignore[arg-type]
         )
-        artifact = fit_knn(ds, _embedder(embedder, embedding_cache), config_,  # type: ignore[arg-type]
-                           progress)
+        hybrid = embedder == "hybrid"
+        artifact = fit_knn(
+            ds, _embedder("minilm" if hybrid else embedder, embedding_cache),  # type: ignore[arg-type]
+            config_, progress,
+            # The static stage embeds thousands of prompts a second: no disk cache needed.
+            stage1=_embedder("static", None) if hybrid else None,  # type: ignore[arg-type]
+        )
         progress.stage(f"writing {out}")
         save_artifact(artifact, out)
     except ERRORS as exc:
@@ -103,6 +113,13 @@ def train_knn(
             f", quality of {m['best_single_model']}: {match}"
         )
     typer.echo(f"  default space: {artifact.default_space} ({artifact.manifest['default_space_reason']})")
+    if artifact.stage1 is not None:
+        fitted = artifact.stage1.gate.fitted
+        typer.echo(
+            f"  static stage: decides when its margin >= {artifact.stage1.gate.threshold:.4g} "
+            f"({fitted['share_first_stage']:.0%} of held-out decisions; held-out AIQ "
+            f"{fitted['aiq_two_stage']:.4f} vs MiniLM alone {fitted['aiq_second_stage']:.4f})"
+        )
     typer.echo(f"  training {artifact.manifest['training']['seconds']} s")
 
 
@@ -178,7 +195,10 @@ def add_model(
         from routers.knn.grow import add_models
 
         loaded = load_artifact(artifact)
-        added = add_models(loaded, load_routerbench(data), model)
+        outcomes = load_routerbench(data)
+        added = add_models(loaded, outcomes, model)
+        if loaded.stage1 is not None:  # both stages keep the same models, column for column
+            add_models(loaded.stage1.artifact, outcomes, model)
         save_artifact(loaded, artifact)
     except ERRORS as exc:
         _fail(str(exc))

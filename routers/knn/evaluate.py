@@ -63,6 +63,17 @@ def sweep(
     return out
 
 
+def points_aiq(
+    points: Sequence[tuple[float, float]], scores: FloatMatrix, costs: FloatMatrix
+) -> float:
+    """AIQ of (mean cost, mean score) points over the single models' cost range."""
+    from eval.curves import aiq
+
+    single_c = np.nanmean(np.where(np.isnan(scores), np.nan, costs), axis=0)
+    px, py = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    return float(aiq(px, py, float(single_c.min()), float(single_c.max())))
+
+
 def summarise(
     points: Sequence[CurvePoint], scores: FloatMatrix, costs: FloatMatrix, models: Sequence[str]
 ) -> dict[str, Any]:

@@ -6,6 +6,9 @@
 4. Replay both spaces (raw MiniLM, CSCR projection) on the held-out part with the rest as
    reference; the space with the higher AIQ becomes the default, unless one is forced.
 5. The artifact's reference set is all of TRAIN, with descriptors from all its outcomes.
+6. Two-stage artifacts only (a static encoder given): the static stage over the same
+   prompts, and its gate fitted out of fold on TRAIN against the default space
+   (routers.knn.hybrid).
 """
 
 from __future__ import annotations
@@ -56,15 +59,21 @@ def fit_knn(
     embedder: Embedder,
     config: FitConfig = FitConfig(),
     progress: TrainProgress | None = None,
+    stage1: Embedder | None = None,
 ) -> KnnArtifact:
-    """A trained artifact for `ds`, embedding its prompts with `embedder`."""
+    """A trained artifact for `ds`, embedding its prompts with `embedder`; with `stage1`
+    (the static encoder) a two-stage artifact whose first stage embeds with it."""
     progress = progress or NullTrainProgress()
     started = time.perf_counter()
     texts = [embedding_text(p) for p in ds.prompts]
+    first: tuple[str, Vectors] | None = None
+    if stage1 is not None:
+        progress.stage(f"embedding {len(ds)} prompts ({stage1.name})", len(ds))
+        first = (stage1.name, ProgressEmbedder(stage1, progress).embed(texts))
     progress.stage(f"embedding {len(ds)} prompts ({embedder.name}{reuse_note(embedder, texts)})",
                    len(ds))
     raw = ProgressEmbedder(embedder, progress).embed(texts)
-    artifact = fit_from_vectors(ds, raw, config, embedder.name, progress)
+    artifact = fit_from_vectors(ds, raw, config, embedder.name, progress, first)
     artifact.manifest["training"]["embed_seconds"] = round(time.perf_counter() - started, 2)
     return artifact
 
@@ -75,8 +84,10 @@ def fit_from_vectors(
     config: FitConfig = FitConfig(),
     embedder_name: str = "",
     progress: TrainProgress | None = None,
+    stage1: tuple[str, Vectors] | None = None,
 ) -> KnnArtifact:
-    """As `fit_knn`, with the prompts' raw vectors already computed (row-aligned with `ds`)."""
+    """As `fit_knn`, with the prompts' raw vectors already computed (row-aligned with `ds`);
+    `stage1` is (static encoder name, its vectors) for a two-stage artifact."""
     progress = progress or NullTrainProgress()
     fit_rows, val_rows = split_rows(ds.prompts, config.val_fraction, config.seed)
     fit_scores, fit_costs = ds.scores[fit_rows], ds.costs[fit_rows]
@@ -136,6 +147,15 @@ def fit_from_vectors(
         "added_models": [],
         "calibration": None,
     }
+    if stage1 is not None:
+        from routers.knn.hybrid import fit_stage1
+
+        progress.stage(f"fitting the static stage ({stage1[0]}) and its gate")
+        artifact.stage1 = fit_stage1(
+            ds, stage1[1], stage1[0], artifact.space_vectors(raw), config.params, config.seed,
+        )
+        artifact.stage1.artifact.manifest["created_at"] = artifact.manifest["created_at"]
+        artifact.stage1.artifact.manifest["data_hash"] = artifact.manifest["data_hash"]
     return artifact
 
 

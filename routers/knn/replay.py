@@ -54,6 +54,8 @@ class KnnReplayable:
         self.router = router
         self.name = name
         self.knobs = list(knobs) if knobs is not None else None
+        # Two-stage routers: the share of prompts stage 1 decided, per knob of the last sweep.
+        self.first_stage_shares: list[float] | None = None
 
     def sweep(self, dataset: RoutingDataset) -> list[Any]:
         from eval.sweep import Choices
@@ -61,17 +63,30 @@ class KnnReplayable:
         shared = [m for m in self.router.models if m in dataset.models]
         if not shared:
             raise ValueError(f"none of the router's models {self.router.models} is in the dataset")
-        raw = self.router.embed_prompts(dataset.prompts)
-        quality, cost = self.router.predict(raw, exclude=self_rows(self.router.artifact, dataset.prompts))
         allowed = np.array([m in shared for m in self.router.models])
         to_column = np.array(
             [dataset.models.index(m) if m in shared else -1 for m in self.router.models]
         )
         knobs = self.knobs or utility_knobs(self.router.artifact.costs)
-        return [
-            Choices(knob, to_column[choose(quality, cost, "max_utility", knob, allowed)])
-            for knob in knobs
-        ]
+        exclude = self_rows(self.router.artifact, dataset.prompts)
+        return [Choices(knob, to_column[picked])
+                for knob, picked in zip(knobs, self.columns(dataset.prompts, knobs, allowed,
+                                                            exclude))]
+
+    def columns(
+        self, prompts: Sequence[str], knobs: Sequence[float], allowed: npt.NDArray[np.bool_],
+        exclude: IntArray,
+    ) -> list[IntArray]:
+        """The router's column chosen per prompt at each max_utility knob."""
+        from routers.knn.hybrid import HybridKnnRouter
+
+        if isinstance(self.router, HybridKnnRouter) and self.router.stage1 is not None:
+            picked, self.first_stage_shares = self.router.sweep_choices(
+                prompts, knobs, allowed, exclude)
+            return picked
+        raw = self.router.embed_prompts(prompts)
+        quality, cost = self.router.predict(raw, exclude=exclude)
+        return [choose(quality, cost, "max_utility", knob, allowed) for knob in knobs]
 
     def choices(self, raw: npt.NDArray[np.float32], policy: Policy) -> IntArray:
         """Router columns for precomputed raw vectors under one policy."""
@@ -82,5 +97,6 @@ def load_replayable(directory: Path, manifest: Mapping[str, Any],
                     embedder: Embedder | None = None) -> KnnReplayable:
     """The eval registry's factory for artifacts of kind "knn"; `embedder` (of the
     artifact's encoder) replaces the process-wide one, e.g. one over stored vectors."""
+    kind = "knn-hybrid" if manifest.get("stage1") else "knn"
     return KnnReplayable(load_knn_router(directory, embedder=embedder),
-                         name=f"knn[{manifest.get('default_space')}]")
+                         name=f"{kind}[{manifest.get('default_space')}]")

@@ -178,6 +178,14 @@ class KnnRouter:
     ) -> Decision:
         text = messages_embedding_text(request.messages)
         raw = self.embedder.embed([text])
+        ranked, unknown = self.rank(raw, candidates, policy)
+        return self.decision(PromptVector(text, self.embedder.name, raw[0]), ranked, unknown,
+                             policy, self.label())
+
+    def rank(
+        self, raw: Vectors, candidates: Sequence[Candidate], policy: Policy
+    ) -> tuple[list[Scored], list[str]]:
+        """The candidates best-first for one raw query vector, and those without outcomes."""
         quality, neighbour_cost = self.predict(raw)
         options: list[Scored] = []
         unknown: list[str] = []
@@ -191,10 +199,20 @@ class KnnRouter:
             else:
                 unknown.append(cand.model)
                 options.append(Scored(cand.model, UNKNOWN_MODEL_QUALITY, estimate))
-        ranked = rank(options, policy)
-        note = f"; no outcomes for {', '.join(unknown)}" if unknown else ""
+        return rank(options, policy), unknown
+
+    def label(self) -> str:
+        """`knn[space]@version`, the start of the x-costroute-route reason."""
         version = self.version
-        label = f"knn[{self.space}]@{version}" if version else f"knn[{self.space}]"
+        return f"knn[{self.space}]@{version}" if version else f"knn[{self.space}]"
+
+    @staticmethod
+    def decision(
+        vector: PromptVector, ranked: list[Scored], unknown: list[str], policy: Policy,
+        label: str,
+    ) -> Decision:
+        """The Decision for a ranking; `label` starts the reason."""
+        note = f"; no outcomes for {', '.join(unknown)}" if unknown else ""
         return Decision(
             model=ranked[0].model,
             reason=(
@@ -204,7 +222,7 @@ class KnnRouter:
             predicted_cost_usd=ranked[0].cost_usd,
             predicted_quality=ranked[0].quality,
             runner_up=ranked[1].model if len(ranked) > 1 else None,
-            prompt_vector=PromptVector(text, self.embedder.name, raw[0]),
+            prompt_vector=vector,
         )
 
 
@@ -267,7 +285,12 @@ def load_knn_router(
     params = KnnParams(**{**loaded.params.to_json(), **options})
     # Resolved now (the model itself loads on first use): an artifact naming an encoder this
     # process cannot give fails when it is loaded, not on the first request.
-    return KnnRouter(loaded, embedder=embedder or embedder_for(loaded), params=params)
+    embedder = embedder or embedder_for(loaded)
+    if loaded.stage1 is not None:
+        from routers.knn.hybrid import HybridKnnRouter
+
+        return HybridKnnRouter(loaded, embedder=embedder, params=params)
+    return KnnRouter(loaded, embedder=embedder, params=params)
 
 
 def drop_self(

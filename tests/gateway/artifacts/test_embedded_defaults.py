@@ -11,6 +11,7 @@ from openai import OpenAI
 from gateway.defaults import RECORDED_MODELS, default_config, demo_tenant
 from gateway.server import ServeOptions, make_app
 from routers.knn.artifact import load_artifact
+from routers.static_embedding import STATIC_NAME
 from routers.versions.shipped import shipped_artifact
 from tests.servers import free_port, serve_asgi
 
@@ -44,8 +45,13 @@ def test_the_shipped_artifacts_load_fast_and_say_what_they_were_trained_on() -> 
     assert len(data["data_hash"]) == 64 and data["held_out"]["n_prompts"] > 100
     metrics = block["metrics"]
     assert {"artifact", "task_lookup", "best_single_model", "gain_over_lookup"} <= set(metrics)
-    size = sum(p.stat().st_size for p in shipped_artifact("knn").iterdir())
+    size = sum(p.stat().st_size for p in shipped_artifact("knn").rglob("*") if p.is_file())
     assert size < 5_000_000
+    # Two-stage: the static stage over the same prompts, with the gate fitted on TRAIN.
+    assert artifact.stage1 is not None
+    assert artifact.stage1.artifact.prompt_hashes == artifact.prompt_hashes
+    assert artifact.manifest["stage1"]["embedder"].startswith(STATIC_NAME)
+    assert "TRAIN" in artifact.manifest["stage1"]["gate"]["fitted"]["on"]
     cascade = json.loads((shipped_artifact("cascade") / "manifest.json").read_text())
     assert cascade["kind"] == "cascade" and cascade["version"]["id"].startswith("default-cascade-")
 
@@ -76,7 +82,8 @@ def test_auto_is_the_learned_knn_and_routes_prompts_apart(demo: OpenAI) -> None:
         raw = demo.chat.completions.with_raw_response.create(
             model="auto", messages=[{"role": "user", "content": prompt}], max_tokens=64)
         reason = raw.headers["x-costroute-route"]
-        assert reason.startswith("auto: knn[") and "@default-knn-" in reason
+        assert reason.startswith("auto: knn-hybrid[") and "@default-knn-" in reason
+        assert " stage 1 (" in reason or " stage 2 (" in reason  # which encoder decided
         chosen[prompt] = raw.headers["x-costroute-model"]
         assert raw.parse().choices[0].message.content
     assert set(chosen.values()) <= set(RECORDED_MODELS)

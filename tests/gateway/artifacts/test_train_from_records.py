@@ -49,6 +49,21 @@ def test_a_version_records_its_data_parent_and_held_out_metrics(tmp_path: Path, 
     assert second.manifest["version"]["parent"] == first.version
 
 
+def test_a_two_stage_version_keeps_both_stages(tmp_path: Path, rows) -> None:
+    from routers.knn.artifact import load_artifact
+    from routers.knn.hybrid import HybridKnnRouter
+    from routers.knn.router import load_knn_router
+
+    registry = ArtifactRegistry(tmp_path)
+    trained = train_knn_version(rows, registry, REQUEST, HashingEmbedder(), resamples=100,
+                                stage1=HashingEmbedder(dim=32))
+    loaded = load_artifact(registry.path(trained.version))
+    assert loaded.stage1 is not None and loaded.stage1.artifact.raw.shape[1] == 32
+    assert loaded.stage1.artifact.prompt_hashes == loaded.prompt_hashes
+    assert isinstance(load_knn_router(registry.path(trained.version)), HybridKnnRouter)
+    assert trained.manifest["version"]["metrics"]["artifact"]["aiq"] > 0
+
+
 def test_evaluate_compares_two_versions_with_a_paired_interval(tmp_path: Path, rows) -> None:
     registry = ArtifactRegistry(tmp_path)
     new = train_knn_version(rows, registry, REQUEST, HashingEmbedder(), resamples=100)

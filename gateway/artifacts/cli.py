@@ -126,6 +126,37 @@ def _answer_texts(answers: Sequence[Any]) -> list[str]:
     return [answer_text(a.answer) for a in answers if a.answer is not None]
 
 
+def serving_embedder(config_path: Path | None, route: str) -> str:
+    """The `train knn --embedder` that builds what serves `route` now: `hybrid` for a
+    two-stage artifact, `static` or `minilm` for one encoder. Read from the version the
+    registry serves for the route, else the artifact gateway.yaml (or the embedded defaults)
+    configures for it; `minilm` when neither names one."""
+    from routers.static_embedding import STATIC_NAME
+    from routers.versions.manifest import RegistryError, read_manifest
+
+    config = _config(config_path)
+    manifest: dict[str, Any] | None = None
+    registry = _registry(config)
+    try:
+        pointer = registry.read_pointer(route)
+        if pointer is not None:
+            manifest = registry.manifest(pointer.version)
+    except RegistryError:
+        manifest = None
+    finally:
+        registry.close()
+    if manifest is None:
+        configured = config.routes.get(route)
+        folder = Path(configured.artifact) if configured and configured.artifact else None
+        if folder is not None and (folder / "manifest.json").is_file():
+            manifest = read_manifest(folder)
+    if manifest is None or manifest.get("kind") != "knn":
+        return "minilm"
+    if manifest.get("stage1"):
+        return "hybrid"
+    return "static" if str(manifest.get("embedder", "")).startswith(STATIC_NAME) else "minilm"
+
+
 def train_knn_from_records(
     config_path: Path | None, tenant: str, route: str, metric: str, since: float | None,
     epochs: int, embedder: object, seed: int = 0, stage1: object = None,

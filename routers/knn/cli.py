@@ -36,7 +36,9 @@ def train_knn(
     embedder: Annotated[str, typer.Option(
         help="minilm, static (model2vec, distilled from MiniLM), hybrid (two stages: static "
         "first, MiniLM when the static decision is unsure), or hashing (tests only); the "
-        "artifact records it and the router embeds queries with it")] = DEFAULT_EMBEDDER,
+        "artifact records it and the router embeds queries with it. auto: with "
+        "--from-records, what serves the route (so a retrain keeps its decision's speed), "
+        "else minilm")] = "auto",
     embedding_cache: Annotated[Path | None, typer.Option(
         help="A .npz file keeping embeddings between runs")] = None,
     from_records: Annotated[bool, typer.Option(
@@ -65,8 +67,11 @@ def train_knn(
         if not tenant:
             _fail("--from-records needs --tenant")
         # The gateway owns records and the registry; imported only for this mode.
-        from gateway.artifacts.cli import train_knn_from_records
+        from gateway.artifacts.cli import serving_embedder, train_knn_from_records
 
+        if embedder == "auto":
+            embedder = serving_embedder(config, route)
+            typer.echo(f"embedder: {embedder} (as what serves {route!r} now)", err=True)
         hybrid = embedder == "hybrid"
         try:
             train_knn_from_records(
@@ -79,6 +84,7 @@ def train_knn(
     if data is None or out is None:
         _fail("give --data and --out, or --from-records --tenant T")
         return
+    embedder = DEFAULT_EMBEDDER if embedder == "auto" else embedder
     typer.echo(f"loading {data}", err=True)
     progress = RichTrainProgress()
     try:

@@ -102,3 +102,27 @@ def test_the_command_trains_a_version_and_says_what_to_do_next(
     assert "next: costroute router evaluate v0001-knn --tenant acme" in result.output
     manifest = ArtifactRegistry(tmp_path / "reg").manifest("v0001-knn")
     assert "--from-records" in manifest["version"]["command"]
+
+
+def test_a_retrain_keeps_the_encoders_of_what_serves_the_route(
+        tmp_path: Path, rows, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--embedder auto` (the default) with --from-records: two-stage after the shipped
+    two-stage default, one encoder after a one-encoder version, MiniLM where nothing says."""
+    from gateway.artifacts.cli import serving_embedder
+    from routers.versions.shipped import shipped_artifact
+
+    monkeypatch.setenv("COSTROUTE_DATA_DIR", str(tmp_path / "data"))
+    assert serving_embedder(None, "auto") == "hybrid"  # the embedded defaults' `auto`
+    assert serving_embedder(None, "router:table") == "minilm"
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "models: [{name: m, upstream: {base_url: 'http://127.0.0.1:1/v1'}}]\n"
+        f"routes: {{auto: {{router: knn, artifact: '{shipped_artifact('knn')}'}}}}\n"
+        "artifacts: {dir: reg}\n")
+    assert serving_embedder(config, "auto") == "hybrid"
+    registry = ArtifactRegistry(tmp_path / "reg")
+    one = train_knn_version(rows, registry, REQUEST, HashingEmbedder(), resamples=50)
+    promote(registry, "auto", one.version)
+    # The pointer wins over the configured artifact; a hashing encoder reads as minilm's
+    # family (not static), which is what a one-encoder retrain builds.
+    assert serving_embedder(config, "auto") == "minilm"

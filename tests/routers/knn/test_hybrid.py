@@ -251,3 +251,17 @@ def test_train_knn_embedder_hybrid_writes_a_two_stage_artifact(
     loaded = load_artifact(out)
     assert loaded.stage1 is not None and loaded.stage1.artifact.models == loaded.models
     assert "new-model" in loaded.models
+
+
+def test_exploration_reads_its_posteriors_off_the_static_stage(
+    hybrid_fit: tuple[KnnArtifact, Path], encoders: tuple[Embedder, Embedder]
+) -> None:
+    from gateway.learning.explore import beta_posteriors
+
+    router, minilm = _router(hybrid_fit[1], encoders, threshold=float("inf"))
+    models = [c.model for c in CANDIDATES]
+    posteriors = beta_posteriors(router, _request(HARD_WORDS), models)
+    assert minilm.texts == 0, "an explored request must not pay for a MiniLM pass"
+    assert posteriors == beta_posteriors(_first(router), _request(HARD_WORDS), models)
+    known = [p for m, p in zip(models, posteriors, strict=True) if m in router.artifact.models]
+    assert known and all(a > 1.0 and b > 1.0 for a, b in known)

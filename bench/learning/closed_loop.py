@@ -146,9 +146,12 @@ def main(argv: list[str]) -> int:
                       f"{r.p50_learner_ms:.1f} ms, failed {r.failed}, learning spend "
                       f"{row['learning_share']:.2%} of traffic, {len(r.table)} judged prompts, "
                       f"k-NN AIQ {row['knn']['aiq']}", flush=True)
-    # The llmrouter default-style seed is the pool's last rows: traffic never reaches them.
-    limit = len(pool) - (len(seeds["default"][0]) if args.dataset == "llmrouter"
-                         and "default" in seeds else 0)
+    # The llmrouter default-style seed is the pool's last rows: traffic never reaches them,
+    # whichever --starts run, so a traffic seed draws the same prompts in every run.
+    reserved = 0
+    if args.dataset == "llmrouter":
+        reserved = len((seeds.get("default") or llmrouter_seed(pool, raw_pool))[0])
+    limit = len(pool) - reserved
     sizes = [limit if s == "all" else min(int(s), limit) for s in args.sizes.split(",")]
     grid = [(rate, float(e)) for rate in rates for e in args.eps.split(",")]
     results["inprocess"] = []

@@ -314,9 +314,10 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["knn", "cascade"], default=None)
-    parser.add_argument("--auto-share", type=float, nargs="+", default=[1.0],
+    parser.add_argument("--auto-share", type=float, nargs="*", default=[1.0],
                         help="warm runs: share of captured prompts routed by the `auto` k-NN "
-                        "route, whose vectors capture stored (the cold run is share 0.0)")
+                        "route, whose vectors capture stored (the cold run is share 0.0; "
+                        "none given: no warm run)")
     parser.add_argument("--vectors-from", type=Path, default=None,
                         help="a store left by an earlier cold run of the same --prompts and "
                         "--seed (every prompt's vector): skip the cold runs, seed from it")
@@ -367,7 +368,7 @@ def main() -> None:
                 seeded = seed_vectors(vectors_from, db, prompts, share, encoder, args.seed)
             config = write_config(work, name, db, list(ds.models))
             route = ["--route", "router:cascade"] if kind == "cascade" else []
-            print(f"running {name}: {seeded:,} stored prompt vectors (log: {work / name}.log)",
+            print(f"running {name}: {seeded:,} stored vectors (log: {work / name}.log)",
                   flush=True)
             run = run_timed(["train", kind, "--from-records", "--tenant", TENANT, "--config",
                              str(config), "--embedder", args.embedder, *route],

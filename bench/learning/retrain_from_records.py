@@ -22,7 +22,10 @@
    (`--auto-share S`, default 1.0: the vectors of a seeded share S of the captured prompts
    are in the store, as the gateway's capture leaves them for the traffic its `auto` k-NN
    route embedded), each on its own copy of the filled store. Answers' vectors are never
-   captured: a warm cascade still embeds the answers (and stores them for the next retrain).
+   captured: a warm cascade still embeds the answers it needs (those of the rows choosing
+   its scorer, and all of them only if it keeps the full scorer) and stores them. With
+   `--rerun`, a third run starts from every vector the cold run stored, prompts and
+   answers: the next scheduled retrain of the same traffic.
 
 Results: bench/results/learning/retrain_from_records.{json,md}.
 """
@@ -202,32 +205,58 @@ def seed_vectors(source: Path, target: Path, prompts: list[str], share: float,
                  encoder: str, seed: int) -> int:
     """Copies into `target` the stored vectors of a seeded `share` of the captured `prompts`,
     as the gateway's capture leaves them for the traffic its `auto` k-NN route embedded."""
-    from gateway.artifacts.stored_vectors import read_stored
-    from gateway.records.vectors import text_vector
-    from routers.datasets.text import embedding_text, text_hash
+    from routers.datasets.text import embedding_text
 
     rng = np.random.default_rng(seed + 2)
     chosen = [p for p in prompts if rng.random() < share]
+    texts = [embedding_text(p) for p in chosen]
+    copied, missing = copy_vectors(source, target, texts, encoder)
+    # The cascade embeds only the prompts it can use (every kept model labelled), so its
+    # cold run may leave a few without a vector; they are never embedded anyway.
+    if missing:
+        print(f"  {missing} chosen prompts have no vector in {source}", flush=True)
+    return copied
 
-    async def copy() -> int:
+
+def copy_vectors(source: Path, target: Path, texts: list[str], encoder: str) -> tuple[int, int]:
+    """Copies the `encoder` vectors of `texts` from store `source` into store `target`;
+    (how many were copied, how many of the distinct texts `source` lacks)."""
+    from gateway.artifacts.stored_vectors import read_stored
+    from gateway.records.vectors import text_vector
+    from routers.datasets.text import text_hash
+
+    async def copy() -> tuple[int, int]:
         src, dst = SQLiteRecordStore(source), SQLiteRecordStore(target)
         try:
-            texts = [embedding_text(p) for p in chosen]
             found = await read_stored(src, encoder, texts)
             rows = [text_vector(k, encoder, v) for k, v in found.items()]
             for start in range(0, len(rows), WRITE_BATCH):
                 await dst.write_vectors(rows[start:start + WRITE_BATCH])
-            # The cascade embeds only the prompts it can use (every kept model labelled), so
-            # its cold run may leave a few without a vector; they are never embedded anyway.
-            missing = {text_hash(t) for t in texts} - set(found)
-            if missing:
-                print(f"  {len(missing)} chosen prompts have no vector in {source}", flush=True)
-            return len(rows)
+            return len(rows), len({text_hash(t) for t in texts} - set(found))
         finally:
             await src.aclose()
             await dst.aclose()
 
     return asyncio.run(copy())
+
+
+def stored_texts(records: list[RequestRecord]) -> list[str]:
+    """Every text a retrain may embed: the captured prompts and the recorded answers."""
+    from routers.cascade.features import answer_text
+    from routers.datasets.text import embedding_text
+
+    return ([embedding_text(r.prompt) for r in records if r.prompt is not None]
+            + [answer_text(r.answer) for r in records if r.answer is not None])
+
+
+def vectors_note(share: float | None, seeded: int) -> str:
+    """What the store held at the start of a run, for the report."""
+    if share is None:
+        return (f"{seeded:,} prompt and answer vectors the cold retrain stored (the next "
+                "retrain of the same traffic)")
+    if share == 0:
+        return "none (cold; share routed by auto 0.0)"
+    return f"{seeded:,} prompt vectors as capture leaves them (share routed by auto {share:g})"
 
 
 def write_config(work: Path, name: str, db: Path, models: list[str]) -> Path:
@@ -285,14 +314,19 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["knn", "cascade"], default=None)
-    parser.add_argument("--auto-share", type=float, nargs="+", default=[1.0],
+    parser.add_argument("--auto-share", type=float, nargs="*", default=[1.0],
                         help="warm runs: share of captured prompts routed by the `auto` k-NN "
-                        "route, whose vectors capture stored (the cold run is share 0.0)")
+                        "route, whose vectors capture stored (the cold run is share 0.0; "
+                        "none given: no warm run)")
     parser.add_argument("--vectors-from", type=Path, default=None,
                         help="a store left by an earlier cold run of the same --prompts and "
                         "--seed (every prompt's vector): skip the cold runs, seed from it")
+    parser.add_argument("--rerun", action="store_true",
+                        help="also retrain on the store with every vector the cold run stored "
+                        "(prompts and answers): the next retrain of the same traffic")
     parser.add_argument("--embedder", default="minilm")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--stem", default=None, help="results file name (without .json/.md)")
     args = parser.parse_args()
     print(machine(), flush=True)
     ds = load_routerbench(DATA)
@@ -318,30 +352,32 @@ def main() -> None:
     for kind in ("knn", "cascade"):
         if args.only and args.only != kind:
             continue
-        plan = [] if args.vectors_from else [("cold", 0.0)]
+        plan: list[tuple[str, float | None]] = [] if args.vectors_from else [("cold", 0.0)]
         plan += [(f"warm{share:g}", share) for share in args.auto_share]
+        plan += [("rerun", None)] if args.rerun else []
         for mode, share in plan:
             name = f"{kind}-{mode}"
             db = work / f"{name}.sqlite3"
             copy_store(base, db)
             seeded = 0
-            if share > 0:
+            if share is None:  # the next retrain finds what the cold one stored
+                assert vectors_from is not None, "a cold run comes first"
+                seeded = copy_vectors(vectors_from, db, stored_texts(records), encoder)[0]
+            elif share > 0:
                 assert vectors_from is not None, "a cold run comes first"
                 seeded = seed_vectors(vectors_from, db, prompts, share, encoder, args.seed)
             config = write_config(work, name, db, list(ds.models))
             route = ["--route", "router:cascade"] if kind == "cascade" else []
-            print(f"running {name}: {seeded:,} stored prompt vectors (log: {work / name}.log)",
+            print(f"running {name}: {seeded:,} stored vectors (log: {work / name}.log)",
                   flush=True)
             run = run_timed(["train", kind, "--from-records", "--tenant", TENANT, "--config",
                              str(config), "--embedder", args.embedder, *route],
                             work / f"{name}.log")
             run.update(kind=kind, auto_share=share, seeded_vectors=seeded,
-                       vectors=("none (cold; share routed by auto 0.0)" if share == 0 else
-                                f"{seeded:,} prompt vectors as capture leaves them "
-                                f"(share routed by auto {share:g})"))
+                       vectors=vectors_note(share, seeded))
             runs[name] = run
             if share == 0:
-                vectors_from = db  # the cold run stored every prompt's vector
+                vectors_from = db  # the cold run stored every vector it computed
             print(f"  {run['wall_s']} s, load mean {run['load_mean_1m']}", flush=True)
     result = {
         "argv": sys.argv[1:] or ["(defaults)"], "machine": machine(),
@@ -354,11 +390,14 @@ def main() -> None:
                      "the vectors of a seeded share of the captured prompts are stored as the "
                      "gateway's capture stores them for requests its `auto` k-NN route embedded "
                      "(copied from the cold run's write-back, bit-identical); answers' vectors "
-                     "are never captured. Every run stores the vectors it computed."),
+                     "are never captured. Rerun: every vector the cold run stored, prompts and "
+                     "answers (the next retrain of the same traffic). Every run stores the "
+                     "vectors it computed."),
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "retrain_from_records" + ("" if args.prompts == 10_000 else f"_{args.prompts}") + (
+    stem = args.stem or "retrain_from_records" + (
+        "" if args.prompts == 10_000 else f"_{args.prompts}") + (
         f"_{args.only}" if args.only else "") + ("_warm" if args.vectors_from else "")
     (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / f"{stem}.md").write_text(report_md(result))

@@ -29,7 +29,9 @@ from routers.embedding import Embedder
 from routers.versions.store import VersionStore
 
 if TYPE_CHECKING:
+    from routers.cascade.artifact import CascadeArtifact
     from routers.cascade.train import CascadeConfig
+    from routers.datasets.format import RoutingDataset
     from routers.train_progress import TrainProgress
 
 
@@ -71,6 +73,10 @@ def train_cascade_version(
     metrics = None
     replayable = answered(held) if held is not None else None
     if replayable is not None and len(replayable) >= MIN_HELD_OUT_PROMPTS:
+        if hasattr(embedder, "known"):
+            # An embedder over stored vectors keeps what it embeds: embedded here, with a
+            # bar, the replay below finds the vectors, and the next retrain too.
+            embed_held_out(held_out_texts(trained.artifact, replayable), embedder, progress)
         progress.stage(f"replaying {len(replayable):,} held-out prompts beside the lookup", 1)
         # The trainer's embedder: it holds the vectors already computed or stored.
         factories = {"cascade": replay_factory(load_replayable, embedder)}
@@ -84,3 +90,27 @@ def train_cascade_version(
     manifest = registry.annotate(version, version_block(
         version, "cascade", parent.version if parent else None, request, data, metrics))
     return TrainedVersion(version, manifest, train, held)
+
+
+def held_out_texts(artifact: CascadeArtifact, held: RoutingDataset) -> list[str]:
+    """The distinct texts the held-out replay embeds: the prompts, and with the full scorer
+    the answers of every model some strategy of the Pareto set scores."""
+    from routers.cascade.features import answer_text
+    from routers.cascade.replay import scored_models
+    from routers.datasets.text import embedding_text
+
+    texts = [embedding_text(p) for p in held.prompts]
+    if artifact.manifest["scorer"]["embed_answer"]:
+        for model in scored_models(artifact.pareto or [artifact.strategy]):
+            if model in artifact.heads:
+                texts += [answer_text(a) for a in held.responses.get(model, []) if a is not None]
+    return list(dict.fromkeys(texts))
+
+
+def embed_held_out(texts: Sequence[str], embedder: Embedder, progress: TrainProgress) -> None:
+    """Embeds `texts` in batches behind a bar (what `embedder` holds already costs nothing)."""
+    from routers.train_progress import ProgressEmbedder, reuse_note
+
+    progress.stage(f"embedding {len(texts):,} held-out texts"
+                   f" ({embedder.name}{reuse_note(embedder, texts)})", len(texts))
+    ProgressEmbedder(embedder, progress).embed(list(texts))

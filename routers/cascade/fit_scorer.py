@@ -1,9 +1,8 @@
 """Training the answer scorer from routing data with responses, and scoring it honestly.
 
-`encode` embeds each distinct text once (prompts and every model's answers pooled, in
-batches, so the progress bar moves and duplicates, e.g. the "A" of a multiple-choice answer,
-cost nothing). `fit_heads` trains one head per
-model on chosen rows. `out_of_fold_scores` gives each row the score of a head that did not
+`encode` embeds each distinct prompt once, then (`with_answer_vectors`) each distinct answer
+of every model once, in batches, so the progress bar moves and duplicates, e.g. the "A" of a
+multiple-choice answer, cost nothing. `fit_heads` trains one head per model on chosen rows. `out_of_fold_scores` gives each row the score of a head that did not
 see it (k-fold, folds grouped by normalised prompt): the cascade optimizer must pick its
 thresholds on such scores, since in-sample scores are over-confident and would make it
 accept too many cheap answers.
@@ -11,6 +10,7 @@ accept too many cheap answers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,34 +95,58 @@ def encode(
     progress: TrainProgress | None = None,
 ) -> EncodedData:
     """Embeds the prompts, and the answers of every scorable model when `embed_answer`."""
-    models = scorable_models(ds)
-    columns = [[embedding_text(p) for p in ds.prompts]]
-    if embed_answer:
-        columns += [[answer_text(r or "") for r in ds.responses[m]] for m in models]
-    vectors = embed_distinct(embedder, columns, progress or NullTrainProgress())
-    encoded = EncodedData(ds, vectors[0], models, embed_answer)
-    if embed_answer:
-        encoded.answer_vectors = dict(zip(models, vectors[1:]))
-    return encoded
+    progress = progress or NullTrainProgress()
+    prompts = [embedding_text(p) for p in ds.prompts]
+    query_vectors = embed_distinct(embedder, [prompts], progress, "prompts")[0]
+    encoded = EncodedData(ds, query_vectors, scorable_models(ds), embed_answer=False)
+    return with_answer_vectors(encoded, embedder, progress) if embed_answer else encoded
+
+
+def with_answer_vectors(
+    encoded: EncodedData, embedder: Embedder, progress: TrainProgress | None = None,
+    note: str = "", known: EncodedData | None = None,
+) -> EncodedData:
+    """`encoded` with the vectors of every scorable model's answers (the full scorer's
+    input); `note` ends the progress line (what these rows are); the answers `known` holds
+    the vectors of (e.g. a sample of these rows) are not embedded again."""
+    columns = answer_columns(encoded)
+    done: dict[str, Vectors] = {}
+    if known is not None:
+        for model, texts in zip(known.models, answer_columns(known)):
+            done.update(zip(texts, known.answer_vectors[model]))
+    vectors = embed_distinct(embedder, columns, progress or NullTrainProgress(),
+                             f"answers of {len(encoded.models)} models{note}", done)
+    return EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models), True,
+                       dict(zip(encoded.models, vectors)))
+
+
+def answer_columns(encoded: EncodedData) -> list[list[str]]:
+    """Per scorable model, the embedded text of its answer on each row ("" for none)."""
+    ds = encoded.dataset
+    return [[answer_text(r or "") for r in ds.responses[m]] for m in encoded.models]
 
 
 def embed_distinct(
-    embedder: Embedder, columns: list[list[str]], progress: TrainProgress
+    embedder: Embedder, columns: list[list[str]], progress: TrainProgress, what: str = "texts",
+    known: Mapping[str, Vectors] | None = None,
 ) -> list[Vectors]:
-    """Each column's vectors, embedding every distinct text of all columns once."""
-    index: dict[str, int] = {}
-    for column in columns:
-        for text in column:
-            index.setdefault(text, len(index))
-    distinct = list(index)
-    progress.stage(f"embedding {len(distinct):,} distinct texts{reuse_note(embedder, distinct)}",
-                   len(distinct))
+    """Each column's vectors, embedding every distinct text of all columns once, except
+    those `known` maps to a vector already."""
+    known = known or {}
+    wanted = dict.fromkeys(t for column in columns for t in column)
+    distinct = [t for t in wanted if t not in known]
+    reused = [t for t in wanted if t in known]
+    had = f"; {len(reused):,} embedded before" if known else ""
+    progress.stage(f"embedding {len(distinct):,} distinct {what}{had}"
+                   f"{reuse_note(embedder, distinct)}", len(distinct))
     parts = []
     for start in range(0, len(distinct), EMBED_BATCH):
         batch = distinct[start : start + EMBED_BATCH]
         parts.append(np.asarray(embedder.embed(batch), dtype=np.float32))
         progress.advance(len(batch))
+    parts += [np.asarray([known[t] for t in reused], dtype=np.float32)] if reused else []
     table = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+    index = {t: i for i, t in enumerate(distinct + reused)}
     return [table[[index[t] for t in column]] for column in columns]
 
 

@@ -15,6 +15,11 @@ for one ordering the candidate thresholds of a stage are its observed scores (ca
 accuracy and cost of every threshold follow from prefix sums over the rows sorted by score;
 for three stages from 2-D prefix sums over a (stage-1 bin × stage-2 bin) histogram. Each
 ordering thus yields its exact (cost, accuracy) table, whose Pareto front is kept.
+
+A three-stage table has up to (max_cuts + 1)² points, and sorting them for their front took
+most of the search (0.15 s of ~0.2 s per triple, 539 triples on 11 models). The points no
+better than the front of the tables searched before cannot reach the final front, so they are
+dropped first (`_Front`), which leaves few to sort; the Pareto set is the same.
 """
 
 from __future__ import annotations
@@ -245,7 +250,7 @@ def pareto_frontier(
     if exhaustive:
         found = orderings(o, max_depth)
         progress.stage(f"searching all {len(found):,} chains", len(found))
-        exact = _tabulate(o, found, max_cuts, candidates, progress)
+        exact = _tabulate(o, found, max_cuts, candidates, progress, _Front(candidates))
     else:
         short = orderings(o, 2)
         progress.stage(f"searching chains: {len(short):,} singles and pairs", len(short))
@@ -253,7 +258,7 @@ def pareto_frontier(
         long = pruned_chains(o, candidates)
         progress.stage(f"searching chains: {len(long):,} of {math.perm(m, 3):,} triples",
                        len(long))
-        exact &= _tabulate(o, long, max_cuts, candidates, progress)
+        exact &= _tabulate(o, long, max_cuts, candidates, progress, _Front(candidates))
         found = short + long
     acc = np.array([c[1] for c in candidates])
     cost = np.array([c[0] for c in candidates])
@@ -268,9 +273,11 @@ def _tabulate(
     max_cuts: int,
     candidates: list[tuple[float, float, _Table, int]],
     progress: TrainProgress,
+    front: _Front | None = None,
 ) -> bool:
-    """Appends each ordering's Pareto points to `candidates`; False if any table was
-    capped to quantile cuts."""
+    """Appends each ordering's Pareto points to `candidates` (with `front`, those beyond
+    it only, which does not change the Pareto set of all candidates); False if any table
+    was capped to quantile cuts."""
     n3 = sum(len(p) == 3 for p in found)
     cuts3 = min(max_cuts, int(np.sqrt(CELL_BUDGET / max(n3, 1))))
     exact = True
@@ -290,12 +297,50 @@ def _tabulate(
         else:
             table, ok = _three_stage(o, order[0], order[1], order[2], cuts3)
         exact &= ok
-        for flat in pareto_indices(table.accuracy, table.cost):
+        points = np.arange(len(table.cost), dtype=np.int64)
+        if front is not None:
+            points = points[front.beaten_by(table.cost, table.accuracy)]
+        kept = points[pareto_indices(table.accuracy[points], table.cost[points])]
+        for flat in kept:
             candidates.append(
                 (float(table.cost[flat]), float(table.accuracy[flat]), table, int(flat))
             )
+        if front is not None and len(kept):
+            front.add(table.cost[kept], table.accuracy[kept])
         progress.advance()
     return exact
+
+
+class _Front:
+    """The Pareto front of the candidates found so far.
+
+    A new point whose accuracy does not exceed the front's best at its cost or below is
+    dominated by (or ties) a candidate found earlier, which the final `pareto_indices`
+    (stable, earlier first) keeps instead: dropping it changes nothing.
+    """
+
+    def __init__(self, candidates: Sequence[tuple[float, float, _Table, int]]):
+        self.cost = np.array([c[0] for c in candidates], dtype=np.float64)
+        self.accuracy = np.array([c[1] for c in candidates], dtype=np.float64)
+        self._prune()
+
+    def beaten_by(self, cost: FloatArray, accuracy: FloatArray) -> npt.NDArray[np.bool_]:
+        """Which of the points (`cost`, `accuracy`) are more accurate than the front at
+        their cost."""
+        if len(self.cost) == 0:
+            return np.ones(len(cost), dtype=np.bool_)
+        at = np.searchsorted(self.cost, cost, side="right") - 1
+        best = np.where(at >= 0, self.accuracy[np.maximum(at, 0)], -np.inf)
+        return np.asarray(accuracy > best)
+
+    def add(self, cost: FloatArray, accuracy: FloatArray) -> None:
+        self.cost = np.concatenate([self.cost, cost])
+        self.accuracy = np.concatenate([self.accuracy, accuracy])
+        self._prune()
+
+    def _prune(self) -> None:
+        keep = pareto_indices(self.accuracy, self.cost)
+        self.cost, self.accuracy = self.cost[keep], self.accuracy[keep]
 
 
 def pruned_chains(

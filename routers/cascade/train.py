@@ -4,7 +4,9 @@
    the rows are dropped first, so one sparse model does not empty the data).
 2. Embed each distinct prompt and answer once; fit one head per model on all rows, then
    score every answer out-of-fold (k folds by prompt, each fold warm-started from the
-   all-rows head). `--scorer auto` picks fast or full on at most `CHOICE_ROWS` rows.
+   all-rows head). `--scorer auto` picks fast or full on at most `CHOICE_ROWS` rows and
+   embeds the answers of those rows only, unless it keeps the full scorer: an answer costs
+   about three prompts of MiniLM, and the fast scorer never reads their vectors.
 3. Search orderings of up to `max_depth` models (all of them with few models; with many,
    the cost-ascending chains plus the extensions of the pairs near the two-stage front:
    see `search.py`) over the observed thresholds on the out-of-fold scores: the Pareto set
@@ -31,15 +33,18 @@ from routers.cascade.artifact import CascadeArtifact
 from routers.cascade.features import FEATURE_NAMES
 from routers.cascade.fit_scorer import (
     EncodedData,
+    IntArray,
     ScorerConfig,
     encode,
     fit_heads,
     out_of_fold_scores,
+    with_answer_vectors,
 )
 from routers.cascade.metrics import auroc, auroc_by_task
 from routers.cascade.search import DEFAULT_MAX_CUTS, Frontier, Outcomes, pareto_frontier
 from routers.cascade.strategy import Strategy, replay
 from routers.datasets.format import RoutingDataset
+from routers.datasets.text import text_hash
 from routers.embedding import Embedder
 from routers.train_progress import NullTrainProgress, TrainProgress
 
@@ -71,6 +76,7 @@ class CascadeConfig:
     # Also fit the fast scorer (no answer embedding) and keep it unless the full one's
     # out-of-fold AUROC on TRAIN is better by more than FAST_SCORER_TOLERANCE.
     choose_scorer: bool = False
+    choice_rows: int = CHOICE_ROWS  # the most rows the choice is made on
 
 
 @dataclass
@@ -137,12 +143,24 @@ def scorer_metrics(encoded: EncodedData, oof: np.ndarray[Any, Any]) -> dict[str,
     return out
 
 
-def sample_encoded(encoded: EncodedData, max_rows: int, seed: int) -> EncodedData:
-    """`encoded` itself, or a seeded sample of `max_rows` of its rows."""
-    n = len(encoded.dataset)
+def sample_rows(prompts: list[str], max_rows: int, seed: int) -> IntArray:
+    """The rows of the `max_rows` prompts ranking first by a seeded hash of their text
+    (all rows when there are no more), ascending.
+
+    A hash, not a draw over row numbers: a retrain on more traffic keeps most of the
+    previous retrain's sample, whose answer vectors the records store then already holds.
+    """
+    n = len(prompts)
     if n <= max_rows:
+        return np.arange(n, dtype=np.int64)
+    keys = [text_hash(f"{seed}:{p}") for p in prompts]
+    return np.sort(np.argsort(keys, kind="stable")[:max_rows]).astype(np.int64)
+
+
+def subset_encoded(encoded: EncodedData, rows: IntArray) -> EncodedData:
+    """`encoded` restricted to `rows` (itself when they are all of its rows)."""
+    if len(rows) == len(encoded.dataset):
         return encoded
-    rows = np.sort(np.random.default_rng(seed).choice(n, max_rows, replace=False))
     return EncodedData(
         encoded.dataset.subset(rows),
         encoded.query_vectors[rows],
@@ -153,14 +171,23 @@ def sample_encoded(encoded: EncodedData, max_rows: int, seed: int) -> EncodedDat
 
 
 def choose_scorer_variant(
-    encoded: EncodedData, config: CascadeConfig, progress: TrainProgress | None = None
+    encoded: EncodedData, embedder: Embedder, config: CascadeConfig,
+    progress: TrainProgress | None = None,
 ) -> tuple[EncodedData, ScorerConfig, dict[str, Any]]:
     """The fast or the full scorer, by out-of-fold AUROC on (a sample of) this training
-    data; returns the data encoded for the kept variant."""
+    data; returns the data encoded for the kept variant.
+
+    `encoded` holds the prompts' vectors; the answers are embedded for the sample, and for
+    every row only when the full scorer is kept.
+    """
     progress = progress or NullTrainProgress()
-    sample = sample_encoded(encoded, CHOICE_ROWS, config.seed)
-    fast_sample = EncodedData(sample.dataset, sample.query_vectors, list(sample.models),
-                              embed_answer=False)
+    rows = sample_rows(encoded.dataset.prompts, config.choice_rows, config.seed)
+    fast_sample = subset_encoded(
+        EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models),
+                    embed_answer=False), rows)
+    sampled = (f" of the {len(rows):,}-row sample that chooses the scorer"
+               if len(rows) < len(encoded.dataset) else "")
+    sample = with_answer_vectors(fast_sample, embedder, progress, sampled)
     full_config = replace(config.scorer, embed_answer=True)
     fast_config = replace(config.scorer, embed_answer=False)
     aurocs: dict[str, dict[str, float]] = {}
@@ -179,16 +206,20 @@ def choose_scorer_variant(
     choice = {
         "chosen": "fast" if keep_fast else "full",
         "rows": len(sample.dataset),
+        "of_rows": len(encoded.dataset),
+        "sample": "the rows whose prompts rank first by a seeded hash of their text",
         "out_of_fold_auroc": aurocs,
         "mean_out_of_fold_auroc": mean,
         "reason": (f"fast kept unless full's mean out-of-fold AUROC is better by more than "
                    f"{FAST_SCORER_TOLERANCE}: full {mean['full']:.4f}, fast {mean['fast']:.4f}"),
     }
+    fast = EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models),
+                       embed_answer=False)
     if keep_fast:
-        fast = EncodedData(encoded.dataset, encoded.query_vectors, list(encoded.models),
-                           embed_answer=False)
         return fast, fast_config, choice
-    return encoded, full_config, choice
+    if len(rows) < len(encoded.dataset):
+        return with_answer_vectors(fast, embedder, progress, known=sample), full_config, choice
+    return sample, full_config, choice
 
 
 def frugalgpt_comparison(
@@ -241,7 +272,8 @@ def fit_cascade(
             f"no cascade costs ≤ ${config.budget_usd:g}/query on this data; the "
             f"cheapest model alone costs ${cheapest:.6g}"
         )
-    embed_answer = config.scorer.embed_answer or config.choose_scorer
+    # With `choose_scorer` the answers are embedded once the choice says which are needed.
+    embed_answer = config.scorer.embed_answer and not config.choose_scorer
     encoded = encode(ds, embedder, embed_answer, progress)
     if not encoded.models:
         raise ValueError(
@@ -250,7 +282,8 @@ def fit_cascade(
         )
     choice: dict[str, Any] | None = None
     if config.choose_scorer:
-        encoded, scorer_config, choice = choose_scorer_variant(encoded, config, progress)
+        encoded, scorer_config, choice = choose_scorer_variant(encoded, embedder, config,
+                                                               progress)
         config = replace(config, scorer=scorer_config)
     kind = "full" if config.scorer.embed_answer else "fast"
     progress.stage(

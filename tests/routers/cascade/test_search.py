@@ -159,3 +159,36 @@ def test_conditional_scores_are_used_for_the_stage_after_their_predecessor() -> 
     pending = o.scores[:, 0] < 2.0  # with m0 accepting nothing, m1 then m2 answer
     ideal = np.where(perfect == 1, 1.0, o.outcomes[:, 2])[pending].mean()
     assert any(s.accuracy >= ideal - 1e-12 for s in after.strategies)
+
+
+def unfiltered_front(o: Outcomes, exhaustive: bool) -> list[Strategy]:
+    """The Pareto set from every ordering's whole front, without dropping points that the
+    front found so far already beats (the search before that shortcut)."""
+    from routers.cascade.search import (
+        _strategy,
+        _tabulate,
+        orderings,
+        pareto_indices,
+        pruned_chains,
+    )
+    from routers.train_progress import NullTrainProgress
+
+    candidates: list = []
+    found = orderings(o, 3 if exhaustive else 2)
+    _tabulate(o, found, 1024, candidates, NullTrainProgress())
+    if not exhaustive:
+        _tabulate(o, pruned_chains(o, candidates), 1024, candidates, NullTrainProgress())
+    keep = pareto_indices(np.array([c[1] for c in candidates]),
+                          np.array([c[0] for c in candidates]))
+    return [_strategy(o, candidates[i][2], candidates[i][3]) for i in keep]
+
+
+@pytest.mark.parametrize(("seed", "m", "n", "ties", "exhaustive"), [
+    (0, 4, 200, False, True), (1, 4, 200, True, True), (2, 8, 400, False, False),
+    (3, 8, 400, True, False), (4, 11, 300, True, False)])
+def test_dropping_points_the_front_beats_leaves_the_same_pareto_set(
+        seed: int, m: int, n: int, ties: bool, exhaustive: bool) -> None:
+    # Rounded scores and 0/1 outcomes make many points tie: the same strategies must win.
+    o = random_outcomes(seed, n, m, ties)
+    assert pareto_frontier(o, 3, exhaustive=exhaustive).strategies == unfiltered_front(
+        o, exhaustive)

@@ -80,7 +80,9 @@ def main() -> None:
                   f"({run['requests'] / ROUND_S:5.0f}/s)", flush=True)
         journal = workdir / "spend-soak.jsonl"
         journal_mib = journal.stat().st_size / 2**20 if journal.exists() else 0.0
-    warmup = min(MARKER_WINDOW_S, args.seconds / 3)
+    # The whole marker window when the soak is long enough to fit well after it (a 600 s
+    # soak once fitted from 200 s, inside a fast machine's fill, and read "growing").
+    warmup = MARKER_WINDOW_S if args.seconds >= 2 * MARKER_WINDOW_S else args.seconds / 3
     whole = flatness(times, rss, warmup)
     half = flatness(times, rss, args.seconds / 2)
     print(f"{requests:.0f} requests ({errors:.0f} non-2xx), {requests / args.seconds:.0f}/s; "

@@ -285,6 +285,17 @@ def _unit(dim: int) -> Vectors:
     return v
 
 
+class NoEmbedder:
+    """For routers that only ever see precomputed vectors (held-out replays): embedding
+    text there is a bug, so it raises."""
+
+    name = "none"
+    dim = 0
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        raise RuntimeError("held-out replay must not embed text")
+
+
 class UnknownEncoder(ValueError):
     """An artifact names an encoder this costroute does not have."""
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from common import CACHE, embedder, header
-from static_vs_minilm import FIT, RESULTS, _diff_json, datasets
+from static_vs_minilm import FIT, RESULTS, _diff_json, datasets, report_vs_lookup
 
 from eval.config import EvalConfig
 from eval.paired import aiq_difference
@@ -90,13 +90,7 @@ def compare(train: RoutingDataset, test: RoutingDataset, artifact: KnnArtifact,
                               "min_over_knobs": round(float(np.min(shares)), 4),
                               "per_knob": [round(s, 4) for s in shares]},
     }
-    print(f"  TEST AIQ: lookup {by_name['task-lookup'].aiq:.4f}, best single model "
-          f"{best.name} {best.aiq:.4f}")
-    for label in LABELS:
-        c, g = by_name[f"knn-{label}"], gains[f"knn-{label}"]
-        out[label] = {"aiq": round(c.aiq, 4), "vs_lookup": _diff_json(g)}
-        print(f"  knn-{label:6s} AIQ {c.aiq:.4f}  vs lookup {g.difference:+.4f} "
-              f"[{g.ci.low:+.4f}, {g.ci.high:+.4f}]")
+    report_vs_lookup(by_name, gains, best, LABELS, out)
     for label in ("hybrid", "static"):
         diff = aiq_difference(curve[f"knn-{label}"], curve["knn-minilm"], every,
                               pooled.aiq_cost_range, resamples, 0.95)

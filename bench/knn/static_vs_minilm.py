@@ -26,8 +26,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from common import CACHE, REPO, ROUTING, SEED, TEST_FRACTION, embedder, header
@@ -153,17 +154,23 @@ def compare(
         "best_single": {best.name: round(best.aiq, 4)}, "fitted": fitted,
         "static_minus_minilm": _diff_json(diff),
     }
-    print(f"  TEST AIQ: lookup {by_name['task-lookup'].aiq:.4f}, best single model "
-          f"{best.name} {best.aiq:.4f}")
-    for label in encoders:
-        c, g = by_name[f"knn-{label}"], gains[f"knn-{label}"]
-        out[label] = {"aiq": round(c.aiq, 4), "vs_lookup": _diff_json(g)}
-        print(f"  knn-{label:6s} AIQ {c.aiq:.4f}  vs lookup {g.difference:+.4f} "
-              f"[{g.ci.low:+.4f}, {g.ci.high:+.4f}]")
+    report_vs_lookup(by_name, gains, best, encoders, out)
     print(f"  static - minilm: {diff.difference:+.4f} [{diff.ci.low:+.4f}, {diff.ci.high:+.4f}] "
           f"(paired bootstrap, {diff.n_resamples} resamples; share <= 0: "
           f"{diff.share_not_above:.2f})")
     return out
+
+
+def report_vs_lookup(by_name: dict[str, Any], gains: dict[str, Any], best: Any,
+                     labels: Sequence[str], out: dict[str, object]) -> None:
+    """Prints the TEST AIQ of each `knn-<label>` router against the lookup, into `out` too."""
+    print(f"  TEST AIQ: lookup {by_name['task-lookup'].aiq:.4f}, best single model "
+          f"{best.name} {best.aiq:.4f}")
+    for label in labels:
+        c, g = by_name[f"knn-{label}"], gains[f"knn-{label}"]
+        out[label] = {"aiq": round(c.aiq, 4), "vs_lookup": _diff_json(g)}
+        print(f"  knn-{label:6s} AIQ {c.aiq:.4f}  vs lookup {g.difference:+.4f} "
+              f"[{g.ci.low:+.4f}, {g.ci.high:+.4f}]")
 
 
 def _diff_json(d: object) -> dict[str, float]:

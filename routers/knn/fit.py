@@ -23,7 +23,7 @@ import numpy as np
 from routers.datasets.format import RoutingDataset
 from routers.datasets.split import split_rows
 from routers.datasets.text import embedding_text, text_hash
-from routers.embedding import Embedder
+from routers.embedding import Embedder, NoEmbedder
 from routers.knn.artifact import KnnArtifact, Space, data_hash
 from routers.knn.descriptors import outcome_descriptors
 from routers.knn.evaluate import summarise, sweep, utility_knobs
@@ -106,7 +106,7 @@ def fit_from_vectors(
             ds.models, raw[fit_rows], fit_scores, fit_costs, result.projection, space,
             config.params,
         )
-        quality, cost = KnnRouter(held_out, embedder=_NoEmbedder()).predict(raw[val_rows])
+        quality, cost = KnnRouter(held_out, embedder=NoEmbedder()).predict(raw[val_rows])
         points = sweep(
             quality, cost, ds.scores[val_rows], ds.costs[val_rows], utility_knobs(fit_costs)
         )
@@ -181,14 +181,4 @@ def _reference(
     )
     artifact.index = build_index(artifact.space_vectors(raw), "flat")
     return artifact
-
-
-class _NoEmbedder:
-    """Held-out replay works on precomputed vectors; embedding text there is a bug."""
-
-    name = "none"
-    dim = 0
-
-    def embed(self, texts: Any) -> Vectors:
-        raise RuntimeError("held-out replay must not embed text")
 

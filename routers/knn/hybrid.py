@@ -25,7 +25,7 @@ from routers.base import Candidate, Decision, Policy, PromptVector, RouteRequest
 from routers.datasets.format import RoutingDataset
 from routers.datasets.split import fold_ids
 from routers.datasets.text import messages_embedding_text, text_hash
-from routers.embedding import Embedder
+from routers.embedding import Embedder, NoEmbedder
 from routers.knn.artifact import KnnArtifact, Stage1
 from routers.knn.evaluate import utility_knobs
 from routers.knn.gate import Gate, Predictions, decision_margin, fit_gate, two_stage_choices
@@ -161,7 +161,7 @@ def fit_stage1(
         for vectors, q, c in ((static_raw, first_q, first_c), (second, second_q, second_c)):
             reference = _static_artifact(ds.models, vectors[ref], ds.scores[ref], ds.costs[ref],
                                          params, "flat")
-            q[out], c[out] = KnnRouter(reference, embedder=_Unused()).predict(vectors[out])
+            q[out], c[out] = KnnRouter(reference, embedder=NoEmbedder()).predict(vectors[out])
     gate = fit_gate(Predictions(first_q, first_c), Predictions(second_q, second_c), ds.scores,
                     ds.costs, utility_knobs(ds.costs), tolerance)
     gate.fitted.update(on=f"TRAIN, {folds}-fold out of fold (grouped by prompt)")
@@ -186,13 +186,3 @@ def _static_artifact(
     )
     artifact.index = build_index(raw, kind)
     return artifact
-
-
-class _Unused:
-    """Held-out replay works on precomputed vectors; embedding text there is a bug."""
-
-    name = "none"
-    dim = 0
-
-    def embed(self, texts: Any) -> Vectors:
-        raise RuntimeError("held-out replay must not embed text")

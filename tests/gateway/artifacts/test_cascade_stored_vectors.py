@@ -24,26 +24,13 @@ from routers.datasets.text import embedding_text
 from routers.versions.registry import ArtifactRegistry
 from tests.gateway.artifacts.records_data import CountingEmbedder, answered_records
 from tests.routers.cascade.synthetic import arithmetic_dataset
+from tests.routers.cascade.test_train import StageLog
 
 REQUEST = RecordsRequest(tenant="acme", route="router:cascade",
                          command="costroute train cascade --from-records")
 N = 240
 AUTO = CascadeConfig(scorer=ScorerConfig(embed_answer=False), choose_scorer=True,
                      choice_rows=60, compare_frugalgpt=False)
-
-
-class StageLog:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def stage(self, description: str, total: int | None = None) -> None:
-        self.lines.append(description)
-
-    def advance(self, steps: int = 1) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 def filled_store(path: Path) -> SQLiteRecordStore:

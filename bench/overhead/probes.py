@@ -28,6 +28,8 @@ def wrk(url: str, body: dict[str, object], connections: int, seconds: int,
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
             capture_output=True, text=True, check=True).stdout
+    except FileNotFoundError:
+        raise SystemExit("wrk is not installed: sudo apt-get install -y wrk") from None
     finally:
         os.unlink(f.name)
     return parse_wrk(out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,8 @@ def parse_strace(text: str) -> dict[str, int]:
 
 def counted(url: str, pid: int, key: str | None, seconds: int, out: Path) -> tuple[float, dict[str, int]]:
     wrk(url, BODY, 4, 2, key)  # warm-up: tokenizers, pools, the language model
+    if shutil.which("strace") is None:
+        raise SystemExit("strace is not installed: sudo apt-get install -y strace")
     tracer = subprocess.Popen(["strace", "-f", "-c", "-o", str(out), "-p", str(pid)],
                               stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # strace attaches to every thread first

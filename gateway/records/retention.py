@@ -80,10 +80,14 @@ class RetentionSweeper:
             try:
                 await self.sweep()
                 self.last_error = None
-            except (RecordStoreUnavailable, OSError) as exc:
+            except RecordStoreUnavailable as exc:
                 self.last_error = str(exc)
                 log.warning("records retention: purge failed, next try in %.0fs: %s",
                             self.interval_s, exc)
+            except Exception as exc:  # a background loop must outlive any one bad round
+                self.last_error = str(exc)
+                log.exception("records retention: purge failed, next try in %.0fs",
+                              self.interval_s)
             await asyncio.sleep(self.interval_s)
 
     async def aclose(self) -> None:

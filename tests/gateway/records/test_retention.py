@@ -37,18 +37,21 @@ async def test_a_sweep_purges_what_is_older_than_the_retention() -> None:
 
 
 class _Down(MemoryRecordStore):
-    def __init__(self) -> None:
+    def __init__(self, error: Exception) -> None:
         super().__init__()
+        self.error = error
         self.tries = 0
 
     async def purge(self, before: float, tenant: str | None = None, *,
                     dry_run: bool = False) -> PurgeCounts:
         self.tries += 1
-        raise RecordStoreUnavailable("records database: connection refused")
+        raise self.error
 
 
-async def test_an_outage_skips_a_round_and_the_sweeper_lives_on() -> None:
-    store = _Down()
+@pytest.mark.parametrize("error", [RecordStoreUnavailable("records database: connection refused"),
+                                   ValueError("a bug in one round: refused")])
+async def test_a_failed_round_is_skipped_and_the_sweeper_lives_on(error: Exception) -> None:
+    store = _Down(error)
     sweeper = RetentionSweeper(store, retention_days=1, interval_s=0.01)
     sweeper.start()
     deadline = time.monotonic() + 10

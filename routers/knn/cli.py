@@ -68,10 +68,16 @@ def train_knn(
             _fail("--from-records needs --tenant")
         # The gateway owns records and the registry; imported only for this mode.
         from gateway.artifacts.cli import serving_embedder, train_knn_from_records
+        from routers.static_embedding import static_model_dir
 
         if embedder == "auto":
             embedder = serving_embedder(config, route)
             typer.echo(f"embedder: {embedder} (as what serves {route!r} now)", err=True)
+            if embedder in ("hybrid", "static") and not static_model_dir().is_dir():
+                # As the router itself does without it: MiniLM alone, said out loud.
+                typer.echo(f"  the static model is missing ({static_model_dir()}; python -m "
+                           "routers.static_distill makes it): training on minilm", err=True)
+                embedder = "minilm"
         hybrid = embedder == "hybrid"
         try:
             train_knn_from_records(

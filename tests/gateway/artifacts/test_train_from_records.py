@@ -126,3 +126,28 @@ def test_a_retrain_keeps_the_encoders_of_what_serves_the_route(
     # The pointer wins over the configured artifact; a hashing encoder reads as minilm's
     # family (not static), which is what a one-encoder retrain builds.
     assert serving_embedder(config, "auto") == "minilm"
+
+
+def test_without_the_static_model_a_retrain_falls_back_to_minilm(
+        tmp_path: Path, rows, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What serves is two-stage, but this machine never distilled the static model: the
+    retrain says so and trains on MiniLM, as the router itself would serve."""
+    from typer.testing import CliRunner
+
+    import gateway.artifacts.cli as artifacts_cli
+    from routers.cli import app
+    from routers.versions.shipped import shipped_artifact
+
+    monkeypatch.setattr(artifacts_cli, "_outcomes", lambda *_: rows)
+    monkeypatch.setenv("COSTROUTE_STATIC_MODEL", str(tmp_path / "no-static-model"))
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "models: [{name: m, upstream: {base_url: 'http://127.0.0.1:1/v1'}}]\n"
+        f"routes: {{auto: {{router: knn, artifact: '{shipped_artifact('knn')}'}}}}\n"
+        "artifacts: {dir: reg}\n")
+    result = CliRunner().invoke(app, [
+        "knn", "--from-records", "--tenant", "acme", "--config", str(config), "--epochs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "embedder: hybrid" in result.output and "training on minilm" in result.output
+    manifest = ArtifactRegistry(tmp_path / "reg").manifest("v0001-knn")
+    assert "stage1" not in manifest and manifest["embedder"] == "all-MiniLM-L6-v2"

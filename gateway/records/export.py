@@ -34,7 +34,10 @@ async def export_outcomes(store: RecordStore, path: Path, tenant: str | None, *,
                           metric: str = "default", since: float | None = None,
                           split: Split = "all", answers: bool = True) -> Exported:
     """Writes the labelled outcomes to `path` (.csv or .jsonl); NoOutcomesError if none."""
-    outcomes: list[Outcome] = list(await store.outcomes(tenant, metric=metric, since=since))
+    # Only labelled rows, as outcomes_to_dataset keeps: then row i is outcomes[i], and the
+    # sample ids line up with the rows by construction.
+    outcomes: list[Outcome] = [o for o in await store.outcomes(tenant, metric=metric,
+                                                               since=since) if o.scores]
     if split != "all":
         # The slice the trainers hold out (a hash of the request id), or the rest of it.
         train, held = split_outcomes(outcomes)
@@ -45,6 +48,5 @@ async def export_outcomes(store: RecordStore, path: Path, tenant: str | None, *,
         texts, counts = usable_answers(outcomes, await store.answers(tenant, since=since))
     name = f"records:{tenant or 'all'}"
     ds = outcomes_to_dataset(outcomes, name=name, answers=texts)
-    labelled = [o for o in outcomes if o.scores]  # the rows outcomes_to_dataset keeps
-    save_routerbench(ds, path, sample_ids=[o.request_id for o in labelled])
+    save_routerbench(ds, path, sample_ids=[o.request_id for o in outcomes])
     return Exported(len(ds), list(ds.models), label_count(ds), counts)

@@ -10,6 +10,10 @@ The router's predictions for the reference prompts are computed once; the knob i
 scanned on a fine grid (λ log-spaced for max_utility, ε linear for cheapest_within_eps)
 and the setting closest to the target is kept. Cost figures are the recorded costs of the
 chosen models where the reference data has them, the router's predicted cost elsewhere.
+
+A two-stage router (routers/knn/hybrid.py) is calibrated on its own decisions: at each knob
+the static stage's choice where its gate is sure, MiniLM's elsewhere. Calibrating MiniLM's
+predictions alone would give a knob whose share or cost the served router does not keep.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from routers.knn.gate import Predictions, two_stage_choices
 from routers.knn.predict import UTILITY_SCALE, choose
 
 FloatMatrix = npt.NDArray[np.float64]
@@ -45,6 +50,8 @@ class Calibration:
     quality: float
     n_prompts: int
     tier_models: list[str]
+    # Two-stage routers: the share of the prompts the static stage decided at this knob.
+    first_stage_share: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,8 +83,13 @@ def calibrate(
     tier_models: Sequence[str] | None = None,
     recorded_scores: FloatMatrix | None = None,
     recorded_costs: FloatMatrix | None = None,
+    first_stage: tuple[Predictions, float] | None = None,
 ) -> Calibration:
-    """The knob meeting `target_share` or `usd_per_1k` on these predictions."""
+    """The knob meeting `target_share` or `usd_per_1k` on these predictions.
+
+    `first_stage`: a two-stage router's static-stage predictions and gate threshold; then
+    `quality` and `predicted_cost` are its MiniLM stage's, and each knob is scanned on the
+    two stages' decisions."""
     if (target_share is None) == (usd_per_1k is None):
         raise CalibrationError("give exactly one of a target share or a USD per 1k budget")
     if target_share is not None and not 0.0 <= target_share <= 1.0:
@@ -87,14 +99,26 @@ def calibrate(
     if unknown or not tier:
         raise CalibrationError(f"tier models {unknown or tier} are not in the router {list(models)}")
     in_tier = np.array([m in tier for m in models])
-    real_cost = predicted_cost if recorded_costs is None else np.where(
-        np.isnan(recorded_costs), predicted_cost, recorded_costs
-    )
     rows = np.arange(quality.shape[0])
     results = []
+    decided: dict[float, float] = {}
     for knob in knob_grid(objective, predicted_cost):
-        picked = choose(quality, predicted_cost, objective, knob)
-        score_source = quality if recorded_scores is None else recorded_scores
+        # The estimates behind each row's decision: a two-stage row decided at stage 1
+        # is priced and scored (where nothing is recorded) on the static stage's.
+        est_quality, est_cost = quality, predicted_cost
+        if first_stage is None:
+            picked = choose(quality, predicted_cost, objective, knob)
+        else:
+            first, threshold = first_stage
+            picked, sure = two_stage_choices(first, Predictions(quality, predicted_cost), knob,
+                                             threshold, objective=objective)
+            decided[knob] = float(sure.mean()) if len(sure) else 1.0
+            est_quality = np.where(sure[:, None], first.quality, quality)
+            est_cost = np.where(sure[:, None], first.cost, predicted_cost)
+        real_cost = est_cost if recorded_costs is None else np.where(
+            np.isnan(recorded_costs), est_cost, recorded_costs
+        )
+        score_source = est_quality if recorded_scores is None else recorded_scores
         scores = score_source[rows, picked]
         results.append(
             (
@@ -119,4 +143,5 @@ def calibrate(
         best = min(within, key=lambda r: r[0])
         target = f"at most ${usd_per_1k:g} per 1k requests"
     knob, share, usd, score = best
-    return Calibration(objective, knob, target, share, usd, score, len(rows), tier)
+    return Calibration(objective, knob, target, share, usd, score, len(rows), tier,
+                       decided.get(knob))

@@ -159,6 +159,7 @@ def calibrate_knn(
     try:
         from routers.datasets import load_routerbench
         from routers.knn.artifact import read_manifest, write_manifest
+        from routers.knn.hybrid import HybridKnnRouter
         from routers.knn.router import load_knn_router
 
         encoder = embedder_option(str(read_manifest(artifact).get("embedder") or "minilm"))
@@ -169,14 +170,21 @@ def calibrate_knn(
             ),
         )
         ref = load_routerbench(data)
-        raw = router.embed_prompts(ref.prompts)
-        quality, cost = router.predict(raw, exclude=self_rows(router.artifact, ref.prompts))
+        exclude = self_rows(router.artifact, ref.prompts)
+        first_stage = None
+        if isinstance(router, HybridKnnRouter) and router.stage1 is not None:
+            # Calibrated on what the two stages decide together, as the router serves.
+            first, second = router.stage_predictions(ref.prompts, exclude)
+            quality, cost = second.quality, second.cost
+            first_stage = (first, router.gate.threshold)
+        else:
+            quality, cost = router.predict(router.embed_prompts(ref.prompts), exclude=exclude)
         scores, costs = align_outcomes(ref, router.models)
         result = calibrate(
             router.models, quality, cost, objective,  # type: ignore[arg-type]
             target_share=target_share, usd_per_1k=usd_per_1k,
             tier_models=tier_models.split(",") if tier_models else None,
-            recorded_scores=scores, recorded_costs=costs,
+            recorded_scores=scores, recorded_costs=costs, first_stage=first_stage,
         )
         if write:
             router.artifact.manifest["calibration"] = result.to_json()
@@ -191,6 +199,9 @@ def calibrate_knn(
         f"{', '.join(result.tier_models)}, ${result.usd_per_1k:.4f} per 1k requests, "
         f"quality {result.quality:.4f}"
     )
+    if result.first_stage_share is not None:
+        typer.echo(f"  two-stage: the static stage decides {result.first_stage_share:.1%} of "
+                   "them at this setting, MiniLM the rest")
     if write:
         typer.echo(f"  written to {artifact / 'manifest.json'}")
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from routers.base import Policy
+from routers.base import Objective, Policy
 from routers.choose import Scored
 from routers.knn.evaluate import points_aiq, replay_choices
 from routers.knn.predict import UTILITY_SCALE, choose
@@ -92,6 +92,28 @@ def utility_margins(quality: FloatMatrix, cost: FloatMatrix, knob: float) -> Flo
     return np.where(np.isnan(margins), math.inf, margins)
 
 
+def margins(quality: FloatMatrix, cost: FloatMatrix, objective: Objective,
+            knob: float) -> FloatArray:
+    """`decision_margin` under any objective for each row of predictions (offline); a
+    column at -inf quality (a model not allowed) takes no part."""
+    if objective == "max_utility":
+        return utility_margins(quality, cost, knob)
+    n, m = quality.shape
+    if m < 2:
+        return np.full(n, math.inf)
+    if objective == "cheapest_within_eps":
+        # As online: the first model at the best quality is the top; the others' distance
+        # to the cut (best - ε) is how far an estimate must move to change the choice.
+        top = np.argmax(quality, axis=1)
+        cut = quality[np.arange(n), top] - knob
+        distance = np.abs(quality - cut[:, None])
+        distance[np.arange(n), top] = np.inf
+    else:
+        distance = np.abs(quality - knob)
+    out: FloatArray = np.where(np.isnan(distance), math.inf, distance).min(axis=1)
+    return out
+
+
 @dataclass(frozen=True)
 class Predictions:
     """Quality and cost estimates of one stage for the same prompts, (n, m) each."""
@@ -102,13 +124,13 @@ class Predictions:
 
 def two_stage_choices(
     first: Predictions, second: Predictions, knob: float, threshold: float,
-    allowed: npt.NDArray[np.bool_] | None = None,
+    allowed: npt.NDArray[np.bool_] | None = None, objective: Objective = "max_utility",
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """(chosen column, decided at stage 1) per row under max_utility `knob`."""
+    """(chosen column, decided at stage 1) per row under `objective` at `knob`."""
     q = first.quality if allowed is None else np.where(allowed, first.quality, -np.inf)
-    sure = utility_margins(q, first.cost, knob) >= threshold
-    one = choose(first.quality, first.cost, "max_utility", knob, allowed)
-    two = choose(second.quality, second.cost, "max_utility", knob, allowed)
+    sure = margins(q, first.cost, objective, knob) >= threshold
+    one = choose(first.quality, first.cost, objective, knob, allowed)
+    two = choose(second.quality, second.cost, objective, knob, allowed)
     return np.where(sure, one, two), sure
 
 

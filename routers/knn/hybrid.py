@@ -117,17 +117,25 @@ class HybridKnnRouter(KnnRouter):
         self.stage1._reference_stats()
         return grown
 
+    def stage_predictions(
+        self, prompts: Sequence[str], exclude: IntArray | None = None,
+    ) -> tuple[Predictions, Predictions]:
+        """Each stage's quality and cost estimates for `prompts` (offline; `exclude`: each
+        prompt's own reference row, the same in both stages since their rows are in step)."""
+        if self.stage1 is None:
+            raise RuntimeError(f"the static stage is unavailable: {self._missing}")
+        first = Predictions(*self.stage1.predict(self.stage1.embed_prompts(prompts),
+                                                 exclude=exclude))
+        second = Predictions(*self.predict(self.embed_prompts(prompts), exclude=exclude))
+        return first, second
+
     def sweep_choices(
         self, prompts: Sequence[str], knobs: Sequence[float], allowed: npt.NDArray[np.bool_],
         exclude: IntArray | None = None,
     ) -> tuple[list[IntArray], list[float]]:
         """Offline replay: the column chosen per prompt at each max_utility knob, and the
         share of the prompts stage 1 decided at each knob."""
-        if self.stage1 is None:
-            raise RuntimeError(f"the static stage is unavailable: {self._missing}")
-        first = Predictions(*self.stage1.predict(self.stage1.embed_prompts(prompts),
-                                                 exclude=exclude))
-        second = Predictions(*self.predict(self.embed_prompts(prompts), exclude=exclude))
+        first, second = self.stage_predictions(prompts, exclude)
         out, shares = [], []
         for knob in knobs:
             picked, sure = two_stage_choices(first, second, knob, self.gate.threshold, allowed)

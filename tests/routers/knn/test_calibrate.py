@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from routers.knn.calibrate import CalibrationError, calibrate
+from routers.knn.gate import Predictions, two_stage_choices
 from routers.knn.predict import choose
 
 MODELS = ["small", "large"]
@@ -44,6 +45,36 @@ def test_budget_gives_best_quality_within_it() -> None:
     assert result.usd_per_1k <= budget
     richer = calibrate(MODELS, quality, cost, usd_per_1k=0.8)
     assert richer.quality >= result.quality and richer.share_to_tier > result.share_to_tier
+
+
+@pytest.mark.parametrize("objective", ["max_utility", "cheapest_within_eps"])
+def test_a_two_stage_router_is_calibrated_on_its_own_decisions(objective: str) -> None:
+    """The knob found for a two-stage router gives its share when the two stages route
+    together; MiniLM's predictions alone would find another knob."""
+    quality, cost = _predictions()
+    rng = np.random.default_rng(5)
+    # A static stage that rates the small model lower than MiniLM does.
+    first = Predictions(np.clip(quality - [0.15, 0.0] + rng.normal(scale=0.05, size=quality.shape),
+                                0, 1), cost)
+    threshold = 0.05
+    result = calibrate(MODELS, quality, cost, objective, target_share=0.3,  # type: ignore[arg-type]
+                       first_stage=(first, threshold))
+    # Coarser steps than one stage's: a knob moves rows between the stages too.
+    assert result.share_to_tier == pytest.approx(0.3, abs=0.03)
+    picked, sure = two_stage_choices(first, Predictions(quality, cost), result.knob, threshold,
+                                     objective=objective)  # type: ignore[arg-type]
+    assert (picked == 1).mean() == pytest.approx(result.share_to_tier)
+    assert result.first_stage_share == pytest.approx(sure.mean()) and 0 < sure.mean() < 1
+    # MiniLM's knob, served by the two stages, misses the share it was calibrated for.
+    minilm_alone = calibrate(MODELS, quality, cost, objective, target_share=0.3)  # type: ignore[arg-type]
+    assert minilm_alone.first_stage_share is None
+    served, _ = two_stage_choices(first, Predictions(quality, cost), minilm_alone.knob, threshold,
+                                  objective=objective)  # type: ignore[arg-type]
+    assert abs((served == 1).mean() - 0.3) > 0.05
+    # A gate that never trusts the static stage is MiniLM alone.
+    never = calibrate(MODELS, quality, cost, objective, target_share=0.3,  # type: ignore[arg-type]
+                      first_stage=(first, np.inf))
+    assert never.knob == minilm_alone.knob and never.first_stage_share == 0.0
 
 
 def test_recorded_costs_are_used_where_known() -> None:

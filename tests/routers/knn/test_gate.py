@@ -9,7 +9,16 @@ import pytest
 
 from routers.base import Policy
 from routers.choose import Scored, rank
-from routers.knn.gate import Gate, Predictions, decision_margin, fit_gate, utility_margins
+from routers.knn.gate import (
+    Gate,
+    Predictions,
+    decision_margin,
+    fit_gate,
+    margins,
+    two_stage_choices,
+    utility_margins,
+)
+from routers.knn.predict import choose
 
 OPTIONS = [Scored("cheap", 0.60, 1e-5), Scored("mid", 0.70, 1e-4), Scored("big", 0.90, 1e-3)]
 
@@ -33,6 +42,41 @@ def test_threshold_objectives_measure_the_distance_to_the_cut() -> None:
     assert decision_margin(rank(OPTIONS, eps), eps) == pytest.approx(0.05)
     target = Policy("quality_target", 0.68)  # mid is 0.02 above the target
     assert decision_margin(rank(OPTIONS, target), target) == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("objective, knobs", [
+    ("max_utility", [0.0, 0.1, 1.0]),
+    ("cheapest_within_eps", [0.0, 0.05, 0.2]),
+    ("quality_target", [0.3, 0.6, 0.9]),
+])
+def test_offline_margins_are_the_online_margins_row_by_row(objective: str,
+                                                           knobs: list[float]) -> None:
+    """What calibration and the gate's fit compute offline is what the router gates on."""
+    rng = np.random.default_rng(3)
+    quality = rng.uniform(0, 1, size=(200, 4))
+    cost = np.tile([1e-5, 1e-4, 5e-4, 1e-3], (200, 1))
+    names = ["a", "b", "c", "d"]
+    for knob in knobs:
+        policy = Policy(objective, knob)  # type: ignore[arg-type]
+        offline = margins(quality, cost, objective, knob)  # type: ignore[arg-type]
+        for row in range(len(quality)):
+            options = [Scored(n, float(q), float(c))
+                       for n, q, c in zip(names, quality[row], cost[row])]
+            assert offline[row] == pytest.approx(decision_margin(rank(options, policy), policy))
+
+
+def test_two_stage_choices_follow_the_gate_under_every_objective() -> None:
+    rng = np.random.default_rng(4)
+    second = Predictions(rng.uniform(0, 1, size=(300, 3)), np.tile([1e-5, 1e-4, 1e-3], (300, 1)))
+    first = Predictions(np.clip(second.quality + rng.normal(scale=0.2, size=(300, 3)), 0, 1),
+                        second.cost)
+    for objective, knob in (("cheapest_within_eps", 0.1), ("quality_target", 0.5)):
+        picked, sure = two_stage_choices(first, second, knob, 0.05, objective=objective)  # type: ignore[arg-type]
+        assert 0 < sure.mean() < 1
+        one = choose(first.quality, first.cost, objective, knob)  # type: ignore[arg-type]
+        two = choose(second.quality, second.cost, objective, knob)  # type: ignore[arg-type]
+        assert (picked[sure] == one[sure]).all() and (picked[~sure] == two[~sure]).all()
+        assert (sure == (margins(first.quality, first.cost, objective, knob) >= 0.05)).all()  # type: ignore[arg-type]
 
 
 def _held_out(n: int = 400, seed: int = 0) -> tuple[Predictions, np.ndarray, np.ndarray]:

@@ -253,6 +253,40 @@ def test_train_knn_embedder_hybrid_writes_a_two_stage_artifact(
     assert "new-model" in loaded.models
 
 
+def test_calibrate_knn_calibrates_the_two_stages_together(
+    hybrid_fit: tuple[KnnArtifact, Path], encoders: tuple[Embedder, Embedder], tmp_path: Path
+) -> None:
+    """`calibrate knn` on a two-stage artifact: the share it reports is the one the two
+    stages give together at its knob (routers/knn/calibrate.py), and it says so."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from routers.cli import calibrate_app
+    from routers.datasets import save_routerbench
+    from routers.knn.replay import self_rows
+    from tests.routers.knn.synthetic import BIG
+
+    artifact = tmp_path / "art"
+    shutil.copytree(hybrid_fit[1], artifact)  # --write changes the manifest: not the fixture's
+    ds = synthetic(80, seed=11)
+    save_routerbench(ds, tmp_path / "ref.jsonl")
+    result = CliRunner().invoke(calibrate_app, [
+        "knn", "--artifact", str(artifact), "--data", str(tmp_path / "ref.jsonl"),
+        "--target-share", "0.5", "--tier-models", BIG, "--write"])
+    assert result.exit_code == 0, result.output
+    assert "two-stage: the static stage decides" in result.output
+    calibration = json.loads((artifact / "manifest.json").read_text())["calibration"]
+    router = HybridKnnRouter(load_artifact(artifact), embedder=encoders[0],
+                             stage1_embedder=encoders[1])
+    (picked,), (decided,) = router.sweep_choices(
+        ds.prompts, [calibration["knob"]], np.ones(len(router.models), dtype=np.bool_),
+        exclude=self_rows(router.artifact, ds.prompts))
+    assert calibration["share_to_tier"] == pytest.approx(
+        float((picked == router.models.index(BIG)).mean()))
+    assert calibration["first_stage_share"] == pytest.approx(decided)
+
+
 def test_exploration_reads_its_posteriors_off_the_static_stage(
     hybrid_fit: tuple[KnnArtifact, Path], encoders: tuple[Embedder, Embedder]
 ) -> None:

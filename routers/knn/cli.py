@@ -132,6 +132,10 @@ def train_knn(
             f"({fitted['share_first_stage']:.0%} of held-out decisions; held-out AIQ "
             f"{fitted['aiq_two_stage']:.4f} vs MiniLM alone {fitted['aiq_second_stage']:.4f})"
         )
+        for objective, other in fitted.get("by_objective", {}).items():
+            threshold = artifact.stage1.gate.threshold_for(objective)
+            typer.echo(f"    {objective}: margin >= {threshold:.4g} ({other['share_first_stage']:.0%}"
+                       f" of held-out decisions, {other['agreement']:.1%} MiniLM's own)")
     typer.echo(f"  training {artifact.manifest['training']['seconds']} s")
 
 
@@ -176,7 +180,7 @@ def calibrate_knn(
             # Calibrated on what the two stages decide together, as the router serves.
             first, second = router.stage_predictions(ref.prompts, exclude)
             quality, cost = second.quality, second.cost
-            first_stage = (first, router.gate.threshold)
+            first_stage = (first, router.gate.threshold_for(objective))  # type: ignore[arg-type]
         else:
             quality, cost = router.predict(router.embed_prompts(ref.prompts), exclude=exclude)
         scores, costs = align_outcomes(ref, router.models)

@@ -17,13 +17,21 @@ pairs and the two-stage AIQ within `tolerance` of MiniLM's alone. AIQ alone was 
 enough: on a few thousand held-out prompts its noise hides a static stage that loses
 ~0.008 AIQ on RouterBench's TEST (bench/results/knn/hybrid_vs_minilm.txt), while the
 share of decisions that differ from MiniLM's is measured tightly, and bounds the loss.
+
+Each objective has its own threshold, fitted the same way on its own knobs
+(`objective_knobs`): a margin means a different distance under each. With max_utility's
+threshold for all three, the two stages made MiniLM's own decision on 83-91% of TEST
+decisions under quality_target (RouterBench, LLMRouter, RouteLLM) and 88% under
+cheapest_within_eps on RouteLLM; with a threshold per objective, on 94-99% of them
+(bench/results/knn/gate_objectives*.txt). Artifacts fitted before this carry max_utility's
+threshold only, and it serves every objective, as it did.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,7 +39,7 @@ import numpy.typing as npt
 
 from routers.base import Objective, Policy
 from routers.choose import Scored
-from routers.knn.evaluate import points_aiq, replay_choices
+from routers.knn.evaluate import points_aiq, replay_choices, utility_knobs
 from routers.knn.predict import UTILITY_SCALE, choose
 
 FloatMatrix = npt.NDArray[np.float64]
@@ -41,26 +49,53 @@ QUANTILES = np.linspace(0.0, 0.95, 39)
 # The two-stage router makes MiniLM's decision on at least this share of held-out
 # (prompt, knob) pairs; static alone made it on 80-95% (bench/knn/hybrid_vs_minilm.py).
 MIN_AGREEMENT = 0.95
+EPSILON_KNOBS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)
+TARGET_QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
 @dataclass(frozen=True)
 class Gate:
-    """Stage 1 decides when its margin is at least `threshold` quality points."""
+    """Stage 1 decides when its margin is at least its objective's threshold, in quality
+    points: `threshold` for max_utility (and for an objective `by_objective` lacks)."""
 
     threshold: float
     fitted: dict[str, Any]
+    by_objective: dict[str, float] = field(default_factory=dict)
 
-    def sure(self, margin: float) -> bool:
-        return margin >= self.threshold
+    def threshold_for(self, objective: Objective) -> float:
+        return self.by_objective.get(objective, self.threshold)
+
+    def sure(self, margin: float, objective: Objective = "max_utility") -> bool:
+        return margin >= self.threshold_for(objective)
 
     def to_json(self) -> dict[str, Any]:
-        return {"rule": "margin >= threshold (routers.knn.gate)",
-                "threshold": _json_float(self.threshold), "fitted": self.fitted}
+        out = {"rule": "margin >= threshold (routers.knn.gate)",
+               "threshold": _json_float(self.threshold), "fitted": self.fitted}
+        if self.by_objective:
+            out["by_objective"] = {k: _json_float(v) for k, v in self.by_objective.items()}
+        return out
 
     @classmethod
     def from_json(cls, block: dict[str, Any]) -> Gate:
-        threshold = block["threshold"]
-        return cls(math.inf if threshold is None else float(threshold), dict(block.get("fitted", {})))
+        return cls(_threshold(block["threshold"]), dict(block.get("fitted", {})),
+                   {k: _threshold(v) for k, v in (block.get("by_objective") or {}).items()})
+
+
+def _threshold(value: float | None) -> float:
+    return math.inf if value is None else float(value)
+
+
+def objective_knobs(objective: Objective, costs: FloatMatrix,
+                    quality: FloatMatrix) -> list[float]:
+    """The knobs a gate for `objective` is fitted on: max_utility's λ sweep, ε from 0 to
+    0.3, or quality targets at quantiles of the best estimate per prompt (`quality`: the
+    second stage's held-out estimates), so each spans the range routes use."""
+    if objective == "max_utility":
+        return utility_knobs(costs)
+    if objective == "cheapest_within_eps":
+        return list(EPSILON_KNOBS)
+    best = quality.max(axis=1)
+    return sorted({float(q) for q in np.quantile(best, TARGET_QUANTILES)})
 
 
 def decision_margin(ranked: Sequence[Scored], policy: Policy) -> float:
@@ -137,13 +172,16 @@ def two_stage_choices(
 def fit_gate(
     first: Predictions, second: Predictions, scores: FloatMatrix, costs: FloatMatrix,
     knobs: Sequence[float], tolerance: float, agreement: float = MIN_AGREEMENT,
+    objective: Objective = "max_utility",
 ) -> Gate:
-    """The gate for these held-out prompts (see the module docstring), with its figures."""
-    margins = np.concatenate([utility_margins(first.quality, first.cost, k) for k in knobs])
-    finite = margins[np.isfinite(margins)]
+    """The gate for these held-out prompts under `objective` (see the module docstring),
+    with its figures."""
+    found = np.concatenate([margins(first.quality, first.cost, objective, k) for k in knobs])
+    finite = found[np.isfinite(found)]
     tried = sorted({0.0, *(float(x) for x in np.quantile(finite, QUANTILES))} if finite.size
                    else {0.0})
-    curve = [(t, *_replay(first, second, scores, costs, knobs, t)) for t in [*tried, math.inf]]
+    curve = [(t, *_replay(first, second, scores, costs, knobs, t, objective))
+             for t in [*tried, math.inf]]
     minilm = curve[-1][1]
     ok = [aiq >= minilm - tolerance and agree >= agreement for _, aiq, _, agree in curve]
     # The lowest threshold from which every higher one also passes: a lucky low threshold
@@ -154,6 +192,7 @@ def fit_gate(
     threshold, aiq, share, agree = curve[pick]
     return Gate(threshold, {
         "on": "prompts held out of TRAIN", "n_prompts": int(scores.shape[0]),
+        "objective": objective, "knobs": [_json_float(k) for k in knobs],
         "tolerance": tolerance, "min_agreement": agreement, "aiq_two_stage": round(aiq, 4),
         "aiq_second_stage": round(minilm, 4), "aiq_first_stage": round(curve[0][1], 4),
         "share_first_stage": round(share, 4), "agreement": round(agree, 4),
@@ -165,16 +204,16 @@ def fit_gate(
 
 def _replay(
     first: Predictions, second: Predictions, scores: FloatMatrix, costs: FloatMatrix,
-    knobs: Sequence[float], threshold: float,
+    knobs: Sequence[float], threshold: float, objective: Objective = "max_utility",
 ) -> tuple[float, float, float]:
     """(AIQ, share decided at stage 1, share of decisions equal to stage 2's alone), the
     shares over all (prompt, knob) pairs, of the two stages at `threshold`."""
     points, decided, agreed = [], 0, 0
     for knob in knobs:
-        picked, sure = two_stage_choices(first, second, knob, threshold)
+        picked, sure = two_stage_choices(first, second, knob, threshold, objective=objective)
         points.append(replay_choices(picked, scores, costs))
         decided += int(sure.sum())
-        agreed += int((picked == choose(second.quality, second.cost, "max_utility", knob)).sum())
+        agreed += int((picked == choose(second.quality, second.cost, objective, knob)).sum())
     pairs = len(knobs) * scores.shape[0]
     return points_aiq(points, scores, costs), decided / pairs, agreed / pairs
 

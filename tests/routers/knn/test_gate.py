@@ -15,6 +15,7 @@ from routers.knn.gate import (
     decision_margin,
     fit_gate,
     margins,
+    objective_knobs,
     two_stage_choices,
     utility_margins,
 )
@@ -107,3 +108,30 @@ def test_a_noisy_first_stage_is_trusted_only_where_its_margin_is_large() -> None
     assert fitted["aiq_two_stage"] >= fitted["aiq_second_stage"] - 0.002
     assert 0.0 < gate.threshold and 0.0 < fitted["share_first_stage"] < 1.0
     assert Gate.from_json(gate.to_json()).threshold == pytest.approx(gate.threshold, abs=1e-6)
+
+
+def test_each_objective_gets_its_own_threshold_and_old_gates_serve_every_objective() -> None:
+    second, scores, costs = _held_out()
+    rng = np.random.default_rng(2)
+    first = Predictions(np.clip(second.quality + rng.normal(scale=0.3, size=second.quality.shape),
+                                0, 1), second.cost)
+    targets = objective_knobs("quality_target", costs, second.quality)
+    assert targets and all(0.0 <= t <= 1.0 for t in targets)
+    gate = fit_gate(first, second, scores, costs, targets, tolerance=0.002,
+                    objective="quality_target")
+    assert gate.fitted["objective"] == "quality_target"
+    assert gate.fitted["agreement"] >= 0.95
+    # The fitted threshold keeps MiniLM's decisions on that share of the quality targets.
+    agreed = [(two_stage_choices(first, second, t, gate.threshold, objective="quality_target")[0]
+               == choose(second.quality, second.cost, "quality_target", t)).mean()
+              for t in targets]
+    assert np.mean(agreed) == pytest.approx(gate.fitted["agreement"], abs=1e-4)
+    both = Gate(0.1, {}, {"quality_target": gate.threshold})
+    assert both.threshold_for("quality_target") == gate.threshold
+    assert both.threshold_for("cheapest_within_eps") == both.threshold_for("max_utility") == 0.1
+    loaded = Gate.from_json(both.to_json())
+    assert loaded.by_objective == pytest.approx(both.by_objective, abs=1e-6)
+    old = Gate.from_json({"threshold": 0.2, "fitted": {}})  # written before per-objective gates
+    assert old.threshold_for("quality_target") == old.threshold_for("cheapest_within_eps") == 0.2
+    assert Gate.from_json({"threshold": None, "by_objective": {"quality_target": None}}
+                          ).threshold_for("quality_target") == math.inf

@@ -132,6 +132,23 @@ def test_an_unsure_prompt_reaches_minilm_and_gets_its_decision(
     assert (decision.model, decision.predicted_quality) == (alone.model, alone.predicted_quality)
 
 
+def test_the_gate_reads_the_threshold_of_the_policys_objective(
+    hybrid_fit: tuple[KnnArtifact, Path], encoders: tuple[Embedder, Embedder]
+) -> None:
+    router, minilm = _router(hybrid_fit[1], encoders, threshold=float("inf"))
+    router.gate = Gate(float("inf"), {}, {"quality_target": 0.0})
+    target = Policy("quality_target", 0.5)
+    assert "stage 1" in router.route(_request(EASY_WORDS), CANDIDATES, target).reason
+    assert minilm.texts == 0
+    assert "stage 2" in router.route(_request(EASY_WORDS), CANDIDATES, POLICY).reason
+    assert minilm.texts == 1
+    # A fitted artifact carries a threshold per objective.
+    fitted = hybrid_fit[0].stage1
+    assert fitted is not None
+    assert set(fitted.gate.by_objective) == {"cheapest_within_eps", "quality_target"}
+    assert set(fitted.gate.fitted["by_objective"]) == set(fitted.gate.by_objective)
+
+
 def test_replay_mixes_the_stages_by_the_gate(
     hybrid_fit: tuple[KnnArtifact, Path], encoders: tuple[Embedder, Embedder]
 ) -> None:

@@ -17,8 +17,10 @@ rest is the TRAIN pool whose first N prompts are the "traffic".
 
 1. HTTP (the real path): `--http-n` pool prompts through a uvicorn gateway, the simulator
    child process answering as the 11 models plus `costroute-simulated-judge` (ε = 0.1), the
-   official openai client; shadow rates 1.0 and 0.1. Reports the client p50 latency of a
-   learning tenant beside a non-learning one (alternating, same prompts, same run), failed
+   official openai client in its own process; shadow rates 1.0 and 0.1 (0: the control,
+   capture alone). Reports the p50 latency of a learning tenant beside a non-learning one
+   (alternating, same prompts, same run) as the client sees it and as the gateway's access
+   log times it (reading the request to the answer's response; no client noise), failed
    client requests, and learning spend (shadow + judge) as a share of the traffic's spend,
    read from the spend ledger's `purpose`. The captured labels also train a k-NN.
 2. In process (for larger N): the same labelling (simulated judge via the v1 rubric prompt
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -136,7 +139,9 @@ def main(argv: list[str]) -> int:
                                 for p in r.table.prompts]) \
                     if len(r.table) else np.empty((0, raw_pool.shape[1]), np.float32)
                 row = {"n": r.n, "rate": rate, "eps": 0.1, "start": "empty", "k": k, "p50_plain_ms": r.p50_plain_ms,
-                       "p50_learner_ms": r.p50_learner_ms, "failed": r.failed,
+                       "p50_learner_ms": r.p50_learner_ms,
+                       "p50_server_plain_ms": r.p50_server_plain_ms,
+                       "p50_server_learner_ms": r.p50_server_learner_ms, "failed": r.failed,
                        "traffic_usd": r.traffic_usd, "learning_usd": r.learning_usd,
                        "learning_share": r.learning_usd / r.traffic_usd if r.traffic_usd else None,
                        "counts": r.counts, "judged_prompts": len(r.table),
@@ -232,13 +237,17 @@ def markdown(r: dict[str, Any]) -> str:
                      f"{'-' if share is None else f'{share:.1%}'} |")
     lines += _over_seeds(r["inprocess"], offline)
     if r["http"]:
-        lines += ["", ("| HTTP shadow rate | client p50 off | client p50 on | added | failed | "
-                       "learning spend / traffic spend |"), "|---|---|---|---|---|---|"]
+        lines += ["", ("| HTTP shadow rate | client p50 off | client p50 on | added | gateway p50 "
+                       "off | gateway p50 on | added | failed | learning spend / traffic spend |"),
+                  "|---|---|---|---|---|---|---|---|---|"]
         for row in r["http"]:
             share = row["learning_share"]
+            off, on = row.get("p50_server_plain_ms", math.nan), row.get("p50_server_learner_ms",
+                                                                        math.nan)
             lines.append(f"| {row['rate']} | {row['p50_plain_ms']:.1f} ms | "
                          f"{row['p50_learner_ms']:.1f} ms | "
                          f"{row['p50_learner_ms'] - row['p50_plain_ms']:+.1f} ms | "
+                         f"{off:.2f} ms | {on:.2f} ms | {on - off:+.2f} ms | "
                          f"{row['failed']} | {'-' if share is None else f'{share:.1%}'} |")
     lines.append(f"\n{r['seconds']} s in all.")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,8 @@ gateway's spend ledger split by purpose.
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import multiprocessing
 import socket
 import statistics
@@ -68,6 +70,26 @@ def tenants(rate: float, k: int | None = None) -> list[TenantConfig]:
                                          "learning": learner})]
 
 
+class ServerLatency(logging.Handler):
+    """The gateway's own latency per request (its access log's `latency_ms`, from reading the
+    request to the answer's response), per tenant: what learning adds on the gateway's side,
+    apart from the client's and the machine's noise."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.by_tenant: dict[str, list[float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict) and "latency_ms" in fields:
+            self.by_tenant.setdefault(str(fields.get("tenant")), []).append(
+                float(fields["latency_ms"]))
+
+    def p50(self, tenant: str) -> float:
+        found = self.by_tenant.get(tenant)
+        return statistics.median(found) if found else math.nan
+
+
 @dataclass
 class Served:
     """The gateway serving in this process's thread, and that thread's event loop."""
@@ -76,6 +98,7 @@ class Served:
     gateway: Gateway
     store: InMemorySpendStore
     loop: asyncio.AbstractEventLoop
+    server_latency: ServerLatency
 
     def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Runs `coroutine` on the gateway's loop (its outbox and stores live there)."""
@@ -86,6 +109,10 @@ class Served:
 def serve(config: dict[str, Any], who: list[TenantConfig], queue: int) -> Iterator[Served]:
     parsed = parse_config(config)
     store, built = InMemorySpendStore(), []
+    access, latency = logging.getLogger("costroute.access"), ServerLatency()
+    level = access.level
+    access.addHandler(latency)
+    access.setLevel(logging.INFO)
 
     async def build() -> Gateway:
         gateway = build_gateway(parsed, TenantDirectory.from_tenants(who),
@@ -111,8 +138,10 @@ def serve(config: dict[str, Any], who: list[TenantConfig], queue: int) -> Iterat
     while not server.started:
         time.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}/v1", built[0][0], store, built[0][1])
+        yield Served(f"http://127.0.0.1:{port}/v1", built[0][0], store, built[0][1], latency)
     finally:
+        access.removeHandler(latency)
+        access.setLevel(level)
         server.should_exit = True
         thread.join(timeout=30)
 
@@ -124,6 +153,8 @@ class HttpResult:
     eps: float
     p50_plain_ms: float
     p50_learner_ms: float
+    p50_server_plain_ms: float
+    p50_server_learner_ms: float
     failed: int
     traffic_usd: float
     learning_usd: float
@@ -164,7 +195,9 @@ def run_http(pool: RoutingDataset, prompts: list[str], rate: float, eps: float,
                       if e.record.extra.get("purpose") != "learning") / 1e9
         table = served.call(_table(gateway, pool.models))
     return HttpResult(len(prompts), rate, eps, 1000 * statistics.median(lat["plain"]),
-                      1000 * statistics.median(lat["learner"]), failed, traffic, learning,
+                      1000 * statistics.median(lat["learner"]),
+                      served.server_latency.p50("plain"), served.server_latency.p50("learner"),
+                      failed, traffic, learning,
                       counts, table)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from common import CACHE, embedder, header
 from hybrid_vs_minilm import fit
-from static_vs_minilm import RESULTS, datasets
+from static_vs_minilm import RESULTS, add_dataset_options, datasets
 
 from routers.base import Objective
 from routers.datasets import RoutingDataset
@@ -83,10 +83,7 @@ def measure(train: RoutingDataset, test: RoutingDataset, artifact: KnnArtifact,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    names = ["routerbench", "llmrouter", "routellm", "mt_bench"]
-    parser.add_argument("--dataset", nargs="+", default=names, choices=names)
-    parser.add_argument("--mmlu-sample", type=int, default=2000)
-    parser.add_argument("--llmrouter-train", type=int, default=2500)
+    add_dataset_options(parser)
     parser.add_argument("--one-threshold", action="store_true",
                         help="gate every objective on max_utility's threshold (as before)")
     parser.add_argument("--out", type=Path, default=RESULTS / "gate_objectives.json")

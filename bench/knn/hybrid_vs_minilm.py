@@ -22,7 +22,14 @@ from pathlib import Path
 
 import numpy as np
 from common import CACHE, embedder, header
-from static_vs_minilm import FIT, RESULTS, _diff_json, datasets, report_vs_lookup
+from static_vs_minilm import (
+    FIT,
+    RESULTS,
+    _diff_json,
+    add_dataset_options,
+    datasets,
+    report_vs_lookup,
+)
 
 from eval.config import EvalConfig
 from eval.paired import aiq_difference
@@ -105,10 +112,7 @@ def compare(train: RoutingDataset, test: RoutingDataset, artifact: KnnArtifact,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    names = ["routerbench", "llmrouter", "routellm", "mt_bench"]
-    parser.add_argument("--dataset", nargs="+", default=names, choices=names)
-    parser.add_argument("--mmlu-sample", type=int, default=2000)
-    parser.add_argument("--llmrouter-train", type=int, default=2500)
+    add_dataset_options(parser)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=RESULTS / "hybrid_vs_minilm.json")
     args = parser.parse_args()

@@ -94,6 +94,14 @@ def routerbench() -> Split:
     return split(concat(parts, name="routerbench_arc+mbpp+winogrande"), TEST_FRACTION, SEED)
 
 
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """The options `datasets` reads: which datasets, and the sizes of the sampled ones."""
+    names = ["routerbench", "llmrouter", "routellm", "mt_bench"]
+    parser.add_argument("--dataset", nargs="+", default=names, choices=names)
+    parser.add_argument("--mmlu-sample", type=int, default=2000)
+    parser.add_argument("--llmrouter-train", type=int, default=2500)
+
+
 def datasets(args: argparse.Namespace) -> Iterator[tuple[str, RoutingDataset, RoutingDataset]]:
     """(name, train, test) in the order they run; mt_bench reuses routellm's TRAIN."""
     if "routerbench" in args.dataset:
@@ -197,10 +205,7 @@ def embed_only(args: argparse.Namespace, minilm: Callable[[], Embedder]) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    names = ["routerbench", "llmrouter", "routellm", "mt_bench"]
-    parser.add_argument("--dataset", nargs="+", default=names, choices=names)
-    parser.add_argument("--mmlu-sample", type=int, default=2000)
-    parser.add_argument("--llmrouter-train", type=int, default=2500)
+    add_dataset_options(parser)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--embed-only", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS / "static_vs_minilm.json")

@@ -22,32 +22,19 @@ from common import CACHE, embedder, header
 from hybrid_vs_minilm import fit
 from static_vs_minilm import RESULTS, add_dataset_options, datasets
 
-from routers.base import Objective
 from routers.datasets import RoutingDataset
 from routers.datasets.text import embedding_text
 from routers.embedding import Embedder
 from routers.knn.artifact import KnnArtifact
-from routers.knn.evaluate import replay_choices, utility_knobs
-from routers.knn.gate import Predictions, two_stage_choices
+from routers.knn.evaluate import replay_choices
+from routers.knn.gate import Predictions, objective_knobs, two_stage_choices
 from routers.knn.predict import choose
 from routers.knn.router import KnnRouter
 from routers.static_embedding import StaticEmbedder
 
-EPSILONS = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3]
-ONE_THRESHOLD = False
-
-
-def knobs(objective: Objective, train: RoutingDataset, second: Predictions) -> list[float]:
-    if objective == "max_utility":
-        return utility_knobs(train.costs)
-    if objective == "cheapest_within_eps":
-        return EPSILONS
-    best = second.quality.max(axis=1)  # quality targets the best model reaches on most prompts
-    return [float(q) for q in np.quantile(best, [0.1, 0.25, 0.5, 0.75, 0.9])]
-
 
 def measure(train: RoutingDataset, test: RoutingDataset, artifact: KnnArtifact,
-            minilm: Embedder, static: Embedder) -> dict[str, object]:
+            minilm: Embedder, static: Embedder, one_threshold: bool) -> dict[str, object]:
     assert artifact.stage1 is not None
     texts = [embedding_text(p) for p in test.prompts]
     first = Predictions(*KnnRouter(artifact.stage1.artifact, embedder=static).predict(
@@ -58,9 +45,10 @@ def measure(train: RoutingDataset, test: RoutingDataset, artifact: KnnArtifact,
     for objective in ("max_utility", "cheapest_within_eps", "quality_target"):
         # --one-threshold: max_utility's threshold for every objective (artifacts before
         # per-objective gates); otherwise each objective's own.
-        threshold = gate.threshold if ONE_THRESHOLD else gate.threshold_for(objective)  # type: ignore[arg-type]
+        threshold = gate.threshold if one_threshold else gate.threshold_for(objective)  # type: ignore[arg-type]
         rows = []
-        for knob in knobs(objective, train, second):  # type: ignore[arg-type]
+        # The knobs a gate is fitted on; quality targets at quantiles of TEST's estimates.
+        for knob in objective_knobs(objective, train.costs, second.quality):  # type: ignore[arg-type]
             picked, sure = two_stage_choices(first, second, knob, threshold,
                                              objective=objective)  # type: ignore[arg-type]
             alone = choose(second.quality, second.cost, objective, knob)  # type: ignore[arg-type]
@@ -88,8 +76,6 @@ def main() -> None:
                         help="gate every objective on max_utility's threshold (as before)")
     parser.add_argument("--out", type=Path, default=RESULTS / "gate_objectives.json")
     args = parser.parse_args()
-    global ONE_THRESHOLD
-    ONE_THRESHOLD = args.one_threshold
     header("gate_objectives.py", [f"--dataset {' '.join(args.dataset)}"]
            + (["--one-threshold"] if args.one_threshold else []))
     static, minilm = StaticEmbedder(), embedder()
@@ -100,7 +86,8 @@ def main() -> None:
               f"{len(train.models)} models", flush=True)
         if id(train) not in fitted:
             fitted[id(train)] = fit(train, minilm, static)
-        report[name] = measure(train, test, fitted[id(train)], minilm, static)
+        report[name] = measure(train, test, fitted[id(train)], minilm, static,
+                               args.one_threshold)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"\nwrote {args.out}")

@@ -102,6 +102,7 @@ def calibrate(
     rows = np.arange(quality.shape[0])
     results = []
     decided: dict[float, float] = {}
+    second = Predictions(quality, predicted_cost)
     for knob in knob_grid(objective, predicted_cost):
         # The estimates behind each row's decision: a two-stage row decided at stage 1
         # is priced and scored (where nothing is recorded) on the static stage's.
@@ -110,8 +111,8 @@ def calibrate(
             picked = choose(quality, predicted_cost, objective, knob)
         else:
             first, threshold = first_stage
-            picked, sure = two_stage_choices(first, Predictions(quality, predicted_cost), knob,
-                                             threshold, objective=objective)
+            picked, sure = two_stage_choices(first, second, knob, threshold,
+                                             objective=objective)
             decided[knob] = float(sure.mean()) if len(sure) else 1.0
             est_quality = np.where(sure[:, None], first.quality, quality)
             est_cost = np.where(sure[:, None], first.cost, predicted_cost)

@@ -65,9 +65,6 @@ class Gate:
     def threshold_for(self, objective: Objective) -> float:
         return self.by_objective.get(objective, self.threshold)
 
-    def sure(self, margin: float, objective: Objective = "max_utility") -> bool:
-        return margin >= self.threshold_for(objective)
-
     def to_json(self) -> dict[str, Any]:
         out = {"rule": "margin >= threshold (routers.knn.gate)",
                "threshold": _json_float(self.threshold), "fitted": self.fitted}

@@ -92,7 +92,10 @@ class RecordsConfig(BaseModel):
     `outbox_capacity` records that waits out a database outage. With `retention_days`, every
     `purge_interval_s` the gateway deletes the records (and their labels and text vectors)
     older than that (gateway/records/retention.py); unset, records are kept until
-    `costroute learn purge` deletes them.
+    `costroute learn purge` deletes them. Spend history is not records: with
+    `spend_retention_days` its per-request rows (the by-request listing) are deleted once
+    that old, on the same timer, while its daily and hourly totals stay, so spend reports
+    keep answering (by whole hours at a range's edges past the retention).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -102,12 +105,17 @@ class RecordsConfig(BaseModel):
     url: str | None = None  # postgresql://user@host:port/db
     outbox_capacity: int = Field(default=10_000, gt=0)
     retention_days: float | None = Field(default=None, gt=0)
+    # At least a day: a drain older than this is skipped (its row may be purged already).
+    spend_retention_days: float | None = Field(default=None, ge=1)
     purge_interval_s: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
-    def _needs_url(self) -> RecordsConfig:
+    def _consistent(self) -> RecordsConfig:
         if self.kind == "postgres" and not self.url:
             raise ValueError("kind `postgres` needs `url` (postgresql://...)")
+        if self.spend_retention_days is not None and self.kind in ("memory", "none"):
+            raise ValueError(f"`spend_retention_days` needs a database: kind `{self.kind}` "
+                             "keeps no spend history (use sqlite or postgres)")
         return self
 
 

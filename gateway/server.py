@@ -90,6 +90,13 @@ def make_app(options: ServeOptions) -> Any:
                                        config.records.purge_interval_s)
             sweeper.start()
             gateway.on_close.append(sweeper.aclose)  # before the store closes
+        if config.records.spend_retention_days is not None and drainer is not None:
+            from gateway.records.retention import SpendRetentionSweeper
+
+            spend_sweeper = SpendRetentionSweeper(drainer.history,
+                                                  config.records.purge_interval_s)
+            spend_sweeper.start()
+            gateway.on_close.append(spend_sweeper.aclose)  # before the store closes
         from gateway.artifacts.watch import start_watching
 
         _watcher, stop_watching = start_watching(config, gateway.routes)

@@ -152,8 +152,12 @@ def parse_age(text: str) -> float:
 def purge(
     older_than: Annotated[str | None, typer.Option(
         help="Delete records older than this: 30d, 12h, 90m, 3600s, 2w; default: "
-             "gateway.yaml's records.retention_days")] = None,
+             "gateway.yaml's records.retention_days (with --spend, spend_retention_days)")
+    ] = None,
     tenant: Annotated[str | None, typer.Option(help="Only this tenant's records")] = None,
+    spend: Annotated[bool, typer.Option(
+        "--spend", help="Delete per-request spend rows instead (the by-request listing); "
+        "the daily and hourly spend totals stay")] = False,
     config: Annotated[Path | None, typer.Option(
         help="gateway.yaml whose `records:` to purge; default: the embedded SQLite file")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing")] = False,
@@ -161,30 +165,51 @@ def purge(
 ) -> None:
     """Deletes captured requests older than an age, their labels and their text vectors."""
     settings = _settings(config)
+    days, setting = ((settings.spend_retention_days, "spend_retention_days") if spend
+                     else (settings.retention_days, "retention_days"))
     if older_than is not None:
         try:
             age_s = parse_age(older_than)
         except ValueError as exc:
             _fail(str(exc))
             raise
-    elif settings.retention_days is not None:
-        age_s = settings.retention_days * 86_400.0
+    elif days is not None:
+        age_s = days * 86_400.0
     else:
-        _fail("say how old: --older-than 30d (or set records.retention_days in gateway.yaml)")
+        _fail(f"say how old: --older-than 30d (or set records.{setting} in gateway.yaml)")
         raise AssertionError
     before = time.time() - age_s
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(before))
+    whose = f"tenant {tenant}'s" if tenant else "all tenants'"
+    verb = "would delete" if dry_run else "deleted"
+    if spend:
+        rows: int = _with_store(settings, lambda store: _purge_spend(store, before, tenant,
+                                                                     dry_run))
+        if as_json:
+            typer.echo(json.dumps({"tenant": tenant, "before": before, "dry_run": dry_run,
+                                   "spend_rows": rows}, indent=2))
+            return
+        typer.echo(f"{verb} {whose} per-request spend rows from before {stamp}: {rows} "
+                   "(daily and hourly totals kept)")
+        return
     counts: PurgeCounts = _with_store(
         settings, lambda store: store.purge(before, tenant, dry_run=dry_run))
     if as_json:
         typer.echo(json.dumps({"tenant": tenant, "before": before, "dry_run": dry_run,
                                **counts.as_dict()}, indent=2))
         return
-    verb = "would delete" if dry_run else "deleted"
-    whose = f"tenant {tenant}'s" if tenant else "all tenants'"
-    stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(before))
     typer.echo(f"{verb} {whose} records from before {stamp}: {counts.requests} requests, "
                f"{counts.labels} labels, {counts.vectors} text vectors"
                + (" (at most)" if dry_run and tenant is None else ""))
+
+
+async def _purge_spend(store: RecordStore, before: float, tenant: str | None,
+                       dry_run: bool) -> int:
+    from gateway.records.spend_history import SpendHistory
+
+    if not isinstance(store, SpendHistory):  # sqlite and postgres do; _with_store refused the rest
+        raise TypeError(f"{type(store).__name__} keeps no spend history")
+    return await store.purge_spend(before, tenant, dry_run=dry_run)
 
 
 @app.command()

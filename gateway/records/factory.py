@@ -26,14 +26,17 @@ def open_record_store(settings: RecordsConfig, default_dir: Path | None = None) 
         from gateway.records.postgres import PostgresRecordStore
 
         assert settings.url is not None  # RecordsConfig checks it
-        return PostgresRecordStore(settings.url)
+        return PostgresRecordStore(settings.url,
+                                   spend_retention_days=settings.spend_retention_days)
     from gateway.records.sqlite import SQLiteRecordStore
 
     if settings.path:
-        return SQLiteRecordStore(Path(settings.path))
-    if default_dir is None:
+        path = Path(settings.path)
+    elif default_dir is None:
         raise ConfigError("records: kind `sqlite` needs `path`")
-    return SQLiteRecordStore(default_dir / DEFAULT_FILE)
+    else:
+        path = default_dir / DEFAULT_FILE
+    return SQLiteRecordStore(path, spend_retention_days=settings.spend_retention_days)
 
 
 def open_records(settings: RecordsConfig, registry: CollectorRegistry,

@@ -11,7 +11,9 @@ What a purge deletes (every store does the same, `RecordStore.purge`):
   one text share it: deleting it for one costs the other a re-embedding, never data. With no
   tenant named, also every vector stored before the cut-off.
 
-Spend history is not records: it stays (a budget or an invoice may still need it).
+Spend history is not records: it stays (a budget or an invoice may still need it), unless
+`records.spend_retention_days` is set; then `SpendRetentionSweeper` deletes its per-request
+rows past that age and keeps the daily and hourly totals the reports read.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from gateway.records.base import PurgeCounts, RecordStore, RecordStoreUnavailable
+from gateway.records.spend_history import SpendHistory
 from routers.datasets.text import embedding_text, text_hash
 
 log = logging.getLogger("costroute.records")
@@ -42,19 +45,15 @@ def vector_keys(texts: Iterable[str | None]) -> set[str]:
     return keys
 
 
-class RetentionSweeper:
-    """Purges records older than `retention_days` every `interval_s`, in the background.
+class PeriodicPurge:
+    """Runs `sweep` every `interval_s` in the background; an outage or a failure skips that
+    round (logged) and the next one deletes what it missed. Every replica may run one: a
+    purge is idempotent, and the cut-off only moves forward."""
 
-    Every replica may run one: a purge is idempotent, and the cut-off only moves forward. A
-    database outage skips that round (logged); the next one deletes what it missed.
-    """
+    what = "records retention"
 
-    def __init__(self, store: RecordStore, retention_days: float, interval_s: float = 3600.0,
-                 clock: Callable[[], float] = time.time):
-        self.store = store
-        self.retention_s = retention_days * DAY_S
+    def __init__(self, interval_s: float = 3600.0, clock: Callable[[], float] = time.time):
         self.interval_s = interval_s
-        self.purged = PurgeCounts()
         self.last_error: str | None = None
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
@@ -62,6 +61,42 @@ class RetentionSweeper:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def sweep(self) -> object:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+                self.last_error = None
+            except RecordStoreUnavailable as exc:
+                self.last_error = str(exc)
+                log.warning("%s: purge failed, next try in %.0fs: %s", self.what,
+                            self.interval_s, exc)
+            except Exception as exc:  # a background loop must outlive any one bad round
+                self.last_error = str(exc)
+                log.exception("%s: purge failed, next try in %.0fs", self.what,
+                              self.interval_s)
+            await asyncio.sleep(self.interval_s)
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class RetentionSweeper(PeriodicPurge):
+    """Purges records older than `retention_days` every `interval_s`, in the background."""
+
+    def __init__(self, store: RecordStore, retention_days: float, interval_s: float = 3600.0,
+                 clock: Callable[[], float] = time.time):
+        super().__init__(interval_s, clock)
+        self.store = store
+        self.retention_s = retention_days * DAY_S
+        self.purged = PurgeCounts()
 
     async def sweep(self) -> PurgeCounts:
         """One purge now, of everything created before now minus the retention."""
@@ -75,24 +110,27 @@ class RetentionSweeper:
                      self.retention_s / DAY_S)
         return counts
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-                self.last_error = None
-            except RecordStoreUnavailable as exc:
-                self.last_error = str(exc)
-                log.warning("records retention: purge failed, next try in %.0fs: %s",
-                            self.interval_s, exc)
-            except Exception as exc:  # a background loop must outlive any one bad round
-                self.last_error = str(exc)
-                log.exception("records retention: purge failed, next try in %.0fs",
-                              self.interval_s)
-            await asyncio.sleep(self.interval_s)
 
-    async def aclose(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+class SpendRetentionSweeper(PeriodicPurge):
+    """Deletes per-request spend rows older than the history's `spend_retention_s` every
+    `interval_s`; the daily and hourly totals stay (gateway/records/spend_sql.py)."""
+
+    what = "spend retention"
+
+    def __init__(self, history: SpendHistory, interval_s: float = 3600.0):
+        super().__init__(interval_s)
+        self.history = history
+        self.purged = 0
+
+    async def sweep(self) -> int:
+        """One purge now, of the rows settled before the history's retention horizon."""
+        horizon = self.history.raw_spend_since()
+        if horizon is None:
+            return 0
+        rows = await self.history.purge_spend(horizon)
+        self.purged += rows
+        if rows:
+            log.info("spend retention: purged %d per-request rows settled before %s (daily "
+                     "and hourly totals kept)", rows,
+                     time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(horizon)))
+        return rows

@@ -87,6 +87,13 @@ class SpendHistory(Protocol):
                              after: tuple[float, str] | None) -> list[SpendRow]:
         """Matching requests ordered by (settled_at, request_id), after a keyset cursor."""
 
+    def raw_spend_since(self) -> float | None:
+        """From when per-request rows are kept (the retention horizon); None: all of them."""
+
+    async def purge_spend(self, before: float, tenant: str | None = None, *,
+                          dry_run: bool = False) -> int:
+        """Deletes per-request rows settled before `before` (totals stay); how many."""
+
 
 def check_query(query: SpendQuery) -> None:
     """ValueError naming a dimension, filter or purpose that does not exist."""

@@ -16,8 +16,10 @@ Queries use `?` placeholders (the PostgreSQL store turns them into `%s`).
 
 from __future__ import annotations
 
+import logging
+import time
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +27,7 @@ from typing import Any
 import orjson
 
 from gateway.ledger.base import SettledEntry
+from gateway.ledger.entries import unix_seconds
 from gateway.records.spend_history import (
     SPEND_COLUMNS,
     SpendGroup,
@@ -33,6 +36,8 @@ from gateway.records.spend_history import (
     check_query,
     spend_row,
 )
+
+log = logging.getLogger("costroute.records")
 
 INSERT_SPEND = (f"INSERT INTO spend ({', '.join(SPEND_COLUMNS)}) VALUES "
                 f"({', '.join('?' for _ in SPEND_COLUMNS)}) "
@@ -54,6 +59,8 @@ UPSERT_HOURLY = (
     + ", ".join(f"{c} = spend_hourly.{c} + excluded.{c}" for c in DAILY_SUMS))
 HOUR_S = 3600
 HOURS_PER_DAY = 24
+DAY_S = 86_400
+SPEND_PURGE_BATCH = 1000  # rows per delete transaction: the drain's writes wait little
 PG_ROWS_PER_INSERT = 1000
 _SUMS = ("COUNT(*)", "COALESCE(SUM(s.prompt_tokens), 0)",
          "COALESCE(SUM(s.completion_tokens), 0)", "COALESCE(SUM(s.cost_nanos), 0)")
@@ -117,11 +124,38 @@ def _day_name(day: int) -> str:
 Segment = tuple[str, float | int | None, float | int | None]  # table, from, to (exclusive)
 
 
-def segments(since: float | None, until: float | None) -> list[Segment]:
+def segments(since: float | None, until: float | None,
+             raw_since: float | None = None) -> list[Segment]:
     """[since, until) as pieces that each read the coarsest table that can serve them:
     ("raw", s, e) seconds of `spend` rows, ("hourly", h0, h1) hours, ("daily", d0, d1) days
     since the epoch. None is an open end. Whole days go to spend_daily; whole hours beside
-    them to spend_hourly; only the partial hours at the two ends are read row by row."""
+    them to spend_hourly; only the partial hours at the two ends are read row by row.
+
+    Rows from before `raw_since` may have been purged (`spend_retention_days`): a partial
+    hour that starts before it is read whole from spend_hourly instead, so an old range's
+    edges count by the hour rather than lose the rows that are gone."""
+    pieces = _segments(since, until)
+    if raw_since is None:
+        return pieces
+    return [_whole_hours(piece) if piece[0] == "raw" and _purged(piece, raw_since) else piece
+            for piece in pieces]
+
+
+def _purged(piece: Segment, raw_since: float) -> bool:
+    _, start, end = piece
+    if start is not None and end is not None and start >= end:
+        return False  # an empty range reads nothing either way
+    return start is None or start < raw_since
+
+
+def _whole_hours(piece: Segment) -> Segment:
+    """The hours a raw piece touches, as an hourly piece."""
+    _, start, end = piece
+    assert start is not None and end is not None  # raw pieces are bounded
+    return ("hourly", int(start // HOUR_S), _ceil_div(end, HOUR_S))
+
+
+def _segments(since: float | None, until: float | None) -> list[Segment]:
     if since is not None and until is not None and since >= until:
         return [("raw", since, until)]  # empty
     first_hour = None if since is None else _ceil_div(since, HOUR_S)
@@ -210,12 +244,12 @@ def _segment_sql(query: SpendQuery, segment: Segment, by: Sequence[str],
     return f"SELECT {columns} FROM {source}{where}", params
 
 
-def _plan(query: SpendQuery, sums: Sequence[str],
-          rollup_sums: Sequence[str]) -> tuple[str, list[Any]]:
+def _plan(query: SpendQuery, sums: Sequence[str], rollup_sums: Sequence[str],
+          raw_since: float | None = None) -> tuple[str, list[Any]]:
     """The query over every segment of the range: one SELECT, or several summed again."""
     by = query.by
     parts = [_segment_sql(query, seg, by, sums, rollup_sums)
-             for seg in segments(query.since, query.until)]
+             for seg in segments(query.since, query.until, raw_since)]
     params = [p for _, part in parts for p in part]
     if len(parts) == 1:
         return parts[0][0] + _grouped(len(by)), params
@@ -238,17 +272,77 @@ class SqlSpendHistory:
     @abstractmethod
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    # Per-request rows older than this are purged (records.spend_retention_days); the daily
+    # and hourly totals are kept whatever their age. None keeps every row.
+    spend_retention_s: float | None = None
+    spend_clock: Callable[[], float] = staticmethod(time.time)
+    spend_skipped_past_retention = 0  # entries too old to write (see write_spend)
+
     @abstractmethod
     async def _store_spend(self, entries: list[SettledEntry]) -> None:
         """Writes the sorted, unique batch in one transaction (see the module docstring)."""
 
+    @abstractmethod
+    async def _delete(self, statements: Sequence[tuple[str, Sequence[Any]]],
+                      dry_run: bool = False) -> list[int]:
+        """Runs the DELETEs in one transaction; how many rows each deleted."""
+
+    def raw_spend_since(self) -> float | None:
+        """From when per-request rows are kept; None when none are purged."""
+        if self.spend_retention_s is None:
+            return None
+        return self.spend_clock() - self.spend_retention_s
+
     async def write_spend(self, entries: Sequence[SettledEntry]) -> None:
+        horizon = self.raw_spend_since()
+        if horizon is not None and self.spend_retention_s is not None:
+            # The request id of a row is what makes a repeated write a no-op. Past the
+            # retention that row may be purged, so an entry that old (a drain replayed from
+            # the start of an old journal) would count twice in the totals: it is skipped.
+            kept = [e for e in entries if unix_seconds(e.settled_at) >= horizon]
+            if len(kept) < len(entries):
+                skipped = len(entries) - len(kept)
+                self.spend_skipped_past_retention += skipped
+                log.warning("spend history: skipped %d settled entries older than the "
+                            "%g-day spend retention (their rows may be purged already)",
+                            skipped, self.spend_retention_s / DAY_S)
+            entries = kept
         if entries:
             await self._store_spend(unique_sorted(entries))
 
+    async def purge_spend(self, before: float, tenant: str | None = None, *,
+                          dry_run: bool = False) -> int:
+        """Deletes the per-request rows (and their window rows) settled before `before`, in
+        pages; the daily and hourly totals stay, so reports keep answering. How many rows."""
+        if dry_run:
+            where = "settled_at < ?" + (" AND tenant = ?" if tenant is not None else "")
+            found = await self._fetch(f"SELECT COUNT(*) FROM spend WHERE {where}",
+                                      [before] if tenant is None else [before, tenant])
+            return int(found[0][0])
+        if tenant is not None:
+            tenants = [tenant]
+        else:  # every row has its daily total: the small table names every tenant
+            rows = await self._fetch("SELECT DISTINCT tenant FROM spend_daily WHERE day <= ?",
+                                     [_day_name(int(before // DAY_S))])
+            tenants = sorted(str(row[0]) for row in rows)
+        page = ("SELECT request_id FROM spend WHERE tenant = ? AND settled_at < ? "
+                f"ORDER BY settled_at, request_id LIMIT {SPEND_PURGE_BATCH}")
+        purged = 0
+        for name in tenants:
+            while True:
+                counted = await self._delete([
+                    (f"DELETE FROM spend_windows WHERE tenant = ? AND request_id IN ({page})",
+                     [name, name, before]),
+                    (f"DELETE FROM spend WHERE tenant = ? AND request_id IN ({page})",
+                     [name, name, before])])
+                purged += counted[1]
+                if counted[1] < SPEND_PURGE_BATCH:
+                    break
+        return purged
+
     async def spend_groups(self, query: SpendQuery) -> list[SpendGroup]:
         check_query(query)
-        sql, params = _plan(query, _SUMS, _ROLLUP_SUMS)
+        sql, params = _plan(query, _SUMS, _ROLLUP_SUMS, self.raw_spend_since())
         rows = await self._fetch(sql, params)
         n = len(query.by)
         return [SpendGroup(tuple(str(v) for v in row[:n]), int(row[n]), int(row[n + 1]),
@@ -256,7 +350,8 @@ class SqlSpendHistory:
 
     async def spend_cache_hits(self, query: SpendQuery) -> int:
         check_query(query)
-        sql, params = _plan(replace(query, by=()), _CACHE_HITS, _ROLLUP_CACHE_HITS)
+        sql, params = _plan(replace(query, by=()), _CACHE_HITS, _ROLLUP_CACHE_HITS,
+                            self.raw_spend_since())
         rows = await self._fetch(sql, params)
         return int(rows[0][0])
 

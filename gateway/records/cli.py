@@ -25,6 +25,7 @@ from rich.table import Table
 
 from gateway.config import RecordsConfig
 from gateway.records.base import LabelCounts, PurgeCounts, RecordStore, RecordStoreUnavailable
+from gateway.records.spend_sql import DAY_S
 
 T = TypeVar("T")
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -174,7 +175,7 @@ def purge(
             _fail(str(exc))
             raise
     elif days is not None:
-        age_s = days * 86_400.0
+        age_s = days * DAY_S
     else:
         _fail(f"say how old: --older-than 30d (or set records.{setting} in gateway.yaml)")
         raise AssertionError

@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterable
 
 from gateway.records.base import PurgeCounts, RecordStore, RecordStoreUnavailable
 from gateway.records.spend_history import SpendHistory
+from gateway.records.spend_sql import DAY_S
 from routers.datasets.text import embedding_text, text_hash
 
 log = logging.getLogger("costroute.records")
 
-DAY_S = 86_400.0
 
 
 def vector_keys(texts: Iterable[str | None]) -> set[str]:
@@ -52,10 +52,9 @@ class PeriodicPurge:
 
     what = "records retention"
 
-    def __init__(self, interval_s: float = 3600.0, clock: Callable[[], float] = time.time):
+    def __init__(self, interval_s: float = 3600.0):
         self.interval_s = interval_s
         self.last_error: str | None = None
-        self._clock = clock
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -93,8 +92,9 @@ class RetentionSweeper(PeriodicPurge):
 
     def __init__(self, store: RecordStore, retention_days: float, interval_s: float = 3600.0,
                  clock: Callable[[], float] = time.time):
-        super().__init__(interval_s, clock)
+        super().__init__(interval_s)
         self.store = store
+        self._clock = clock
         self.retention_s = retention_days * DAY_S
         self.purged = PurgeCounts()
 

@@ -143,9 +143,8 @@ def segments(since: float | None, until: float | None,
 
 def _purged(piece: Segment, raw_since: float) -> bool:
     _, start, end = piece
-    if start is not None and end is not None and start >= end:
-        return False  # an empty range reads nothing either way
-    return start is None or start < raw_since
+    assert start is not None and end is not None  # raw pieces are bounded
+    return start < end and start < raw_since  # an empty range reads nothing either way
 
 
 def _whole_hours(piece: Segment) -> Segment:
@@ -295,7 +294,7 @@ class SqlSpendHistory:
 
     async def write_spend(self, entries: Sequence[SettledEntry]) -> None:
         horizon = self.raw_spend_since()
-        if horizon is not None and self.spend_retention_s is not None:
+        if horizon is not None:
             # The request id of a row is what makes a repeated write a no-op. Past the
             # retention that row may be purged, so an entry that old (a drain replayed from
             # the start of an old journal) would count twice in the totals: it is skipped.
@@ -303,9 +302,10 @@ class SqlSpendHistory:
             if len(kept) < len(entries):
                 skipped = len(entries) - len(kept)
                 self.spend_skipped_past_retention += skipped
-                log.warning("spend history: skipped %d settled entries older than the "
-                            "%g-day spend retention (their rows may be purged already)",
-                            skipped, self.spend_retention_s / DAY_S)
+                log.warning("spend history: skipped %d settled entries from before the "
+                            "spend retention's horizon, %s (their rows may be purged "
+                            "already)", skipped,
+                            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(horizon)))
             entries = kept
         if entries:
             await self._store_spend(unique_sorted(entries))

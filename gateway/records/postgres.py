@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from gateway.ledger.base import SettledEntry
@@ -85,21 +85,43 @@ class PostgresRecordStore(SqlRecordStore, SqlSpendHistory):
         self._conn = conn
         return conn
 
-    async def _call(self, sql: str, rows: Sequence[Sequence[Any]], many: bool) -> Any:
+    @contextlib.asynccontextmanager
+    async def _connected(self) -> AsyncIterator[Any]:
+        """The connection, held alone for the block. A lost connection is
+        RecordStoreUnavailable, and the next call reconnects.
+
+        Anything else that is not the server's answer (a cancelled task, a failure inside
+        the driver) may have left the connection mid-protocol, so it is dropped as well. A
+        cancel that lands while psycopg 3.3 sets up executemany's pipeline comes out as an
+        AssertionError, and the connection can never run executemany again. The cancel is
+        what happened, so that is what the caller gets.
+        """
         psycopg = _driver()
-        sql = sql.replace("?", "%s")
         async with self._lock:
             try:
-                conn = await self._connection()
-                if many:
-                    async with conn.transaction(), conn.cursor() as cursor:
-                        await cursor.executemany(sql, rows)
-                    return None
-                cursor = await conn.execute(sql, rows[0] if rows else ())
-                return await cursor.fetchall()
+                yield await self._connection()
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 await self._drop()
                 raise RecordStoreUnavailable(f"records database: {_first_line(exc)}") from exc
+            except psycopg.Error:
+                raise  # the server refused a statement: the connection is still good
+            except BaseException as exc:
+                await self._drop()
+                task = asyncio.current_task()
+                if (not isinstance(exc, asyncio.CancelledError) and task is not None
+                        and task.cancelling()):
+                    raise asyncio.CancelledError() from exc
+                raise
+
+    async def _call(self, sql: str, rows: Sequence[Sequence[Any]], many: bool) -> Any:
+        sql = sql.replace("?", "%s")
+        async with self._connected() as conn:
+            if many:
+                async with conn.transaction(), conn.cursor() as cursor:
+                    await cursor.executemany(sql, rows)
+                return None
+            cursor = await conn.execute(sql, rows[0] if rows else ())
+            return await cursor.fetchall()
 
     async def _write(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         await self._call(sql, rows, many=True)
@@ -110,31 +132,18 @@ class PostgresRecordStore(SqlRecordStore, SqlSpendHistory):
 
     async def _delete(self, statements: Sequence[tuple[str, Sequence[Any]]],
                       dry_run: bool = False) -> list[int]:
-        psycopg = _driver()
-        async with self._lock:
-            try:
-                conn = await self._connection()
-                counts: list[int] = []
-                # A dry run raises Rollback at the end of its own transaction block.
-                async with conn.transaction(force_rollback=dry_run), conn.cursor() as cursor:
-                    for sql, params in statements:
-                        await cursor.execute(sql.replace("?", "%s"), tuple(params))
-                        counts.append(cursor.rowcount)
-                return counts
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                await self._drop()
-                raise RecordStoreUnavailable(f"records database: {_first_line(exc)}") from exc
+        async with self._connected() as conn:
+            counts: list[int] = []
+            # A dry run raises Rollback at the end of its own transaction block.
+            async with conn.transaction(force_rollback=dry_run), conn.cursor() as cursor:
+                for sql, params in statements:
+                    await cursor.execute(sql.replace("?", "%s"), tuple(params))
+                    counts.append(cursor.rowcount)
+            return counts
 
     async def _store_spend(self, entries: list[SettledEntry]) -> None:
-        psycopg = _driver()
-        async with self._lock:
-            try:
-                conn = await self._connection()
-                async with conn.transaction():
-                    await store_spend_postgres(conn, entries)
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                await self._drop()
-                raise RecordStoreUnavailable(f"records database: {_first_line(exc)}") from exc
+        async with self._connected() as conn, conn.transaction():
+            await store_spend_postgres(conn, entries)
 
     async def _drop(self) -> None:
         conn, self._conn = self._conn, None

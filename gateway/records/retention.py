@@ -56,16 +56,18 @@ class PeriodicPurge:
         self.interval_s = interval_s
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def sweep(self) -> object:
         raise NotImplementedError
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.sweep()
                 self.last_error = None
@@ -77,14 +79,25 @@ class PeriodicPurge:
                 self.last_error = str(exc)
                 log.exception("%s: purge failed, next try in %.0fs", self.what,
                               self.interval_s)
-            await asyncio.sleep(self.interval_s)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval_s):
+                    await self._stopping.wait()
 
-    async def aclose(self) -> None:
+    async def aclose(self, timeout_s: float = 5.0) -> None:
+        """Lets a purge in progress run for up to `timeout_s`, then cancels it. Either way
+        nothing is half-deleted (each page is its own transaction) and the next purge takes
+        what is left; a cancel inside a database call only costs the store its connection
+        (PostgresRecordStore._connected)."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        self._stopping.set()
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        if not done:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=timeout_s)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.warning("%s: the purge loop ended on %r", self.what, task.exception())
 
 
 class RetentionSweeper(PeriodicPurge):

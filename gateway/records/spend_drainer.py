@@ -35,7 +35,7 @@ class SpendDrainer:
         self.failures = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
-        self._closing = False
+        self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
         # One round at a time per process: two rounds acknowledging the same journal batch
         # would count its window totals twice in the checkpoint.
@@ -43,7 +43,7 @@ class SpendDrainer:
 
     def start(self) -> None:
         if self._task is None:
-            self._closing = False
+            self._stopping.clear()
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     def wake(self) -> None:
@@ -86,39 +86,54 @@ class SpendDrainer:
     async def aclose(self, timeout_s: float = 5.0) -> None:
         """Stops the loop after one last attempt to drain; what is left waits in the outbox.
 
-        The loop also checks `_closing`, and the wait is `asyncio.wait`: on Python 3.11
-        `asyncio.wait_for` can lose a cancellation that lands as its inner wait completes
-        (fixed in 3.12), which left the loop running and `await task` waiting forever.
+        The loop is asked to stop and given `timeout_s` to finish the round it is in, rather
+        than cancelled mid-write: a cancellation that lands inside psycopg's executemany
+        breaks the connection (and surfaced as an AssertionError in place of the cancel).
+        Only a round stuck past the timeout is cancelled. The waits are `asyncio.wait`: on
+        Python 3.11 `asyncio.wait_for` can lose a cancellation that lands as its inner wait
+        completes (fixed in 3.12).
         """
         task, self._task = self._task, None
         if task is not None:
-            self._closing = True
+            self._stopping.set()
             self._wake.set()
-            task.cancel()
-            await asyncio.wait({task}, timeout=timeout_s)
+            done, _ = await asyncio.wait({task}, timeout=timeout_s)
+            if not done:
+                task.cancel()
+                await asyncio.wait({task}, timeout=timeout_s)
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.warning("spend history: the drain loop ended on %r; what it had not "
+                            "stored waits in the outbox", task.exception())
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout_s):
                 await self.drain()
 
     async def _run(self) -> None:
         delay = self.retry_base_s
-        while not self._closing:
+        while not self._stopping.is_set():
             try:
                 moved = await self.drain_once()
             except (RecordStoreUnavailable, StoreUnavailable, LedgerCorrupt, OSError) as exc:
                 self.failures += 1
                 self.last_error = str(exc)
                 log.warning("spend history: drain failed, retrying in %.2fs: %s", delay, exc)
-                await asyncio.sleep(delay)
+                # Not on _wake: requests keep setting it, and an outage must not spin.
+                await _pause(self._stopping, delay)
                 delay = min(self.retry_max_s, delay * 2)
                 continue
             delay = self.retry_base_s
             if moved < self.batch_size:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    # asyncio.timeout, not wait_for: see aclose.
-                    async with asyncio.timeout(self.idle_s):
-                        await self._wake.wait()
+                if not self._stopping.is_set():
+                    await _pause(self._wake, self.idle_s)
+
+
+async def _pause(event: asyncio.Event, seconds: float) -> None:
+    """Waits `seconds`, or less if `event` is set (asyncio.timeout, not wait_for: see
+    SpendDrainer.aclose)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
 
 
 def open_spend_drainer(store: object, record_store: object,

@@ -223,7 +223,7 @@ async def test_close_ends_the_loop_even_if_a_cancellation_is_lost(tmp_path: Path
     task = drainer._task
     # Before, `await task` after cancel() waited as long as the loop ran: forever. Not
     # wait_for: its own cancel on timeout would reach the loop and hide the hang.
-    closing = asyncio.ensure_future(drainer.aclose(timeout_s=5.0))
+    closing = asyncio.ensure_future(drainer.aclose(timeout_s=0.5))
     done, _ = await asyncio.wait({closing}, timeout=30.0)
     assert closing in done, "aclose did not return"
     assert task is not None and task.done()

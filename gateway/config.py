@@ -95,7 +95,9 @@ class RecordsConfig(BaseModel):
     `costroute learn purge` deletes them. Spend history is not records: with
     `spend_retention_days` its per-request rows (the by-request listing) are deleted once
     that old, on the same timer, while its daily and hourly totals stay, so spend reports
-    keep answering (by whole hours at a range's edges past the retention).
+    keep answering (by whole hours at a range's edges past the retention). With
+    `spend_hourly_retention_days` the hourly totals go too once that old, by whole UTC days;
+    the daily totals always stay, and a range's edges past it count by whole days.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -107,15 +109,23 @@ class RecordsConfig(BaseModel):
     retention_days: float | None = Field(default=None, gt=0)
     # At least a day: a drain older than this is skipped (its row may be purged already).
     spend_retention_days: float | None = Field(default=None, ge=1)
+    spend_hourly_retention_days: float | None = Field(default=None, ge=1)
     purge_interval_s: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> RecordsConfig:
         if self.kind == "postgres" and not self.url:
             raise ValueError("kind `postgres` needs `url` (postgresql://...)")
-        if self.spend_retention_days is not None and self.kind in ("memory", "none"):
-            raise ValueError(f"`spend_retention_days` needs a database: kind `{self.kind}` "
-                             "keeps no spend history (use sqlite or postgres)")
+        for name in ("spend_retention_days", "spend_hourly_retention_days"):
+            if getattr(self, name) is not None and self.kind in ("memory", "none"):
+                raise ValueError(f"`{name}` needs a database: kind `{self.kind}` keeps no "
+                                 "spend history (use sqlite or postgres)")
+        if (self.spend_retention_days is not None
+                and self.spend_hourly_retention_days is not None
+                and self.spend_hourly_retention_days < self.spend_retention_days):
+            raise ValueError("`spend_hourly_retention_days` must be at least "
+                             "`spend_retention_days`: past the per-request rows, the hourly "
+                             "totals are what a report reads")
         return self
 
 

@@ -90,7 +90,9 @@ def make_app(options: ServeOptions) -> Any:
                                        config.records.purge_interval_s)
             sweeper.start()
             gateway.on_close.append(sweeper.aclose)  # before the store closes
-        if config.records.spend_retention_days is not None and drainer is not None:
+        spend_retention = (config.records.spend_retention_days,
+                           config.records.spend_hourly_retention_days)
+        if drainer is not None and spend_retention != (None, None):
             from gateway.records.retention import SpendRetentionSweeper
 
             spend_sweeper = SpendRetentionSweeper(drainer.history,

@@ -159,14 +159,22 @@ def purge(
     spend: Annotated[bool, typer.Option(
         "--spend", help="Delete per-request spend rows instead (the by-request listing); "
         "the daily and hourly spend totals stay")] = False,
+    hourly: Annotated[bool, typer.Option(
+        "--hourly", help="With --spend: delete the hourly spend totals of the whole days "
+        "before the age instead (default age: spend_hourly_retention_days); the daily "
+        "totals stay")] = False,
     config: Annotated[Path | None, typer.Option(
         help="gateway.yaml whose `records:` to purge; default: the embedded SQLite file")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count, delete nothing")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead")] = False,
 ) -> None:
     """Deletes captured requests older than an age, their labels and their text vectors."""
+    if hourly and not spend:
+        _fail("--hourly goes with --spend: it purges the hourly spend totals")
     settings = _settings(config)
-    days, setting = ((settings.spend_retention_days, "spend_retention_days") if spend
+    days, setting = ((settings.spend_hourly_retention_days, "spend_hourly_retention_days")
+                     if hourly else
+                     (settings.spend_retention_days, "spend_retention_days") if spend
                      else (settings.retention_days, "retention_days"))
     if older_than is not None:
         try:
@@ -185,10 +193,16 @@ def purge(
     verb = "would delete" if dry_run else "deleted"
     if spend:
         rows: int = _with_store(settings, lambda store: _purge_spend(store, before, tenant,
-                                                                     dry_run))
+                                                                     dry_run, hourly))
         if as_json:
+            key = "hourly_rows" if hourly else "spend_rows"
             typer.echo(json.dumps({"tenant": tenant, "before": before, "dry_run": dry_run,
-                                   "spend_rows": rows}, indent=2))
+                                   key: rows}, indent=2))
+            return
+        if hourly:
+            day = time.strftime("%Y-%m-%d", time.gmtime(before))
+            typer.echo(f"{verb} {whose} hourly spend totals of the days before {day}: {rows} "
+                       "(daily totals kept)")
             return
         typer.echo(f"{verb} {whose} per-request spend rows from before {stamp}: {rows} "
                    "(daily and hourly totals kept)")
@@ -205,12 +219,13 @@ def purge(
 
 
 async def _purge_spend(store: RecordStore, before: float, tenant: str | None,
-                       dry_run: bool) -> int:
+                       dry_run: bool, hourly: bool) -> int:
     from gateway.records.spend_history import SpendHistory
 
     if not isinstance(store, SpendHistory):  # sqlite and postgres do; _with_store refused the rest
         raise TypeError(f"{type(store).__name__} keeps no spend history")
-    return await store.purge_spend(before, tenant, dry_run=dry_run)
+    purge = store.purge_spend_hourly if hourly else store.purge_spend
+    return await purge(before, tenant, dry_run=dry_run)
 
 
 @app.command()

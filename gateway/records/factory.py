@@ -26,8 +26,7 @@ def open_record_store(settings: RecordsConfig, default_dir: Path | None = None) 
         from gateway.records.postgres import PostgresRecordStore
 
         assert settings.url is not None  # RecordsConfig checks it
-        return PostgresRecordStore(settings.url,
-                                   spend_retention_days=settings.spend_retention_days)
+        return PostgresRecordStore(settings.url, **_spend_retention(settings))
     from gateway.records.sqlite import SQLiteRecordStore
 
     if settings.path:
@@ -36,7 +35,12 @@ def open_record_store(settings: RecordsConfig, default_dir: Path | None = None) 
         raise ConfigError("records: kind `sqlite` needs `path`")
     else:
         path = default_dir / DEFAULT_FILE
-    return SQLiteRecordStore(path, spend_retention_days=settings.spend_retention_days)
+    return SQLiteRecordStore(path, **_spend_retention(settings))
+
+
+def _spend_retention(settings: RecordsConfig) -> dict[str, float | None]:
+    return {"spend_retention_days": settings.spend_retention_days,
+            "spend_hourly_retention_days": settings.spend_hourly_retention_days}
 
 
 def open_records(settings: RecordsConfig, registry: CollectorRegistry,

@@ -19,7 +19,7 @@ from typing import Any
 from gateway.ledger.base import SettledEntry
 from gateway.records.base import RecordStoreUnavailable
 from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
-from gateway.records.spend_sql import DAY_S, SqlSpendHistory, store_spend_postgres
+from gateway.records.spend_sql import SqlSpendHistory, store_spend_postgres
 from gateway.records.sql import SqlRecordStore
 
 # pg_advisory_xact_lock key: "costroute records schema", as a stable 63-bit integer.
@@ -56,10 +56,10 @@ async def migrate_postgres(conn: Any) -> list[int]:
 
 
 class PostgresRecordStore(SqlRecordStore, SqlSpendHistory):
-    def __init__(self, url: str, *, spend_retention_days: float | None = None):
+    def __init__(self, url: str, *, spend_retention_days: float | None = None,
+                 spend_hourly_retention_days: float | None = None):
         self.url = url
-        if spend_retention_days is not None:
-            self.spend_retention_s = spend_retention_days * DAY_S
+        self._keep_spend(spend_retention_days, spend_hourly_retention_days)
         self._conn: Any = None
         self._lock = asyncio.Lock()
 

@@ -13,7 +13,9 @@ What a purge deletes (every store does the same, `RecordStore.purge`):
 
 Spend history is not records: it stays (a budget or an invoice may still need it), unless
 `records.spend_retention_days` is set; then `SpendRetentionSweeper` deletes its per-request
-rows past that age and keeps the daily and hourly totals the reports read.
+rows past that age and keeps the daily and hourly totals the reports read. With
+`spend_hourly_retention_days` it deletes the hourly totals past that age too, by whole days;
+the daily totals always stay.
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ class RetentionSweeper(PeriodicPurge):
 
 
 class SpendRetentionSweeper(PeriodicPurge):
-    """Deletes per-request spend rows older than the history's `spend_retention_s` every
-    `interval_s`; the daily and hourly totals stay (gateway/records/spend_sql.py)."""
+    """Every `interval_s`, deletes the per-request spend rows older than the history's
+    `spend_retention_s` and the hourly totals older than its `spend_hourly_retention_s`
+    (whole days); the daily totals stay (gateway/records/spend_sql.py)."""
 
     what = "spend retention"
 
@@ -134,16 +137,27 @@ class SpendRetentionSweeper(PeriodicPurge):
         super().__init__(interval_s)
         self.history = history
         self.purged = 0
+        self.purged_hourly = 0
 
     async def sweep(self) -> int:
-        """One purge now, of the rows settled before the history's retention horizon."""
+        """One purge now of each level with a retention; how many rows in all."""
+        rows = hourly = 0
         horizon = self.history.raw_spend_since()
-        if horizon is None:
-            return 0
-        rows = await self.history.purge_spend(horizon)
-        self.purged += rows
-        if rows:
-            log.info("spend retention: purged %d per-request rows settled before %s (daily "
-                     "and hourly totals kept)", rows,
-                     time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(horizon)))
-        return rows
+        if horizon is not None:
+            rows = await self.history.purge_spend(horizon)
+            self.purged += rows
+            if rows:
+                log.info("spend retention: purged %d per-request rows settled before %s "
+                         "(daily and hourly totals kept)", rows, _utc(horizon))
+        hourly_horizon = self.history.hourly_spend_since()
+        if hourly_horizon is not None:
+            hourly = await self.history.purge_spend_hourly(hourly_horizon)
+            self.purged_hourly += hourly
+            if hourly:
+                log.info("spend retention: purged %d hourly totals of the days before %s "
+                         "(daily totals kept)", hourly, _utc(hourly_horizon)[:10])
+        return rows + hourly
+
+
+def _utc(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))

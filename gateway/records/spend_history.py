@@ -90,9 +90,16 @@ class SpendHistory(Protocol):
     def raw_spend_since(self) -> float | None:
         """From when per-request rows are kept (the retention horizon); None: all of them."""
 
+    def hourly_spend_since(self) -> float | None:
+        """From when hourly totals are kept (their retention's horizon); None: all of them."""
+
     async def purge_spend(self, before: float, tenant: str | None = None, *,
                           dry_run: bool = False) -> int:
         """Deletes per-request rows settled before `before` (totals stay); how many."""
+
+    async def purge_spend_hourly(self, before: float, tenant: str | None = None, *,
+                                 dry_run: bool = False) -> int:
+        """Deletes the hourly totals of the days before `before`'s (daily totals stay)."""
 
 
 def check_query(query: SpendQuery) -> None:

@@ -8,8 +8,11 @@ A report splits its time range [since, until) into whole UTC days (read from `sp
 few thousand rows for a month, however many requests), the whole hours at the edges of those
 days (`spend_hourly`, 23 hours at most per edge) and the partial hours at its two ends (the
 `spend` rows themselves, indexed by tenant and time: two hours of rows at most), one UNION ALL
-query summed again by group. So no range reads more than two hours of raw rows. Batches are sorted by key so that two replicas writing the
-same rows take their locks in the same order (no deadlock).
+query summed again by group. So no range reads more than two hours of raw rows. Batches are
+sorted by key so that two replicas writing the same rows take their locks in the same order
+(no deadlock). The retention settings purge the rows, and the hourly totals, past an age;
+`spend_purged` (0006) says how far every purge went, and a report reads past that from the
+next coarser table.
 
 Queries use `?` placeholders (the PostgreSQL store turns them into `%s`).
 """
@@ -17,10 +20,11 @@ Queries use `?` placeholders (the PostgreSQL store turns them into `%s`).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +65,7 @@ HOUR_S = 3600
 HOURS_PER_DAY = 24
 DAY_S = 86_400
 SPEND_PURGE_BATCH = 1000  # rows per delete transaction: the drain's writes wait little
+HOURLY_PURGE_HOURS = 7 * 24  # a week of a tenant's hourly totals per transaction
 PG_ROWS_PER_INSERT = 1000
 _SUMS = ("COUNT(*)", "COALESCE(SUM(s.prompt_tokens), 0)",
          "COALESCE(SUM(s.completion_tokens), 0)", "COALESCE(SUM(s.cost_nanos), 0)")
@@ -121,24 +126,87 @@ def _day_name(day: int) -> str:
     return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
 
 
+@dataclass(frozen=True, slots=True)
+class SpendHorizons:
+    """From when each level of spend history is whole; None: nothing of it was purged."""
+
+    raw: float | None = None  # per-request rows (spend, spend_windows)
+    hourly: float | None = None  # spend_hourly's totals
+
+
+def _horizon(configured: float | None, purged: Mapping[tuple[str, str], float], level: str,
+             tenant: str | None) -> float | None:
+    """The later of the retention's horizon and the furthest purge recorded for `tenant`'s
+    rows (None: any tenant's) at `level`."""
+    found = [before for (who, at_level), before in purged.items()
+             if at_level == level and (tenant is None or who in ("", tenant))]
+    if configured is not None:
+        found.append(configured)
+    return max(found, default=None)
+
+
 Segment = tuple[str, float | int | None, float | int | None]  # table, from, to (exclusive)
 
 
-def segments(since: float | None, until: float | None,
-             raw_since: float | None = None) -> list[Segment]:
+def segments(since: float | None, until: float | None, raw_since: float | None = None,
+             hourly_since: float | None = None) -> list[Segment]:
     """[since, until) as pieces that each read the coarsest table that can serve them:
     ("raw", s, e) seconds of `spend` rows, ("hourly", h0, h1) hours, ("daily", d0, d1) days
     since the epoch. None is an open end. Whole days go to spend_daily; whole hours beside
     them to spend_hourly; only the partial hours at the two ends are read row by row.
 
     Rows from before `raw_since` may have been purged (`spend_retention_days`): a partial
-    hour that starts before it is read whole from spend_hourly instead, so an old range's
-    edges count by the hour rather than lose the rows that are gone."""
+    hour that starts before it is read whole from spend_hourly instead. Hourly totals from
+    before `hourly_since` may have been purged too (`spend_hourly_retention_days`): the hours
+    of a day that starts before it are read as that whole day from spend_daily. So an old
+    range's edges count by the hour, or by the day, rather than lose what is gone."""
     pieces = _segments(since, until)
-    if raw_since is None:
+    if raw_since is not None:
+        pieces = [_whole_hours(piece) if piece[0] == "raw" and _purged(piece, raw_since)
+                  else piece for piece in pieces]
+    if hourly_since is None:
         return pieces
-    return [_whole_hours(piece) if piece[0] == "raw" and _purged(piece, raw_since) else piece
-            for piece in pieces]
+    return _whole_days(pieces, _ceil_div(hourly_since, DAY_S) * HOURS_PER_DAY)
+
+
+def _whole_days(pieces: list[Segment], first_hour: int) -> list[Segment]:
+    """`pieces` with the hours before `first_hour` (a day's first) read as their whole days;
+    a raw or hourly piece inside one of those days is then part of it, not read again."""
+    days: list[tuple[int | None, int | None]] = []
+    rest: list[Segment] = []
+    for table, low, high in pieces:
+        if table == "daily":
+            days.append((None if low is None else int(low), None if high is None else int(high)))
+        elif table == "hourly" and low is not None and high is not None and low < first_hour:
+            days.append((int(low) // HOURS_PER_DAY,
+                         _ceil_div(min(high, first_hour), HOURS_PER_DAY)))
+            if high > first_hour:
+                rest.append(("hourly", first_hour, high))
+        else:
+            rest.append((table, low, high))
+    merged = _union(days)
+
+    def inside(piece: Segment) -> bool:
+        table, low, _ = piece
+        assert low is not None  # raw and hourly pieces are bounded
+        day = int(low // DAY_S) if table == "raw" else int(low) // HOURS_PER_DAY
+        return any((a is None or a <= day) and (b is None or day < b) for a, b in merged)
+
+    return [p for p in rest if not inside(p)] + [("daily", a, b) for a, b in merged]
+
+
+def _union(spans: list[tuple[int | None, int | None]]) -> list[tuple[int | None, int | None]]:
+    """Overlapping or touching [a, b) spans merged; None is an open end."""
+    out: list[tuple[int | None, int | None]] = []
+    for low, high in sorted(spans, key=lambda s: -math.inf if s[0] is None else s[0]):
+        if out:
+            last_low, last_high = out[-1]
+            if last_high is None or (low is not None and low <= last_high):
+                end = None if last_high is None or high is None else max(last_high, high)
+                out[-1] = (last_low, end)
+                continue
+        out.append((low, high))
+    return out
 
 
 def _purged(piece: Segment, raw_since: float) -> bool:
@@ -244,11 +312,11 @@ def _segment_sql(query: SpendQuery, segment: Segment, by: Sequence[str],
 
 
 def _plan(query: SpendQuery, sums: Sequence[str], rollup_sums: Sequence[str],
-          raw_since: float | None = None) -> tuple[str, list[Any]]:
+          horizons: SpendHorizons = SpendHorizons()) -> tuple[str, list[Any]]:
     """The query over every segment of the range: one SELECT, or several summed again."""
     by = query.by
     parts = [_segment_sql(query, seg, by, sums, rollup_sums)
-             for seg in segments(query.since, query.until, raw_since)]
+             for seg in segments(query.since, query.until, horizons.raw, horizons.hourly)]
     params = [p for _, part in parts for p in part]
     if len(parts) == 1:
         return parts[0][0] + _grouped(len(by)), params
@@ -266,16 +334,30 @@ def _grouped(n: int, order: bool = True) -> str:
 
 
 class SqlSpendHistory:
-    """SpendHistory on `spend`, `spend_windows`, `spend_daily` (0002) and `spend_hourly` (0004)."""
+    """SpendHistory on `spend`, `spend_windows`, `spend_daily` (0002), `spend_hourly` (0004)
+    and `spend_purged` (0006)."""
 
     @abstractmethod
     async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
-    # Per-request rows older than this are purged (records.spend_retention_days); the daily
-    # and hourly totals are kept whatever their age. None keeps every row.
+    @abstractmethod
+    async def _write(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None: ...
+
+    # Per-request rows older than this are purged (records.spend_retention_days), and hourly
+    # totals older than the second (spend_hourly_retention_days); the daily totals are kept
+    # whatever their age. None keeps that level whole.
     spend_retention_s: float | None = None
+    spend_hourly_retention_s: float | None = None
     spend_clock: Callable[[], float] = staticmethod(time.time)
     spend_skipped_past_retention = 0  # entries too old to write (see write_spend)
+
+    def _keep_spend(self, retention_days: float | None,
+                    hourly_retention_days: float | None) -> None:
+        """The stores' `spend_retention_days` and `spend_hourly_retention_days` settings."""
+        if retention_days is not None:
+            self.spend_retention_s = retention_days * DAY_S
+        if hourly_retention_days is not None:
+            self.spend_hourly_retention_s = hourly_retention_days * DAY_S
 
     @abstractmethod
     async def _store_spend(self, entries: list[SettledEntry]) -> None:
@@ -292,23 +374,62 @@ class SqlSpendHistory:
             return None
         return self.spend_clock() - self.spend_retention_s
 
+    def hourly_spend_since(self) -> float | None:
+        """From when hourly totals are kept; None when none are purged. A purge deletes
+        whole days only, so it keeps the day this falls in."""
+        if self.spend_hourly_retention_s is None:
+            return None
+        return self.spend_clock() - self.spend_hourly_retention_s
+
+    async def _purges(self) -> dict[tuple[str, str], float]:
+        """(tenant, level) -> how far that level was purged ('' : for every tenant)."""
+        rows = await self._fetch("SELECT tenant, level, purged_before FROM spend_purged")
+        return {(str(t), str(level)): float(before) for t, level, before in rows}
+
+    async def spend_horizons(self, tenant: str | None) -> SpendHorizons:
+        """What a report on `tenant` (None: every tenant) may read of each level: the
+        retention's horizons, or further where a purge (any replica's, or one by hand with
+        a shorter age) went further."""
+        purged = await self._purges()
+        return SpendHorizons(_horizon(self.raw_spend_since(), purged, "raw", tenant),
+                             _horizon(self.hourly_spend_since(), purged, "hourly", tenant))
+
     async def write_spend(self, entries: Sequence[SettledEntry]) -> None:
-        horizon = self.raw_spend_since()
-        if horizon is not None:
-            # The request id of a row is what makes a repeated write a no-op. Past the
-            # retention that row may be purged, so an entry that old (a drain replayed from
-            # the start of an old journal) would count twice in the totals: it is skipped.
-            kept = [e for e in entries if unix_seconds(e.settled_at) >= horizon]
-            if len(kept) < len(entries):
-                skipped = len(entries) - len(kept)
-                self.spend_skipped_past_retention += skipped
-                log.warning("spend history: skipped %d settled entries from before the "
-                            "spend retention's horizon, %s (their rows may be purged "
-                            "already)", skipped,
-                            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(horizon)))
-            entries = kept
-        if entries:
-            await self._store_spend(unique_sorted(entries))
+        purged = await self._purges() if entries else {}
+        horizons = {tenant: _horizon(self.raw_spend_since(), purged, "raw", tenant)
+                    for tenant in {e.record.tenant for e in entries}}
+        # The request id of a row is what makes a repeated write a no-op. Past a purge that
+        # row may be gone, so an entry that old (a drain replayed from the start of an old
+        # journal) would count twice in the totals: it is skipped.
+        kept = [e for e in entries if (horizon := horizons[e.record.tenant]) is None
+                or unix_seconds(e.settled_at) >= horizon]
+        if len(kept) < len(entries):
+            skipped = len(entries) - len(kept)
+            self.spend_skipped_past_retention += skipped
+            oldest = min(h for h in horizons.values() if h is not None)
+            log.warning("spend history: skipped %d settled entries from before the spend "
+                        "history's purge horizon, %s (their rows may be purged already)",
+                        skipped, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(oldest)))
+        if kept:
+            await self._store_spend(unique_sorted(kept))
+
+    async def _record_purge(self, level: str, tenant: str | None, before: float) -> None:
+        """Notes the purge before it deletes anything: a report that starts meanwhile reads
+        that range from the coarser table already (which holds all of it either way)."""
+        await self._write(
+            "INSERT INTO spend_purged (tenant, level, purged_before) VALUES (?, ?, ?) "
+            "ON CONFLICT (tenant, level) DO UPDATE SET purged_before = CASE "
+            "WHEN excluded.purged_before > spend_purged.purged_before "
+            "THEN excluded.purged_before ELSE spend_purged.purged_before END",
+            [(tenant or "", level, before)])
+
+    async def _tenants_before(self, before: float, tenant: str | None) -> list[str]:
+        if tenant is not None:
+            return [tenant]
+        # Every row has its daily total: the small table names every tenant.
+        rows = await self._fetch("SELECT DISTINCT tenant FROM spend_daily WHERE day <= ?",
+                                 [_day_name(int(before // DAY_S))])
+        return sorted(str(row[0]) for row in rows)
 
     async def purge_spend(self, before: float, tenant: str | None = None, *,
                           dry_run: bool = False) -> int:
@@ -319,16 +440,11 @@ class SqlSpendHistory:
             found = await self._fetch(f"SELECT COUNT(*) FROM spend WHERE {where}",
                                       [before] if tenant is None else [before, tenant])
             return int(found[0][0])
-        if tenant is not None:
-            tenants = [tenant]
-        else:  # every row has its daily total: the small table names every tenant
-            rows = await self._fetch("SELECT DISTINCT tenant FROM spend_daily WHERE day <= ?",
-                                     [_day_name(int(before // DAY_S))])
-            tenants = sorted(str(row[0]) for row in rows)
+        await self._record_purge("raw", tenant, before)
         page = ("SELECT request_id FROM spend WHERE tenant = ? AND settled_at < ? "
                 f"ORDER BY settled_at, request_id LIMIT {SPEND_PURGE_BATCH}")
         purged = 0
-        for name in tenants:
+        for name in await self._tenants_before(before, tenant):
             while True:
                 counted = await self._delete([
                     (f"DELETE FROM spend_windows WHERE tenant = ? AND request_id IN ({page})",
@@ -340,9 +456,35 @@ class SqlSpendHistory:
                     break
         return purged
 
+    async def purge_spend_hourly(self, before: float, tenant: str | None = None, *,
+                                 dry_run: bool = False) -> int:
+        """Deletes the hourly totals of the whole UTC days before `before`'s, a week of
+        hours per transaction; the daily totals stay, so reports keep answering (by whole
+        days past it). How many rows."""
+        end_hour = int(before // DAY_S) * HOURS_PER_DAY
+        if dry_run:
+            where = "hour < ?" + (" AND tenant = ?" if tenant is not None else "")
+            found = await self._fetch(f"SELECT COUNT(*) FROM spend_hourly WHERE {where}",
+                                      [end_hour] if tenant is None else [end_hour, tenant])
+            return int(found[0][0])
+        await self._record_purge("hourly", tenant, end_hour * HOUR_S)
+        purged = 0
+        for name in await self._tenants_before(before, tenant):
+            found = await self._fetch(
+                "SELECT MIN(hour) FROM spend_hourly WHERE tenant = ? AND hour < ?",
+                [name, end_hour])
+            if found[0][0] is None:
+                continue
+            for low in range(int(found[0][0]), end_hour, HOURLY_PURGE_HOURS):
+                counted = await self._delete([(
+                    "DELETE FROM spend_hourly WHERE tenant = ? AND hour >= ? AND hour < ?",
+                    [name, low, min(low + HOURLY_PURGE_HOURS, end_hour)])])
+                purged += counted[0]
+        return purged
+
     async def spend_groups(self, query: SpendQuery) -> list[SpendGroup]:
         check_query(query)
-        sql, params = _plan(query, _SUMS, _ROLLUP_SUMS, self.raw_spend_since())
+        sql, params = _plan(query, _SUMS, _ROLLUP_SUMS, await self.spend_horizons(query.tenant))
         rows = await self._fetch(sql, params)
         n = len(query.by)
         return [SpendGroup(tuple(str(v) for v in row[:n]), int(row[n]), int(row[n + 1]),
@@ -351,7 +493,7 @@ class SqlSpendHistory:
     async def spend_cache_hits(self, query: SpendQuery) -> int:
         check_query(query)
         sql, params = _plan(replace(query, by=()), _CACHE_HITS, _ROLLUP_CACHE_HITS,
-                            self.raw_spend_since())
+                            await self.spend_horizons(query.tenant))
         rows = await self._fetch(sql, params)
         return int(rows[0][0])
 

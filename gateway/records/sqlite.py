@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from gateway.ledger.base import SettledEntry
 from gateway.records.base import RecordStoreUnavailable
 from gateway.records.migrations import SCHEMA_VERSION_TABLE, migrations
-from gateway.records.spend_sql import DAY_S, SqlSpendHistory, store_spend_sqlite
+from gateway.records.spend_sql import SqlSpendHistory, store_spend_sqlite
 from gateway.records.sql import SqlRecordStore
 
 T = TypeVar("T")
@@ -68,10 +68,10 @@ def connect_sqlite(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
 
 
 class SQLiteRecordStore(SqlRecordStore, SqlSpendHistory):
-    def __init__(self, path: str | Path, *, spend_retention_days: float | None = None):
+    def __init__(self, path: str | Path, *, spend_retention_days: float | None = None,
+                 spend_hourly_retention_days: float | None = None):
         self.path = Path(path)
-        if spend_retention_days is not None:
-            self.spend_retention_s = spend_retention_days * DAY_S
+        self._keep_spend(spend_retention_days, spend_hourly_retention_days)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="records-sqlite")
         self._conn: sqlite3.Connection | None = None
 

@@ -6,7 +6,7 @@
 one in its `schema_version` table, in order, in one transaction taken under a lock, so two
 replicas starting at once apply each version exactly once: SQLite's `BEGIN IMMEDIATE` (one
 writer), PostgreSQL's transaction-scoped advisory lock. A file is never edited once shipped;
-a change is a new file (0002_spend.sql added spend history, 0004_spend_hourly.sql its hourly totals, 0003_artifacts.sql the artifact registry, 0005_text_vectors.sql stored prompt vectors).
+a change is a new file (0002_spend.sql added spend history, 0004_spend_hourly.sql its hourly totals, 0003_artifacts.sql the artifact registry, 0005_text_vectors.sql stored prompt vectors, 0006_spend_purged.sql how far spend history was purged).
 """
 
 from __future__ import annotations

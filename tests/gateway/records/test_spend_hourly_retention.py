@@ -10,7 +10,6 @@ import itertools
 import json
 import random
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -22,13 +21,13 @@ from gateway.ledger.base import SettledEntry
 from gateway.ledger.entries import unix_seconds
 from gateway.records.cli import app
 from gateway.records.factory import open_record_store
-from gateway.records.retention import SpendRetentionSweeper
 from gateway.records.spend_history import SpendQuery
 from gateway.records.spend_sql import DAY_S, HOUR_S, SqlSpendHistory, segments
 from gateway.records.sqlite import SQLiteRecordStore
 from gateway.simulator.server import SimulatorHandle
 from tests.gateway.conftest import GatewayFactory, sim_config
 from tests.gateway.records.test_learn_status_cli import _config
+from tests.gateway.records.test_spend_retention import filled, in_pieces, swept
 from tests.gateway.records.test_spend_rollups import DIMS, START, random_bound, random_entries
 
 RAW_HORIZON = START + 1.5 * DAY_S + 1234.5  # inside the entries' second day
@@ -42,25 +41,6 @@ def spans(since: float | None, until: float | None, raw: float | None,
             for t, low, high in segments(since, until, raw, hourly)]
 
 
-def expected(entries: list[SettledEntry], query: SpendQuery, raw: float | None,
-             hourly: float | None) -> dict[tuple[str, ...], int]:
-    """The entries inside the pieces the planner reads, grouped as `query` says."""
-    pieces = spans(query.since, query.until, raw, hourly)
-    sums: Counter[tuple[str, ...]] = Counter()
-    for e in entries:
-        at = unix_seconds(e.settled_at)
-        if e.record.tenant != query.tenant or not any(
-                (lo is None or at >= lo) and (hi is None or at < hi) for lo, hi in pieces):
-            continue
-        values = {"model": e.record.model, "route": e.record.route, "tier": e.record.tier,
-                  "language": e.record.language or "-",
-                  "purpose": str(e.record.extra.get("purpose", "traffic"))}
-        for period in (e.window_keys or ("-",)) if "period" in query.by else ("",):
-            values["period"] = period
-            sums[tuple(values[d] for d in query.by)] += e.actual_nanos
-    return dict(sums)
-
-
 async def check_reports(history: SqlSpendHistory, entries: list[SettledEntry],
                         rng: random.Random, tenant: str, raw: float | None,
                         hourly: float | None, rounds: int = 25) -> None:
@@ -69,7 +49,7 @@ async def check_reports(history: SqlSpendHistory, entries: list[SettledEntry],
         for dims in DIMS:
             query = SpendQuery(tenant, dims, since, until)
             groups = await history.spend_groups(query)
-            assert {g.group: g.cost_nanos for g in groups} == expected(
+            assert {g.group: g.cost_nanos for g in groups} == in_pieces(
                 entries, query, raw, hourly), (tenant, since, until, dims)
 
 
@@ -133,8 +113,8 @@ async def test_an_hourly_purge_keeps_every_total_by_whole_days(
     # No retention set: what the reports read past comes from the purges recorded.
     assert history.spend_retention_s is None and history.spend_hourly_retention_s is None
     everything = await history.spend_groups(SpendQuery("acme", ("model",)))
-    assert {g.group: g.cost_nanos for g in everything} == expected(
-        entries, SpendQuery("acme", ("model",)), None, None), "the totals lost nothing"
+    assert {g.group: g.cost_nanos for g in everything} == in_pieces(
+        entries, SpendQuery("acme", ("model",)), None), "the totals lost nothing"
     await check_reports(history, entries, rng, "acme", RAW_HORIZON, first_kept_hour * HOUR_S)
 
 
@@ -178,17 +158,9 @@ async def test_the_sweeper_purges_hourly_totals_by_whole_days(tmp_path: Path) ->
     store = SQLiteRecordStore(tmp_path / "records.sqlite3", spend_retention_days=1,
                               spend_hourly_retention_days=2)
     entries = random_entries(random.Random(45), 200)
-    store.spend_clock = lambda: START  # written as they settle: nothing is past a retention
-    await store.write_spend(entries)
-    store.spend_clock = lambda: HOURLY_HORIZON + 2 * DAY_S
     try:
-        sweeper = SpendRetentionSweeper(store, interval_s=0.05)
-        sweeper.start()
-        for _ in range(100):
-            if sweeper.purged_hourly:
-                break
-            await asyncio.sleep(0.05)
-        await sweeper.aclose()
+        sweeper = await swept(store, entries, HOURLY_HORIZON + 2 * DAY_S,
+                              lambda s: s.purged_hourly)
         assert sweeper.last_error is None and sweeper.purged and sweeper.purged_hourly
         hours = await store._fetch("SELECT MIN(hour) FROM spend_hourly")
         assert hours[0][0] == int(HOURLY_HORIZON // DAY_S) * 24
@@ -207,7 +179,7 @@ def test_the_hourly_setting_reaches_the_store_and_is_checked(tmp_path: Path) -> 
                                                                          400 * DAY_S)
     for kind in ("memory", "none"):
         with pytest.raises(ValidationError, match="spend_hourly_retention_days"):
-            RecordsConfig(kind=kind, spend_hourly_retention_days=30)  # type: ignore[arg-type]
+            RecordsConfig(kind=kind, spend_hourly_retention_days=30)
     with pytest.raises(ValidationError, match="at least"):
         RecordsConfig(spend_retention_days=30, spend_hourly_retention_days=7)
     with pytest.raises(ValidationError):
@@ -218,14 +190,13 @@ def test_learn_purge_spend_hourly(tmp_path: Path) -> None:
     db = tmp_path / "records.sqlite3"
     entries = random_entries(random.Random(47), 120)  # settled in November 2026
 
-    async def fill() -> int:
-        store = SQLiteRecordStore(db)
-        await store.write_spend(entries)
-        rows = await store._fetch("SELECT COUNT(*) FROM spend_hourly WHERE tenant = 'beta'")
-        await store.aclose()
-        return int(rows[0][0])
-
-    betas = asyncio.run(fill())
+    filled(db, entries)
+    # beta's hourly totals: one per hour, period and group of its entries
+    betas = len({(int(unix_seconds(e.settled_at) // HOUR_S), period, e.record.model,
+                  e.record.route, e.record.language, e.record.tier,
+                  str(e.record.extra.get("purpose", "traffic")))
+                 for e in entries if e.record.tenant == "beta"
+                 for period in ("", *(e.window_keys or ("-",)))})
     config = _config(tmp_path, {"kind": "sqlite", "path": str(db)})
     base = ["purge", "--spend", "--hourly", "--config", str(config)]
     alone = CliRunner().invoke(app, ["purge", "--hourly", "--config", str(config)])
@@ -270,12 +241,7 @@ def test_a_gateway_with_hourly_retention_alone_purges_old_hourly_totals(
         finally:
             await store.aclose()
 
-    async def fill() -> None:
-        store = SQLiteRecordStore(db)
-        await store.write_spend(entries)
-        await store.aclose()
-
-    asyncio.run(fill())
+    filled(db, entries)
     total = sum(e.actual_nanos for e in entries if e.record.tenant == "acme")
     assert asyncio.run(counts())[0] > 0
     records = {"kind": "sqlite", "path": str(db), "spend_hourly_retention_days": 1,

@@ -11,6 +11,7 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -42,14 +43,15 @@ def retain_from(history: SqlSpendHistory, horizon: float, days: float = 30.0) ->
     history.spend_clock = lambda: horizon + days * DAY_S
 
 
-def in_pieces(entries: list[SettledEntry], query: SpendQuery,
-              horizon: float) -> dict[tuple[str, ...], int]:
+def in_pieces(entries: list[SettledEntry], query: SpendQuery, horizon: float | None,
+              hourly: float | None = None) -> dict[tuple[str, ...], int]:
     """What a report should sum: the entries inside the pieces the planner reads (whole hours
-    where a range's edge falls before the horizon), grouped as `query` says."""
+    where a range's edge falls before the horizon, whole days before the `hourly` one),
+    grouped as `query` says."""
     scale = {"raw": 1, "hourly": HOUR_S, "daily": DAY_S}
     spans = [(low * scale[t] if low is not None else None,
               high * scale[t] if high is not None else None)
-             for t, low, high in segments(query.since, query.until, horizon)]
+             for t, low, high in segments(query.since, query.until, horizon, hourly)]
     sums: Counter[tuple[str, ...]] = Counter()
     for e in entries:
         at = unix_seconds(e.settled_at)
@@ -129,20 +131,38 @@ async def test_an_entry_past_the_retention_is_not_written_twice(
         1 for e in entries if unix_seconds(e.settled_at) < HORIZON)
 
 
+def filled(db: Path, entries: list[SettledEntry]) -> None:
+    """A SQLite records file at `db` holding `entries`' spend."""
+    async def fill() -> None:
+        store = SQLiteRecordStore(db)
+        await store.write_spend(entries)
+        await store.aclose()
+
+    asyncio.run(fill())
+
+
+async def swept(store: SQLiteRecordStore, entries: list[SettledEntry], now: float,
+                done: Callable[[SpendRetentionSweeper], object]) -> SpendRetentionSweeper:
+    """Writes `entries` as they settle (nothing is past a retention then), sets the clock to
+    `now` and runs a sweeper every 0.05 s until `done` says it has purged."""
+    store.spend_clock = lambda: START
+    await store.write_spend(entries)
+    store.spend_clock = lambda: now
+    sweeper = SpendRetentionSweeper(store, interval_s=0.05)
+    sweeper.start()
+    for _ in range(100):
+        if done(sweeper):
+            break
+        await asyncio.sleep(0.05)
+    await sweeper.aclose()
+    return sweeper
+
+
 async def test_the_sweeper_purges_up_to_the_horizon(tmp_path: Path) -> None:
     store = SQLiteRecordStore(tmp_path / "records.sqlite3", spend_retention_days=2)
     entries = random_entries(random.Random(34), 200)
-    store.spend_clock = lambda: START  # written as they settle: none is past the retention
-    await store.write_spend(entries)
-    store.spend_clock = lambda: HORIZON + 2 * DAY_S
     try:
-        sweeper = SpendRetentionSweeper(store, interval_s=0.05)
-        sweeper.start()
-        for _ in range(100):
-            if sweeper.purged:
-                break
-            await asyncio.sleep(0.05)
-        await sweeper.aclose()
+        sweeper = await swept(store, entries, HORIZON + 2 * DAY_S, lambda s: s.purged)
         assert sweeper.purged == sum(1 for e in entries if unix_seconds(e.settled_at) < HORIZON)
         assert sweeper.last_error is None
         kept = await store.spend_requests(SpendQuery(None), 1000, None)
@@ -167,12 +187,7 @@ def test_learn_purge_spend_deletes_rows_and_a_dry_run_only_counts(tmp_path: Path
     db = tmp_path / "records.sqlite3"
     entries = random_entries(random.Random(35), 120)  # settled in November 2026
 
-    async def fill() -> None:
-        store = SQLiteRecordStore(db)
-        await store.write_spend(entries)
-        await store.aclose()
-
-    asyncio.run(fill())
+    filled(db, entries)
     config = _config(tmp_path, {"kind": "sqlite", "path": str(db)})
     base = ["purge", "--spend", "--config", str(config)]
     result = CliRunner().invoke(app, base)
@@ -215,12 +230,7 @@ def test_a_gateway_with_spend_retention_purges_old_rows(
         finally:
             await store.aclose()
 
-    async def fill() -> None:
-        store = SQLiteRecordStore(db)
-        await store.write_spend(entries)
-        await store.aclose()
-
-    asyncio.run(fill())
+    filled(db, entries)
     total = sum(e.actual_nanos for e in entries if e.record.tenant == "acme")
     assert asyncio.run(rows_and_total()) == (len(entries), total)
     records = {"kind": "sqlite", "path": str(db), "spend_retention_days": 1,

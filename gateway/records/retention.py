@@ -21,11 +21,11 @@ the daily totals always stay.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
 
+from gateway.records.background import finish, pause
 from gateway.records.base import PurgeCounts, RecordStore, RecordStoreUnavailable
 from gateway.records.spend_history import SpendHistory
 from gateway.records.spend_sql import DAY_S
@@ -81,9 +81,7 @@ class PeriodicPurge:
                 self.last_error = str(exc)
                 log.exception("%s: purge failed, next try in %.0fs", self.what,
                               self.interval_s)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval_s):
-                    await self._stopping.wait()
+            await pause(self._stopping, self.interval_s)
 
     async def aclose(self, timeout_s: float = 5.0) -> None:
         """Lets a purge in progress run for up to `timeout_s`, then cancels it. Either way
@@ -94,12 +92,9 @@ class PeriodicPurge:
         if task is None:
             return
         self._stopping.set()
-        done, _ = await asyncio.wait({task}, timeout=timeout_s)
-        if not done:
-            task.cancel()
-            await asyncio.wait({task}, timeout=timeout_s)
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            log.warning("%s: the purge loop ended on %r", self.what, task.exception())
+        ended_on = await finish(task, timeout_s)
+        if ended_on is not None:
+            log.warning("%s: the purge loop ended on %r", self.what, ended_on)
 
 
 class RetentionSweeper(PeriodicPurge):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gateway.ledger.base import LedgerCorrupt, StoreUnavailable
 from gateway.ledger.spend_outbox import JournalOutbox, OutboxLag, SpendOutbox
+from gateway.records.background import finish, pause
 from gateway.records.base import RecordStoreUnavailable
 from gateway.records.spend_history import SpendHistory
 
@@ -89,21 +90,16 @@ class SpendDrainer:
         The loop is asked to stop and given `timeout_s` to finish the round it is in, rather
         than cancelled mid-write: a cancellation that lands inside psycopg's executemany
         breaks the connection (and surfaced as an AssertionError in place of the cancel).
-        Only a round stuck past the timeout is cancelled. The waits are `asyncio.wait`: on
-        Python 3.11 `asyncio.wait_for` can lose a cancellation that lands as its inner wait
-        completes (fixed in 3.12).
+        Only a round stuck past the timeout is cancelled (gateway/records/background.py).
         """
         task, self._task = self._task, None
         if task is not None:
             self._stopping.set()
             self._wake.set()
-            done, _ = await asyncio.wait({task}, timeout=timeout_s)
-            if not done:
-                task.cancel()
-                await asyncio.wait({task}, timeout=timeout_s)
-            if task.done() and not task.cancelled() and task.exception() is not None:
+            ended_on = await finish(task, timeout_s)
+            if ended_on is not None:
                 log.warning("spend history: the drain loop ended on %r; what it had not "
-                            "stored waits in the outbox", task.exception())
+                            "stored waits in the outbox", ended_on)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(timeout_s):
                 await self.drain()
@@ -118,22 +114,14 @@ class SpendDrainer:
                 self.last_error = str(exc)
                 log.warning("spend history: drain failed, retrying in %.2fs: %s", delay, exc)
                 # Not on _wake: requests keep setting it, and an outage must not spin.
-                await _pause(self._stopping, delay)
+                await pause(self._stopping, delay)
                 delay = min(self.retry_max_s, delay * 2)
                 continue
             delay = self.retry_base_s
             if moved < self.batch_size:
                 self._wake.clear()
                 if not self._stopping.is_set():
-                    await _pause(self._wake, self.idle_s)
-
-
-async def _pause(event: asyncio.Event, seconds: float) -> None:
-    """Waits `seconds`, or less if `event` is set (asyncio.timeout, not wait_for: see
-    SpendDrainer.aclose)."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
+                    await pause(self._wake, self.idle_s)
 
 
 def open_spend_drainer(store: object, record_store: object,

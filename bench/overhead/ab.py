@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bench.overhead.probes import cpu_seconds, wrk
-from bench.overhead.run import BODY, KEY, SHM, _gateway, _spawn, write_config
+from bench.overhead.run import BODY, KEY, SHM, _gateway, _stub, write_config
 from tests.servers import free_port, wait_for_port
 
 
@@ -39,10 +39,7 @@ def main() -> None:
     print(f"load average before: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, journals, True)
-        up_port = free_port()
-        up = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
-                            str(up_port)], env)
-        wait_for_port(up_port, proc=up)
+        up_port = _stub(stack, env)
         targets: dict[str, tuple[str, int]] = {}
         for name, tree in (("after", REPO), ("before", args.before.resolve())):
             port = free_port()

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.machine import machine
 from bench.overhead.probes import wrk
-from bench.overhead.run import BODY, KEY, _spawn, write_config
+from bench.overhead.run import BODY, KEY, _spawn, _stub, write_config
 from tests.servers import free_port, wait_for_port
 
 # Runs inside the gateway process: a daemon thread that appends samples to MEMSOAK_OUT.
@@ -80,10 +80,7 @@ def main() -> None:
     print(f"# command: python bench/overhead/memsoak.py --seconds {args.seconds} --every "
           f"{args.every} --warmup {args.warmup}\n# {machine()}", flush=True)
     with ExitStack() as stack:
-        up_port = free_port()
-        up = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
-                            str(up_port)], dict(os.environ))
-        wait_for_port(up_port, proc=up)
+        up_port = _stub(stack, dict(os.environ))
         port = free_port()
         config = write_config(workdir, up_port, "memsoak")
         data = workdir / "data"

@@ -23,8 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from bench.overhead.probes import wrk
-from bench.overhead.run import BODY, KEY, _gateway, _spawn, write_config
-from tests.servers import free_port, wait_for_port
+from bench.overhead.run import BODY, KEY, _serving
 
 TOP = 12
 CELLS = ("plain-c1", "plain-c32", "stream-c1", "stream-c32")
@@ -103,6 +102,11 @@ def summarize(out: Path) -> None:
             f"{100 * tables[c].get(name, 0) / max(totals[c], 1):.1f}%" for c in CELLS) + " |")
 
 
+def pyspy_path() -> str:
+    """py-spy on PATH, else beside this Python (a venv's `pip install py-spy`)."""
+    return shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=8)
@@ -115,20 +119,13 @@ def main() -> None:
     if args.summarize:
         summarize(args.summarize)
         return
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    pyspy = pyspy_path()
     workdir = Path(tempfile.mkdtemp(prefix="costroute-profile-"))
     out = args.out or workdir
     out.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with ExitStack() as stack:
-        up_port, port = free_port(), free_port()
-        up = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
-                            str(up_port)], env)
-        wait_for_port(up_port, proc=up)
-        gw = _gateway(stack, REPO, write_config(workdir, up_port, "profile"), port, workdir,
-                      "profile")
-        wait_for_port(port, timeout=120, proc=gw)
-        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        gw, url = _serving(stack, workdir, "profile", env)
         wrk(url, BODY, 4, 2, KEY)
         wrk(url, {**BODY, "stream": True}, 4, 1, KEY)
         for stream in (False, True):

@@ -126,6 +126,25 @@ def _gateway(stack: ExitStack, tree: Path, config: Path, port: int, workdir: Pat
     return _spawn(stack, argv, env, cwd=tree, stderr=log)
 
 
+def _stub(stack: ExitStack, env: dict[str, str]) -> int:
+    """The ~0 ms stub upstream on a free port, answering; its port."""
+    port = free_port()
+    proc = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
+                          str(port)], env)
+    wait_for_port(port, proc=proc)
+    return port
+
+
+def _serving(stack: ExitStack, workdir: Path, name: str,
+             env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """The stub and costroute from this tree in front of it, both answering: the gateway's
+    process and its chat completions URL."""
+    up_port, port = _stub(stack, env), free_port()
+    proc = _gateway(stack, REPO, write_config(workdir, up_port, name), port, workdir, name)
+    wait_for_port(port, timeout=120, proc=proc)
+    return proc, f"http://127.0.0.1:{port}/v1/chat/completions"
+
+
 def _spawn(stack: ExitStack, argv: list[str], env: dict[str, str], cwd: Path = REPO,
            stderr: object = None) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stderr=stderr)  # type: ignore[arg-type]
@@ -164,13 +183,10 @@ def main() -> None:
     args = parser.parse_args()
     litellm = None if args.no_litellm else find_litellm(args.litellm)
     workdir = Path(tempfile.mkdtemp(prefix="costroute-bench-"))
-    up_port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     load_before = os.getloadavg()
     with ExitStack() as stack:
-        upstream = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
-                                  str(up_port)], env)
-        wait_for_port(up_port, proc=upstream)
+        up_port = _stub(stack, env)
         gateways: list[tuple[str, Path, Path | None]] = [("costroute", REPO, None)]
         if args.before:
             gateways.append(("costroute before", args.before.resolve(), None))

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.machine import machine
 from bench.overhead.probes import wrk
-from bench.overhead.run import BODY, KEY, SHM, _gateway, _spawn, write_config
+from bench.overhead.run import BODY, KEY, SHM, _gateway, _spawn, _stub, write_config
 from tests.servers import free_port, wait_for_port
 
 SHOWN = ("futex", "epoll_pwait", "write", "read", "pwrite64", "pread64", "fsync", "fdatasync",
@@ -69,9 +69,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     rows: list[tuple[str, float, dict[str, int]]] = []
     with ExitStack() as stack:
-        up = free_port()
-        _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"), str(up)], env)
-        wait_for_port(up)
+        up = _stub(stack, env)
         shm = Path(tempfile.mkdtemp(prefix="costroute-syscalls-", dir=SHM if SHM.is_dir() else None))
         targets = [("costroute", workdir, KEY), ("costroute, spend log on tmpfs", shm, KEY),
                    ("forwarder aiohttp (floor)", None, None),

@@ -14,7 +14,6 @@ import argparse
 import collections
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,8 +25,8 @@ sys.path.insert(0, str(REPO))
 
 from bench.machine import machine
 from bench.overhead.probes import wrk
-from bench.overhead.run import BODY, KEY, _gateway, _spawn, write_config
-from tests.servers import free_port, wait_for_port
+from bench.overhead.profile import pyspy_path
+from bench.overhead.run import BODY, KEY, _serving
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
 _THREAD = re.compile(r'^Thread (\d+|0x[0-9a-fA-F]+) \([^)]*\): "([^"]*)"', re.MULTILINE)
@@ -48,8 +47,7 @@ def cpu_by_thread(pid: int) -> dict[int, float]:
 
 def thread_names(pid: int) -> dict[int, str]:
     """Thread id -> Python thread name, from `py-spy dump` (it prints the OS thread ids)."""
-    pyspy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    dump = subprocess.run([pyspy, "dump", "--pid", str(pid)], check=True,
+    dump = subprocess.run([pyspy_path(), "dump", "--pid", str(pid)], check=True,
                           capture_output=True, text=True, timeout=60).stdout
     names = {}
     for ident, name in _THREAD.findall(dump):
@@ -66,14 +64,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="costroute-threads-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with ExitStack() as stack:
-        up_port, port = free_port(), free_port()
-        up = _spawn(stack, [sys.executable, str(REPO / "bench/overhead/stub_upstream.py"),
-                            str(up_port)], env)
-        wait_for_port(up_port, proc=up)
-        gw = _gateway(stack, REPO, write_config(workdir, up_port, "threads"), port, workdir,
-                      "threads")
-        wait_for_port(port, timeout=120, proc=gw)
-        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        gw, url = _serving(stack, workdir, "threads", env)
         wrk(url, BODY, 4, 2, KEY)  # warm up: every thread has started
         names = thread_names(gw.pid)
         print("| cell | rps | all threads | MainThread (event loop) | spend log writer "

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from gateway.artifacts.train import MIN_HELD_OUT_PROMPTS
 from gateway.records.sqlite import SQLiteRecordStore
 from gateway.simulator.config import SimulatorConfig
 from gateway.simulator.judge import SIMULATED_JUDGE
@@ -22,6 +23,7 @@ from gateway.simulator.routing_data import write_simulation
 from gateway.simulator.server import run_simulator
 from gateway.tenants.config import TenantConfig, hash_key
 from routers.cascade.artifact import load_artifact
+from routers.datasets.records import is_held_out
 from routers.versions.registry import ArtifactRegistry
 from tests.gateway.conftest import GatewayFactory
 from tests.routers.cascade.synthetic import ACCURACY, MODELS, arithmetic_dataset
@@ -55,6 +57,18 @@ def ask(base_url: str, prompt: str) -> httpx.Response:
                    timeout=30)
     assert r.status_code == 200, r.text
     return r
+
+
+def request_ids(path: Path) -> list[str]:
+    """The request ids of the labelled prompts in the store."""
+    async def read() -> list[str]:
+        store = SQLiteRecordStore(path)
+        try:
+            return [o.request_id for o in await store.outcomes("acme")]
+        finally:
+            await store.aclose()
+
+    return asyncio.run(read())
 
 
 def stored(path: Path) -> tuple[int, int, int]:
@@ -108,7 +122,11 @@ def test_traffic_trains_a_cascade_that_the_gateway_then_serves(
         block = registry.manifest(version)["version"]
         data = block["data"]
         assert version == "v0001-cascade" and block["parent"] is None and block["route"] == ROUTE
-        assert data["n_prompts"] + data["held_out"]["n_prompts"] == N
+        # The request ids are random, so the held-out slice's size is too; one under
+        # MIN_HELD_OUT_PROMPTS is not used, and its prompts stay out of training either way.
+        held = sum(is_held_out(rid) for rid in request_ids(db))
+        assert data["n_prompts"] == N - held
+        assert data["held_out"]["n_prompts"] == (held if held >= MIN_HELD_OUT_PROMPTS else 0)
         assert data["models"] == sorted(MODELS) and data["n_labels"] == 3 * data["n_prompts"]
         assert data["answers"] == {"usable": 3 * N, "redacted_skipped": 0, "not_recorded": 0}
         if data["held_out"]["n_replayable"] >= 5:

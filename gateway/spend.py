@@ -108,6 +108,7 @@ async def history_report(drainer: SpendDrainer, estimator: Estimator,
     if params.listing:
         try:
             page = await history.spend_requests(query, params.limit, params.after)
+            horizons = await history.spend_horizons(query.tenant)
         except RecordStoreUnavailable as exc:
             raise SpendHistoryUnavailable("The records database is unavailable; retry "
                                           "shortly.") from exc
@@ -119,6 +120,9 @@ async def history_report(drainer: SpendDrainer, estimator: Estimator,
              "cache_hit": r.cache_hit, "estimated": r.estimated,
              "held_usd": r.extra.get("held_usd"),
              "client_request_id": r.extra.get("client_request_id")} for r in page]
+        # Per-request rows settled before this were purged (spend retention, or by hand):
+        # the listing cannot show them, although the totals above still count them.
+        report["requests_from"] = horizons.raw
         last = page[-1] if len(page) == params.limit else None
         report["next_cursor"] = (encode_cursor(last.settled_at, last.request_id)
                                  if last is not None else None)

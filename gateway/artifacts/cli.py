@@ -192,7 +192,7 @@ def train_knn_from_records(
     typer.echo(f"new version {trained.version} -> {registry.path(trained.version)}")
     typer.echo(f"  parent (serving {route}): {block['parent'] or 'none'}; "
                f"{block['data']['n_prompts']} prompts x {block['data']['n_models']} models, "
-               f"{block['data']['n_labels']} labels, held out {block['data']['held_out']['n_prompts']}")
+               f"{block['data']['n_labels']} labels, {_held_out(block['data']['held_out'])}")
     _print_metrics(block.get("metrics"))
     typer.echo(f"next: costroute router evaluate {trained.version} --tenant {tenant} "
                f"--route {route}")
@@ -237,7 +237,7 @@ def train_cascade_from_records(
     typer.echo(f"  parent (serving {route}): {block['parent'] or 'none'}; "
                f"{data['n_prompts']} prompts x {data['n_models']} models "
                f"({data['n_usable_prompts']} with every kept model labelled), "
-               f"{data['n_labels']} labels, held out {data['held_out']['n_prompts']} "
+               f"{data['n_labels']} labels, {_held_out(data['held_out'])} "
                f"({data['held_out']['n_replayable']} replayable)")
     typer.echo(f"  answers: {counts['usable']} usable, {counts['redacted_skipped']} redacted "
                f"(skipped), {counts['not_recorded']} not recorded")
@@ -393,6 +393,15 @@ def rollback(config: ConfigOption = None, route: RouteOption = "auto") -> None:
         _fail(str(exc))
         return
     typer.echo(f"{route} now serves {pointer.version} again")
+
+
+def _held_out(block: dict[str, Any]) -> str:
+    """The manifest's held-out slice in words (manifests before `evaluated` count only an
+    evaluated slice)."""
+    if block.get("evaluated", True):
+        return f"held out {block['n_prompts']}"
+    return (f"held out {block['n_prompts']} (set aside, too few to evaluate: "
+            f"{block['min_prompts_to_evaluate']} are needed)")
 
 
 def _print_metrics(metrics: dict[str, Any] | None) -> None:

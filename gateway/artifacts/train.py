@@ -64,12 +64,21 @@ class TrainedVersion:
     held_out: RoutingDataset | None
 
 
+@dataclass(frozen=True)
+class TrainingSplit:
+    """A tenant's labelled outcomes, split for training by the stable held-out rule."""
+
+    train: RoutingDataset
+    held: RoutingDataset | None  # None: the slice is under MIN_HELD_OUT_PROMPTS, not evaluated
+    held_out_prompts: int  # the slice's size, evaluated or not: never trained on either way
+
+
 def split_for_training(
     outcomes: Sequence[OutcomeRow], tenant: str,
     answers: Mapping[str, Mapping[str, str]] | None = None,
-) -> tuple[RoutingDataset, RoutingDataset | None]:
-    """(training dataset, held-out dataset or None when the slice is too small); with
-    `answers`, both carry the answer texts."""
+) -> TrainingSplit:
+    """The training dataset and the held-out one (None when the slice is too small to say
+    anything); with `answers`, both carry the answer texts."""
     train_rows, held_rows = split_outcomes(outcomes)
     if len(train_rows) < MIN_TRAIN_PROMPTS:
         raise NoOutcomesError(
@@ -80,19 +89,23 @@ def split_for_training(
     held = (outcomes_to_dataset(held_rows, train.models, name=f"records:{tenant}:held-out",
                                 answers=answers)
             if len(held_rows) >= MIN_HELD_OUT_PROMPTS else None)
-    return train, held
+    return TrainingSplit(train, held, sum(1 for o in held_rows if o.scores))
 
 
-def data_block(request: RecordsRequest, data_hash: str, train: RoutingDataset,
-                held: RoutingDataset | None) -> dict[str, Any]:
-    """The manifest's `data` entry, the same for every kind."""
+def data_block(request: RecordsRequest, data_hash: str, split: TrainingSplit) -> dict[str, Any]:
+    """The manifest's `data` entry, the same for every kind. A held-out slice too small to
+    evaluate is still set aside (the next retrain puts the same ids there), so its size is
+    reported with `evaluated: false` rather than as 0."""
+    train = split.train
     return {
         "source": "records", "tenant": request.tenant, "metric": request.metric,
         "since": request.since, "data_hash": data_hash,
         "n_prompts": len(train), "n_models": len(train.models),
         "models": list(train.models), "n_labels": label_count(train),
         "held_out": {"rule": HELD_OUT_RULE.format(fraction=HELD_OUT_FRACTION),
-                     "n_prompts": len(held) if held is not None else 0},
+                     "n_prompts": split.held_out_prompts,
+                     "evaluated": split.held is not None,
+                     "min_prompts_to_evaluate": MIN_HELD_OUT_PROMPTS},
     }
 
 
@@ -141,7 +154,8 @@ def train_knn_version(
     from routers.train_progress import ProgressEmbedder, reuse_note
 
     progress = progress or NullTrainProgress()
-    train, held = split_for_training(outcomes, request.tenant)
+    split = split_for_training(outcomes, request.tenant)
+    train, held = split.train, split.held
     parent = registry.read_pointer(request.route)
     config = FitConfig(seed=request.seed, train=TrainConfig(epochs=request.epochs,
                                                             seed=request.seed))
@@ -161,7 +175,7 @@ def train_knn_version(
         factories = {"knn": replay_factory(load_replayable, embedder)}
         metrics = held_out_metrics(path, held, train, resamples=resamples, seed=request.seed,
                                    factories=factories)
-    data = data_block(request, artifact.manifest["data_hash"], train, held)
+    data = data_block(request, artifact.manifest["data_hash"], split)
     manifest = registry.annotate(version, version_block(
         version, "knn", parent.version if parent else None, request, data, metrics))
     return TrainedVersion(version, manifest, train, held)

@@ -63,7 +63,8 @@ def train_cascade_version(
             f"tenant {request.tenant!r}: none of the labelled answers has its text in the "
             f"records store ({counts.redacted} redacted, {counts.not_recorded} not recorded); "
             "the cascade's scorer learns from answer texts")
-    train, held = split_for_training(outcomes, request.tenant, texts)
+    split = split_for_training(outcomes, request.tenant, texts)
+    train, held = split.train, split.held
     parent = registry.read_pointer(request.route)
     trained = fit_cascade(train, embedder, config, progress)
     progress.stage("writing the version", 1)
@@ -83,7 +84,7 @@ def train_cascade_version(
         metrics = held_out_metrics(path, replayable, train, resamples=resamples,
                                    seed=request.seed, factories=factories)
         progress.advance()
-    data = data_block(request, trained.artifact.manifest["data_hash"], train, held)
+    data = data_block(request, trained.artifact.manifest["data_hash"], split)
     data["answers"] = counts.to_json()
     data["n_usable_prompts"] = int(trained.artifact.manifest["data_rows"])
     data["held_out"]["n_replayable"] = len(replayable) if replayable is not None else 0

@@ -31,6 +31,14 @@ class SpendHistoryUnavailable(RecordStoreUnavailable):
 
 
 @dataclass(frozen=True, slots=True)
+class SpendHorizons:
+    """From when each level of spend history is whole; None: nothing of it was purged."""
+
+    raw: float | None = None  # per-request rows (spend, spend_windows)
+    hourly: float | None = None  # spend_hourly's totals
+
+
+@dataclass(frozen=True, slots=True)
 class SpendQuery:
     """Which settled requests to sum: one tenant's (None: all), in [since, until)."""
 
@@ -86,6 +94,10 @@ class SpendHistory(Protocol):
     async def spend_requests(self, query: SpendQuery, limit: int,
                              after: tuple[float, str] | None) -> list[SpendRow]:
         """Matching requests ordered by (settled_at, request_id), after a keyset cursor."""
+
+    async def spend_horizons(self, tenant: str | None) -> SpendHorizons:
+        """From when each level of `tenant`'s (None: everyone's) history is whole: the
+        retention's horizons, or further where a recorded purge went further."""
 
     def raw_spend_since(self) -> float | None:
         """From when per-request rows are kept (the retention horizon); None: all of them."""

@@ -24,7 +24,7 @@ import math
 import time
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from gateway.ledger.entries import unix_seconds
 from gateway.records.spend_history import (
     SPEND_COLUMNS,
     SpendGroup,
+    SpendHorizons,
     SpendQuery,
     SpendRow,
     check_query,
@@ -124,14 +125,6 @@ def rollup_rows(entries: Sequence[SettledEntry],
 def _day_name(day: int) -> str:
     """`day` (days since the epoch) as spend_daily's YYYY-MM-DD."""
     return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
-
-
-@dataclass(frozen=True, slots=True)
-class SpendHorizons:
-    """From when each level of spend history is whole; None: nothing of it was purged."""
-
-    raw: float | None = None  # per-request rows (spend, spend_windows)
-    hourly: float | None = None  # spend_hourly's totals
 
 
 def _horizon(configured: float | None, purged: Mapping[tuple[str, str], float], level: str,
@@ -312,7 +305,7 @@ def _segment_sql(query: SpendQuery, segment: Segment, by: Sequence[str],
 
 
 def _plan(query: SpendQuery, sums: Sequence[str], rollup_sums: Sequence[str],
-          horizons: SpendHorizons = SpendHorizons()) -> tuple[str, list[Any]]:
+          horizons: SpendHorizons) -> tuple[str, list[Any]]:
     """The query over every segment of the range: one SELECT, or several summed again."""
     by = query.by
     parts = [_segment_sql(query, seg, by, sums, rollup_sums)

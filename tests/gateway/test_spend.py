@@ -80,6 +80,7 @@ def test_time_range_and_request_listing(gw: RunningGateway) -> None:
         if cursor:
             params["cursor"] = cursor
         page = get_spend(gw, **params).json()
+        assert page["requests_from"] is None  # nothing was purged
         seen += [r["request_id"] for r in page["requests"]]
         cursor = page["next_cursor"]
         if cursor is None:

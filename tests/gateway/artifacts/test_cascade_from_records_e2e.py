@@ -123,10 +123,10 @@ def test_traffic_trains_a_cascade_that_the_gateway_then_serves(
         data = block["data"]
         assert version == "v0001-cascade" and block["parent"] is None and block["route"] == ROUTE
         # The request ids are random, so the held-out slice's size is too; one under
-        # MIN_HELD_OUT_PROMPTS is not used, and its prompts stay out of training either way.
+        # MIN_HELD_OUT_PROMPTS is not evaluated, and its prompts stay out of training either way.
         held = sum(is_held_out(rid) for rid in request_ids(db))
-        assert data["n_prompts"] == N - held
-        assert data["held_out"]["n_prompts"] == (held if held >= MIN_HELD_OUT_PROMPTS else 0)
+        assert data["n_prompts"] == N - held and data["held_out"]["n_prompts"] == held
+        assert data["held_out"]["evaluated"] == (held >= MIN_HELD_OUT_PROMPTS)
         assert data["models"] == sorted(MODELS) and data["n_labels"] == 3 * data["n_prompts"]
         assert data["answers"] == {"usable": 3 * N, "redacted_skipped": 0, "not_recorded": 0}
         if data["held_out"]["n_replayable"] >= 5:

@@ -75,7 +75,7 @@ def test_a_retrain_on_stored_vectors_embeds_nothing_and_builds_the_same_version(
                                resamples=100)
     assert warm.texts == [] and second_embedder.fresh == {}
     # The held-out replay embedded its prompts through this embedder, not a process-wide one.
-    _, held = split_for_training(rows, "acme")
+    held = split_for_training(rows, "acme").held
     assert held is not None
     held_texts = [embedding_text(p) for p in held.prompts]
     assert len(held_texts) <= EMBED_BATCH  # so the bar's pass is one call too

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from gateway.artifacts.cli import evaluate_paths
-from gateway.artifacts.train import RecordsRequest, split_for_training, train_knn_version
+from gateway.artifacts.train import (
+    MIN_HELD_OUT_PROMPTS,
+    RecordsRequest,
+    split_for_training,
+    train_knn_version,
+)
 from routers.datasets.records import NoOutcomesError, is_held_out
 from routers.embedding import HashingEmbedder
 from routers.versions.pointer import promote
@@ -67,11 +72,25 @@ def test_a_two_stage_version_keeps_both_stages(tmp_path: Path, rows) -> None:
 def test_evaluate_compares_two_versions_with_a_paired_interval(tmp_path: Path, rows) -> None:
     registry = ArtifactRegistry(tmp_path)
     new = train_knn_version(rows, registry, REQUEST, HashingEmbedder(), resamples=100)
-    train, held = split_for_training(rows, "acme")
+    split = split_for_training(rows, "acme")
+    train, held = split.train, split.held
     assert held is not None
     report = evaluate_paths(registry.path(new.version), registry.path(new.version), held, train, 200)
     assert "AIQ gain new - serving: +0.0000" in report  # a version against itself
     assert "task-lookup" in report and "best single" in report
+
+
+def test_a_slice_too_small_to_evaluate_is_reported_as_set_aside(tmp_path: Path, rows) -> None:
+    held_ids = [o.request_id for o in rows if is_held_out(o.request_id)]
+    few = set(held_ids[:MIN_HELD_OUT_PROMPTS - 1])
+    kept = [o for o in rows if not is_held_out(o.request_id) or o.request_id in few]
+    trained = train_knn_version(kept, ArtifactRegistry(tmp_path), REQUEST, HashingEmbedder())
+    block = trained.manifest["version"]
+    assert trained.held_out is None and block["metrics"] is None
+    assert block["data"]["held_out"] | {"rule": None} == {
+        "rule": None, "n_prompts": len(few), "evaluated": False,
+        "min_prompts_to_evaluate": MIN_HELD_OUT_PROMPTS}
+    assert block["data"]["n_prompts"] == len(kept) - len(few)
 
 
 def test_too_little_traffic_is_a_clear_error(tmp_path: Path, rows) -> None:

@@ -31,6 +31,7 @@ from gateway.simulator.server import SimulatorHandle
 from tests.gateway.conftest import GatewayFactory, sim_config
 from tests.gateway.records.test_learn_status_cli import _config
 from tests.gateway.records.test_spend_rollups import DIMS, START, random_bound, random_entries
+from tests.gateway.test_spend import get_spend
 
 # Rows settled in the first day and a half of the entries' three days are past the retention.
 HORIZON = START + 1.5 * DAY_S + 1234.5
@@ -235,9 +236,12 @@ def test_a_gateway_with_spend_retention_purges_old_rows(
     assert asyncio.run(rows_and_total()) == (len(entries), total)
     records = {"kind": "sqlite", "path": str(db), "spend_retention_days": 1,
                "purge_interval_s": 0.1}
-    gateway_factory(sim_config(sim, records=records))
+    gw = gateway_factory(sim_config(sim, records=records))
     deadline = time.monotonic() + 30
     while asyncio.run(rows_and_total())[0]:
         assert time.monotonic() < deadline, "the old spend rows were never purged"
         time.sleep(0.1)
     assert asyncio.run(rows_and_total()) == (0, total), "the daily totals stay"
+    # The listing says from when it can show requests: a day ago, the retention's horizon.
+    page = get_spend(gw, list="requests").json()
+    assert abs(page["requests_from"] - (time.time() - DAY_S)) < 60, page

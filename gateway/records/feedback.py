@@ -90,7 +90,12 @@ def _parse(raw: bytes) -> FeedbackRequest:
         param = ".".join(str(p) for p in first.get("loc", ())) or None
         message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         if param == "score" or (param or "").startswith("score."):
-            message = f"`score` must be a number between 0 and 1, or true/false ({message})."
+            # Pydantic names the first member of the union the value failed (a boolean);
+            # the client needs the rule and what it sent instead.
+            message = ("`score` is required: a number between 0 and 1, or true/false."
+                       if "score" not in body else
+                       "`score` must be a number between 0 and 1, or true/false; got "
+                       f"{orjson.dumps(body['score']).decode()[:40]}.")
             param = "score"
         else:
             message = f"Invalid feedback at `{param}`: {message}."

@@ -36,7 +36,7 @@ class FeedbackRequest(BaseModel):
         if isinstance(score, bool):
             return score
         if not math.isfinite(score) or not 0 <= score <= 1:
-            raise ValueError("must be between 0 and 1 (or true/false)")
+            raise ValueError("must be between 0 and 1")
         return score
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,10 @@ def test_bad_input_is_400_in_openai_shape(gw: RunningGateway, body: dict[str, An
     error = reply.json()["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == param
     assert error["message"]
+    if param == "score":  # the rule, and what was sent
+        assert "between 0 and 1, or true/false" in error["message"], error
+        if "score" in body:
+            assert error["message"].endswith(f"got {json.dumps(body['score'])}."), error
 
 
 @pytest.mark.parametrize("raw", [b"", b"not json", b"[1, 2]", b'{"score": 1}'])

@@ -197,6 +197,9 @@ class GatewayConfig(BaseModel):
     pricing: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     simulator: bool = False  # serve the bundled upstream simulator under /simulator
+    # Routes this config could serve but does not, with what would enable each: the answer
+    # to a request for one says so instead of a bare "does not exist".
+    route_hints: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_references(self) -> GatewayConfig:

@@ -51,10 +51,16 @@ def default_config(base_url: str, local_model_url: str | None = None) -> Gateway
         "router:table": {"router": "table"},
         "router:cheapest": {"router": "cheapest", "models": remote},
     }
+    hints: dict[str, str] = {}
     if local_model_url:
         routes["router:minions"] = {"router": "minions", "options": {
             "local_model": LOCAL_MODEL, "remote_model": "gpt-4o"}}
-    raw = {"models": models, "routes": routes, "simulator": True}
+    else:
+        hints["router:minions"] = (
+            "it needs the local tier. Start the gateway with `costroute serve --local-model` "
+            "(SmolLM2-135M on llama.cpp, from the `local` extra) or `--local-model-url URL` "
+            "(a llama.cpp server already running).")
+    raw = {"models": models, "routes": routes, "simulator": True, "route_hints": hints}
     return parse_config(raw, source="embedded defaults")
 
 

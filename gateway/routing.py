@@ -39,6 +39,7 @@ class RouteTable:
         pools: Mapping[str, Sequence[str]],
     ):
         self._models = {m.name: m for m in config.models}
+        self._hints = dict(config.route_hints)
         self._routers = dict(routers)
         self._pools = dict(pools)
 
@@ -95,8 +96,10 @@ class RouteTable:
             if requested == AUTO and AUTO in self._routers:
                 alias, router = AUTO, self._routers[AUTO]
             else:
+                hint = self._hints.get(requested)
                 raise ModelNotFound(
-                    f"The model `{requested}` does not exist.", param="model")
+                    f"The model `{requested}` does not exist" + (f": {hint}" if hint else "."),
+                    param="model")
         if not tenant.may_use_route(alias):
             raise PermissionDenied(
                 f"Your key may not use the route `{alias}`.", param="model",

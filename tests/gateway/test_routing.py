@@ -46,9 +46,18 @@ def test_long_prompts_take_the_long_context_route() -> None:
 
 
 def test_unknown_and_forbidden_targets() -> None:
-    with pytest.raises(ModelNotFound):
+    with pytest.raises(ModelNotFound, match=r"^The model `zzz` does not exist\.$"):
         TABLE.resolve("zzz", tenant())
     with pytest.raises(PermissionDenied):
         TABLE.resolve("b", tenant(allowed_models=["a"]))
     with pytest.raises(PermissionDenied):
         TABLE.resolve("router:cheapest", tenant(allowed_routes=["auto"]))
+
+
+def test_a_route_the_config_leaves_out_answers_with_its_hint() -> None:
+    hinted = parse_config({**CONFIG.model_dump(), "route_hints": {"router:x": "turn x on."}})
+    table = RouteTable(hinted, {"auto": TableRouter({})}, {"auto": ["a", "b"]})
+    with pytest.raises(ModelNotFound, match=r"^The model `router:x` does not exist: turn x on\.$"):
+        table.resolve("router:x", tenant())
+    with pytest.raises(ModelNotFound, match=r"^The model `router:y` does not exist\.$"):
+        table.resolve("router:y", tenant())

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from openai import OpenAI
+from openai import NotFoundError, OpenAI
 
 from gateway.defaults import RECORDED_MODELS, default_config, demo_tenant
 from gateway.server import ServeOptions, make_app
@@ -62,8 +62,10 @@ def test_embedded_defaults_offer_every_learned_route() -> None:
     assert config.routes["router:knn"].router == "knn"
     assert config.routes["router:cascade"].router == "cascade"
     assert "router:minions" not in config.routes  # needs the local model
+    assert "--local-model" in config.route_hints["router:minions"]
     local = default_config("http://127.0.0.1:1/simulator/v1", "http://127.0.0.1:2/v1")
     assert local.routes["router:minions"].router == "minions"
+    assert local.route_hints == {}
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,16 @@ def test_auto_is_the_learned_knn_and_routes_prompts_apart(demo: OpenAI) -> None:
         assert raw.parse().choices[0].message.content
     assert set(chosen.values()) <= set(RECORDED_MODELS)
     assert len(set(chosen.values())) == 2, chosen
+
+
+def test_minions_without_the_local_tier_says_how_to_turn_it_on(demo: OpenAI) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        demo.chat.completions.create(model="router:minions",
+                                     messages=[{"role": "user", "content": "hi"}])
+    error = caught.value.body
+    assert isinstance(error, dict) and error["param"] == "model"
+    assert error["message"].startswith("The model `router:minions` does not exist: it needs")
+    assert "--local-model" in error["message"] and "--local-model-url" in error["message"]
 
 
 def test_cascade_route_answers_on_the_embedded_defaults(demo: OpenAI) -> None:

@@ -38,6 +38,9 @@ def serve(
     workers: Annotated[int, typer.Option(
         help="Worker processes on one port (one per core); more than 1 needs a Redis store",
         min=1)] = 1,
+    tenants: Annotated[Path | None, typer.Option(
+        help="With embedded defaults: serve the tenants of this tenants.yaml (their keys, "
+        "budgets, learning) instead of the demo tenant")] = None,
 ) -> None:
     """Serve the gateway (OpenAI-compatible API under /v1)."""
     from gateway.logs import configure_logging
@@ -52,11 +55,11 @@ def serve(
             except LocalModelUnavailable as exc:
                 _fail(str(exc))
             typer.echo(f"local tier: SmolLM2-135M at {local_model_url}", err=True)
-        _serve(config, host, port, local_model_url, workers, log_level)
+        _serve(config, host, port, local_model_url, workers, log_level, tenants)
 
 
 def _serve(config: Path | None, host: str, port: int, local_model_url: str | None,
-           workers: int = 1, log_level: str = "info") -> None:
+           workers: int = 1, log_level: str = "info", tenants: Path | None = None) -> None:
     import uvicorn
 
     from gateway.config import ConfigError, load_config
@@ -70,12 +73,22 @@ def _serve(config: Path | None, host: str, port: int, local_model_url: str | Non
             sim_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             gateway_config = default_config(f"http://{sim_host}:{port}/simulator/v1",
                                             local_model_url)
-            key = os.environ.get(DEMO_KEY_ENV)
-            if not key:
-                key = new_demo_key()
-                typer.echo(f"demo tenant API key (set {DEMO_KEY_ENV} to choose it): {key}",
-                           err=True)
-            options = ServeOptions(gateway_config, [demo_tenant(key)])
+            if tenants is not None:
+                # Watched and reloaded like any tenants_file: `costroute tenants add-key`
+                # against it takes effect while serving.
+                gateway_config.tenants_file = str(tenants.resolve())
+                options = ServeOptions(gateway_config)
+            else:
+                key = os.environ.get(DEMO_KEY_ENV)
+                if not key:
+                    key = new_demo_key()
+                    typer.echo(f"demo tenant API key (set {DEMO_KEY_ENV} to choose it): {key}",
+                               err=True)
+                options = ServeOptions(gateway_config, [demo_tenant(key)])
+        elif tenants is not None:
+            _fail("--tenants is for the embedded defaults; with --config, name the file as "
+                  "`tenants_file` in gateway.yaml")
+            return
         else:
             options = ServeOptions(load_config(config))
         if workers > 1:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,11 @@ from gateway.paths import data_dir
 from gateway.records.spend_drainer import open_spend_drainer
 from gateway.tenants.config import TenantConfig
 from gateway.tenants.directory import TenantDirectory
+from gateway.tenants.loader import TENANTS_ENV, tenants_path_from_env
 from gateway.upstream.base import Upstream
 from pricing import TokenizerRegistry
 
 log = logging.getLogger("costroute.server")
-
-TENANTS_ENV = "COSTROUTE_TENANTS_FILE"
 
 
 @dataclass
@@ -43,7 +41,7 @@ def tenant_directory(options: ServeOptions) -> TenantDirectory:
     """Tenants from code, else `tenants_file` in gateway.yaml, else $COSTROUTE_TENANTS_FILE."""
     if options.tenants:
         return TenantDirectory.from_tenants(options.tenants)
-    path = options.config.tenants_file or os.environ.get(TENANTS_ENV)
+    path = options.config.tenants_file or tenants_path_from_env()
     if not path:
         raise ConfigError(
             f"no tenants: set `tenants_file` in gateway.yaml or ${TENANTS_ENV}")

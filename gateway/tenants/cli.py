@@ -17,7 +17,7 @@ app = typer.Typer(help="Manage tenants and their API keys.", no_args_is_help=Tru
 
 FileOption = Annotated[
     Path | None,
-    typer.Option("--file", "-f", help="tenants.yaml (default: $COSTROUTE_TENANTS or ./tenants.yaml)"),
+    typer.Option("--file", "-f", help="tenants.yaml (default: $COSTROUTE_TENANTS_FILE or ./tenants.yaml)"),
 ]
 
 

@@ -19,7 +19,9 @@ from pydantic import ValidationError
 
 from gateway.tenants.config import TenantsFile
 
-TENANTS_ENV = "COSTROUTE_TENANTS"
+TENANTS_ENV = "COSTROUTE_TENANTS_FILE"
+# What `costroute tenants` read before the gateway's name was made the one name; still read.
+LEGACY_TENANTS_ENV = "COSTROUTE_TENANTS"
 _MAX_REPORTED = 10
 
 
@@ -52,9 +54,15 @@ class TenantConfigError(ValueError):
         return self.problems[0].field
 
 
+def tenants_path_from_env() -> str | None:
+    """$COSTROUTE_TENANTS_FILE (else the older $COSTROUTE_TENANTS), if set."""
+    return os.environ.get(TENANTS_ENV) or os.environ.get(LEGACY_TENANTS_ENV) or None
+
+
 def default_tenants_path() -> Path:
-    """$COSTROUTE_TENANTS, or tenants.yaml in the working directory."""
-    return Path(os.environ.get(TENANTS_ENV) or "tenants.yaml")
+    """The file the environment names (as `costroute serve` reads it), or tenants.yaml in the
+    working directory."""
+    return Path(tenants_path_from_env() or "tenants.yaml")
 
 
 def load_tenants(path: str | Path) -> TenantsFile:

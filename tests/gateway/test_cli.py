@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,56 @@ def test_embedded_defaults_serve_the_openai_client(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_embedded_defaults_serve_a_tenants_file_and_learn_from_its_traffic(tmp_path: Path) -> None:
+    """`serve --tenants`: the simulator's models and routes with the user's own tenants, so the
+    learning loop (capture, feedback, learn status) runs with no gateway.yaml to write."""
+    import httpx
+    import yaml
+
+    from gateway.tenants.config import hash_key
+
+    key = "cr-acme-cli-test"
+    tenants = tmp_path / "tenants.yaml"
+    tenants.write_text(yaml.safe_dump({"tenants": [{
+        "name": "acme", "key_sha256": [hash_key(key)],
+        "budgets": [{"period": "day", "limit_usd": 5}], "learning": {"capture": True}}]}))
+    port = free_port()
+    env = subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path))
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port),
+                             "--tenants", str(tenants)], env=env, stdout=log, stderr=log)
+    log.close()
+    try:
+        wait_for_port(port, timeout=90, proc=proc)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key,
+                               max_retries=0, timeout=60)
+        raw = client.chat.completions.with_raw_response.create(
+            model="auto", messages=[{"role": "user", "content": "What is 6 times 7?"}])
+        assert raw.parse().choices[0].message.content
+        rated = httpx.post(f"http://127.0.0.1:{port}/v1/costroute/feedback",
+                           headers={"authorization": f"Bearer {key}"}, timeout=30,
+                           json={"request_id": raw.headers["x-request-id"], "score": 1})
+        assert rated.status_code == 200, rated.text
+        assert rated.json()["status"] == "recorded"
+        with pytest.raises(openai.AuthenticationError):  # no demo tenant beside acme's
+            openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="cr-demo-cli-test",
+                          max_retries=0).models.list()
+        status = costroute("learn", "status", "--tenant", "acme", "--json", env=env)
+        assert status.returncode == 0, status.stderr
+        counts = json.loads(status.stdout)
+        assert (counts["requests"], counts["captured"]) == (1, 1)
+        assert counts["labels_by_source"] == {"feedback": 1}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert "demo tenant API key" not in (tmp_path / "serve.log").read_text()
+
+
+def test_tenants_is_refused_beside_a_config(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("models:\n  - name: x\n    upstream: {base_url: 'http://127.0.0.1:9/v1'}\n")
+    result = costroute("serve", "--config", str(config), "--tenants", str(tmp_path / "t.yaml"))
+    assert result.returncode == 2
+    assert "--tenants is for the embedded defaults" in result.stderr

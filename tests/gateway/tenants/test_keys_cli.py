@@ -92,8 +92,13 @@ def test_check_reports_ok_or_the_failing_line(tenants_file: Path, tmp_path: Path
     assert "bad.yaml:3: tenants[0].admin" in result.output
 
 
-def test_the_file_defaults_to_the_environment(tenants_file: Path,
+@pytest.mark.parametrize("variable", ["COSTROUTE_TENANTS_FILE", "COSTROUTE_TENANTS"])
+def test_the_file_defaults_to_the_environment(tenants_file: Path, variable: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COSTROUTE_TENANTS", str(tenants_file))
+    # COSTROUTE_TENANTS_FILE is the name `costroute serve` reads: both commands must find the
+    # same file. COSTROUTE_TENANTS is the name this command read before; it still works.
+    monkeypatch.delenv("COSTROUTE_TENANTS_FILE", raising=False)
+    monkeypatch.delenv("COSTROUTE_TENANTS", raising=False)
+    monkeypatch.setenv(variable, str(tenants_file))
     result = CliRunner().invoke(app, ["check"])
     assert result.exit_code == 0, result.output

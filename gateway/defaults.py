@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from gateway.config import GatewayConfig, parse_config
+from gateway.simulator.judge import SIMULATED_JUDGE
 from gateway.tenants.config import BudgetConfig, TenantConfig, hash_key
 from routers.versions.shipped import shipped_artifact
 
@@ -37,6 +38,7 @@ def default_config(base_url: str, local_model_url: str | None = None) -> Gateway
     ]
     models += [{"name": name, "upstream": {"base_url": base_url}, "tier": "remote"}
                for name in SIMULATED_EMBEDDING_MODELS]
+    models.append(_simulated_judge(base_url))
     if local_model_url:
         models.append({"name": LOCAL_MODEL, "tier": "local", "quality": 0.3,
                        "upstream": {"base_url": local_model_url, "model": LOCAL_MODEL,
@@ -48,7 +50,7 @@ def default_config(base_url: str, local_model_url: str | None = None) -> Gateway
         "router:knn": knn,
         "router:cascade": {"router": "cascade", "artifact": str(shipped_artifact("cascade")),
                            "models": RECORDED_MODELS},
-        "router:table": {"router": "table"},
+        "router:table": {"router": "table", "models": remote},  # not the judge
         "router:cheapest": {"router": "cheapest", "models": remote},
     }
     hints: dict[str, str] = {}
@@ -62,6 +64,18 @@ def default_config(base_url: str, local_model_url: str | None = None) -> Gateway
             "(a llama.cpp server already running).")
     raw = {"models": models, "routes": routes, "simulator": True, "route_hints": hints}
     return parse_config(raw, source="embedded defaults")
+
+
+def _simulated_judge(base_url: str) -> dict[str, Any]:
+    """The simulator's grader, so that a tenant served on the embedded defaults (`costroute
+    serve --tenants`) can name it as its `learning.judge`: it grades an answer by the outcome
+    the simulator has recorded for it (gateway/simulator/judge.py), priced as models.yaml
+    prices it. No route offers it to traffic."""
+    from gateway.simulator.profiles import ModelProfiles
+
+    price = ModelProfiles.shipped()[SIMULATED_JUDGE].price
+    return {"name": SIMULATED_JUDGE, "upstream": {"base_url": base_url}, "tier": "remote",
+            "price": price.model_dump(exclude={"model"}, exclude_none=True)}
 
 
 def demo_tenant(api_key: str) -> TenantConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import openai
@@ -62,17 +63,24 @@ def test_embedded_defaults_serve_the_openai_client(tmp_path: Path) -> None:
 
 def test_embedded_defaults_serve_a_tenants_file_and_learn_from_its_traffic(tmp_path: Path) -> None:
     """`serve --tenants`: the simulator's models and routes with the user's own tenants, so the
-    learning loop (capture, feedback, learn status) runs with no gateway.yaml to write."""
+    learning loop (capture, feedback, shadow calls graded by the simulated judge, learn
+    status) runs with no gateway.yaml to write."""
     import httpx
     import yaml
 
+    from gateway.defaults import RECORDED_MODELS
+    from gateway.simulator.judge import SIMULATED_JUDGE
+    from gateway.simulator.recordings import RecordingBook
     from gateway.tenants.config import hash_key
 
     key = "cr-acme-cli-test"
     tenants = tmp_path / "tenants.yaml"
+    learning = {"capture": True, "shadow_rate": 1.0, "judge": {"model": SIMULATED_JUDGE},
+                "budget": {"period": "day", "limit_usd": 1}}
     tenants.write_text(yaml.safe_dump({"tenants": [{
         "name": "acme", "key_sha256": [hash_key(key)],
-        "budgets": [{"period": "day", "limit_usd": 5}], "learning": {"capture": True}}]}))
+        "budgets": [{"period": "day", "limit_usd": 5}], "learning": learning}]}))
+    question = next(iter(RecordingBook.shipped())).prompt  # the judge grades recorded answers
     port = free_port()
     env = subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path))
     log = (tmp_path / "serve.log").open("wb")
@@ -84,7 +92,7 @@ def test_embedded_defaults_serve_a_tenants_file_and_learn_from_its_traffic(tmp_p
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key,
                                max_retries=0, timeout=60)
         raw = client.chat.completions.with_raw_response.create(
-            model="auto", messages=[{"role": "user", "content": "What is 6 times 7?"}])
+            model="auto", messages=[{"role": "user", "content": question}])
         assert raw.parse().choices[0].message.content
         rated = httpx.post(f"http://127.0.0.1:{port}/v1/costroute/feedback",
                            headers={"authorization": f"Bearer {key}"}, timeout=30,
@@ -94,11 +102,19 @@ def test_embedded_defaults_serve_a_tenants_file_and_learn_from_its_traffic(tmp_p
         with pytest.raises(openai.AuthenticationError):  # no demo tenant beside acme's
             openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="cr-demo-cli-test",
                           max_retries=0).models.list()
-        status = costroute("learn", "status", "--tenant", "acme", "--json", env=env)
-        assert status.returncode == 0, status.stderr
-        counts = json.loads(status.stdout)
+        # Shadow calls run after the answer: each recorded model's answer gets a judge label.
+        deadline = time.monotonic() + 90
+        while True:
+            status = costroute("learn", "status", "--tenant", "acme", "--json", env=env)
+            assert status.returncode == 0, status.stderr
+            counts = json.loads(status.stdout)
+            if counts["labels_by_source"].get("judge", 0) >= len(RECORDED_MODELS):
+                break
+            assert time.monotonic() < deadline, counts
+            time.sleep(1)
         assert (counts["requests"], counts["captured"]) == (1, 1)
-        assert counts["labels_by_source"] == {"feedback": 1}
+        assert counts["labels_by_source"] == {"feedback": 1, "judge": len(RECORDED_MODELS)}
+        assert set(counts["labels_by_model"]) == set(RECORDED_MODELS)
     finally:
         proc.terminate()
         proc.wait(30)

@@ -132,7 +132,7 @@ def serving_embedder(config_path: Path | None, route: str) -> str:
     registry serves for the route, else the artifact gateway.yaml (or the embedded defaults)
     configures for it; `minilm` when neither names one."""
     from routers.static_embedding import STATIC_NAME
-    from routers.versions.manifest import RegistryError, read_manifest
+    from routers.versions.manifest import RegistryError
 
     config = _config(config_path)
     manifest: dict[str, Any] | None = None
@@ -146,15 +146,30 @@ def serving_embedder(config_path: Path | None, route: str) -> str:
     finally:
         registry.close()
     if manifest is None:
-        configured = config.routes.get(route)
-        folder = Path(configured.artifact) if configured and configured.artifact else None
-        if folder is not None and (folder / "manifest.json").is_file():
-            manifest = read_manifest(folder)
+        manifest = _configured_manifest(config, route)
     if manifest is None or manifest.get("kind") != "knn":
         return "minilm"
     if manifest.get("stage1"):
         return "hybrid"
     return "static" if str(manifest.get("embedder", "")).startswith(STATIC_NAME) else "minilm"
+
+
+def _configured_manifest(config: Any, route: str) -> dict[str, Any] | None:
+    """The manifest of the artifact the config names for `route`, if it names one."""
+    from routers.versions.manifest import read_manifest
+
+    configured = config.routes.get(route)
+    folder = Path(configured.artifact) if configured and configured.artifact else None
+    if folder is None or not (folder / "manifest.json").is_file():
+        return None
+    return read_manifest(folder)
+
+
+def _configured_version(config: Any, route: str) -> str | None:
+    """The version id of the configured artifact (the shipped defaults carry one)."""
+    manifest = _configured_manifest(config, route) or {}
+    version = manifest.get("version")
+    return str(version["id"]) if isinstance(version, dict) and version.get("id") else None
 
 
 def train_knn_from_records(
@@ -180,7 +195,8 @@ def train_knn_from_records(
     args += ["--since", str(since)] if since is not None else []
     args += ["--embedder", "hybrid"] if stage1 is not None else []
     request = RecordsRequest(tenant=tenant, route=route, metric=metric, since=since,
-                             command=shlex.join(args), epochs=epochs, seed=seed)
+                             command=shlex.join(args), epochs=epochs, seed=seed,
+                             configured=_configured_version(config, route))
     progress = RichTrainProgress()
     try:
         trained = train_knn_version(outcomes, registry, request, stored, progress,
@@ -216,7 +232,8 @@ def train_cascade_from_records(
     args += ["--config", str(config_path)] if config_path else []
     args += ["--since", str(since)] if since is not None else []
     request = RecordsRequest(tenant=tenant, route=route, metric=metric, since=since,
-                             command=shlex.join(args), seed=cascade.seed)
+                             command=shlex.join(args), seed=cascade.seed,
+                             configured=_configured_version(config, route))
     with RichTrainProgress() as progress:
         progress.stage(f"reading labelled outcomes and answers of tenant {tenant!r}", 1)
         outcomes, answers = _read(config, tenant, metric, since, answers=True)

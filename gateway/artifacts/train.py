@@ -54,6 +54,9 @@ class RecordsRequest:
     command: str = ""
     epochs: int = 40
     seed: int = 0
+    # The version id of the artifact gateway.yaml (or the embedded defaults) configures for
+    # the route: the parent when no registry version serves it yet.
+    configured: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,5 +180,6 @@ def train_knn_version(
                                    factories=factories)
     data = data_block(request, artifact.manifest["data_hash"], split)
     manifest = registry.annotate(version, version_block(
-        version, "knn", parent.version if parent else None, request, data, metrics))
+        version, "knn", parent.version if parent else request.configured, request, data,
+        metrics))
     return TrainedVersion(version, manifest, train, held)

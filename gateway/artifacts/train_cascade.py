@@ -89,7 +89,8 @@ def train_cascade_version(
     data["n_usable_prompts"] = int(trained.artifact.manifest["data_rows"])
     data["held_out"]["n_replayable"] = len(replayable) if replayable is not None else 0
     manifest = registry.annotate(version, version_block(
-        version, "cascade", parent.version if parent else None, request, data, metrics))
+        version, "cascade", parent.version if parent else request.configured, request, data,
+        metrics))
     return TrainedVersion(version, manifest, train, held)
 
 

@@ -54,6 +54,30 @@ def test_a_version_records_its_data_parent_and_held_out_metrics(tmp_path: Path, 
     assert second.manifest["version"]["parent"] == first.version
 
 
+def test_the_first_version_names_the_configured_artifact_as_its_parent(tmp_path: Path,
+                                                                       rows) -> None:
+    """Before any promote the configured artifact serves the route (on the embedded defaults
+    the shipped one): it is the new version's parent; a promoted version takes over."""
+    from dataclasses import replace
+
+    from gateway.artifacts.cli import _configured_version
+    from gateway.defaults import default_config
+    from routers.knn.artifact import read_manifest
+    from routers.versions.shipped import shipped_artifact
+
+    config = default_config("http://127.0.0.1:1/simulator/v1")
+    shipped = read_manifest(shipped_artifact("knn"))["version"]["id"]
+    assert _configured_version(config, "auto") == shipped
+    assert _configured_version(config, "router:table") is None  # no artifact configured
+    request = replace(REQUEST, configured=shipped)
+    registry = ArtifactRegistry(tmp_path)
+    first = train_knn_version(rows, registry, request, HashingEmbedder(), resamples=50)
+    assert first.manifest["version"]["parent"] == shipped
+    promote(registry, "auto", first.version)
+    second = train_knn_version(rows, registry, request, HashingEmbedder(), resamples=50)
+    assert second.manifest["version"]["parent"] == first.version
+
+
 def test_a_two_stage_version_keeps_both_stages(tmp_path: Path, rows) -> None:
     from routers.knn.artifact import load_artifact
     from routers.knn.hybrid import HybridKnnRouter

@@ -112,6 +112,13 @@ def data_block(request: RecordsRequest, data_hash: str, split: TrainingSplit) ->
     }
 
 
+def serving_parent(registry: VersionStore, request: RecordsRequest) -> str | None:
+    """The version serving the route as training begins, the new version's parent: the
+    registry's, else the configured artifact's (None when that has no version id)."""
+    pointer = registry.read_pointer(request.route)
+    return pointer.version if pointer is not None else request.configured
+
+
 def version_block(version: str, kind: str, parent: str | None, request: RecordsRequest,
                    data: dict[str, Any], metrics: dict[str, Any] | None) -> dict[str, Any]:
     """The manifest's `version` block (routers/versions/registry.py describes it)."""
@@ -159,7 +166,7 @@ def train_knn_version(
     progress = progress or NullTrainProgress()
     split = split_for_training(outcomes, request.tenant)
     train, held = split.train, split.held
-    parent = registry.read_pointer(request.route)
+    parent = serving_parent(registry, request)
     config = FitConfig(seed=request.seed, train=TrainConfig(epochs=request.epochs,
                                                             seed=request.seed))
     artifact = fit_knn(train, embedder, config, progress, stage1=stage1)
@@ -180,6 +187,5 @@ def train_knn_version(
                                    factories=factories)
     data = data_block(request, artifact.manifest["data_hash"], split)
     manifest = registry.annotate(version, version_block(
-        version, "knn", parent.version if parent else request.configured, request, data,
-        metrics))
+        version, "knn", parent, request, data, metrics))
     return TrainedVersion(version, manifest, train, held)

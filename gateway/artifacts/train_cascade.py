@@ -20,6 +20,7 @@ from gateway.artifacts.train import (
     TrainedVersion,
     data_block,
     replay_factory,
+    serving_parent,
     split_for_training,
     version_block,
 )
@@ -65,7 +66,7 @@ def train_cascade_version(
             "the cascade's scorer learns from answer texts")
     split = split_for_training(outcomes, request.tenant, texts)
     train, held = split.train, split.held
-    parent = registry.read_pointer(request.route)
+    parent = serving_parent(registry, request)
     trained = fit_cascade(train, embedder, config, progress)
     progress.stage("writing the version", 1)
     version = registry.create("cascade", lambda d: save_artifact(trained.artifact, d))
@@ -89,8 +90,7 @@ def train_cascade_version(
     data["n_usable_prompts"] = int(trained.artifact.manifest["data_rows"])
     data["held_out"]["n_replayable"] = len(replayable) if replayable is not None else 0
     manifest = registry.annotate(version, version_block(
-        version, "cascade", parent.version if parent else request.configured, request, data,
-        metrics))
+        version, "cascade", parent, request, data, metrics))
     return TrainedVersion(version, manifest, train, held)
 
 

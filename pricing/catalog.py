@@ -9,6 +9,7 @@ Errors (all raised at load, naming the entry):
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -58,9 +59,9 @@ class PriceCatalog:
     @classmethod
     def shipped(cls, tokenizers: Collection[str] | None = None) -> PriceCatalog:
         """The catalog bundled with costroute (`pricing/data/catalog.yaml`)."""
-        text = resources.files("pricing").joinpath(SHIPPED_CATALOG).read_text("utf-8")
-        return cls.from_mapping(yaml.safe_load(text) or {}, source=f"pricing/{SHIPPED_CATALOG}",
-                                tokenizers=tokenizers)
+        if tokenizers is None:
+            return _shipped_catalog()
+        return _load_shipped(tokenizers)
 
     @classmethod
     def from_mapping(
@@ -118,6 +119,20 @@ class PriceCatalog:
     @property
     def aliases(self) -> Mapping[str, str]:
         return dict(self._aliases)
+
+
+def _load_shipped(tokenizers: Collection[str] | None) -> PriceCatalog:
+    text = resources.files("pricing").joinpath(SHIPPED_CATALOG).read_text("utf-8")
+    return PriceCatalog.from_mapping(yaml.safe_load(text) or {},
+                                     source=f"pricing/{SHIPPED_CATALOG}", tokenizers=tokenizers)
+
+
+@cache
+def _shipped_catalog() -> PriceCatalog:
+    # Parsing the file takes ~40 ms and a gateway's start-up asks for it several times (its
+    # own catalog, the mounted simulator's, the embedded defaults' judge price). A catalog is
+    # read-only (`with_overrides` makes a new one), so one copy serves every caller.
+    return _load_shipped(None)
 
 
 def _check_tokenizer(price: ModelPrice, known: frozenset[str], source: str) -> None:

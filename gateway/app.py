@@ -163,14 +163,21 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
         gateway = _gateway(request)
-        authenticate(gateway.tenants, request.headers.get("authorization"),
-                     request.headers.get("api-key"))
+        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
+                              request.headers.get("api-key"))
         created = int(time.time())
-        cards = [ModelCard(id=name, created=created, owned_by=_owner(gateway, name))
-                 for name in gateway.routes.model_names]
-        cards += [ModelCard(id=alias, created=created, owned_by="costroute-router")
-                  for alias in gateway.routes.aliases]
+        cards = [_model_card(gateway, name, created) for name in gateway.routes.offered(tenant)]
         return _json(ModelList(data=cards).model_dump())
+
+    @app.get("/v1/models/{model:path}")
+    async def retrieve_model(request: Request, model: str) -> Response:
+        """One model or route alias (the openai client's `models.retrieve`): 404 in OpenAI's
+        shape for one that does not exist, 403 for one the key may not use, as chat answers."""
+        gateway = _gateway(request)
+        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
+                              request.headers.get("api-key"))
+        gateway.routes.check(model, tenant)
+        return _json(_model_card(gateway, model, int(time.time())).model_dump())
 
     @app.get("/v1/costroute/spend")
     async def spend(request: Request) -> Response:
@@ -242,10 +249,10 @@ async def serve_chat(call: ChatCall) -> Response:
         raise error from None
 
 
-def _owner(gateway: Gateway, model: str) -> str:
-    entry = gateway.config.model(model)
-    tier = entry.tier if entry else "remote"
-    return f"costroute-{tier}"
+def _model_card(gateway: Gateway, name: str, created: int) -> ModelCard:
+    entry = gateway.config.model(name)
+    owner = f"costroute-{entry.tier}" if entry is not None else "costroute-router"
+    return ModelCard(id=name, created=created, owned_by=owner)
 
 
 async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionRequest,

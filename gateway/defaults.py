@@ -25,6 +25,11 @@ SIMULATED_MODELS: list[dict[str, Any]] = [
 # Served at /v1/embeddings by the simulator; chat routes leave embedding models out.
 SIMULATED_EMBEDDING_MODELS = ["text-embedding-3-small", "text-embedding-3-large"]
 
+# Served on Anthropic's wire by the simulator (gateway/simulator/anthropic_api.py), so the
+# defaults show a native Messages upstream: `/v1/messages` passes through to it and
+# `/v1/chat/completions` translates. Offered by name only; no route mixes wires by default.
+SIMULATED_ANTHROPIC_MODELS = ["claude-3-5-haiku-20241022", "claude-sonnet-4-20250514"]
+
 LOCAL_MODEL = "smollm2-135m-instruct"
 # The models with recorded outcomes in the shipped routing data (RouteLLM MMLU and GSM8K):
 # the learned routes choose between these two (routers/data/training/NOTICE).
@@ -38,6 +43,8 @@ def default_config(base_url: str, local_model_url: str | None = None) -> Gateway
     ]
     models += [{"name": name, "upstream": {"base_url": base_url}, "tier": "remote"}
                for name in SIMULATED_EMBEDDING_MODELS]
+    models += [{"name": name, "upstream": {"base_url": base_url, "api": "anthropic"},
+                "tier": "remote"} for name in SIMULATED_ANTHROPIC_MODELS]
     models.append(_simulated_judge(base_url))
     if local_model_url:
         models.append({"name": LOCAL_MODEL, "tier": "local", "quality": 0.3,

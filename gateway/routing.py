@@ -47,9 +47,22 @@ class RouteTable:
     def model_names(self) -> list[str]:
         return list(self._models)
 
-    @property
-    def aliases(self) -> list[str]:
-        return list(self._routers)
+    def offered(self, tenant: TenantConfig) -> list[str]:
+        """The model names, then the route aliases, that `tenant` may ask for (what
+        `/v1/models` lists): exactly those a chat request would resolve, not the whole table."""
+        return [name for name in [*self._models, *self._routers] if self.offers(name, tenant)]
+
+    def offers(self, name: str, tenant: TenantConfig) -> bool:
+        try:
+            self._resolve(name, tenant)
+        except (ModelNotFound, PermissionDenied):
+            return False
+        return True
+
+    def check(self, name: str, tenant: TenantConfig) -> None:
+        """Raises what a chat request for `name` would: ModelNotFound (with the route's hint)
+        or PermissionDenied."""
+        self._resolve(name, tenant)
 
     def pool(self, alias: str) -> list[str]:
         """The candidate models of a route alias (every tenant's); [] for none."""

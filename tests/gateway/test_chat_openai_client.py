@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from pricing import PriceCatalog, Usage, cost_usd
-from tests.gateway.conftest import RunningGateway
+from tests.gateway.conftest import OTHER_KEY, RunningGateway
 from tests.openai_schema import assert_openai, assert_sse_stream
 
 MESSAGES = [{"role": "user", "content": "Name three primary colours."}]
@@ -114,6 +114,28 @@ def test_router_alias_auto_and_cheapest(gateway: RunningGateway) -> None:
 def test_models_lists_models_and_aliases(gateway: RunningGateway) -> None:
     ids = {m.id for m in client(gateway).models.list()}
     assert {"gpt-4o-mini", "gpt-4o", "auto", "router:cheapest"} <= ids
+
+
+def test_models_list_only_what_the_key_may_use(gateway: RunningGateway) -> None:
+    restricted = openai.OpenAI(base_url=gateway.base_url, api_key=OTHER_KEY, max_retries=0)
+    assert {m.id for m in restricted.models.list()} == {"gpt-4o-mini", "router:cheapest"}
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        restricted.models.retrieve("gpt-4o")
+    assert caught.value.code == "model_not_allowed"
+
+
+def test_models_retrieve_a_model_or_a_route(gateway: RunningGateway) -> None:
+    card = client(gateway).models.retrieve("gpt-4o")
+    assert (card.id, card.object, card.owned_by) == ("gpt-4o", "model", "costroute-remote")
+    assert client(gateway).models.retrieve("router:cheapest").owned_by == "costroute-router"
+    raw = client(gateway).models.with_raw_response.retrieve("gpt-4o-mini")
+    assert_openai(raw.http_response.json(), "Model")
+    with pytest.raises(openai.NotFoundError) as caught:
+        client(gateway).models.retrieve("gpt-9")
+    assert caught.value.code == "model_not_found"
+    assert caught.value.body["message"] == "The model `gpt-9` does not exist."  # type: ignore[index]
+    keyless = httpx.get(f"{gateway.base_url}/models/gpt-4o")
+    assert keyless.status_code == 401 and keyless.json()["error"]["code"] == "invalid_api_key"
 
 
 def test_usage_counted_when_upstream_sends_none(gateway: RunningGateway, sim) -> None:  # type: ignore[no-untyped-def]

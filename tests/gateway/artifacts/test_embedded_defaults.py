@@ -6,9 +6,15 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from anthropic import Anthropic
 from openai import NotFoundError, OpenAI
 
-from gateway.defaults import RECORDED_MODELS, default_config, demo_tenant
+from gateway.defaults import (
+    RECORDED_MODELS,
+    SIMULATED_ANTHROPIC_MODELS,
+    default_config,
+    demo_tenant,
+)
 from gateway.server import ServeOptions, make_app
 from routers.knn.artifact import load_artifact
 from routers.static_embedding import STATIC_NAME
@@ -107,3 +113,23 @@ def test_cascade_route_answers_on_the_embedded_defaults(demo: OpenAI) -> None:
         model="router:cascade", messages=[{"role": "user", "content": PROMPTS[0]}])
     assert raw.headers["x-costroute-model"] in RECORDED_MODELS
     assert raw.parse().choices[0].message.content
+
+
+# The simulator's Claude models are the catalog's (priced 2025-08-01); the anthropic client
+# warns that Anthropic has since retired them, which says nothing about the gateway.
+@pytest.mark.filterwarnings("ignore:The model 'claude-:DeprecationWarning")
+def test_claude_models_answer_on_both_wires(demo: OpenAI) -> None:
+    """The defaults show a native Anthropic upstream: Messages passes through to it and chat
+    completions translate to it, each priced from the catalog."""
+    assert {m.id for m in demo.models.list()} >= set(SIMULATED_ANTHROPIC_MODELS)
+    haiku = SIMULATED_ANTHROPIC_MODELS[0]
+    root = str(demo.base_url).removesuffix("/v1/")
+    message = Anthropic(base_url=root, api_key=KEY, max_retries=0).messages.with_raw_response.create(
+        model=haiku, max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+    assert message.headers["x-costroute-model"] == haiku
+    assert message.parse().content[0].text and float(message.headers["x-costroute-cost-usd"]) > 0
+    chat = demo.chat.completions.with_raw_response.create(
+        model=haiku, messages=[{"role": "user", "content": "hi"}])
+    assert chat.headers["x-costroute-model"] == haiku
+    assert chat.parse().choices[0].message.content and chat.parse().usage is not None
+    assert demo.models.retrieve(haiku).owned_by == "costroute-remote"

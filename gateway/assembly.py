@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import httpx
 from gateway.auth import Authenticator
 from gateway.budget import BudgetGate
 from gateway.caching import CacheGate, build_completion_cache
-from gateway.config import GatewayConfig, ModelEntry
+from gateway.config import CacheConfig, GatewayConfig, ModelEntry
 from gateway.content_log import ContentLogger
 from gateway.learning.budget import LearningBudget
 from gateway.learning.calls import LearningCaller
@@ -176,12 +177,27 @@ def build_gateway(
                                               redis_client)
     if completion_cache is not None:
         gateway.cache = CacheGate(completion_cache, budget, metrics, estimator)
+    _warn_of_unserved_cache_opt_ins(config.cache, getattr(tenants, "tenants", ()))
     gateway.record_store, outbox = open_records(config.records, metrics.registry, records_dir)
     if gateway.record_store is not None and outbox is not None:
         gateway.records = outbox
         gateway.on_close.append(gateway.record_store.aclose)
         gateway.on_close.append(outbox.aclose)  # hooks run in reverse: drain, then close
     return gateway
+
+
+def _warn_of_unserved_cache_opt_ins(cache: CacheConfig,
+                                    tenants: Sequence[TenantConfig]) -> None:
+    """A tenant's `cache: {semantic: true}` does nothing on a gateway without the semantic
+    layer: say so at start-up, rather than leave its owner wondering why nothing ever hits."""
+    if cache.enabled and cache.semantic:
+        return
+    names = [t.name for t in tenants if t.cache.semantic]
+    if names:
+        logging.getLogger("costroute.server").warning(
+            "tenant(s) %s opt into the semantic cache, but this gateway has none; serve with "
+            "`cache: {enabled: true, semantic: true}` in gateway.yaml to answer them from it",
+            ", ".join(names))
 
 
 def _no_tenant(name: str) -> None:

@@ -32,12 +32,19 @@ class BudgetExhausted(Exception):
 def exhausted_message(window: BudgetWindow, remaining_usd: float, needed_usd: float) -> str:
     """The user-facing sentence of a hard stop: which budget, what is left, when it resets."""
     text = (
-        f"Your {window.name} budget of ${window.limit_usd:.2f} has ${remaining_usd:.6f}"
+        f"Your {window.name} budget of ${_dollars(window.limit_usd)} has ${remaining_usd:.6f}"
         f" left, and this request could cost up to ${needed_usd:.6f}."
     )
     if window.resets_at == "never":
         return text + " This budget does not reset; ask an administrator to raise it."
     return text + f" It resets at {window.resets_at}."
+
+
+def _dollars(amount: float) -> str:
+    """Cents as usual ("5.00"), and every digit a sub-cent limit has ("0.002", not "0.00")."""
+    if round(amount, 2) == amount:
+        return f"{amount:.2f}"
+    return f"{amount:.6f}".rstrip("0")
 
 
 @dataclass(frozen=True, slots=True)

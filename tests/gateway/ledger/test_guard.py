@@ -82,6 +82,16 @@ async def test_the_hard_stop_names_the_window_and_its_reset_time() -> None:
     assert error.remaining_usd == pytest.approx(0.05)
 
 
+async def test_the_hard_stop_states_a_sub_cent_limit_in_full() -> None:
+    gate = guard()
+    with pytest.raises(BudgetExhausted) as caught:
+        await gate.reserve(tenant(budgets=[{"period": "day", "limit_usd": 0.002}]), "r1", 0.01)
+    assert caught.value.message.startswith("Your day budget of $0.002 has $0.002000 left")
+    with pytest.raises(BudgetExhausted) as caught:
+        await gate.reserve(tenant(budgets=[{"period": "day", "limit_usd": 5}]), "r2", 6.0)
+    assert caught.value.message.startswith("Your day budget of $5.00 has")
+
+
 async def test_a_total_budget_says_it_does_not_reset() -> None:
     gate = guard()
     with pytest.raises(BudgetExhausted, match="does not reset"):

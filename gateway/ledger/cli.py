@@ -16,6 +16,8 @@ from gateway.ledger.base import LedgerCorrupt, SettledEntry, StoreUnavailable
 from gateway.ledger.journal import read_journal
 from gateway.ledger.redis_store import RedisSpendStore
 from gateway.ledger.report import SpendRow, check_dimensions, summarize, total
+from gateway.ledger.snapshot import read_header
+from gateway.paths import data_dir
 
 SPEND_LOG_ENV = "COSTROUTE_SPEND_LOG"
 REDIS_URL_ENV = "COSTROUTE_REDIS_URL"
@@ -27,7 +29,8 @@ def _fail(message: str) -> None:
 
 def spend(
     log: Annotated[Path | None, typer.Option(
-        "--log", help=f"Spend log of the embedded store (default ${SPEND_LOG_ENV})")] = None,
+        "--log", help=f"Spend log of the embedded store (default ${SPEND_LOG_ENV}, else "
+        "the one `costroute serve` keeps in its data dir)")] = None,
     redis_url: Annotated[str | None, typer.Option(
         "--redis-url", help=f"Read the Redis ledger instead (default ${REDIS_URL_ENV})")] = None,
     prefix: Annotated[str, typer.Option(help="Redis key prefix of the ledger")] = "costroute",
@@ -63,14 +66,21 @@ app.command("spend")(spend)
 
 def _read_entries(log: Path | None, redis_url: str | None, prefix: str,
                   tenant: str | None) -> list[SettledEntry]:
+    if log is not None and redis_url is not None:
+        _fail("give one of --log or --redis-url, not both")
     redis_url = redis_url or (None if log else os.environ.get(REDIS_URL_ENV))
     log = log or (None if redis_url else _env_path(SPEND_LOG_ENV))
-    if (log is None) == (redis_url is None):
-        _fail(f"give exactly one of --log or --redis-url (or ${SPEND_LOG_ENV} / ${REDIS_URL_ENV})")
+    if log is None and redis_url is None:
+        # What `costroute serve` writes when its config names no store path (make serve).
+        log = data_dir() / "spend.jsonl"
+        if not log.exists():
+            _fail(f"no spend log at {log}, where `costroute serve` keeps it by default: give "
+                  f"--log or --redis-url (or ${SPEND_LOG_ENV} / ${REDIS_URL_ENV})")
     try:
         if log is not None:
             if not log.exists():
                 _fail(f"{log}: no such file")
+            _warn_if_compacted(log)
             entries = read_journal(log)[0]
             return [e for e in entries if tenant is None or e.record.tenant == tenant]
         assert redis_url is not None
@@ -88,6 +98,17 @@ async def _redis_entries(url: str, prefix: str, tenant: str | None) -> list[Sett
         await store.close()
 
 
+def _warn_if_compacted(log: Path) -> None:
+    """A journal cut after its entries were drained into the records database no longer holds
+    them: say so, or the report would pass for the whole history."""
+    with open(log, "rb") as handle:
+        header = read_header(handle)
+    if header.generation > 0:
+        typer.echo(f"note: {log} was compacted (generation {header.generation}): the entries "
+                   "already drained into the records database are not in it. "
+                   "GET /v1/costroute/spend reports the whole history.", err=True)
+
+
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value) if value else None
@@ -97,12 +118,15 @@ def _table(rows: list[SpendRow], dimensions: list[str], overall: SpendRow) -> Ta
     table = Table(title="Spend", show_footer=True)
     for position, dimension in enumerate(dimensions):
         footer = "total (each request once)" if position == 0 else ""
-        table.add_column(dimension, footer=footer)
+        # Every cell folds rather than being cut with an ellipsis on a narrow terminal: two
+        # models that share a prefix must stay apart, and no amount may lose digits.
+        table.add_column(dimension, footer=footer, overflow="fold")
     numbers = [("requests", overall.requests), ("prompt tokens", overall.prompt_tokens),
                ("completion tokens", overall.completion_tokens)]
     for title, value in numbers:
-        table.add_column(title, justify="right", footer=f"{value:,}")
-    table.add_column("cost USD", justify="right", footer=f"{overall.cost_usd:,.6f}")
+        table.add_column(title, justify="right", footer=f"{value:,}", overflow="fold")
+    table.add_column("cost USD", justify="right", footer=f"{overall.cost_usd:,.6f}",
+                     overflow="fold")
     for row in rows:
         table.add_row(*row.group, f"{row.requests:,}", f"{row.prompt_tokens:,}",
                       f"{row.completion_tokens:,}", f"{row.cost_usd:,.6f}")

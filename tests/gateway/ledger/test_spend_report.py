@@ -74,6 +74,46 @@ def test_cli_reads_the_spend_log(tmp_path: Path) -> None:
     table = CliRunner().invoke(app, ["--log", str(log)], env={"COLUMNS": "200"})
     assert table.exit_code == 0, table.output
     assert "gpt-4o-mini" in table.output and "beta" in table.output
+    narrow = CliRunner().invoke(app, ["--log", str(log), "--by", "model"], env={"COLUMNS": "50"})
+    assert narrow.exit_code == 0 and "…" not in narrow.output  # names fold, never cut
+
+
+def test_cli_reads_the_log_costroute_serve_keeps_by_default(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COSTROUTE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("COSTROUTE_SPEND_LOG", raising=False)
+    monkeypatch.delenv("COSTROUTE_REDIS_URL", raising=False)
+    missing = CliRunner().invoke(app, [])
+    assert missing.exit_code == 2 and str(tmp_path / "spend.jsonl") in missing.output
+
+    async def fill() -> None:
+        store = InMemorySpendStore(tmp_path / "spend.jsonl")
+        await _fill(store)
+        await store.close()
+
+    asyncio.run(fill())
+    result = CliRunner().invoke(app, ["--by", "tenant", "--json"])
+    assert result.exit_code == 0, result.output
+    assert {r["tenant"]: r["cost_usd"] for r in json.loads(result.output)["rows"]} == \
+        pytest.approx({"acme": 0.42, "beta": 0.50})
+
+
+def test_cli_says_when_the_log_no_longer_holds_the_whole_history(tmp_path: Path) -> None:
+    log = tmp_path / "spend.jsonl"
+
+    async def fill_and_cut() -> None:
+        store = InMemorySpendStore(log)
+        await _fill(store)
+        assert store.journal is not None
+        first_line = len(log.read_bytes().split(b"\n", 1)[0]) + 1
+        store.journal.compact(0, first_line)  # as once the drainer has the first entry
+        await store.close()
+
+    asyncio.run(fill_and_cut())
+    result = CliRunner().invoke(app, ["--log", str(log), "--json"])
+    assert result.exit_code == 0
+    assert "was compacted (generation 1)" in result.stderr
+    assert json.loads(result.stdout)["total"]["requests"] == len(SPENDS) - 1
 
 
 @pytest.mark.redis
@@ -100,7 +140,8 @@ def test_cli_reads_redis(redis_url: str) -> None:
     ["--log", "x", "--by", "colour"],
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args: list[str], monkeypatch: pytest.MonkeyPatch,
-                                              ) -> None:
+                                              tmp_path: Path) -> None:
+    monkeypatch.setenv("COSTROUTE_DATA_DIR", str(tmp_path))  # no spend log there
     monkeypatch.delenv("COSTROUTE_SPEND_LOG", raising=False)
     monkeypatch.delenv("COSTROUTE_REDIS_URL", raising=False)
     result = CliRunner().invoke(app, args)

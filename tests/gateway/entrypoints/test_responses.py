@@ -113,6 +113,22 @@ def test_previous_response_id_is_a_clear_400(api: RunningGateway) -> None:
     assert info.value.body["param"] == "previous_response_id"  # type: ignore[index]
 
 
+def test_stored_response_endpoints_say_nothing_is_stored(api: RunningGateway) -> None:
+    made = client(api).responses.create(model="gpt-4o-mini", input="Hi", store=True)
+    assert made.store is False  # stateless, whatever was asked
+    calls = [lambda: client(api).responses.retrieve(made.id),
+             lambda: client(api).responses.delete(made.id),
+             lambda: client(api).responses.input_items.list(made.id),
+             lambda: client(api).responses.cancel(made.id)]
+    for call in calls:
+        with pytest.raises(openai.NotFoundError) as info:
+            call()
+        assert "stateless" in info.value.message and made.id in info.value.message
+        assert info.value.body["param"] == "response_id"  # type: ignore[index]
+    keyless = httpx.get(f"{api.base_url}/responses/{made.id}")
+    assert keyless.status_code == 401 and "error" in keyless.json()
+
+
 @pytest.mark.parametrize("body", [
     {"model": "gpt-4o"},
     {"model": "gpt-4o", "input": []},

@@ -28,6 +28,7 @@ from gateway.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
+    anthropic_error_body,
     as_gateway_error,
     status_error,
 )
@@ -52,6 +53,7 @@ log = logging.getLogger("costroute.access")
 
 JSON = "application/json"
 CHAT_PATH = "/v1/chat/completions"
+ANTHROPIC_PREFIX = "/v1/messages"  # Anthropic's API: its clients read errors in its shape
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -117,7 +119,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(status_error(exc.status_code, str(exc.detail)))
+        error = status_error(exc.status_code, str(exc.detail))
+        if request.url.path.startswith(ANTHROPIC_PREFIX):
+            # An anthropic client reaching past what is served (batches, a GET) reads errors
+            # in Anthropic's shape, as the served /v1/messages endpoints answer them.
+            return _json(anthropic_error_body(error), error.status_code, error.headers or None)
+        return error_response(error)
 
     app.exception_handler(Exception)(_unexpected_error)
 

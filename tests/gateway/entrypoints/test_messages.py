@@ -164,6 +164,17 @@ def test_bad_key_is_401_in_anthropic_shape(api: RunningGateway) -> None:
     assert info.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
 
 
+def test_unserved_parts_of_anthropics_api_answer_in_its_shape(api: RunningGateway) -> None:
+    with pytest.raises(anthropic.NotFoundError) as info:
+        client(api).messages.batches.list()
+    assert info.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    wrong_method = httpx.get(f"{api.root_url}/v1/messages", headers={"x-api-key": api.key})
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["type"] == "error"
+    elsewhere = httpx.get(f"{api.root_url}/v1/nothing-here", headers={"x-api-key": api.key})
+    assert elsewhere.status_code == 404 and elsewhere.json()["error"]["code"] == "not_found"
+
+
 @pytest.mark.parametrize("body", [
     {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]},  # no max_tokens
     {"model": "gpt-4o", "max_tokens": 10, "messages": []},

@@ -26,10 +26,17 @@ class MinionsOrchestrator:
     async def run(self, request: RouteRequest, candidates: Sequence[Candidate],
                   policy: Policy, call: CallModel) -> Orchestration:
         pair = pick_models(self.settings, candidates)
-        task = split_request(request.messages, self.settings.token_counter(),
-                             self.settings.share_system_tokens)
+        count = self.settings.token_counter()
+        task = split_request(request.messages, count, self.settings.share_system_tokens)
         if not task.document.strip():
-            return await self._direct(request, pair, call)
+            return await self._direct(request, pair, call, "no document")
+        floor = self.settings.min_document_tokens
+        if floor:
+            tokens = count(task.document)
+            if tokens < floor:
+                return await self._direct(
+                    request, pair, call,
+                    f"document of {tokens} tokens < min_document_tokens {floor}")
         protocol = run_minion if self.kind == "minion" else run_minions
         outcome = await protocol(task, pair, self.settings, call)
         split = {"event": "split", "source": task.source,
@@ -37,14 +44,14 @@ class MinionsOrchestrator:
         return Orchestration(outcome.final, outcome.stages,
                              [*outcome.trace[:1], split, *outcome.trace[1:]])
 
-    async def _direct(self, request: RouteRequest, pair: Pair,
-                      call: CallModel) -> Orchestration:
-        """No document to keep local: the request goes to the remote model unchanged."""
+    async def _direct(self, request: RouteRequest, pair: Pair, call: CallModel,
+                      why: str) -> Orchestration:
+        """No document worth keeping local: the request goes to the remote model unchanged."""
         tally = Tally()
         stage = tally.record(await call(pair.remote, request.messages, request.answer_params()))
         summary = tally.summary(self.kind, 0, local_model=pair.local, remote_model=pair.remote,
                                 direct=True)
-        summary["summary"] = f"{self.kind}: no document, sent to {pair.remote} directly"
+        summary["summary"] = f"{self.kind}: {why}, sent to {pair.remote} directly"
         return Orchestration(stage, tally.stages, tally.trace(summary))
 
 

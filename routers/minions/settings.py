@@ -40,6 +40,9 @@ class MinionsSettings:
     remote_max_tokens: int = 1024
     local_max_tokens: int = 256
     share_system_tokens: int = 200  # system messages up to this size are shown to the remote
+    # A shorter document goes to the remote directly: reading it costs the remote less than
+    # the protocol's own remote calls (planning, synthesis) do. 0: always run the protocol.
+    min_document_tokens: int = 0
     share_outline: bool = True  # MinionS: show the remote section titles and chunk numbers
     result_chars: int = 400  # per field of a job result shown to the remote
     max_results_shown: int = 24  # answered jobs shown to the remote per round
@@ -61,7 +64,7 @@ class MinionsSettings:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise MinionsConfigError(f"minions option `{name}` must be an integer >= 1")
         for name in ("json_retries", "local_json_retries", "overlap_tokens",
-                     "share_system_tokens"):
+                     "share_system_tokens", "min_document_tokens"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise MinionsConfigError(f"minions option `{name}` must be an integer >= 0")

@@ -26,6 +26,7 @@ def test_registry_builds_an_orchestrator(kind: str) -> None:
     ({"json_retries": -1}, "`json_retries`"),
     ({"chunk_tokens": 100, "overlap_tokens": 100}, "`overlap_tokens`"),
     ({"local_json_mode": "grammar"}, "`local_json_mode`"),
+    ({"min_document_tokens": -1}, "`min_document_tokens`"),
 ])
 def test_bad_options_are_refused_with_the_option_named(options: dict[str, object],
                                                         message: str) -> None:
@@ -55,6 +56,25 @@ async def test_a_request_without_a_document_goes_to_the_remote_unchanged() -> No
     assert outcome.final.text == "Hello!"
     assert [c.messages for c in models.calls] == [messages]
     assert "directly" in outcome.trace[0]["summary"]
+
+
+async def test_a_document_under_min_document_tokens_goes_to_the_remote_unchanged() -> None:
+    models = FakeModels(remote=["Short enough."])
+    messages = [{"role": "user", "content": "word " * 300 + "\n\nWhat is it?"}]
+    outcome = await build_minions("minions", min_document_tokens=2000).run(
+        RouteRequest(messages), candidates(), Policy(), models)
+    assert outcome.final.text == "Short enough."
+    assert [c.messages for c in models.calls] == [messages]  # no local call, nothing split
+    assert "< min_document_tokens 2000, sent to" in outcome.trace[0]["summary"]
+
+
+async def test_a_document_at_min_document_tokens_runs_the_protocol() -> None:
+    models = FakeModels(remote=['{"decision": "provide_final_answer", "answer": "a"}'])
+    request = RouteRequest([{"role": "user", "content": "doc " * 100},
+                            {"role": "user", "content": "Q?"}])
+    outcome = await build_minions("minion", min_document_tokens=50).run(
+        request, candidates(), Policy(), models)
+    assert any(e.get("event") == "split" for e in outcome.trace)
 
 
 async def test_trace_records_how_the_request_was_split() -> None:

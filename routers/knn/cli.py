@@ -237,10 +237,14 @@ def add_model(
         )
 
 
-def info(artifact: Annotated[Path, typer.Option(help="Artifact directory")]) -> None:
+def info(artifact: Annotated[Path | None, typer.Option(
+        help="Artifact directory (default: the shipped one that `auto` serves on the "
+             "embedded defaults)")] = None) -> None:
     """Print an artifact's manifest."""
     from routers.knn.artifact import read_manifest
+    from routers.versions.shipped import shipped_artifact
 
+    artifact = artifact or shipped_artifact("knn")
     try:
         manifest = read_manifest(artifact)
     except ERRORS as exc:

@@ -68,3 +68,9 @@ def test_every_command_has_help() -> None:
                       (knn_app, ["add-model"]), (knn_app, ["info"])]:
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_info_without_an_artifact_prints_the_shipped_one() -> None:
+    result = runner.invoke(knn_app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["version"]["id"].startswith("default-knn-")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import httpx
 
@@ -54,24 +57,73 @@ def serve_local_model(port: int | None = None, n_threads: int = 2, n_ctx: int = 
             str(n_threads), "--model_alias", MODEL_ALIAS, "--interrupt_requests", "False"]
     # Spinning OpenMP threads starve a busy 2-core machine; passive waiting does not.
     env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(_dying_with_this_process(args), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
     base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + startup_timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise LocalModelUnavailable(f"llama.cpp server exited with {proc.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise LocalModelUnavailable("llama.cpp server did not start in time")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        proc.terminate()
+    with _sigterm_unwinds():
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            deadline = time.monotonic() + startup_timeout_s
+            while True:
+                if proc.poll() is not None:
+                    raise LocalModelUnavailable(
+                        f"llama.cpp server exited with {proc.returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise LocalModelUnavailable("llama.cpp server did not start in time")
+                time.sleep(0.2)
+            yield base_url
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# Runs in the child before it becomes the llama.cpp server: PR_SET_PDEATHSIG (1) survives the
+# exec, and a parent that died before the prctl is caught by comparing the parent's pid.
+_ARM_PDEATHSIG = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def _dying_with_this_process(args: list[str]) -> list[str]:
+    """Linux: `args` wrapped so that the kernel sends the server SIGTERM when the gateway
+    dies, however it dies (SIGKILL, the OOM killer): no 0.8 GB model process outlives it.
+    (A wrapper that execs, not `preexec_fn`, which is unsafe once threads exist.)"""
+    if not sys.platform.startswith("linux"):
+        return args
+    return [sys.executable, "-c", _ARM_PDEATHSIG, str(os.getpid()), *args]
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (docker stop, systemd, kill) raises SystemExit, so `finally` blocks run.
+
+    uvicorn stops on SIGTERM and then raises the signal again once it has shut down; under the
+    default action that ends the process there and then, before the local model is stopped.
+    Only the main thread may set handlers, and one the application set is left alone."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def exit_unwinding(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_unwinding)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -47,6 +47,7 @@ from gateway.routing import Routed
 from gateway.spend import history_report, spend_report
 from gateway.spend_params import SpendParamError, parse_spend_params
 from gateway.streaming import replay_as_stream
+from gateway.tenants.config import TenantConfig
 from routers.base import Orchestrator
 
 log = logging.getLogger("costroute.access")
@@ -170,8 +171,7 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
         gateway = _gateway(request)
-        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                              request.headers.get("api-key"))
+        tenant = _caller(gateway, request)
         created = int(time.time())
         cards = [_model_card(gateway, name, created) for name in gateway.routes.offered(tenant)]
         return _json(ModelList(data=cards).model_dump())
@@ -181,8 +181,7 @@ def _install_routes(app: FastAPI) -> None:
         """One model or route alias (the openai client's `models.retrieve`): 404 in OpenAI's
         shape for one that does not exist, 403 for one the key may not use, as chat answers."""
         gateway = _gateway(request)
-        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                              request.headers.get("api-key"))
+        tenant = _caller(gateway, request)
         gateway.routes.check(model, tenant)
         return _json(_model_card(gateway, model, int(time.time())).model_dump())
 
@@ -254,6 +253,13 @@ async def serve_chat(call: ChatCall) -> Response:
         gateway.tracing.end_request(ctx, error.status_code, str(error.code))
         _access_log(ctx, error.status_code, error=error.code)
         raise error from None
+
+
+def _caller(gateway: Gateway, request: Request) -> TenantConfig:
+    """The tenant of a `/v1/models` call. Both SDKs list models there, so Anthropic's
+    `x-api-key` counts as a key too."""
+    return authenticate(gateway.tenants, request.headers.get("authorization"),
+                        request.headers.get("api-key") or request.headers.get("x-api-key"))
 
 
 def _model_card(gateway: Gateway, name: str, created: int) -> ModelCard:

@@ -136,6 +136,9 @@ def test_models_retrieve_a_model_or_a_route(gateway: RunningGateway) -> None:
     assert caught.value.body["message"] == "The model `gpt-9` does not exist."  # type: ignore[index]
     keyless = httpx.get(f"{gateway.base_url}/models/gpt-4o")
     assert keyless.status_code == 401 and keyless.json()["error"]["code"] == "invalid_api_key"
+    # An anthropic client sends its key as x-api-key only.
+    anthropic_style = httpx.get(f"{gateway.base_url}/models", headers={"x-api-key": gateway.key})
+    assert anthropic_style.status_code == 200 and anthropic_style.json()["data"]
 
 
 def test_usage_counted_when_upstream_sends_none(gateway: RunningGateway, sim) -> None:  # type: ignore[no-untyped-def]

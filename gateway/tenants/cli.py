@@ -10,7 +10,7 @@ import yaml
 
 from gateway.tenants.keys import add_key
 from gateway.tenants.loader import TenantConfigError, default_tenants_path, load_tenants
-from gateway.tenants.yaml_edit import EditError
+from gateway.tenants.yaml_edit import EditError, UnknownTenant
 
 app = typer.Typer(help="Manage tenants and their API keys.", no_args_is_help=True,
                   add_completion=False)
@@ -30,20 +30,36 @@ def _fail(message: str) -> None:
 def add_key_command(
     tenant: Annotated[str, typer.Argument(help="Name of the tenant that gets the key")],
     file: FileOption = None,
+    create: Annotated[bool, typer.Option(
+        "--create", help="Add TENANT (and the file) if missing, with no budgets yet")] = False,
 ) -> None:
     """Create an API key for TENANT: print it once, store only its SHA-256 in the file."""
     path = file or default_tenants_path()
+    adds = create and not _has_tenant(path, tenant)
     try:
-        key = add_key(path, tenant)
+        key = add_key(path, tenant, create=create)
     except FileNotFoundError:
-        _fail(f"{path}: no such file")
+        _fail(f"{path}: no such file (--create starts one)")
+        return
+    except UnknownTenant as exc:
+        _fail(f"{exc} (--create adds it)")
         return
     except (EditError, TenantConfigError, yaml.YAMLError, OSError) as exc:
         _fail(str(exc))
         return
+    if adds:
+        typer.echo(f"added tenant {tenant!r} to {path}; it has no budgets until you give it "
+                   "`budgets:` there", err=True)
     typer.echo(f"new key for {tenant!r} (shown only this once; its hash is in {path}):",
                err=True)
     typer.echo(key)
+
+
+def _has_tenant(path: Path, tenant: str) -> bool:
+    try:
+        return any(t.name == tenant for t in load_tenants(path).tenants)
+    except (TenantConfigError, OSError):
+        return False
 
 
 @app.command()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.tenants.config import hash_key
 from gateway.tenants.loader import parse_tenants
-from gateway.tenants.yaml_edit import add_key_hash
+from gateway.tenants.yaml_edit import UnknownTenant, add_key_hash, add_tenant
 
 KEY_PREFIX = "cr-"
 
@@ -19,23 +19,34 @@ def generate_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def add_key(path: str | Path, tenant: str) -> str:
+def add_key(path: str | Path, tenant: str, *, create: bool = False) -> str:
     """Writes the hash of a new key into `tenant` in `path` and returns the key itself.
 
-    Raises EditError (tenant or layout not found) or TenantConfigError (the edited file
-    would not load); the file is replaced atomically, so a reader never sees half of it.
+    With `create`, a missing tenant (and a missing file) is added, holding only the key: an
+    explicit choice, since a mistyped name would otherwise become a tenant with no budget.
+    Raises FileNotFoundError, EditError (tenant or layout not found) or TenantConfigError
+    (the edited file would not load); the file is replaced atomically, so a reader never
+    sees half of it.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    exists = path.exists()
+    if not exists and not create:
+        raise FileNotFoundError(path)
+    text = path.read_text(encoding="utf-8") if exists else ""
     key = generate_api_key()
-    edited = add_key_hash(text, tenant, hash_key(key))
+    try:
+        edited = add_key_hash(text, tenant, hash_key(key))
+    except UnknownTenant:
+        if not create:
+            raise
+        edited = add_tenant(text, tenant, hash_key(key))
     parse_tenants(edited, source=str(path))
     _replace_atomically(path, edited)
     return key
 
 
 def _replace_atomically(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:

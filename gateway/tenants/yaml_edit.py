@@ -14,6 +14,10 @@ class EditError(ValueError):
     """The file cannot be edited safely this way (the message says what to do instead)."""
 
 
+class UnknownTenant(EditError):
+    """No tenant of that name in the file (`add_tenant` can add one)."""
+
+
 def add_key_hash(text: str, tenant: str, digest: str) -> str:
     """`text` with `digest` appended to `tenant`'s key_sha256; EditError if not possible."""
     tenant_node = _tenant_node(yaml.compose(text, Loader=yaml.SafeLoader), tenant)
@@ -30,15 +34,45 @@ def add_key_hash(text: str, tenant: str, digest: str) -> str:
     return _append_block_item(text, keys_value, digest)
 
 
+def add_tenant(text: str, tenant: str, digest: str) -> str:
+    """`text` with a new tenant holding only `digest`, as the last item of `tenants:` (a
+    file without that list, an empty one included, gets it at its end)."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    tenants = _value(root, "tenants") if isinstance(root, yaml.MappingNode) else None
+    if tenants is None:
+        if root is not None and not isinstance(root, yaml.MappingNode):
+            raise EditError("the file is not a mapping with a `tenants:` list; fix it by hand")
+        lead = "" if not text or text.endswith("\n") else "\n"
+        return f"{text}{lead}tenants:\n  - name: {tenant}\n    key_sha256: [{digest}]\n"
+    if not isinstance(tenants, yaml.SequenceNode) or tenants.flow_style or not tenants.value:
+        raise EditError("`tenants:` is not a block list of tenants; add the tenant by hand")
+    lines = text.splitlines(keepends=True)
+    first, last = tenants.value[0], tenants.value[-1]
+    line = lines[first.start_mark.line]
+    dash, key_column = line.find("-"), first.start_mark.column
+    if dash < 0 or dash >= key_column or line[:dash].strip():
+        raise EditError("tenants are not written as `- name: ...` items; add the tenant by hand")
+    row = last.end_mark.line if last.end_mark.column > 0 else last.end_mark.line - 1
+    newline = _newline_of(lines[row])
+    if not lines[row].endswith(("\n", "\r")):
+        lines[row] += newline
+    item = (f"{' ' * dash}-{' ' * (key_column - dash - 1)}name: {tenant}{newline}"
+            f"{' ' * key_column}key_sha256: [{digest}]{newline}")
+    lines.insert(row + 1, item)
+    return "".join(lines)
+
+
 def _tenant_node(root: yaml.Node | None, tenant: str) -> yaml.MappingNode:
     tenants = _value(root, "tenants") if isinstance(root, yaml.MappingNode) else None
+    if tenants is None:
+        raise UnknownTenant("the file has no `tenants:` list")
     if not isinstance(tenants, yaml.SequenceNode):
-        raise EditError("the file has no `tenants:` list")
+        raise EditError("`tenants:` is not a list")
     for node in tenants.value:
         name = _value(node, "name") if isinstance(node, yaml.MappingNode) else None
         if isinstance(name, yaml.ScalarNode) and name.value == tenant:
             return node
-    raise EditError(f"no tenant named {tenant!r}")
+    raise UnknownTenant(f"no tenant named {tenant!r}")
 
 
 def _fields(tenant_node: yaml.MappingNode) -> tuple[yaml.Node, yaml.Node | None]:

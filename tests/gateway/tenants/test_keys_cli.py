@@ -66,9 +66,37 @@ def test_an_empty_flow_list_gets_its_first_key(tmp_path: Path) -> None:
     assert path.read_text() == f"tenants:\n  - name: solo\n    key_sha256: [{hash_key(key)}]  # none yet\n"
 
 
+def test_create_starts_a_file_with_the_tenant(tmp_path: Path) -> None:
+    path = tmp_path / "tenants.yaml"
+    result = CliRunner().invoke(app, ["add-key", "acme", "--file", str(path), "--create"])
+    assert result.exit_code == 0, result.output
+    assert "no budgets" in result.stderr
+    key = result.stdout.strip().splitlines()[-1]
+    found = TenantDirectory(path).authenticate(key)
+    assert found is not None and found.name == "acme" and found.budgets == []
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_create_adds_a_tenant_after_the_others_and_keeps_the_file(tenants_file: Path) -> None:
+    result = CliRunner().invoke(app, ["add-key", "gamma", "--file", str(tenants_file),
+                                      "--create"])
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    text = tenants_file.read_text()
+    assert text.startswith(VALID.rstrip("\n"))  # every line before stays as it was
+    directory = TenantDirectory(tenants_file)
+    assert [t.name for t in directory.tenants][-1] == "gamma"
+    assert directory.authenticate(key).name == "gamma"  # type: ignore[union-attr]
+    assert directory.authenticate(ACME_KEY) is not None
+    assert directory.authenticate(BETA_KEY) is not None
+    again = CliRunner().invoke(app, ["add-key", "gamma", "--file", str(tenants_file),
+                                     "--create"])
+    assert again.exit_code == 0 and "no budgets" not in again.stderr  # it exists now
+
+
 @pytest.mark.parametrize(("args", "message"), [
-    (["add-key", "nobody"], "no tenant named 'nobody'"),
-    (["add-key", "acme", "--file", "/nonexistent/tenants.yaml"], "no such file"),
+    (["add-key", "nobody"], "no tenant named 'nobody' (--create adds it)"),
+    (["add-key", "acme", "--file", "/nonexistent/tenants.yaml"], "no such file (--create"),
 ])
 def test_add_key_bad_input_is_one_line_and_exit_2(tenants_file: Path, args: list[str],
                                                   message: str) -> None:

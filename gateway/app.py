@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints import install_entrypoints
 from gateway.entrypoints.common import invalid, parse_json
+from gateway.entrypoints.messages_wire import ModelInfo, ModelInfoList
 from gateway.errors import (
     GatewayError,
     InvalidRequest,
@@ -109,23 +111,33 @@ def wrap_asgi(app: FastAPI, max_body_bytes: int) -> Any:
                         rest=rest, max_body_bytes=max_body_bytes)
 
 
+def _from_anthropic_client(request: Request) -> bool:
+    """Anthropic's API paths, or a shared one (`/v1/models`) asked by an anthropic client,
+    which always sends `anthropic-version`."""
+    return (request.url.path.startswith(ANTHROPIC_PREFIX)
+            or "anthropic-version" in request.headers)
+
+
+def _error_for(request: Request, error: GatewayError) -> Response:
+    """`error` in the shape the caller's SDK reads: Anthropic's for an anthropic client
+    (a path past what /v1/messages serves, batches say, or /v1/models), else OpenAI's."""
+    if _from_anthropic_client(request):
+        return _json(anthropic_error_body(error), error.status_code, error.headers or None)
+    return error_response(error)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(request: Request, exc: GatewayError) -> Response:
-        return error_response(exc)
+        return _error_for(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(invalid(exc))
+        return _error_for(request, invalid(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
-        error = status_error(exc.status_code, str(exc.detail))
-        if request.url.path.startswith(ANTHROPIC_PREFIX):
-            # An anthropic client reaching past what is served (batches, a GET) reads errors
-            # in Anthropic's shape, as the served /v1/messages endpoints answer them.
-            return _json(anthropic_error_body(error), error.status_code, error.headers or None)
-        return error_response(error)
+        return _error_for(request, status_error(exc.status_code, str(exc.detail)))
 
     app.exception_handler(Exception)(_unexpected_error)
 
@@ -172,8 +184,13 @@ def _install_routes(app: FastAPI) -> None:
     async def list_models(request: Request) -> Response:
         gateway = _gateway(request)
         tenant = _caller(gateway, request)
+        names = gateway.routes.offered(tenant)
+        if _from_anthropic_client(request):
+            infos = [_model_info(name) for name in names]
+            return _json(ModelInfoList(data=infos, first_id=names[0] if names else None,
+                                       last_id=names[-1] if names else None).model_dump())
         created = int(time.time())
-        cards = [_model_card(gateway, name, created) for name in gateway.routes.offered(tenant)]
+        cards = [_model_card(gateway, name, created) for name in names]
         return _json(ModelList(data=cards).model_dump())
 
     @app.get("/v1/models/{model:path}")
@@ -183,6 +200,8 @@ def _install_routes(app: FastAPI) -> None:
         gateway = _gateway(request)
         tenant = _caller(gateway, request)
         gateway.routes.check(model, tenant)
+        if _from_anthropic_client(request):
+            return _json(_model_info(model).model_dump())
         return _json(_model_card(gateway, model, int(time.time())).model_dump())
 
     @app.get("/v1/costroute/spend")
@@ -260,6 +279,12 @@ def _caller(gateway: Gateway, request: Request) -> TenantConfig:
     `x-api-key` counts as a key too."""
     return authenticate(gateway.tenants, request.headers.get("authorization"),
                         request.headers.get("api-key") or request.headers.get("x-api-key"))
+
+
+def _model_info(name: str) -> ModelInfo:
+    """Anthropic's shape of a model card; the gateway knows no release date, so now."""
+    created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return ModelInfo(id=name, display_name=name, created_at=created)
 
 
 def _model_card(gateway: Gateway, name: str, created: int) -> ModelCard:

@@ -1,4 +1,5 @@
-"""Wire models of Anthropic's `POST /v1/messages` and `/v1/messages/count_tokens`. No logic.
+"""Wire models of Anthropic's `POST /v1/messages`, `/v1/messages/count_tokens` and its model
+list (`GET /v1/models` for a client that sends `anthropic-version`). No logic.
 
 Content blocks stay plain dicts: they are checked block by block where they are translated
 (gateway/entrypoints/messages_translate.py), so an unsupported block gets an error naming it.
@@ -38,3 +39,17 @@ class MessagesRequest(CountTokensRequest):
     top_k: int | None = Field(default=None, ge=0)
     stream: bool | None = False
     metadata: dict[str, Any] | None = None
+
+
+class ModelInfo(BaseModel):
+    type: Literal["model"] = "model"
+    id: str
+    display_name: str
+    created_at: str  # RFC 3339
+
+
+class ModelInfoList(BaseModel):
+    data: list[ModelInfo]
+    has_more: bool = False
+    first_id: str | None = None
+    last_id: str | None = None

@@ -164,6 +164,22 @@ def test_bad_key_is_401_in_anthropic_shape(api: RunningGateway) -> None:
     assert info.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
 
 
+def test_models_answer_an_anthropic_client_in_its_shape(api: RunningGateway) -> None:
+    models = client(api).models.list()
+    ids = [m.id for m in models.data]
+    assert "gpt-4o" in ids and "auto" in ids
+    assert all(m.type == "model" and m.display_name == m.id and m.created_at for m in models.data)
+    assert (models.first_id, models.last_id, models.has_more) == (ids[0], ids[-1], False)
+    info = client(api).models.retrieve("gpt-4o")
+    assert (info.id, info.type) == ("gpt-4o", "model")
+    with pytest.raises(anthropic.NotFoundError) as missing:
+        client(api).models.retrieve("gpt-9")
+    assert missing.value.body["error"]["type"] == "not_found_error"  # type: ignore[index]
+    with pytest.raises(anthropic.AuthenticationError) as refused:
+        client(api, "wrong-key").models.list()
+    assert refused.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
+
+
 def test_unserved_parts_of_anthropics_api_answer_in_its_shape(api: RunningGateway) -> None:
     with pytest.raises(anthropic.NotFoundError) as info:
         client(api).messages.batches.list()

@@ -75,10 +75,11 @@ def serve_local_model(port: int | None = None, n_threads: int = 2, n_ctx: int = 
                 time.sleep(0.2)
             yield base_url
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Terminates `proc` and waits for it; kills it if it has not ended within 15 s."""
     proc.terminate()
     try:
         proc.wait(timeout=15)

@@ -24,7 +24,7 @@ from typing import IO
 import httpx
 import pytest
 
-from gateway.localmodel import LocalModelUnavailable, find_smollm2_gguf
+from gateway.localmodel import LocalModelUnavailable, find_smollm2_gguf, stop_process
 from tests.servers import free_port
 
 __all__ = ["LocalModelUnavailable", "find_smollm2_gguf", "local_model", "run_local_model"]
@@ -78,12 +78,7 @@ def run_local_model(port: int | None = None, n_threads: int = 2,
             _wait_ready(base_url, proc, log)
             yield base_url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
 
 def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:

@@ -15,54 +15,20 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from gateway.entrypoints import pipeline
-from gateway.entrypoints.common import (
-    event_stream,
-    failed,
-    finish,
-    gateway_of,
-    json_response,
-    parse_body,
-    read_json,
-    request_context,
-    safe_headers,
-    traced,
-)
 from gateway.entrypoints.completions_translate import chunk_from_chat, from_chat, to_chat_body
 from gateway.entrypoints.completions_wire import CompletionRequest
-from gateway.errors import as_gateway_error
+from gateway.entrypoints.translated import call_chat
 
 
 def install(app: FastAPI) -> None:
     @app.post("/v1/completions")
     async def create_completion(request: Request) -> Response:
-        gateway = gateway_of(request)
-        ctx = request_context(request, gateway)
-        try:
-            parsed = parse_body(CompletionRequest, await read_json(request))
-            traced(gateway, ctx, "completions", parsed.model, bool(parsed.stream))
-            chat_body = to_chat_body(parsed)
-            with gateway.tracing.activate(ctx):
-                if parsed.stream:
-                    opened = await pipeline.stream(gateway, ctx, chat_body)
-                else:
-                    reply = await pipeline.complete(gateway, ctx, chat_body)
-        except Exception as exc:
-            error = as_gateway_error(exc)
-            if error is None:
-                gateway.tracing.end_request(ctx, 500, type(exc).__name__)
-                raise
-            failed(gateway, ctx, error.status_code, error.code)
-            raise error from None
-        if not parsed.stream:
-            finish(gateway, ctx, 200, stream=False)
-            return json_response(from_chat(reply.body, reply.model),
-                                 headers=safe_headers(pipeline.reply_headers(reply,
-                                                                             ctx.request_id)))
-        include_usage = bool((parsed.stream_options or {}).get("include_usage"))
-        return event_stream(gateway, ctx,
-                            _events(opened.chunks, opened.model, include_usage),
-                            opened.chunks, opened.headers)
+        called = await call_chat(request, CompletionRequest, "completions", to_chat_body)
+        if called.reply is not None:
+            return called.answer(from_chat(called.reply.body, called.reply.model))
+        assert called.opened is not None
+        include_usage = bool((called.parsed.stream_options or {}).get("include_usage"))
+        return called.stream(_events(called.opened.chunks, called.opened.model, include_usage))
 
 
 async def _events(chunks: AsyncIterator[dict[str, Any]], model: str,

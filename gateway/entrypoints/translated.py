@@ -76,6 +76,7 @@ async def call_chat(request: Request, wire: type[Parsed], operation: str,
     gateway = gateway_of(request)
     ctx = request_context(request, gateway)
     try:
+        # Every wire model is a BaseModel as parse_body wants; the bound cannot say both.
         parsed = parse_body(wire, await read_json(request))  # type: ignore[type-var]
         traced(gateway, ctx, operation, parsed.model, bool(parsed.stream))
         chat_body = to_chat_body(parsed)

@@ -35,9 +35,8 @@ def add_key_command(
 ) -> None:
     """Create an API key for TENANT: print it once, store only its SHA-256 in the file."""
     path = file or default_tenants_path()
-    adds = create and not _has_tenant(path, tenant)
     try:
-        key = add_key(path, tenant, create=create)
+        new = add_key(path, tenant, create=create)
     except FileNotFoundError:
         _fail(f"{path}: no such file (--create starts one)")
         return
@@ -47,19 +46,12 @@ def add_key_command(
     except (EditError, TenantConfigError, yaml.YAMLError, OSError) as exc:
         _fail(str(exc))
         return
-    if adds:
+    if new.added_tenant:
         typer.echo(f"added tenant {tenant!r} to {path}; it has no budgets until you give it "
                    "`budgets:` there", err=True)
     typer.echo(f"new key for {tenant!r} (shown only this once; its hash is in {path}):",
                err=True)
-    typer.echo(key)
-
-
-def _has_tenant(path: Path, tenant: str) -> bool:
-    try:
-        return any(t.name == tenant for t in load_tenants(path).tenants)
-    except (TenantConfigError, OSError):
-        return False
+    typer.echo(new.key)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.tenants.config import hash_key
@@ -19,7 +20,13 @@ def generate_api_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
-def add_key(path: str | Path, tenant: str, *, create: bool = False) -> str:
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    key: str  # the key itself, to show once: the file keeps only its hash
+    added_tenant: bool  # `create` added the tenant (it has no budgets yet)
+
+
+def add_key(path: str | Path, tenant: str, *, create: bool = False) -> NewKey:
     """Writes the hash of a new key into `tenant` in `path` and returns the key itself.
 
     With `create`, a missing tenant (and a missing file) is added, holding only the key: an
@@ -34,15 +41,16 @@ def add_key(path: str | Path, tenant: str, *, create: bool = False) -> str:
         raise FileNotFoundError(path)
     text = path.read_text(encoding="utf-8") if exists else ""
     key = generate_api_key()
+    added = False
     try:
         edited = add_key_hash(text, tenant, hash_key(key))
     except UnknownTenant:
         if not create:
             raise
-        edited = add_tenant(text, tenant, hash_key(key))
+        edited, added = add_tenant(text, tenant, hash_key(key)), True
     parse_tenants(edited, source=str(path))
     _replace_atomically(path, edited)
-    return key
+    return NewKey(key, added)
 
 
 def _replace_atomically(path: Path, text: str) -> None:

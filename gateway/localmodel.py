@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -62,20 +62,32 @@ def serve_local_model(port: int | None = None, n_threads: int = 2, n_ctx: int = 
     base_url = f"http://127.0.0.1:{port}/v1"
     with _sigterm_unwinds():
         try:
-            deadline = time.monotonic() + startup_timeout_s
-            while True:
-                if proc.poll() is not None:
-                    raise LocalModelUnavailable(
-                        f"llama.cpp server exited with {proc.returncode}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise LocalModelUnavailable("llama.cpp server did not start in time")
-                time.sleep(0.2)
+            wait_until_serving(base_url, proc, startup_timeout_s)
             yield base_url
         finally:
             stop_process(proc)
+
+
+def wait_until_serving(base_url: str, proc: subprocess.Popen[bytes], timeout_s: float,
+                       detail: Callable[[], str] | None = None) -> None:
+    """Returns once the llama.cpp server at `base_url` lists its model; LocalModelUnavailable
+    if `proc` exits first or `timeout_s` passes. `detail()` (its log, say) ends the message."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise LocalModelUnavailable(
+                f"llama.cpp server exited with {proc.returncode}{_after(detail)}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise LocalModelUnavailable(
+        f"llama.cpp server not ready after {timeout_s:g}s{_after(detail)}")
+
+
+def _after(detail: Callable[[], str] | None) -> str:
+    text = detail() if detail is not None else ""
+    return f":\n{text}" if text else ""
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:

@@ -16,15 +16,18 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-import httpx
 import pytest
 
-from gateway.localmodel import LocalModelUnavailable, find_smollm2_gguf, stop_process
+from gateway.localmodel import (
+    LocalModelUnavailable,
+    find_smollm2_gguf,
+    stop_process,
+    wait_until_serving,
+)
 from tests.servers import free_port
 
 __all__ = ["LocalModelUnavailable", "find_smollm2_gguf", "local_model", "run_local_model"]
@@ -75,24 +78,10 @@ def run_local_model(port: int | None = None, n_threads: int = 2,
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             base_url = f"http://127.0.0.1:{port}/v1"
-            _wait_ready(base_url, proc, log)
+            wait_until_serving(base_url, proc, STARTUP_TIMEOUT_S, lambda: _tail(log))
             yield base_url
         finally:
             stop_process(proc)
-
-
-def _wait_ready(base_url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise LocalModelUnavailable(
-                f"llama.cpp server exited with {proc.returncode}:\n{_tail(log)}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base_url}/models", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise LocalModelUnavailable(
-        f"llama.cpp server not ready after {STARTUP_TIMEOUT_S}s:\n{_tail(log)}")
 
 
 def _tail(log: IO[bytes], limit: int = 2000) -> str:

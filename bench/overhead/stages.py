@@ -6,9 +6,10 @@ over hundreds of lines, none above a few percent, and leaves out what a stage wa
 bench/overhead/run.py serves (auth, the in-process store and its fsync'd spend log, pricing,
 language ID, metrics, the access log at info into a file), built as `costroute serve` builds
 it, called through ASGI one request at a time, with the same stub upstream over loopback.
-Each stage is timed around its own call (a wrapper that is removed afterwards), so a
-stage's figure is its wall time, waits included; requests run one at a time, so outside
-the waits wall time is the process's CPU. The same driver runs the floor (the FastAPI
+Each stage is timed around its own call (a wrapper that is removed afterwards): its wall
+time, waits included, and the CPU time of the thread that ran it (requests run one at a
+time, so a stage on the event loop is charged only its own request's work; the journal's
+write + fsync is charged to its writer thread). The same driver runs the floor (the FastAPI
 forwarder on aiohttp) for the denominator. There is no HTTP server in front: uvicorn's
 share is what bench/overhead/run.py adds on top.
 
@@ -72,7 +73,8 @@ def _stages() -> list[tuple[str, int, Any, str]]:
 
 @contextlib.contextmanager
 def timed(stages: list[tuple[str, int, Any, str]], totals: dict[str, int]) -> Iterator[None]:
-    """Wraps each stage's callable to add its wall nanoseconds to `totals[label]`."""
+    """Wraps each stage's callable to add its wall nanoseconds to `totals[label]` and its
+    thread's CPU nanoseconds to `totals[cpu_label(label)]`."""
     originals = [(owner, name, owner.__dict__[name]) for _, _, owner, name in stages]
     for (label, _, owner, name), (_, _, original) in zip(stages, originals, strict=True):
         setattr(owner, name, _wrap(original, label, totals))
@@ -83,23 +85,32 @@ def timed(stages: list[tuple[str, int, Any, str]], totals: dict[str, int]) -> It
             setattr(owner, name, original)
 
 
+def cpu_label(label: str) -> str:
+    return f"cpu:{label}"
+
+
 def _wrap(original: Any, label: str, totals: dict[str, int]) -> Any:
-    clock = time.perf_counter_ns
+    clock, cpu_clock, cpu = time.perf_counter_ns, time.thread_time_ns, cpu_label(label)
+
+    def add(start: int, cpu_start: int) -> None:
+        totals[label] = totals.get(label, 0) + clock() - start
+        totals[cpu] = totals.get(cpu, 0) + cpu_clock() - cpu_start
+
     if asyncio.iscoroutinefunction(original):
         async def timed_async(*args: Any, **kwargs: Any) -> Any:
-            start = clock()
+            start, cpu_start = clock(), cpu_clock()
             try:
                 return await original(*args, **kwargs)
             finally:
-                totals[label] = totals.get(label, 0) + clock() - start
+                add(start, cpu_start)
         return timed_async
 
     def timed_sync(*args: Any, **kwargs: Any) -> Any:
-        start = clock()
+        start, cpu_start = clock(), cpu_clock()
         try:
             return original(*args, **kwargs)
         finally:
-            totals[label] = totals.get(label, 0) + clock() - start
+            add(start, cpu_start)
     return timed_sync
 
 
@@ -226,17 +237,19 @@ def _print(args: argparse.Namespace, plain: dict[str, float], timed_run: dict[st
     print(f"| the floor, wall | {floor['wall']:.1f} |")
     print(f"| costroute CPU / the floor's | {plain['cpu'] / floor['cpu']:.2f} |")
     print()
-    print("Stages (wall µs per request, waits included; a separate run with the timers on: "
-          f"CPU {timed_run['cpu']:.1f} µs, wall {timed_run['wall']:.1f} µs per request):")
+    print("Stages (µs per request: wall, waits included, and the CPU of the thread that ran "
+          f"the stage; a separate run with the timers on: CPU {timed_run['cpu']:.1f} µs, wall "
+          f"{timed_run['wall']:.1f} µs per request):")
     print()
-    print("| stage | µs per request | share of the request |")
-    print("|---|---|---|")
+    print("| stage | wall µs | share of the wall | CPU µs |")
+    print("|---|---|---|---|")
     whole = timed_run.get(_stages()[0][0], 0.0) or 1.0
     for label, depth, _, _ in _stages():
         if label in timed_run:
             indent = "&nbsp;&nbsp;" * depth
             print(f"| {indent}{label} | {timed_run[label]:.1f} | "
-                  f"{100 * timed_run[label] / whole:.0f}% |")
+                  f"{100 * timed_run[label] / whole:.0f}% | "
+                  f"{timed_run.get(cpu_label(label), 0.0):.1f} |")
 
 
 def main() -> None:

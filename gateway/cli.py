@@ -100,12 +100,13 @@ def _serve(config: Path | None, host: str, port: int, local_model_url: str | Non
         _fail(str(exc))
         return
     if workers > 1 and config is not None:
-        from gateway.workers import worker_env
+        from gateway.workers import shared_metrics, worker_env
 
         worker_env(config, log_level)
-        uvicorn.run("gateway.workers:app_from_env", factory=True, workers=workers, host=host,
-                    port=port, log_level="warning", access_log=False,
-                    timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
+        with shared_metrics():
+            uvicorn.run("gateway.workers:app_from_env", factory=True, workers=workers,
+                        host=host, port=port, log_level="warning", access_log=False,
+                        timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
         return
     from gateway.gc_tuning import after_startup
 

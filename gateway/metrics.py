@@ -1,8 +1,17 @@
-"""Prometheus metrics, on a registry owned by one app instance (no process globals)."""
+"""Prometheus metrics, on a registry owned by one app instance (no process globals).
+
+Under `costroute serve --workers N` each scrape reaches one worker at random, so a worker's
+own counters would jump back and forth between scrapes (Prometheus reads that as resets).
+There the workers keep their values in files in one shared directory (prometheus_client's
+multiprocess mode, chosen by the environment variable that the serve command sets before
+it starts them), and every scrape answers the sum over all of them.
+"""
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
+from collections.abc import Iterable
 from math import isnan
 from typing import Any
 
@@ -10,6 +19,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import Counter as _Counter
 from prometheus_client import Histogram as _Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
                    10, 30, 60, 120)
@@ -17,6 +28,14 @@ OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0
 RATIO_BUCKETS = (-0.5, -0.25, -0.1, -0.05, 0.0, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# prometheus_client's own name: it picks file-backed values when this is set at import.
+SHARED_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def shared_metrics_dir() -> str | None:
+    """The directory the worker processes of one gateway share their metric values in, or
+    None when this process serves alone."""
+    return os.environ.get(SHARED_DIR_ENV) or None
 
 
 class _CachedChildren:
@@ -59,6 +78,7 @@ class GatewayMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.shared_dir = shared_metrics_dir()
         r = self.registry
         self.requests = Counter(
             "costroute_requests", "Chat requests answered", ["route", "model", "status"],
@@ -95,5 +115,22 @@ class GatewayMetrics:
             "costroute_cache_saved_usd", "USD the cached answers would have cost", ["model"],
             registry=r)
 
+    def _shared_registry(self, shared_dir: str) -> CollectorRegistry:
+        """Every worker's values summed (counters, histograms; gauges as each declares)."""
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=shared_dir)
+        return registry
+
     def render(self) -> bytes:
+        if self.shared_dir is not None:
+            return generate_latest(self._shared_registry(self.shared_dir))
         return generate_latest(self.registry)
+
+    def families(self, metric: Any) -> Iterable[Metric]:
+        """`metric`'s samples as a scrape sees them: this process's, or under several
+        workers every worker's summed."""
+        if self.shared_dir is None:
+            return metric.collect()  # type: ignore[no-any-return]
+        name = metric._name  # prometheus_client's name without the _total suffix
+        return [family for family in self._shared_registry(self.shared_dir).collect()
+                if family.name == name]

@@ -4,16 +4,23 @@ Each worker builds its own app from the same config file (named in the environme
 uvicorn's spawned workers import the app by name). State that must be shared between them
 lives in the store: budgets, holds and rate limits on Redis. The in-process store keeps
 budgets in one process, so with more than one worker each would enforce its own copy of
-every budget: that refuses to start rather than overspend silently.
+every budget: that refuses to start rather than overspend silently. Metrics are summed
+over the workers through files in one directory (`shared_metrics`), so that a scrape, which
+reaches one worker, answers for all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from gateway.config import ConfigError, GatewayConfig
+from gateway.metrics import SHARED_DIR_ENV
 
 CONFIG_ENV = "COSTROUTE_WORKER_CONFIG"
 LOG_LEVEL_ENV = "COSTROUTE_WORKER_LOG_LEVEL"
@@ -36,6 +43,23 @@ def worker_env(config_path: Path, log_level: str) -> None:
     """What each spawned worker reads to build its app (see `app_from_env`)."""
     os.environ[CONFIG_ENV] = str(config_path.resolve())
     os.environ[LOG_LEVEL_ENV] = log_level
+
+
+@contextlib.contextmanager
+def shared_metrics() -> Iterator[Path]:
+    """A fresh directory for the workers' metric files, named in the environment they
+    inherit; removed afterwards (the values are per run, as one process's are)."""
+    directory = Path(tempfile.mkdtemp(prefix="costroute-metrics-"))
+    previous = os.environ.get(SHARED_DIR_ENV)
+    os.environ[SHARED_DIR_ENV] = str(directory)
+    try:
+        yield directory
+    finally:
+        if previous is None:
+            os.environ.pop(SHARED_DIR_ENV, None)
+        else:
+            os.environ[SHARED_DIR_ENV] = previous
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def app_from_env() -> Any:

@@ -77,9 +77,9 @@ async def _budgets(gateway: Gateway, tenant: TenantConfig | None) -> list[dict[s
 
 
 def _errors(gateway: Gateway, tenant: str | None) -> dict[str, Any]:
-    """Errors returned to the tenant since this gateway process started, by error code."""
+    """Errors returned to the tenant since this gateway started (every worker's), by code."""
     by_code: dict[str, int] = {}
-    for metric in gateway.metrics.tenant_errors.collect():
+    for metric in gateway.metrics.families(gateway.metrics.tenant_errors):
         for sample in metric.samples:
             if not sample.name.endswith("_total"):
                 continue
@@ -87,5 +87,5 @@ def _errors(gateway: Gateway, tenant: str | None) -> dict[str, Any]:
                 continue
             code = sample.labels.get("code", "")
             by_code[code] = by_code.get(code, 0) + int(sample.value)
-    return {"period": "since the gateway process started", "total": sum(by_code.values()),
+    return {"period": "since the gateway started", "total": sum(by_code.values()),
             "by_code": by_code}

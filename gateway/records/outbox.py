@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.metrics import shared_metrics_dir
 from gateway.records.base import Label, RecordStore, RecordStoreUnavailable, RequestRecord
 from gateway.records.outbox_metrics import OutboxMetrics, OutboxStats
 
@@ -74,7 +75,11 @@ class RecordOutbox:
         self._closing = False
         self._written = self._dropped = self._failures = 0
         self._last_error: str | None = None
-        self.metrics.depth.set_function(lambda: len(self._queue) + len(self._inflight))
+        # Counted at each scrape; where the workers share their metrics in files, a scrape
+        # reads the files only, so the drainer writes the depth there as it changes.
+        self._shared_depth = shared_metrics_dir() is not None
+        if not self._shared_depth:
+            self.metrics.depth.set_function(lambda: len(self._queue) + len(self._inflight))
 
     # -- RecordSink --------------------------------------------------------------------------
 
@@ -145,9 +150,14 @@ class RecordOutbox:
         else:
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    def _publish_depth(self) -> None:
+        if self._shared_depth:
+            self.metrics.depth.set(len(self._queue) + len(self._inflight))
+
     async def _drain(self) -> None:
         assert self._wake is not None and self._idle is not None
         while True:
+            self._publish_depth()
             if not self._queue:
                 self._idle.set()
                 if self._closing:
@@ -196,6 +206,7 @@ class RecordOutbox:
                     log.warning("records store unavailable; %d records wait in the outbox: %s",
                                 len(self._queue) + len(batch), exc)
                 self._last_error = str(exc)
+                self._publish_depth()
                 await self._build_while_waiting(delay)
                 delay = min(delay * 2, self.retry_max_s)
                 continue

@@ -19,8 +19,10 @@ class OutboxMetrics:
                                ["kind"], registry=r)
         self.failures = Counter("costroute_records_write_failures",
                                 "Batch writes that failed and will be retried", registry=r)
+        # Under several workers: the sum over the live ones (it is set by each drainer).
         self.depth = Gauge("costroute_records_outbox_depth",
-                           "Records waiting in the outbox (queued and in flight)", registry=r)
+                           "Records waiting in the outbox (queued and in flight)", registry=r,
+                           multiprocess_mode="livesum")
         for kind in ("request", "label"):  # exported as 0 from the start, for alert rules
             self.written.labels(kind)
             for why in ("full", "shutdown", "error", "closed"):

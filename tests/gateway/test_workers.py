@@ -1,4 +1,5 @@
-"""`costroute serve --workers 2`: refused on the in-process store, budgets shared on Redis."""
+"""`costroute serve --workers 2`: refused on the in-process store, budgets shared on Redis,
+metrics summed over the workers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.simulator.process import start_simulator_process
 from tests.gateway.processes import REPO, GatewayProcess, write_gateway_config, write_tenants
@@ -25,6 +27,23 @@ from tests.gateway.test_budget_concurrency import (
 from tests.servers import RedisServer, free_port, subprocess_env
 
 REQUESTS = 300
+SCRAPES = 8
+
+
+def _totals(base_url: str) -> tuple[float, float]:
+    """One scrape's chat requests answered and budget refusals, over every label."""
+    text = httpx.get(base_url.removesuffix("/v1") + "/metrics", timeout=30).text
+    answered = refused = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name == "costroute_records_outbox_depth":  # one series, summed
+            assert [s.labels for s in family.samples] == [{}], family.samples
+        for sample in family.samples:
+            if sample.name == "costroute_requests_total":
+                answered += sample.value
+            elif (sample.name == "costroute_errors_total"
+                  and sample.labels.get("code") == "budget_exceeded"):
+                refused += sample.value
+    return answered, refused
 
 
 def _children(pid: int) -> list[int]:
@@ -79,3 +98,9 @@ def test_two_workers_on_redis_share_one_budget(tmp_path: Path,
                            headers={"authorization": f"Bearer {KEY}"}).json()
         admitted = check_outcome(responses, budget, per_request, report["total"]["cost_usd"])
         assert report["total"]["requests"] == admitted
+        # A scrape reaches one worker; each must answer for both, or counters jump around.
+        for _ in range(SCRAPES):
+            assert _totals(gateway.base_url) == (admitted, REQUESTS - admitted)
+        console = httpx.get(f"{gateway.base_url}/costroute/console/overview", timeout=30,
+                            headers={"authorization": f"Bearer {KEY}"}).json()
+        assert console["errors"]["by_code"] == {"budget_exceeded": REQUESTS - admitted}

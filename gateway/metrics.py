@@ -118,7 +118,7 @@ class GatewayMetrics:
     def _shared_registry(self, shared_dir: str) -> CollectorRegistry:
         """Every worker's values summed (counters, histograms; gauges as each declares)."""
         registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=shared_dir)
+        MultiProcessCollector(registry, path=shared_dir)  # type: ignore[no-untyped-call]
         return registry
 
     def render(self) -> bytes:

@@ -23,7 +23,7 @@ from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints import install_entrypoints
-from gateway.entrypoints.common import invalid, parse_json
+from gateway.entrypoints.common import access_log, failed, invalid, parse_json
 from gateway.entrypoints.messages_wire import ModelInfo, ModelInfoList
 from gateway.errors import (
     GatewayError,
@@ -38,7 +38,6 @@ from gateway.event_stream import EventStreamResponse
 from gateway.fastpath import ChatCall, ChatFastPath
 from gateway.learning.graders import REFERENCE_HEADER
 from gateway.learning.loop import learn_after
-from gateway.logs import log_fields
 from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.plan import ChatReply
@@ -267,10 +266,7 @@ async def serve_chat(call: ChatCall) -> Response:
         if error is None:
             gateway.tracing.end_request(ctx, 500, type(exc).__name__)
             raise
-        gateway.metrics.errors.labels(ctx.route, str(error.code)).inc()
-        gateway.metrics.tenant_errors.labels(ctx.tenant.name, str(error.code)).inc()
-        gateway.tracing.end_request(ctx, error.status_code, str(error.code))
-        _access_log(ctx, error.status_code, error=error.code)
+        failed(gateway, ctx, error)
         raise error from None
 
 
@@ -406,15 +402,6 @@ def _finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool)
     m.requests.labels(ctx.route, str(ctx.log.get("model", "")), str(status)).inc()
     m.latency.labels(ctx.route, "true" if stream else "false").observe(elapsed)
     m.overhead.labels(ctx.route).observe(max(0.0, elapsed - ctx.upstream_s))
-    _access_log(ctx, status)
+    access_log(ctx, status)
 
 
-def _access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
-    if not log.isEnabledFor(logging.INFO):
-        return
-    fields = {"request_id": ctx.request_id, "client_request_id": ctx.client_request_id,
-              "tenant": ctx.tenant.name, "route": ctx.route,
-              "status": status,
-              "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
-              **ctx.log, **extra}
-    log_fields(log, "request", fields)

@@ -16,7 +16,8 @@ from starlette.responses import Response, StreamingResponse
 from gateway.assembly import Gateway
 from gateway.auth import authenticate
 from gateway.context import RequestContext
-from gateway.errors import InvalidRequest
+from gateway.errors import GatewayError, InvalidRequest
+from gateway.logs import log_fields
 
 log = logging.getLogger("costroute.access")
 
@@ -127,10 +128,15 @@ def traced(gateway: Gateway, ctx: RequestContext, operation: str, model: str,
     gateway.tracing.start_request(ctx, model, stream, operation)
 
 
-def failed(gateway: Gateway, ctx: RequestContext, status: int, code: str | None) -> None:
-    gateway.tracing.end_request(ctx, status, str(code))
-    gateway.metrics.errors.labels(ctx.route, str(code)).inc()
-    access_log(ctx, status, error=code)
+def failed(gateway: Gateway, ctx: RequestContext, error: GatewayError) -> None:
+    """An error answered to an authenticated caller: its span, both error counters (per
+    route and per tenant: the console's), the access log. Labelled by the error's code, or
+    by its type where OpenAI's shape has no code (a body that fails validation)."""
+    label = error.code or error.error_type
+    gateway.tracing.end_request(ctx, error.status_code, label)
+    gateway.metrics.errors.labels(ctx.route, label).inc()
+    gateway.metrics.tenant_errors.labels(ctx.tenant.name, label).inc()
+    access_log(ctx, error.status_code, error=error.code)
 
 
 def access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
@@ -140,4 +146,4 @@ def access_log(ctx: RequestContext, status: int, **extra: Any) -> None:
               "tenant": ctx.tenant.name, "route": ctx.route, "status": status,
               "latency_ms": round((time.perf_counter() - ctx.started) * 1000, 3),
               **ctx.log, **extra}
-    log.info("request", extra={"fields": fields})
+    log_fields(log, "request", fields)

@@ -146,7 +146,7 @@ def install(app: FastAPI) -> None:
             if error is None:
                 gateway.tracing.end_request(ctx, 500, type(exc).__name__)
                 raise
-            failed(gateway, ctx, error.status_code, error.code)
+            failed(gateway, ctx, error)
             raise error from None
         finish(gateway, ctx, 200, stream=False)
         return json_response(reply.body, headers=safe_headers({

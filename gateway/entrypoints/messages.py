@@ -54,7 +54,7 @@ async def _anthropic_errors(request: Request,
             log.exception("unhandled error on %s", request.url.path)
             error = GatewayError("The gateway failed to process the request.")
         if ctx is not None:
-            failed(gateway, ctx, error.status_code, error.code)
+            failed(gateway, ctx, error)
         return json_response(anthropic_error_body(error), error.status_code,
                              error.headers or None)
 

@@ -91,5 +91,5 @@ async def call_chat(request: Request, wire: type[Parsed], operation: str,
         if error is None:
             gateway.tracing.end_request(ctx, 500, type(exc).__name__)
             raise
-        failed(gateway, ctx, error.status_code, error.code)
+        failed(gateway, ctx, error)
         raise error from None

@@ -51,3 +51,24 @@ def test_metrics_export_requests_latency_tokens_and_cost(gateway: RunningGateway
 
 def test_healthz(gateway: RunningGateway) -> None:
     assert httpx.get(f"{gateway.root_url}/healthz", timeout=30).json() == {"status": "ok"}
+
+
+def test_errors_are_labelled_and_counted_per_tenant_on_every_api(
+        gateway: RunningGateway) -> None:
+    """A body that fails validation has no OpenAI code: its label is the error's type (not
+    "None"); an embeddings error counts per tenant too, as chat's do (the console reads it)."""
+    auth = {"authorization": f"Bearer {gateway.key}"}
+    bad_chat = httpx.post(f"{gateway.base_url}/chat/completions", headers=auth, timeout=30,
+                          json={"model": "gpt-4o-mini", "messages": "not a list"})
+    assert bad_chat.status_code == 400 and bad_chat.json()["error"]["code"] is None
+    bad_embedding = httpx.post(f"{gateway.base_url}/embeddings", headers=auth, timeout=30,
+                               json={"model": "nope", "input": "x"})
+    assert bad_embedding.status_code == 404
+    text = httpx.get(f"{gateway.root_url}/metrics", timeout=30).text
+    assert 'code="None"' not in text
+    assert ('costroute_errors_total{code="invalid_request_error",route="passthrough"} 1.0'
+            in text)
+    lines = [line for line in text.splitlines()
+             if line.startswith("costroute_tenant_errors_total{")]
+    codes = sorted(line.split('code="')[1].split('"')[0] for line in lines)
+    assert codes == ["invalid_request_error", "model_not_found"], lines

@@ -197,6 +197,27 @@ class RedisSpendStore:
                 found += await self._read_stream(text(key))
         return sorted(found, key=lambda e: e.settled_at)
 
+    async def drained(self, tenant: str | None = None) -> int | None:
+        """How many entries the spend-history drainer has trimmed from the tenants' log
+        streams (every tenant's for None): read by `costroute spend`, which sees only what
+        is left. None on a Redis before 7.0, which does not count what a stream was given."""
+        async with unavailable_as_store_error("read spend log"):
+            await self._warm_up()
+            if tenant is not None:
+                keys = [self._log_key(tenant)]
+            else:
+                keys = [text(k) async for k in
+                        self._client.scan_iter(match=f"{self._prefix}:{{*}}:log")]
+            trimmed = 0
+            for key in keys:
+                if not await self._client.exists(key):
+                    continue
+                info = {text(k): v for k, v in (await self._client.xinfo_stream(key)).items()}
+                if "entries-added" not in info:
+                    return None
+                trimmed += int(info["entries-added"]) - int(info["length"])
+        return trimmed
+
     def spend_outbox(self) -> RedisOutbox:
         """The log streams as the outbox of spend history (drained, then trimmed)."""
         return RedisOutbox(self._client, self._prefix)

@@ -130,6 +130,31 @@ def test_cli_reads_redis(redis_url: str) -> None:
     body = json.loads(result.output)
     assert {r["tenant"]: r["cost_usd"] for r in body["rows"]} == pytest.approx(
         {"acme": 0.42, "beta": 0.50})
+    assert "note:" not in result.stderr
+
+
+@pytest.mark.redis
+def test_cli_says_what_the_drainer_took_from_redis(redis_url: str) -> None:
+    """Entries drained into the records database are trimmed from Redis: the report says
+    how many it cannot show, instead of passing for the whole history."""
+    async def fill_and_drain() -> str:
+        store = RedisSpendStore.from_url(redis_url)
+        await _fill(store)
+        outbox = store.spend_outbox()
+        batch = await outbox.read(1)  # one entry, from one tenant's stream
+        await outbox.ack(batch)
+        await store.close()
+        return batch.entries[0].record.tenant
+
+    drained_tenant = asyncio.run(fill_and_drain())
+    result = CliRunner().invoke(app, ["--redis-url", redis_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"]["requests"] == len(SPENDS) - 1
+    assert "note: 1 entry was already drained from Redis" in result.stderr
+    other = ({"acme", "beta"} - {drained_tenant}).pop()
+    untouched = CliRunner().invoke(app, ["--redis-url", redis_url, "--tenant", other])
+    assert untouched.exit_code == 0
+    assert "note:" not in untouched.stderr
 
 
 @pytest.mark.parametrize("args", [

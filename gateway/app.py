@@ -42,6 +42,7 @@ from gateway.metrics import CONTENT_TYPE
 from gateway.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from gateway.plan import ChatReply
 from gateway.protocol import ChatCompletionRequest, ModelCard, ModelList
+from gateway.readiness import readiness
 from gateway.records.capture import capture_reply, capture_stream, wants_capture
 from gateway.records.feedback import feedback_router
 from gateway.routing import Routed
@@ -232,6 +233,12 @@ def _install_routes(app: FastAPI) -> None:
     @app.get("/healthz")
     async def healthz(request: Request) -> Response:
         return _json({"status": "ok"})
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        gateway = _gateway(request)
+        state = await readiness(gateway.store, fail_open=gateway.config.store.fail_open)
+        return _json(state.body(), 200 if state.ready else 503)
 
     @app.get("/metrics")
     async def metrics(request: Request) -> Response:

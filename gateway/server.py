@@ -15,6 +15,7 @@ from gateway.config import ConfigError, GatewayConfig
 from gateway.ledger.factory import open_rate_limiter, open_store
 from gateway.ledger.guard import BudgetGuard
 from gateway.paths import data_dir
+from gateway.readiness import readiness
 from gateway.records.spend_drainer import open_spend_drainer
 from gateway.tenants.config import TenantConfig
 from gateway.tenants.directory import TenantDirectory
@@ -75,6 +76,9 @@ def make_app(options: ServeOptions) -> Any:
                                 upstreams=options.upstreams, tokenizers=tokenizers,
                                 records_dir=data_dir())
         gateway.store = store
+        state = await readiness(store, fail_open=config.store.fail_open)
+        if state.budget_store != "ok":
+            log.warning("budget store (%s): %s", store_kind, state.budget_store)
         drainer = open_spend_drainer(store, gateway.record_store, journal)
         if drainer is not None:
             drainer.start()

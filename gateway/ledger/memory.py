@@ -236,6 +236,9 @@ class InMemorySpendStore:
         drained = await asyncio.to_thread(load_checkpoint, journal.path)
         return await asyncio.to_thread(journal.compact, drained.generation, drained.offset)
 
+    async def ping(self) -> None:
+        """In the process: always reachable."""
+
     async def close(self) -> None:
         if self._writer is not None:
             self._writer.journal.close()

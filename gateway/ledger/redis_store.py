@@ -197,6 +197,10 @@ class RedisSpendStore:
                 found += await self._read_stream(text(key))
         return sorted(found, key=lambda e: e.settled_at)
 
+    async def ping(self) -> None:
+        async with unavailable_as_store_error("ping"):
+            await self._client.ping()
+
     async def drained(self, tenant: str | None = None) -> int | None:
         """How many entries the spend-history drainer has trimmed from the tenants' log
         streams (every tenant's for None): read by `costroute spend`, which sees only what

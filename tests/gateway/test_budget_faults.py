@@ -116,6 +116,37 @@ def test_redis_restart_gives_503_then_recovers(tmp_path: Path,
 
 
 @pytest.mark.redis
+def test_started_without_its_redis_says_so_and_is_not_ready(
+        tmp_path: Path, sim_process: SimulatorHandle) -> None:
+    """Alive (/healthz) but not ready (/readyz 503) while no metered request can pass, a
+    start-up warning naming the store; ready once Redis is up, with no restart."""
+    port = free_port()
+    with ExitStack() as stack:
+        config = redis_gateway(tmp_path, sim_process, f"redis://127.0.0.1:{port}/0",
+                               [tenant("a", KEY_A)])
+        gw = GatewayProcess(config, tmp_path).start()
+        stack.callback(gw.stop)
+        root = gw.base_url.removesuffix("/v1")
+        assert httpx.get(f"{root}/healthz", timeout=30).status_code == 200
+        not_ready = httpx.get(f"{root}/readyz", timeout=30)
+        assert not_ready.status_code == 503
+        assert not_ready.json()["status"] == "unavailable"
+        assert "Redis is unavailable" in not_ready.json()["budget_store"]
+        assert ask(gw.base_url, KEY_A).status_code == 503
+        log = gw.log_path.read_text()
+        assert "budget store (redis): unavailable, metered requests answer 503" in log
+        redis = RedisServer(tmp_path / "redis", port=port)
+        redis.start()
+        stack.callback(redis.stop)
+        deadline = time.monotonic() + 20
+        while ((ready := httpx.get(f"{root}/readyz", timeout=30)).status_code != 200
+               and time.monotonic() < deadline):
+            time.sleep(0.5)
+        assert ready.json() == {"status": "ready", "budget_store": "ok"}
+        assert ask(gw.base_url, KEY_A).status_code == 200
+
+
+@pytest.mark.redis
 def test_fail_open_admits_while_redis_is_down(tmp_path: Path,
                                               sim_process: SimulatorHandle) -> None:
     with ExitStack() as stack:
@@ -128,6 +159,10 @@ def test_fail_open_admits_while_redis_is_down(tmp_path: Path,
         stack.callback(gw.stop)
         redis.kill()
         assert ask(gw.base_url, KEY_A).status_code == 200
+        ready = httpx.get(f"{gw.base_url.removesuffix('/v1')}/readyz", timeout=30)
+        assert ready.status_code == 200
+        assert ready.json()["budget_store"].startswith(
+            "unavailable, serving without budgets (fail_open)")
 
 
 def test_tenants_are_isolated(sim, gateway_factory: GatewayFactory) -> None:  # type: ignore[no-untyped-def]

@@ -53,6 +53,12 @@ def test_healthz(gateway: RunningGateway) -> None:
     assert httpx.get(f"{gateway.root_url}/healthz", timeout=30).json() == {"status": "ok"}
 
 
+def test_readyz_on_the_in_process_store(gateway: RunningGateway) -> None:
+    ready = httpx.get(f"{gateway.root_url}/readyz", timeout=30)
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "budget_store": "ok"}
+
+
 def test_errors_are_labelled_and_counted_per_tenant_on_every_api(
         gateway: RunningGateway) -> None:
     """A body that fails validation has no OpenAI code: its label is the error's type (not

@@ -90,9 +90,10 @@ async function overviewPage() {
       stat("today-spend", "Spend today", o.today.cost_usd, usd, `USD, ${o.today.day} (UTC)`),
       stat("month-spend", "Spend this month", o.month.cost_usd, usd,
         `USD, ${o.month.from} to ${o.month.to} (UTC)`),
-      stat("month-requests", "Requests this month", o.month.requests, count, "answered requests"),
+      stat("month-requests", "Billed calls this month", o.month.requests, count,
+        "answered calls: each stage of a multi-call route counts"),
       stat("month-cache-hits", "Cache hits this month", o.month.cache_hits, count,
-        `${pct(o.month.requests ? o.month.cache_hits / o.month.requests : null)} of requests`),
+        `${pct(o.month.requests ? o.month.cache_hits / o.month.requests : null)} of calls`),
       stat("errors", "Errors", o.errors.total, count, `returned to clients, ${o.errors.period}`)),
     h("h2", {}, "Budgets"),
     budgets.length ? h("div", { class: "budgets" }, budgets)

@@ -173,7 +173,10 @@ def _best(acc: FloatArray, cost: FloatArray, lam: float) -> int:
     if math.isinf(lam):
         # λ = ∞: cheapest among models ever observed, most accurate among equal costs.
         return int(np.lexsort((-acc, cost))[0])
-    utility = acc - lam * cost
+    # A model never observed (acc -∞, cost +∞) is never chosen; at λ = 0 its utility would
+    # be -∞ - 0·∞ = NaN, with numpy's warning on every train and evaluate run.
+    with np.errstate(invalid="ignore"):
+        utility = np.where(np.isfinite(acc), acc - lam * cost, -np.inf)
     # Ties go to the cheaper model: np.lexsort sorts by the last key first.
     return int(np.lexsort((cost, -utility))[0])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -89,3 +90,15 @@ def test_as_outcomes_rejects_mismatched_steps() -> None:
         as_outcomes(Choices(None, np.full(4, 2, dtype=np.int64)), ds)
     with pytest.raises(ValueError, match="cover 2 prompts"):
         as_outcomes(Outcomes(None, np.zeros(2), np.zeros(2)), ds)
+
+
+def test_task_lookup_skips_a_model_never_labelled_on_a_task_without_a_warning() -> None:
+    """Captured traffic is sparse: a model with no label on a task is never chosen there, and
+    λ = 0 must not turn its -∞ - 0·∞ into NaN (numpy warned on every train and evaluate)."""
+    train = tiny_dataset()
+    train.scores = train.scores.copy()
+    train.scores[2:, 1] = np.nan  # STRONG never labelled on task b
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        steps = TaskLookup(train=train, lambdas=[0.0], folds=1).sweep(tiny_dataset())
+    assert choices_of(steps[0])[2:] == [C, C]

@@ -23,7 +23,14 @@ from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
 from gateway.entrypoints import install_entrypoints
-from gateway.entrypoints.common import access_log, failed, invalid, parse_json
+from gateway.entrypoints.common import (
+    access_log,
+    failed,
+    invalid,
+    parse_json,
+    record_content,
+    wants_content,
+)
 from gateway.entrypoints.messages_wire import ModelInfo, ModelInfoList
 from gateway.errors import (
     GatewayError,
@@ -322,7 +329,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
         capture = wants_capture(gateway, ctx)
         learns = gateway.learning is not None and gateway.learning.wants(ctx.tenant)
         collector = (StreamTextCollector()
-                     if capture or learns or _wants_content(gateway, ctx) else None)
+                     if capture or learns or wants_content(gateway, ctx) else None)
 
         async def logged() -> AsyncIterator[bytes]:
             try:
@@ -334,8 +341,7 @@ async def _answer(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionReq
                     await learn_after(gateway.learning, ctx, messages, body, collector.text)
             finally:
                 if collector is not None:
-                    gateway.content_log.record(ctx, messages, collector.text)
-                    gateway.tracing.content(ctx, messages, collector.text)
+                    record_content(gateway, ctx, messages, collector.text)
                 if capture and collector is not None:
                     capture_stream(gateway, ctx, messages, collector.text,
                                    headers.get("x-costroute-route", ""))
@@ -374,9 +380,8 @@ def _reply_response(gateway: Gateway, ctx: RequestContext, chat: ChatCompletionR
     if reply.stages:
         headers.update(_tier_headers(reply))
     headers = {k: _header_safe(v) for k, v in headers.items()}
-    if _wants_content(gateway, ctx):
-        gateway.content_log.record(ctx, messages, completion_text(reply.body))
-        gateway.tracing.content(ctx, messages, completion_text(reply.body))
+    if wants_content(gateway, ctx):
+        record_content(gateway, ctx, messages, completion_text(reply.body))
     _finish(gateway, ctx, 200, stream=bool(chat.stream))
     if chat.stream:
         include_usage = bool(chat.stream_options and chat.stream_options.include_usage)
@@ -394,12 +399,6 @@ def _tier_headers(reply: ChatReply) -> dict[str, str]:
         out[f"x-costroute-{tier}-cost-usd"] = f"{sum(s.cost_usd for s in stages):.8f}"
         out[f"x-costroute-{tier}-tokens"] = str(sum(s.usage.total_tokens for s in stages))
     return out
-
-
-def _wants_content(gateway: Gateway, ctx: RequestContext) -> bool:
-    """Whether the answer's text is needed: a content log, or a trace of an opted-in tenant."""
-    return gateway.content_log.wants(ctx) or (
-        ctx.span is not None and ctx.tenant.content_logging.enabled)
 
 
 def _finish(gateway: Gateway, ctx: RequestContext, status: int, *, stream: bool) -> None:

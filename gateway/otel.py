@@ -130,9 +130,10 @@ class OtelTracing:
                 attributes["costroute.route.runner_up"] = decision.runner_up
         span.set_attributes(attributes)
 
-    def attempt(self, model: str, attempt: int) -> contextlib.AbstractContextManager[SpanNote]:
-        return _Scope(self._tracer, f"chat {model}", SpanKind.CLIENT, {
-            "gen_ai.operation.name": "chat", "gen_ai.system": self.system(model),
+    def attempt(self, model: str, attempt: int, operation: str = "chat",
+                ) -> contextlib.AbstractContextManager[SpanNote]:
+        return _Scope(self._tracer, f"{operation} {model}", SpanKind.CLIENT, {
+            "gen_ai.operation.name": operation, "gen_ai.system": self.system(model),
             "gen_ai.request.model": model, "costroute.attempt": attempt})
 
     def stage(self, route: str, stage: int,

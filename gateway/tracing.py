@@ -57,7 +57,8 @@ class Tracing(Protocol):
     def decision(self, route: str, decision: Decision | None, reason: str,
                  predicted_cost_usd: float) -> None: ...
 
-    def attempt(self, model: str, attempt: int) -> contextlib.AbstractContextManager[SpanNote]: ...
+    def attempt(self, model: str, attempt: int, operation: str = "chat",
+                ) -> contextlib.AbstractContextManager[SpanNote]: ...
 
     def stage(self, route: str, stage: int,
               model: str) -> contextlib.AbstractContextManager[SpanNote]: ...
@@ -89,7 +90,8 @@ class NoTracing:
                  predicted_cost_usd: float) -> None:
         return None
 
-    def attempt(self, model: str, attempt: int) -> contextlib.AbstractContextManager[SpanNote]:
+    def attempt(self, model: str, attempt: int, operation: str = "chat",
+                ) -> contextlib.AbstractContextManager[SpanNote]:
         return self._null
 
     def stage(self, route: str, stage: int,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -137,6 +137,20 @@ def failed(gateway: Gateway, ctx: RequestContext, error: GatewayError) -> None:
     gateway.metrics.errors.labels(ctx.route, label).inc()
     gateway.metrics.tenant_errors.labels(ctx.tenant.name, label).inc()
     access_log(ctx, error.status_code, error=error.code)
+
+
+def wants_content(gateway: Gateway, ctx: RequestContext) -> bool:
+    """Whether the answer's text is needed: a content log, or a trace of an opted-in tenant."""
+    return gateway.content_log.wants(ctx) or (
+        ctx.span is not None and ctx.tenant.content_logging.enabled)
+
+
+def record_content(gateway: Gateway, ctx: RequestContext,
+                   messages: Sequence[Mapping[str, Any]], completion: str) -> None:
+    """An opted-in tenant's prompt and answer, redacted: in the content log and on the
+    request's span (each does nothing for a tenant that did not opt in)."""
+    gateway.content_log.record(ctx, messages, completion)
+    gateway.tracing.content(ctx, messages, completion)
 
 
 def access_log(ctx: RequestContext, status: int, **extra: Any) -> None:

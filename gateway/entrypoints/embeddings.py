@@ -53,7 +53,8 @@ class EmbeddingService:
         self._gateway = gateway
         upstreams = embedding_upstreams(gateway.config, gateway.catalog, gateway.pool)
         self._models = frozenset(upstreams)
-        self._dispatcher = Dispatcher(upstreams, gateway.config.retry)
+        self._dispatcher = Dispatcher(upstreams, gateway.config.retry,
+                                      tracing=gateway.tracing, operation="embeddings")
 
     def _chain(self, ctx: RequestContext, model: str) -> Sequence[str]:
         target = self._gateway.routes.resolve(model, ctx.tenant)

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from gateway.assembly import Gateway
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
-from gateway.entrypoints.common import invalid
+from gateway.entrypoints.common import invalid, record_content, wants_content
 from gateway.plan import ChatReply
 from gateway.protocol import ChatCompletionRequest
 from gateway.records.capture import capture_reply, capture_stream, wants_capture
@@ -70,8 +70,8 @@ async def complete(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) 
     else:
         reply = await service.complete(ctx, chat, body, messages, target)
     capture_reply(gateway, ctx, messages, reply)  # the learning loop's records, as on chat
-    if gateway.content_log.wants(ctx):  # tenants that opted in, as on chat
-        gateway.content_log.record(ctx, messages, completion_text(reply.body))
+    if wants_content(gateway, ctx):  # tenants that opted in: their log and spans, as on chat
+        record_content(gateway, ctx, messages, completion_text(reply.body))
     return reply
 
 
@@ -88,12 +88,12 @@ async def stream(gateway: Gateway, ctx: RequestContext, body: dict[str, Any]) ->
         return ChatStream(_replayed(reply), reply_headers(reply, ctx.request_id), reply.model)
     events, headers = await service.stream(ctx, chat, body, messages, target)
     capture = wants_capture(gateway, ctx)
-    logged = gateway.content_log.wants(ctx)
+    logged = wants_content(gateway, ctx)
     collector = StreamTextCollector() if capture or logged else None
 
     def record(text: str) -> None:
         if logged:
-            gateway.content_log.record(ctx, messages, text)
+            record_content(gateway, ctx, messages, text)
         if capture:
             capture_stream(gateway, ctx, messages, text, headers.get("x-costroute-route", ""))
 

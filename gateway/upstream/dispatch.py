@@ -82,9 +82,11 @@ class Dispatcher:
         retry: RetryConfig,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         tracing: Tracing | None = None,
+        operation: str = "chat",
     ):
         self._upstreams = upstreams
         self.tracing: Tracing = tracing or NoTracing()
+        self._operation = operation  # gen_ai.operation.name of each attempt's span
         self._retry = retry
         self._sleep = sleep
         self.cooldowns = Cooldowns(retry.failures_before_cooldown, retry.cooldown_s)
@@ -133,7 +135,7 @@ class Dispatcher:
     ) -> T:
         for attempt in range(1, self._retry.max_attempts + 1):
             try:
-                with self.tracing.attempt(model, attempt):
+                with self.tracing.attempt(model, attempt, self._operation):
                     result = await send(upstream)
             except UpstreamFailure as failure:
                 attempts.append(Attempt(model, str(failure)))

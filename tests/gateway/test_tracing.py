@@ -170,6 +170,21 @@ def test_prompts_and_answers_are_in_spans_only_when_opted_in_and_redacted(
         "gen_ai.output.messages"]
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_responses_spans_carry_an_opted_in_prompt_and_answer_as_chats_do(
+        traced: str, receiver: Receiver, stream: bool) -> None:
+    raw = client(traced, LOGGED_KEY).responses.with_raw_response.create(
+        model="gpt-4o-mini", input="Mail jane.doe@example.com about the sea.",
+        max_output_tokens=20, stream=stream)
+    if stream:
+        for _ in raw.parse():
+            pass
+    server = root(receiver.trace_of(by_request_id(raw.headers["x-request-id"])))
+    prompt = server.attributes["gen_ai.input.messages"]
+    assert "[REDACTED:email]" in prompt and "jane.doe@example.com" not in prompt
+    assert server.attributes["gen_ai.output.messages"]
+
+
 def test_an_error_ends_the_span_with_its_status(traced: str, receiver: Receiver) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         client(traced).chat.completions.create(model="no-such-model", messages=HELLO)  # type: ignore[arg-type]
@@ -296,9 +311,14 @@ def test_embeddings_have_a_server_span_and_errors_end_it(traced_api: RunningGate
     raw = client(traced_api.base_url).embeddings.with_raw_response.create(
         model="text-embedding-3-small", input=["hello world"])
     answer = raw.parse()
-    server = root(receiver.trace_of(by_request_id(raw.headers["x-request-id"])))
+    spans = receiver.trace_of(by_request_id(raw.headers["x-request-id"]))
+    server = root(spans)
     assert server.name == "embeddings text-embedding-3-small"
     assert server.attributes["gen_ai.operation.name"] == "embeddings"
+    [attempt] = children(spans, server)  # one CLIENT span per upstream attempt, as for chat
+    assert attempt.kind == CLIENT and attempt.name == "embeddings text-embedding-3-small"
+    assert attempt.attributes["gen_ai.operation.name"] == "embeddings"
+    assert attempt.attributes["costroute.attempt"] == 1
     assert server.attributes["gen_ai.usage.input_tokens"] == answer.usage.prompt_tokens
     assert server.attributes["costroute.cost_usd"] > 0
     with pytest.raises(openai.BadRequestError) as caught:

@@ -99,6 +99,10 @@ def _serve(config: Path | None, host: str, port: int, local_model_url: str | Non
     except (ConfigError, CatalogError, TenantConfigError, ValueError) as exc:
         _fail(str(exc))
         return
+    # uvicorn's own start-up lines are off (log level warning): say where to point clients.
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"costroute: serving http://{shown}:{port}/v1 (console http://{shown}:{port}/ui/"
+               f"{f', {workers} workers' if workers > 1 else ''})", err=True)
     if workers > 1 and config is not None:
         from gateway.workers import shared_metrics, worker_env
 

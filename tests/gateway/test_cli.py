@@ -56,6 +56,9 @@ def test_embedded_defaults_serve_the_openai_client(tmp_path: Path) -> None:
         assert raw.parse().choices[0].message.content
         assert float(raw.headers["x-costroute-cost-usd"]) > 0
         assert (tmp_path / "spend.jsonl").read_text().strip()  # durable spend log
+        # uvicorn's start-up lines are off: the command itself says where it serves.
+        assert (f"costroute: serving http://127.0.0.1:{port}/v1 (console "
+                f"http://127.0.0.1:{port}/ui/)") in (tmp_path / "serve.log").read_text()
     finally:
         proc.terminate()
         proc.wait(30)

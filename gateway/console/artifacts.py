@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gateway.artifacts.stores import open_version_store
 from gateway.config import GatewayConfig
+from routers.versions.manifest import read_manifest, version_id
 from routers.versions.registry import RegistryError
 from routers.versions.store import VersionStore
 
 
 def artifact_versions(config: GatewayConfig) -> dict[str, Any]:
-    """Every version (oldest first) with its held-out metrics, and each route's serving one."""
+    """Every version (oldest first) with its held-out metrics, each route's promoted version
+    (`serving`, None: its configured artifact), and the artifact each route is configured
+    with (`configured`: a version id where its manifest has one, like the shipped defaults)."""
+    configured = _configured(config)
     registry = open_version_store(config)
     try:
         versions = [_version(registry, v) for v in registry.versions()]
@@ -20,10 +25,24 @@ def artifact_versions(config: GatewayConfig) -> dict[str, Any]:
             pointer = registry.read_pointer(route)
             serving[route] = pointer.version if pointer else None
     except (RegistryError, OSError, ValueError) as exc:
-        return {"versions": [], "serving": {}, "error": f"the registry cannot be read: {exc}"}
+        return {"versions": [], "serving": {}, "configured": configured,
+                "error": f"the registry cannot be read: {exc}"}
     finally:
         registry.close()
-    return {"versions": versions, "serving": serving}
+    return {"versions": versions, "serving": serving, "configured": configured}
+
+
+def _configured(config: GatewayConfig) -> dict[str, str]:
+    out = {}
+    for name, route in config.routes.items():
+        if not route.artifact:
+            continue
+        folder = Path(route.artifact)
+        try:
+            out[name] = version_id(read_manifest(folder)) or folder.name
+        except (RegistryError, OSError, ValueError):
+            out[name] = folder.name
+    return out
 
 
 def _version(registry: VersionStore, version: str) -> dict[str, Any]:

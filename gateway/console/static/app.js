@@ -238,12 +238,20 @@ async function languagesPage() {
 
 function artifactsSection(a) {
   if (!a) return [h("p", { class: "muted" }, "Router artifact versions are the gateway's own: an admin key shows them.")];
-  if (a.error) return [h("p", { class: "error" }, a.error)];
-  if (!a.versions.length) return [h("h2", {}, "Router artifacts"), h("p", { class: "muted" }, "No trained versions in the registry yet.")];
+  // What each learned route serves now: a promoted version, else the artifact its config names.
+  const configured = a.configured || {};
+  const routes = [...new Set([...Object.keys(configured), ...Object.keys(a.serving || {})])].sort();
+  const servingTable = routes.length ? table(["route", "serves"], routes.map((r) => [r,
+    a.serving && a.serving[r] ? `${a.serving[r]} (promoted)`
+      : configured[r] ? `${configured[r]} (configured)` : "no artifact"]), "serving-table") : null;
+  if (a.error) return [h("h2", {}, "Router artifacts"), servingTable, h("p", { class: "error" }, a.error)];
+  if (!a.versions.length) return [h("h2", {}, "Router artifacts"), servingTable,
+    h("p", { class: "muted" }, "No trained versions in the registry yet: `costroute train knn --from-records` makes one.")];
   const serves = (id) => Object.entries(a.serving).filter(([, v]) => v === id).map(([r]) => r);
   const withAiq = a.versions.filter((v) => typeof v.metrics.aiq === "number");
   return [
     h("h2", {}, "Router artifacts"),
+    servingTable,
     withAiq.length ? figure("Held-out AIQ per version", "area under the quality-cost curve, on each version's held-out prompts",
       groupedBars({ categories: withAiq.map((v) => v.id), series: [{ name: "held-out AIQ", values: withAiq.map((v) => v.metrics.aiq) }],
         format: (x) => x.toFixed(3), xLabel: "AIQ" })) : null,

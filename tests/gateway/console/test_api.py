@@ -154,4 +154,6 @@ def test_an_admin_sees_the_artifact_versions_and_what_serves(console: Console) -
     assert admin["versions"][1]["metrics"] == {"aiq": 0.68, "accuracy": pytest.approx(0.78)}
     assert admin["versions"][1]["parent"] == "v0001-knn"
     assert admin["serving"] == {DEMO_ROUTE: "v0002-knn"}
+    # The cascade serves the artifact its config names: the page says which, not "nothing".
+    assert set(admin["configured"]) == {"router:cascade"}
     assert console.get("/v1/costroute/console/learning", KEY_A).json()["artifacts"] is None

@@ -173,6 +173,8 @@ def test_a_tenant_sees_only_itself_and_an_admin_can_switch(session: Session, con
     session.login(KEY_ADMIN)
     session.show("learning")
     assert "v0002-knn" in session.page.inner_text("[data-testid='artifacts-table']")
+    serving = session.page.inner_text("[data-testid='serving-table']")
+    assert "v0002-knn (promoted)" in serving and "(configured)" in serving
     assert session.page.query_selector_all("#page svg.chart")  # held-out AIQ per version
     session.page.screenshot(path=str(_screenshots(tmp_path) / "learning-admin.png"),
                             full_page=True)

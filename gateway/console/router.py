@@ -41,11 +41,12 @@ def install_console(app: FastAPI) -> None:
     app.include_router(_api())
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="console-static")
 
-    @app.get("/ui", include_in_schema=False)
+    # HEAD too: uptime checks and link checkers probe pages with it.
+    @app.api_route("/ui", methods=["GET", "HEAD"], include_in_schema=False)
     async def ui_root() -> Response:
         return RedirectResponse("/ui/")
 
-    @app.get("/ui/", include_in_schema=False)
+    @app.api_route("/ui/", methods=["GET", "HEAD"], include_in_schema=False)
     async def ui_index() -> Response:
         return FileResponse(STATIC / "index.html", headers={
             "content-security-policy": CSP, "cache-control": "no-cache",

@@ -17,6 +17,7 @@ export function usd(v) {
 // Axis ticks: as few digits as the tick needs ($0.005, $0.2, $1).
 const usdTick = (v) => "$" + v.toLocaleString("en-US", { maximumSignificantDigits: 3 });
 const count = (v) => Number(v).toLocaleString("en-US");
+const plural = (n, word) => `${count(n)} ${word}${Number(n) === 1 ? "" : "s"}`;
 const pct = (v) => (v === null || v === undefined ? "n/a" : (v * 100).toFixed(1) + "%");
 
 function h(tag, attrs = {}, ...children) {
@@ -100,7 +101,8 @@ async function overviewPage() {
       : h("p", { class: "muted" }, state.tenant === "*"
         ? "Budgets belong to tenants: pick one to see its budgets and pacing."
         : "This tenant has no budgets configured."),
-    figure("Spend this month against the budget", "USD, cumulative by UTC day of this month",
+    figure(monthly ? "Spend this month against the budget" : "Spend this month",
+      "USD, cumulative by UTC day of this month",
       lineChart({ labels, series, format: usd, tick: usdTick, yLabel: "USD" }), legend(series)),
   ];
 }
@@ -178,11 +180,11 @@ async function savingsPage() {
     h("p", { class: "muted" }, s.method),
     ...routes.map((r) => h("section", { class: "route" },
       h("h2", {}, r.route),
-      h("p", {}, `${count(r.requests)} requests over the range; `,
+      h("p", {}, `${plural(r.requests, "request")} over the range; `,
         r.strongest_model ? `strongest model in the pool: ${r.strongest_model} (${usd(r.strongest_usd)} USD vs ${usd(r.actual_usd)} actual). `
           : "no pool: requests named their model. ",
         r.named_requests ? `${count(r.named_requests)} named a model: ${usd(r.named_actual_usd)} USD actual vs ${usd(r.named_usd)} on the named models.` : ""),
-      r.quality.length ? table(["model", "quality prior (gateway.yaml)", "observed score (labels in range)", "labels"],
+      r.quality.length ? table(["model", "quality prior (config)", "observed score (labels in range)", "labels"],
         r.quality.map((q) => [q.model, q.prior === null ? "none" : q.prior.toFixed(3),
           q.observed === null ? "none" : q.observed.toFixed(3), count(q.labels)])) : null,
       r.note ? h("p", { class: "note-box", "data-testid": "quality-note" }, r.note) : null)),
@@ -358,6 +360,7 @@ function wire() {
   $("to").value = state.to;
   $("login").addEventListener("submit", (event) => {
     event.preventDefault();
+    if (!$("key").value.trim()) return logout("Enter an API key.");
     sessionStorage.setItem(KEY, $("key").value.trim());
     $("key").value = "";
     start();

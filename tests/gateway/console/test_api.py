@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from tests.gateway.console.conftest import (
@@ -157,3 +158,13 @@ def test_an_admin_sees_the_artifact_versions_and_what_serves(console: Console) -
     # The cascade serves the artifact its config names: the page says which, not "nothing".
     assert set(admin["configured"]) == {"router:cascade"}
     assert console.get("/v1/costroute/console/learning", KEY_A).json()["artifacts"] is None
+
+
+def test_the_console_page_answers_get_and_head_with_its_security_headers(
+        console: Console) -> None:
+    for method in ("GET", "HEAD"):
+        page = httpx.request(method, f"{console.root}/ui/", timeout=30)
+        assert page.status_code == 200, method
+        assert "default-src" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
+    assert httpx.head(f"{console.root}/ui", timeout=30).status_code == 307

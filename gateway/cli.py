@@ -46,6 +46,9 @@ def serve(
     from gateway.logs import configure_logging
 
     configure_logging(log_level)
+    # The server's stderr is its JSON-lines log: a progress bar from loading an embedding
+    # model (transformers' "Loading weights") would break it. Workers inherit this.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     with contextlib.ExitStack() as stack:
         if local_model and config is None and local_model_url is None:
             from gateway.localmodel import LocalModelUnavailable, serve_local_model

@@ -12,6 +12,7 @@ from gateway.app import create_app, wrap_asgi
 from gateway.assembly import Gateway, build_gateway
 from gateway.budget import LedgerBudget
 from gateway.config import ConfigError, GatewayConfig
+from gateway.learning.checks import served_models
 from gateway.ledger.factory import open_rate_limiter, open_store
 from gateway.ledger.guard import BudgetGuard
 from gateway.paths import data_dir
@@ -39,14 +40,18 @@ class ServeOptions:
 
 
 def tenant_directory(options: ServeOptions) -> TenantDirectory:
-    """Tenants from code, else `tenants_file` in gateway.yaml, else $COSTROUTE_TENANTS_FILE."""
+    """Tenants from code, else `tenants_file` in gateway.yaml, else $COSTROUTE_TENANTS_FILE.
+
+    Checked against the models this gateway serves (a learning judge must be one of them),
+    at start-up and on every reload."""
+    models = served_models(options.config)
     if options.tenants:
-        return TenantDirectory.from_tenants(options.tenants)
+        return TenantDirectory.from_tenants(options.tenants, models=models)
     path = options.config.tenants_file or tenants_path_from_env()
     if not path:
         raise ConfigError(
             f"no tenants: set `tenants_file` in gateway.yaml or ${TENANTS_ENV}")
-    return TenantDirectory(path)
+    return TenantDirectory(path, models=models)
 
 
 def spend_log_path(config: GatewayConfig) -> Path:

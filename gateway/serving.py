@@ -127,7 +127,8 @@ class ChatService:
         ctx.prompt_vector = decision.prompt_vector
         if self.explorer is not None:
             decision = await self.explorer.revise(ctx, target.router, route_request,
-                                                  candidates, policy, decision)
+                                                  candidates, policy, decision,
+                                                  route=target.alias)
         self.tracing.decision(target.alias, decision, decision.reason,
                               decision.predicted_cost_usd)
         chosen = next(c for c in candidates if c.model == decision.model)

@@ -55,6 +55,11 @@ class LearningCaller:
                    route: str, model: str, messages: Sequence[Mapping[str, Any]],
                    params: Mapping[str, Any]) -> CallResult | None:
         """The answer, or None when the budget refused or the call failed (both counted)."""
+        if not self.can_call(model):
+            # tenants.yaml is checked against the served models at load (learning/checks.py);
+            # tenants built without that check get a counted outcome here, not a traceback.
+            self._metrics.call(kind, "unknown_model")
+            return None
         max_tokens = params.get("max_tokens") or DEFAULT_SHADOW_MAX_TOKENS
         estimate = self._estimator.estimate(model, messages, max_tokens, route=route)
         try:

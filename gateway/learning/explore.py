@@ -30,8 +30,12 @@ class Explorer:
 
     async def revise(self, ctx: RequestContext, router: Any, request: RouteRequest,
                      candidates: Sequence[Candidate], policy: Policy,
-                     decision: Decision) -> Decision:
-        """`decision`, or an exploratory one (also noted in `ctx.log["explored"]`)."""
+                     decision: Decision, *, route: str | None = None) -> Decision:
+        """`decision`, or an exploratory one (also noted in `ctx.log["explored"]`).
+
+        `route` is the alias being decided (`auto`, `router:knn`), the label of
+        `costroute_learning_explored_total`; `ctx.route` is not set until the plan is made.
+        Without it the router's kind labels the count."""
         settings = ctx.tenant.learning
         if settings.explore_rate <= 0 or self._rng.random() >= settings.explore_rate:
             return decision
@@ -54,7 +58,8 @@ class Explorer:
             chosen, how = self._rng.choice(eligible), "uniform"
         ctx.log.update(explored=True, greedy_model=greedy.model)
         if self._metrics is not None:
-            self._metrics.explored.labels(ctx.route).inc()
+            label = route or str(getattr(router, "name", None) or type(router).__name__)
+            self._metrics.explored.labels(label).inc()
             self._metrics.counts["explored"] += 1
         return Decision(model=chosen.model,
                         reason=f"explore {how} {chosen.model} (greedy {greedy.model})",

@@ -5,6 +5,11 @@
 other candidates the same prompt under the learning budget, grades every answer (the served
 one included), writes the labels, and tells subscribers (the online k-NN update) about the
 labelled outcome.
+
+Multi-call routes (cascade, minions) are not shadow-labelled: their answer is the protocol's
+work (several models' calls, a synthesis of them), not one model's answer to the prompt, so a
+grade of it would label the final stage's model with every stage's cost. Their requests are
+captured and the client's feedback rates them; `costroute learn status` names those routes.
 """
 
 from __future__ import annotations
@@ -100,6 +105,19 @@ class LearningLoop:
             return
         if settings.budget is None:  # learning calls are only ever paid from this budget
             self.metrics.job("no_budget")
+            return
+        if ctx.log.get("stages"):
+            # A multi-call route (cascade, minions): its answer is the protocol's, not one
+            # model's answer to the prompt, and its cost is every stage's. Graded, it would
+            # label the final stage's model with a cost it did not have. Not shadow-labelled:
+            # its record is captured and the client's feedback rates it.
+            self.metrics.job("multi_call")
+            return
+        judge = settings.judge.model
+        if reference is None and judge is not None and not self.caller.can_call(judge):
+            # Nothing could grade the answers: ask no shadow model (tenants.yaml's check
+            # refuses such a judge at load; this guards tenants built without that check).
+            self.metrics.job("no_judge")
             return
         pool = settings.shadow_models or list(self._pools(ctx.route))
         others = self.picker.pick(

@@ -1,7 +1,9 @@
 """The learning loop's counters, on the gateway's own Prometheus registry.
 
 `counts` mirrors them in process (bench and `costroute learn status` read it without
-scraping): jobs submitted, dropped (shed), skipped (no budget), failed, done; calls by kind.
+scraping): jobs submitted, dropped (shed), skipped (no_budget, no_judge: a judge the gateway
+cannot call, multi_call: a cascade's or minions' answer), failed, done; calls by kind and
+outcome (ok, failed, exhausted, no_budget, store_down, unknown_model, unparsed).
 """
 
 from __future__ import annotations

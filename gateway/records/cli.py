@@ -6,7 +6,10 @@
 
 The store is the one gateway.yaml's `records:` names (default: records.sqlite3 in the data
 directory, as `costroute serve` uses). `--gateway-url` also reads a running gateway's
-/metrics for its outbox: depth, written, dropped and failed writes.
+/metrics for its outbox: depth, written, dropped and failed writes (in --json: `depth`,
+`written`, `dropped`, `failed_writes`, whole numbers). Status names the routes that are never
+shadow-labelled (multi-call: cascade, minions), and a `--tenant` with no records is said to
+be unknown when the tenants file lacks it too (exit 2), else noted on stderr.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.config import RecordsConfig
-from gateway.records.base import LabelCounts, PurgeCounts, RecordStore, RecordStoreUnavailable
+from gateway.config import GatewayConfig, RecordsConfig
+from gateway.records.base import PurgeCounts, RecordStore, RecordStoreUnavailable
 from gateway.records.spend_sql import DAY_S
 
 T = TypeVar("T")
@@ -34,12 +37,16 @@ _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 app = typer.Typer(help="The learning loop: captured traffic and its labels.",
                   no_args_is_help=True, add_completion=False)
 
+# metric -> (key in --json, label in the table)
 OUTBOX_METRICS = {
-    "costroute_records_outbox_depth": "outbox depth",
-    "costroute_records_written_total": "written",
-    "costroute_records_dropped_total": "dropped",
-    "costroute_records_write_failures_total": "failed writes (retried)",
+    "costroute_records_outbox_depth": ("depth", "outbox depth"),
+    "costroute_records_written_total": ("written", "written"),
+    "costroute_records_dropped_total": ("dropped", "dropped"),
+    "costroute_records_write_failures_total": ("failed_writes", "failed writes (retried)"),
 }
+OUTBOX_LABELS = dict(OUTBOX_METRICS.values())
+# Route kinds that answer with several calls: captured and rated, never shadow-labelled.
+MULTI_CALL_ROUTERS = frozenset({"cascade", "minion", "minions"})
 
 
 @app.callback()
@@ -62,14 +69,20 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead")] = False,
 ) -> None:
     """Requests captured, and labels per model, route and source."""
-    counts = _counts(config, tenant)
+    gateway_config = _gateway_config(config)
+    settings = gateway_config.records if config is not None else RecordsConfig()
+    counts = _with_store(settings, lambda store: store.counts(tenant))
+    if tenant is not None and counts.requests == 0 and not counts.labels_by_source:
+        _no_records_of(tenant, gateway_config)
     outbox = _outbox_figures(gateway_url) if gateway_url else None
+    unlabelled = multi_call_routes(gateway_config)
     if as_json:
         typer.echo(json.dumps({"tenant": tenant, "requests": counts.requests,
                                "captured": counts.captured,
                                "labels_by_model": dict(counts.labels_by_model),
                                "labels_by_route": dict(counts.labels_by_route),
                                "labels_by_source": dict(counts.labels_by_source),
+                               "not_shadow_labelled_routes": unlabelled,
                                "outbox": outbox}, indent=2))
         return
     console = Console()
@@ -77,8 +90,8 @@ def status(
     summary.add_row("requests", str(counts.requests))
     summary.add_row("captured (with prompt)", str(counts.captured))
     summary.add_row("labels", str(sum(counts.labels_by_source.values())))
-    for name, value in (outbox or {}).items():
-        summary.add_row(name, f"{value:g}")
+    for key, value in (outbox or {}).items():
+        summary.add_row(OUTBOX_LABELS[key], str(value))
     console.print(summary)
     for title, column in (("labels per model", "model"), ("labels per route", "route"),
                           ("labels per source", "source")):
@@ -91,6 +104,50 @@ def status(
         if not rows:
             table.add_row("(none yet)", "0")
         console.print(table)
+    if unlabelled:
+        console.print(f"not shadow-labelled: {', '.join(unlabelled)} (multi-call routes: their "
+                      "answer is several models' work, so it is captured and rated by client "
+                      "feedback only)", soft_wrap=True, markup=False)
+
+
+def multi_call_routes(config: GatewayConfig) -> list[str]:
+    """The routes whose requests are never shadow-labelled (cascade, minions), sorted."""
+    return sorted(alias for alias, route in config.routes.items()
+                  if route.router in MULTI_CALL_ROUTERS)
+
+
+def _gateway_config(config: Path | None) -> GatewayConfig:
+    """gateway.yaml's config, else the embedded defaults (`costroute serve` without one)."""
+    from gateway.config import ConfigError, load_config
+
+    if config is None:
+        from gateway.defaults import default_config
+
+        return default_config("http://127.0.0.1:8000/simulator/v1")
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise
+
+
+def _no_records_of(tenant: str, config: GatewayConfig) -> None:
+    """No request and no label of `tenant`: an error if the tenants file does not know the
+    name either (a typo), else a note on stderr."""
+    from gateway.tenants.loader import TenantConfigError, load_tenants, tenants_path_from_env
+
+    named = config.tenants_file or tenants_path_from_env()
+    path = Path(named) if named else Path("tenants.yaml")
+    if named or path.exists():
+        try:
+            names = [t.name for t in load_tenants(path).tenants]
+        except TenantConfigError:
+            names = None  # a broken file says nothing about the name; `tenants check` does
+        if names is not None and tenant not in names:
+            _fail(f"no tenant {tenant!r} in {path} (its tenants: {', '.join(names) or 'none'}),"
+                  " and no records of it")
+    typer.echo(f"note: no records of tenant {tenant!r} (is the name right? tenants capture "
+               "with `learning: {capture: true}`)", err=True)
 
 
 def _settings(config: Path | None) -> RecordsConfig:
@@ -134,10 +191,6 @@ def _with_store(settings: RecordsConfig, work: Callable[[RecordStore], Awaitable
     except RecordStoreUnavailable as exc:
         _fail(str(exc))
         raise
-
-
-def _counts(config: Path | None, tenant: str | None) -> LabelCounts:
-    return _with_store(_settings(config), lambda store: store.counts(tenant))
 
 
 def parse_age(text: str) -> float:
@@ -251,12 +304,17 @@ def export(
         _fail(f"{out}: the file must end in .csv or .jsonl")
     if split not in ("all", "train", "held-out"):
         _fail(f"--split {split!r}: one of all, train, held-out")
+    if not out.parent.is_dir():  # before reading the store: say it at once
+        _fail(f"{out}: no such directory: {out.parent}")
     try:
         done = _with_store(_settings(config), lambda store: export_outcomes(
             store, out, tenant, metric=metric, since=since, split=split,  # type: ignore[arg-type]
             answers=answers))
     except NoOutcomesError as exc:
         _fail(f"nothing to export: {exc}")
+        raise
+    except OSError as exc:  # not writable, a directory, the disk full...
+        _fail(f"cannot write {out}: {exc.strerror or exc}")
         raise
     kept = ""
     if done.answers is not None:
@@ -266,7 +324,7 @@ def export(
                f"{done.labels} labels{kept}")
 
 
-def _outbox_figures(url: str) -> dict[str, float]:
+def _outbox_figures(url: str) -> dict[str, int]:
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -274,10 +332,10 @@ def _outbox_figures(url: str) -> dict[str, float]:
         text = httpx.get(f"{url.rstrip('/')}/metrics", timeout=5, trust_env=False).text
     except httpx.HTTPError as exc:
         _fail(f"{url}/metrics: {exc}")
-    found: dict[str, Any] = {}
+    found: dict[str, int] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            label = OUTBOX_METRICS.get(sample.name)
-            if label is not None:
-                found[label] = found.get(label, 0.0) + sample.value
+            named = OUTBOX_METRICS.get(sample.name)
+            if named is not None:  # counts and a depth: whole numbers (summed over workers)
+                found[named[0]] = found.get(named[0], 0) + int(sample.value)
     return found

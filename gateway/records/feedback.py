@@ -4,7 +4,9 @@
      "metric"?: "default", "comment"?: "...", "model"?: "<the model that answered>"}
 
 - Authenticated with the tenant's API key; a request of another tenant is 404, exactly as
-  an unknown id, so nothing about other tenants leaks.
+  an unknown id, so nothing about other tenants leaks. So is the id of a learning call (a
+  shadow answer or a judge's grade, `req_…:shadow:0`): a client rates only what it was
+  answered, the `x-request-id` it got.
 - The label's model is the model that answered the request.
 - Idempotent per (request_id, metric): a later rating becomes the current one and the
   earlier ones stay in the label history; the same rating sent again writes nothing new.
@@ -52,7 +54,9 @@ def feedback_router() -> APIRouter:
             raise NotFound("This gateway keeps no records (`records: {kind: none}`).",
                            code="records_disabled")
         record = await _find(gateway, store, tenant.name, rating.request_id)
-        if record is None:
+        if record is None or record.purpose != "traffic":
+            # The learning loop's own calls (`req_…:shadow:0`, `…:judge:1`) are records too,
+            # but no client was answered by them: the same 404 as an unknown id.
             raise NotFound(f"No request `{rating.request_id}` of yours is recorded. Rate the "
                            "`x-request-id` of an answer, with learning.capture on.",
                            param="request_id", code="request_not_found")

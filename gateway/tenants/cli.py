@@ -9,7 +9,7 @@ import typer
 import yaml
 
 from gateway.tenants.keys import add_key
-from gateway.tenants.loader import TenantConfigError, default_tenants_path, load_tenants
+from gateway.tenants.loader import TenantConfigError, default_tenants_path, read_tenants
 from gateway.tenants.yaml_edit import EditError, UnknownTenant
 
 app = typer.Typer(help="Manage tenants and their API keys.", no_args_is_help=True,
@@ -55,13 +55,26 @@ def add_key_command(
 
 
 @app.command()
-def check(file: FileOption = None) -> None:
+def check(
+    file: FileOption = None,
+    config: Annotated[Path | None, typer.Option(
+        help="gateway.yaml: also check that each learning block names models it serves "
+             "(as the gateway does when it loads the file)")] = None,
+) -> None:
     """Validate tenants.yaml; errors name the line and field."""
+    from gateway.config import ConfigError, load_config
+    from gateway.learning.checks import learning_check, served_models
+    from pricing import CatalogError
+
     path = file or default_tenants_path()
     try:
-        loaded = load_tenants(path)
-    except TenantConfigError as exc:
+        models = served_models(load_config(config)) if config is not None else None
+        checked = read_tenants(path, learning_check(models))
+    except (TenantConfigError, ConfigError, CatalogError) as exc:
         _fail(str(exc))
         return
+    for warning in checked.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    loaded = checked.tenants
     keys = sum(len(t.key_sha256) for t in loaded.tenants)
     typer.echo(f"{path}: {len(loaded.tenants)} tenants, {keys} keys: OK")

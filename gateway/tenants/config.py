@@ -121,7 +121,11 @@ class LearningConfig(BaseModel):
     store; `shadow_rate` of them are also asked of other candidates after the client has its
     answer, and a judge grades every answer; `explore_rate` of `auto` decisions go to a
     non-greedy candidate whose expected cost is at most `explore_max_cost_ratio` times the
-    greedy pick's. Shadow and judge calls are charged to `budget`, never the traffic's.
+    greedy pick's. Shadow and judge calls are charged to `budget`, never the traffic's:
+    without one there are none (the load warns). The models named here (`judge.model`,
+    `shadow_models`) must be chat models the gateway serves: checked when the gateway loads
+    or reloads the file (gateway/learning/checks.py), not by this schema, which does not know
+    them. Multi-call routes (cascade, minions) are captured but never shadow-labelled.
     """
 
     model_config = ConfigDict(extra="forbid")

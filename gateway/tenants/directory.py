@@ -3,7 +3,10 @@
 The directory holds one immutable snapshot and swaps it whole on reload, so a request that
 already authenticated keeps the TenantConfig it got, and a new one sees either the old or
 the new file, never half of each. A bad edit is logged (file, line, field; never a key) and
-the last good snapshot stays.
+the last good snapshot stays. Besides the schema, every load runs the learning check
+(gateway/learning/checks.py): given the models the gateway serves, a tenant's learning block
+naming another model (a misspelled judge) is such a bad edit, refused at start-up too; its
+warnings (shadow_rate without a learning budget) are logged and the file applies.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import contextlib
 import hmac
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.learning.checks import learning_check
 from gateway.tenants.config import TenantConfig, TenantsFile, hash_key
-from gateway.tenants.loader import TenantConfigError, load_tenants
+from gateway.tenants.loader import LoadedTenants, Problem, TenantConfigError, read_tenants
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +40,39 @@ class _Snapshot:
 class TenantDirectory:
     """Authenticates API keys against tenants.yaml and keeps the tenants current."""
 
-    def __init__(self, path: str | Path):
-        """Loads `path` now; an invalid file raises TenantConfigError (fail at start-up)."""
+    def __init__(self, path: str | Path, *, models: Mapping[str, str] | None = None):
+        """Loads `path` now; an invalid file raises TenantConfigError (fail at start-up).
+
+        `models` (name -> catalog mode) are the models the gateway serves: a tenant's
+        learning block must name chat models among them, now and on every reload. None
+        (tools without a gateway) leaves models unchecked."""
         self.path = Path(path)
         self.generation = 0  # bumped on every applied reload
-        self._snapshot = _snapshot_of(load_tenants(self.path), _stamp(self.path))
+        self._check = learning_check(models)
+        stamp = _stamp(self.path)
+        loaded = read_tenants(self.path, self._check)
+        _log_warnings(loaded)
+        self._snapshot = _snapshot_of(loaded.tenants, stamp)
         self._watcher: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_tenants(cls, tenants: Sequence[TenantConfig]) -> TenantDirectory:
-        """A fixed directory without a file (tests, embedded demo); `reload` keeps it."""
+    def from_tenants(cls, tenants: Sequence[TenantConfig], *,
+                     models: Mapping[str, str] | None = None) -> TenantDirectory:
+        """A fixed directory without a file (tests, embedded demo); `reload` keeps it.
+        Checked as a file is (`models` as in `__init__`); errors raise TenantConfigError."""
         directory = cls.__new__(cls)
         directory.path = Path("")
         directory.generation = 0
-        directory._snapshot = _snapshot_of(TenantsFile(tenants=list(tenants)), None)
+        directory._check = learning_check(models)
+        given = TenantsFile(tenants=list(tenants))
+        findings = directory._check(given)
+        errors = [f for f in findings if not f.warning]
+        if errors:
+            raise TenantConfigError("(tenants given in code)", [
+                Problem(0, _field(given, f.loc), f.reason) for f in errors])
+        for finding in findings:
+            log.warning("tenants: %s: %s", _field(given, finding.loc), finding.reason)
+        directory._snapshot = _snapshot_of(given, None)
         directory._watcher = None
         return directory
 
@@ -76,16 +99,17 @@ class TenantDirectory:
             return False
         stamp = _stamp(self.path)
         try:
-            loaded = load_tenants(self.path)
+            loaded = read_tenants(self.path, self._check)
         except TenantConfigError as exc:
             # Remember the stamp anyway so the watcher does not log the same error every poll.
             self._snapshot = _snapshot_of_existing(self._snapshot, stamp)
             log.error("tenants file rejected, keeping the last good config:\n%s", exc)
             return False
-        self._snapshot = _snapshot_of(loaded, stamp)
+        _log_warnings(loaded)
+        self._snapshot = _snapshot_of(loaded.tenants, stamp)
         self.generation += 1
         log.info("tenants file reloaded: %d tenants (generation %d)",
-                 len(loaded.tenants), self.generation)
+                 len(loaded.tenants.tenants), self.generation)
         return True
 
     def changed_on_disk(self) -> bool:
@@ -126,6 +150,21 @@ class TenantDirectory:
                     self.reload()
             except Exception:
                 log.exception("tenants watcher: poll failed")
+
+
+def _log_warnings(loaded: LoadedTenants) -> None:
+    for warning in loaded.warnings:
+        log.warning("tenants file: %s", warning)
+
+
+def _field(given: TenantsFile, loc: Sequence[int | str]) -> str:
+    """`tenants[0].learning.judge.model (tenant 'acme')`, as a file's errors name fields."""
+    text = ""
+    for step in loc:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
+    if len(loc) > 1 and loc[0] == "tenants" and isinstance(loc[1], int):
+        text += f" (tenant {given.tenants[loc[1]].name!r})"
+    return text
 
 
 def _stamp(path: Path) -> _Stamp | None:

@@ -9,7 +9,7 @@ end up in a log.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,36 @@ class Problem:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a check beyond the schema found (gateway/learning/checks.py): where, as a pydantic
+    loc (`("tenants", 0, "learning", "judge", "model")`), and what. An error refuses the
+    file, as a schema error does; a warning is logged and the file applies."""
+
+    loc: tuple[int | str, ...]
+    reason: str
+    warning: bool = False
+
+
+# A check of a schema-valid file against what only the running gateway knows (its models).
+TenantsCheck = Callable[[TenantsFile], Sequence[Finding]]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTenants:
+    """A valid, checked file and its warnings (`file:line: field: reason`, as errors read)."""
+
+    tenants: TenantsFile
+    warnings: tuple[str, ...] = ()
+
+
 class TenantConfigError(ValueError):
     """tenants.yaml is unreadable or invalid; `str()` lists `file:line: field: reason`."""
 
     def __init__(self, source: str, problems: Sequence[Problem]):
         self.source = source
         self.problems = list(problems)
-        shown = [f"{source}:{p.line}: {p.field}: {p.reason}" for p in problems[:_MAX_REPORTED]]
+        shown = [_format(source, p) for p in problems[:_MAX_REPORTED]]
         if len(problems) > _MAX_REPORTED:
             shown.append(f"... and {len(problems) - _MAX_REPORTED} more")
         super().__init__("\n".join(shown))
@@ -65,18 +88,47 @@ def default_tenants_path() -> Path:
     return Path(tenants_path_from_env() or "tenants.yaml")
 
 
-def load_tenants(path: str | Path) -> TenantsFile:
+def load_tenants(path: str | Path, check: TenantsCheck | None = None) -> TenantsFile:
     """The validated contents of `path`, or TenantConfigError."""
+    return read_tenants(path, check).tenants
+
+
+def read_tenants(path: str | Path, check: TenantsCheck | None = None) -> LoadedTenants:
+    """The validated contents of `path`, checked by `check`, with its warnings; or
+    TenantConfigError naming every schema error, or else every error `check` found."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TenantConfigError(str(path), [Problem(0, "(file)", f"cannot read: {exc.strerror}")])
-    return parse_tenants(text, source=str(path))
+    return parse_checked(text, source=str(path), check=check)
 
 
-def parse_tenants(text: str, source: str = "tenants.yaml") -> TenantsFile:
+def parse_tenants(text: str, source: str = "tenants.yaml",
+                  check: TenantsCheck | None = None) -> TenantsFile:
     """The validated contents of the YAML `text`, or TenantConfigError."""
+    return parse_checked(text, source, check).tenants
+
+
+def parse_checked(text: str, source: str = "tenants.yaml",
+                  check: TenantsCheck | None = None) -> LoadedTenants:
+    """`parse_tenants`, then `check`: its errors raise TenantConfigError located like schema
+    errors (file, line, field), its warnings come back formatted the same way."""
+    loaded, root = _parse(text, source)
+    findings = list(check(loaded)) if check is not None else []
+    errors = [_locate(root, f.loc, f.reason) for f in findings if not f.warning]
+    if errors:
+        raise TenantConfigError(source, errors)
+    warnings = tuple(_format(source, _locate(root, f.loc, f.reason))
+                     for f in findings if f.warning)
+    return LoadedTenants(loaded, warnings)
+
+
+def _format(source: str, problem: Problem) -> str:
+    return f"{source}:{problem.line}: {problem.field}: {problem.reason}"
+
+
+def _parse(text: str, source: str) -> tuple[TenantsFile, yaml.Node]:
     loader = yaml.SafeLoader(text)
     try:
         root = loader.get_single_node()
@@ -96,7 +148,7 @@ def parse_tenants(text: str, source: str = "tenants.yaml") -> TenantsFile:
     finally:
         loader.dispose()
     try:
-        return TenantsFile.model_validate(data)
+        return TenantsFile.model_validate(data), root
     except ValidationError as exc:
         problems = [_locate(root, error["loc"], error["msg"]) for error in exc.errors()]
         raise TenantConfigError(source, problems) from None

@@ -6,6 +6,7 @@ import asyncio
 import math
 from collections import Counter
 
+import httpx
 import openai
 
 from gateway.context import RequestContext
@@ -19,6 +20,7 @@ from tests.gateway.learning.knn_fixture import candidate, knn_router
 
 REQUEST = RouteRequest([{"role": "user", "content": "Name three primary colours."}])
 POLICY = Policy()
+MIXTRAL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 
 
 def tenant(rate: float, ratio: float = 10.0, per_request: float | None = None) -> TenantConfig:
@@ -91,3 +93,38 @@ def test_reason_header_says_explore_and_the_record_is_marked(sim: SimulatorHandl
         assert raw.headers["x-costroute-model"] in route
         wait_for(lambda: len(served.sink.requests) == 1)
         assert served.sink.requests[0].explored
+
+
+def test_explored_decisions_are_counted_per_route_decided(sim: SimulatorHandle) -> None:
+    """`costroute_learning_explored_total` is labelled with the alias being routed, not
+    `passthrough` (ctx.route is set only after the plan is made; smoke run)."""
+    config = learning_config(sim)
+    config["routes"]["router:cheapest"] = {"router": "cheapest",
+                                           "models": ["gpt-4o-mini", MIXTRAL]}
+    who = learning_tenant(shadow_rate=0.0, explore_rate=1.0)
+    with serve_learning(config, [who]) as served:
+        client = openai.OpenAI(base_url=served.base_url, api_key=KEY, max_retries=0)
+        for model in ["auto", "auto", "auto", "router:cheapest", "router:cheapest", "gpt-4o"]:
+            raw = client.chat.completions.with_raw_response.create(
+                model=model, messages=[{"role": "user", "content": "hello"}])
+            assert raw.parse().choices[0].message.content
+        metrics = httpx.get(f"{served.root_url}/metrics", timeout=10).text
+    explored = sorted(line for line in metrics.splitlines()
+                      if line.startswith("costroute_learning_explored_total"))
+    assert explored == ['costroute_learning_explored_total{route="auto"} 3.0',
+                        'costroute_learning_explored_total{route="router:cheapest"} 2.0']
+
+
+def test_without_the_route_the_routers_kind_labels_the_count() -> None:
+    from gateway.learning.metrics import LearningMetrics
+
+    metrics = LearningMetrics()
+    cands = [candidate("cheap", 1e-4), candidate("mid", 2e-4)]
+    router = knn_router()
+    ctx = RequestContext("r1", tenant(1.0))
+    decision = Decision("cheap", "greedy", 1e-4)
+    asyncio.run(Explorer(metrics, seed=1).revise(ctx, router, REQUEST, cands, POLICY, decision))
+    asyncio.run(Explorer(metrics, seed=1).revise(ctx, router, REQUEST, cands, POLICY, decision,
+                                                 route="router:knn"))
+    assert metrics.explored.labels(router.name)._value.get() == 1
+    assert metrics.explored.labels("router:knn")._value.get() == 1

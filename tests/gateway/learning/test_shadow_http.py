@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from pathlib import Path
+
 import httpx
 import openai
 import pytest
 
+from gateway.context import RequestContext
 from gateway.learning.shadow import ShadowRunner
 from gateway.simulator.judge import SIMULATED_JUDGE
 from gateway.simulator.server import SimulatorHandle
+from tests.gateway.cascade_route import QUESTION, cascade_route, make_cascade_artifact
 from tests.gateway.learning.conftest import KEY, learning_config, learning_tenant
 from tests.gateway.learning.harness import Served, serve_learning, wait_for
 
@@ -178,3 +184,54 @@ def test_a_reference_answer_is_graded_by_exact_match(sim: SimulatorHandle,
                    for x in labels.values())
         assert labels["gpt-4o"].score == 1.0  # it replays GPT-4's answer
         assert counts(served).get("judge_ok", 0) == 0  # no judge was asked
+
+
+def test_a_judge_the_gateway_cannot_call_costs_no_shadow_call(
+        sim: SimulatorHandle, recorded_prompt: str) -> None:
+    """A tenant built in code skips tenants.yaml's check (gateway/learning/checks.py): its
+    unknown judge must not fail every job after the shadow calls were paid (smoke run)."""
+    tenant = learning_tenant(judge={"model": "no-such-judge"})
+    with serve_learning(learning_config(sim), [tenant]) as served:
+        answer, _, _ = ask(served, recorded_prompt)
+        assert answer
+        wait_for(lambda: counts(served).get("jobs_no_judge") == 1)
+        c = counts(served)
+        assert c.get("jobs_queued", 0) == 0 and c.get("jobs_failed", 0) == 0
+        assert not [e for e in served.spend._entries
+                    if e.record.extra.get("purpose") == "learning"]
+        # And a learning call to it, were one made, is a counted outcome, not a traceback.
+        loop = served.gateway.learning
+        assert loop is not None
+        call = loop.caller.call(tenant, kind="judge", call_id="x:judge:0", parent_id="x",
+                                route="auto", model="no-such-judge",
+                                messages=[{"role": "user", "content": "hi"}], params={})
+        assert asyncio.run(call) is None
+        assert counts(served).get("judge_unknown_model") == 1
+
+
+def test_multi_call_routes_are_captured_but_not_shadow_labelled(
+        sim: SimulatorHandle, tmp_path: Path) -> None:
+    """router:cascade answers with several calls: its answer is not one model's, so it gets no
+    shadow job (a graded cascade answer would label its last stage's model with every
+    stage's cost). Its record is captured, for the client's feedback."""
+    config = learning_config(sim)
+    config["routes"]["router:cascade"] = cascade_route(make_cascade_artifact(tmp_path / "c"))
+    with serve_learning(config, [learning_tenant()]) as served:
+        raw = client(served).chat.completions.with_raw_response.create(
+            model="router:cascade", messages=[{"role": "user", "content": QUESTION}])
+        assert raw.parse().choices[0].message.content
+        request_id = raw.headers["x-request-id"]
+        wait_for(lambda: any(r.request_id == request_id for r in served.sink.requests))
+        (record,) = served.sink.requests
+        assert record.route == "router:cascade" and record.extra["stages"] >= 1
+        time.sleep(0.3)  # a shadow job would be queued once the body is sent
+        assert counts(served).get("jobs_queued", 0) == 0
+        assert not [r for r in served.sink.requests if r.purpose == "learning"]
+        # Were the request path to hand it to the loop, the loop says why it does nothing.
+        loop = served.gateway.learning
+        assert loop is not None
+        ctx = RequestContext(request_id, learning_tenant(), route="router:cascade",
+                             log={"model": record.model, "cost_usd": 0.001, "stages": 2})
+        loop.after_answer(ctx, [{"role": "user", "content": QUESTION}], {}, "42")
+        assert counts(served).get("jobs_multi_call") == 1
+        assert counts(served).get("jobs_queued", 0) == 0

@@ -104,3 +104,23 @@ def test_export_refuses_what_it_cannot_write(tmp_path: Path) -> None:
     split = CliRunner().invoke(app, ["export", "--config", str(config), "--split", "test",
                                      "--out", str(tmp_path / "x.csv")])
     assert split.exit_code == 2 and "one of all, train, held-out" in split.output
+
+
+def test_an_unwritable_out_path_is_a_clean_error(tmp_path: Path) -> None:
+    """No traceback (the smoke run's FileNotFoundError): `error: ...` and exit 2."""
+    db = tmp_path / "records.sqlite3"
+    _fill(db)
+    config = _config(tmp_path, {"kind": "sqlite", "path": str(db)})
+    missing = tmp_path / "no" / "such" / "dir" / "x.csv"
+    result = CliRunner().invoke(app, ["export", "--config", str(config), "--tenant", "acme",
+                                      "--out", str(missing)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: {missing}: no such directory: {missing.parent}\n"
+    assert isinstance(result.exception, SystemExit)
+    taken = tmp_path / "taken.csv"
+    taken.mkdir()  # a directory where the file should go: the write itself fails
+    result = CliRunner().invoke(app, ["export", "--config", str(config), "--tenant", "acme",
+                                      "--out", str(taken)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: cannot write {taken}: ")
+    assert "Traceback" not in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,40 @@ def test_another_tenants_request_is_not_found_exactly_as_an_unknown_one(
     assert {**theirs.json()["error"], **strip} == {**unknown.json()["error"], **strip}
     assert theirs.json()["error"]["code"] == "request_not_found"
     assert request_id not in str(theirs.headers)
+
+
+def test_the_learning_loops_own_calls_cannot_be_rated(
+        sim: SimulatorHandle, gateway_factory: GatewayFactory, records_path: Path) -> None:
+    """A shadow answer (`req_…:shadow:0`) or a judge's grade is a record too, but no client
+    was answered by it: rating its id is the 404 of an unknown id, and labels nothing."""
+    from gateway.simulator.recordings import RecordingBook
+    from tests.gateway.learning.conftest import KEY, learning_config, learning_tenant
+
+    config = {**learning_config(sim), "records": {"kind": "sqlite", "path": str(records_path)}}
+    gw = gateway_factory(config, [learning_tenant()])
+    question = next(iter(RecordingBook.shipped())).prompt  # the simulated judge grades it
+    request_id, _ = answer(gw, key=KEY, content=question, model="auto")
+    internal = [f"{request_id}:shadow:0", f"{request_id}:judge:0"]
+    deadline = time.monotonic() + 30
+    while not records_path.exists() or None in [
+            read(records_path, "get_request", "acme", rid) for rid in internal]:
+        assert time.monotonic() < deadline, "the shadow job wrote no records"
+        time.sleep(0.1)
+    unknown = rate(gw, {"request_id": "req_" + "0" * 32, "score": 1}, key=KEY)
+    assert unknown.status_code == 404
+    for rid in internal:
+        record = read(records_path, "get_request", "acme", rid)
+        assert (record.purpose, record.parent_id) == ("learning", request_id)
+        reply = rate(gw, {"request_id": rid, "score": 0}, key=KEY)
+        assert reply.status_code == 404, reply.text
+        strip = {"message": None}
+        assert {**reply.json()["error"], **strip} == {**unknown.json()["error"], **strip}
+        assert reply.json()["error"]["message"] == unknown.json()["error"]["message"].replace(
+            "req_" + "0" * 32, rid)
+        assert not [x for x in read(records_path, "label_history", "acme", rid)]
+    assert not [x for x in read(records_path, "label_history", "acme", request_id)
+                if x.source == "feedback"]
+    assert rate(gw, {"request_id": request_id, "score": 1}, key=KEY).status_code == 200
 
 
 def test_a_tenant_without_capture_has_nothing_to_rate(gw: RunningGateway) -> None:

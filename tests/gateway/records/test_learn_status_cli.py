@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -80,7 +81,13 @@ def test_status_reads_a_running_gateways_outbox(
                                       "--gateway-url", gw.root_url])
     data = json.loads(result.output)
     assert data["requests"] == 1 and data["labels_by_source"] == {"feedback": 1}
-    assert data["outbox"]["written"] >= 1 and data["outbox"]["dropped"] == 0
+    outbox = data["outbox"]  # machine-readable: snake_case keys, whole counts
+    assert set(outbox) == {"depth", "written", "dropped", "failed_writes"}
+    assert all(type(value) is int for value in outbox.values())
+    assert outbox["written"] >= 1 and outbox["dropped"] == outbox["depth"] == 0
+    table = CliRunner().invoke(app, ["status", "--config", str(config), "--gateway-url",
+                                     gw.root_url], terminal_width=120).output
+    assert "failed writes (retried)" in table and "outbox depth" in table
 
 
 def test_status_explains_a_store_with_nothing_yet(tmp_path: Path) -> None:
@@ -92,6 +99,70 @@ def test_status_explains_a_store_with_nothing_yet(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "keeps no records" in result.output
 
 
+def test_an_unknown_tenant_is_said_to_be_unknown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "records.sqlite3"
+    _fill(db)
+    monkeypatch.delenv("COSTROUTE_TENANTS_FILE", raising=False)
+    monkeypatch.delenv("COSTROUTE_TENANTS", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./tenants.yaml: the tenants are not known
+    config = _config(tmp_path, {"kind": "sqlite", "path": str(db)})
+    result = CliRunner().invoke(app, ["status", "--config", str(config), "--tenant", "nosuch",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["requests"] == 0
+    assert "no records of tenant 'nosuch'" in result.stderr
+    # With the gateway's tenants file known, a name it lacks (and with no records) is an error.
+    tenants = tmp_path / "tenants.yaml"
+    tenants.write_text("tenants:\n  - name: acme\n  - name: globex\n")
+    named = tmp_path / "named.yaml"
+    named.write_text(yaml.safe_dump({**yaml.safe_load(config.read_text()),
+                                     "tenants_file": str(tenants)}))
+    result = CliRunner().invoke(app, ["status", "--config", str(named), "--tenant", "nosuch"])
+    assert result.exit_code == 2
+    assert f"error: no tenant 'nosuch' in {tenants} (its tenants: acme, globex)" in result.stderr
+    assert "records of" not in result.stdout  # no tables of zeros
+    # A tenant the file knows, with no records yet: a note, and its (empty) counts.
+    tenants.write_text("tenants:\n  - name: acme\n  - name: nosuch\n")
+    result = CliRunner().invoke(app, ["status", "--config", str(named), "--tenant", "nosuch"])
+    assert result.exit_code == 0 and "no records of tenant 'nosuch'" in result.stderr
+    # ./tenants.yaml is where `costroute tenants` looks without --file: it counts too.
+    tenants.write_text("tenants:\n  - name: acme\n")
+    result = CliRunner().invoke(app, ["status", "--config", str(config), "--tenant", "nosuch"])
+    assert result.exit_code == 2 and "no tenant 'nosuch' in tenants.yaml" in result.stderr
+    known = CliRunner().invoke(app, ["status", "--config", str(config), "--tenant", "globex"])
+    assert known.exit_code == 0 and "no records of" not in known.stderr  # it has records
+
+
+def test_multi_call_routes_are_named_as_not_shadow_labelled(tmp_path: Path) -> None:
+    db = tmp_path / "records.sqlite3"
+    _fill(db)
+    config = _config(tmp_path, {"kind": "sqlite", "path": str(db)})
+    raw = yaml.safe_load(config.read_text())
+    raw["routes"] = {"auto": {"router": "cheapest"},
+                     "router:cascade": {"router": "cascade", "artifact": str(tmp_path / "a")},
+                     "router:minions": {"router": "minions"}}
+    config.write_text(yaml.safe_dump(raw))
+    data = json.loads(CliRunner().invoke(app, ["status", "--config", str(config),
+                                               "--json"]).stdout)
+    assert data["not_shadow_labelled_routes"] == ["router:cascade", "router:minions"]
+    out = CliRunner().invoke(app, ["status", "--config", str(config)],
+                             terminal_width=200).output
+    assert "not shadow-labelled: router:cascade, router:minions (multi-call routes" in out
+
+
+def test_no_records_exits_2_from_the_command_line_too(tmp_path: Path) -> None:
+    """Through the installed command (the smoke run saw exit 0): every form says why and
+    exits 2."""
+    env = subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path / "empty"))
+    for extra in ([], ["--json"], ["--tenant", "acme"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", "learn", "status", *extra],
+            capture_output=True, text=True, timeout=120, check=False, env=env)
+        assert result.returncode == 2, (extra, result.stdout, result.stderr)
+        assert "no records yet" in result.stderr and result.stdout == ""
+
+
 def test_status_is_mounted_on_the_costroute_command(tmp_path: Path) -> None:
     db = tmp_path / "records.sqlite3"
     _fill(db)
@@ -100,4 +171,6 @@ def test_status_is_mounted_on_the_costroute_command(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False,
         env=subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path)))
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["requests"] == 4  # the embedded default: records.sqlite3
+    data = json.loads(result.stdout)
+    assert data["requests"] == 4  # the embedded default: records.sqlite3
+    assert data["not_shadow_labelled_routes"] == ["router:cascade"]  # the embedded routes'

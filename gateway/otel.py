@@ -116,11 +116,11 @@ class OtelTracing:
         return _Current(ctx.span)
 
     def decision(self, route: str, decision: Decision | None, reason: str,
-                 predicted_cost_usd: float) -> None:
+                 predicted_cost_usd: float | None) -> None:
         span = trace.get_current_span()
-        attributes: dict[str, Any] = {
-            "costroute.route": route, "costroute.route.reason": reason,
-            "costroute.route.predicted_cost_usd": predicted_cost_usd}
+        attributes: dict[str, Any] = {"costroute.route": route, "costroute.route.reason": reason}
+        if predicted_cost_usd is not None:
+            attributes["costroute.route.predicted_cost_usd"] = predicted_cost_usd
         if decision is not None:
             attributes["costroute.route.decision"] = decision.model
             attributes["costroute.route.predicted_cost_usd"] = decision.predicted_cost_usd

@@ -274,7 +274,8 @@ class ChatService:
         route_request = RouteRequest(messages, max_tokens, request.temperature,
                                      tenant=ctx.tenant.name)
         ctx.log["reason"] = f"{target.router.name} orchestration"
-        self.tracing.decision(target.alias, None, ctx.log["reason"], 0.0)
+        # No single model is decided and no cost predicted: the protocol's stages are spans.
+        self.tracing.decision(target.alias, None, ctx.log["reason"], None)
         # Client parameters that would change the protocol's own calls stay out of them.
         params = {k: v for k, v in body.items() if k not in ORCHESTRATION_EXCLUDED}
         stage_counter = iter(range(1, 1_000_000))

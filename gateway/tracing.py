@@ -55,7 +55,7 @@ class Tracing(Protocol):
     def activate(self, ctx: RequestContext) -> contextlib.AbstractContextManager[Any]: ...
 
     def decision(self, route: str, decision: Decision | None, reason: str,
-                 predicted_cost_usd: float) -> None: ...
+                 predicted_cost_usd: float | None) -> None: ...
 
     def attempt(self, model: str, attempt: int, operation: str = "chat",
                 ) -> contextlib.AbstractContextManager[SpanNote]: ...
@@ -87,7 +87,7 @@ class NoTracing:
         return self._null
 
     def decision(self, route: str, decision: Decision | None, reason: str,
-                 predicted_cost_usd: float) -> None:
+                 predicted_cost_usd: float | None) -> None:
         return None
 
     def attempt(self, model: str, attempt: int, operation: str = "chat",

@@ -143,6 +143,9 @@ def test_a_cascade_has_a_stage_span_per_stage_each_with_its_attempt(
     assert server.attributes["costroute.stages"] == 2
     assert server.attributes["costroute.cost_usd"] == pytest.approx(
         sum(s.attributes["costroute.cost_usd"] for s in stages))
+    # A protocol predicts no single cost: no made-up 0.0 on the root (the stages say it).
+    assert "costroute.route.predicted_cost_usd" not in server.attributes
+    assert server.attributes["costroute.route"] == "router:cascade"
     assert server.attributes["gen_ai.response.model"] == STRONG
     sim.control.script(CHEAP, [SURE])
 

@@ -10,7 +10,10 @@
 
 The registry is the one gateway.yaml's `artifacts:` block names (gateway.artifacts.stores:
 a directory, or tables in the `records:` database) and the records store its `records:`
-block, both as `costroute serve` opens them.
+block, both as `costroute serve` opens them. Every command reads gateway.yaml through
+`_config`, which turns a config the user got wrong (missing, unreadable, invalid) into a
+one-line `error: ...` and exit code 2; a route the config does not have, or one whose router
+cannot serve the version's kind (gateway.artifacts.routes), is refused the same way.
 """
 
 from __future__ import annotations
@@ -43,10 +46,40 @@ def _fail(message: str) -> NoReturn:
 
 
 def _config(path: Path | None) -> Any:
-    from gateway.config import load_config
+    """gateway.yaml (the embedded defaults without one). The one place these commands meet
+    the config: a ConfigError is the user's to fix, said in one line (exit 2)."""
+    from gateway.config import ConfigError, load_config
     from gateway.defaults import default_config
 
-    return load_config(path) if path else default_config("http://127.0.0.1:8000/simulator/v1")
+    try:
+        return load_config(path) if path else default_config(
+            "http://127.0.0.1:8000/simulator/v1")
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _route(config: Any, route: str) -> Any:
+    """The route's config entry; a one-line error naming the config's routes if it has none."""
+    from gateway.artifacts.routes import configured_route
+    from routers.versions.manifest import RegistryError
+
+    try:
+        return configured_route(config, route)
+    except RegistryError as exc:
+        _fail(str(exc))
+
+
+def check_from_records(config_path: Path | None, route: str, kind: str) -> None:
+    """Before `train KIND --from-records` reads anything: the config loads, has `route`, and
+    the route's router can serve the `kind` version about to be trained for it."""
+    from gateway.artifacts.routes import check_kind
+    from routers.versions.manifest import RegistryError
+
+    config = _config(config_path)
+    try:
+        check_kind(config, route, kind, route, "the version this trains")
+    except RegistryError as exc:
+        _fail(str(exc))
 
 
 def _registry(config: Any) -> Any:
@@ -181,6 +214,7 @@ def train_knn_from_records(
     from gateway.artifacts.train import RecordsRequest, train_knn_version
     from routers.train_progress import RichTrainProgress
 
+    check_from_records(config_path, route, "knn")
     config = _config(config_path)
     registry = _registry(config)
     typer.echo(f"reading labelled outcomes of tenant {tenant!r} (metric {metric})", err=True)
@@ -225,6 +259,7 @@ def train_cascade_from_records(
     from routers.cascade.strategy import Strategy
     from routers.train_progress import RichTrainProgress
 
+    check_from_records(config_path, route, "cascade")
     config = _config(config_path)
     registry = _registry(config)
     args = ["costroute", "train", "cascade", "--from-records", "--tenant", tenant, "--route",
@@ -267,24 +302,48 @@ def train_cascade_from_records(
 
 
 @app.command("versions")
-def versions(config: ConfigOption = None, route: RouteOption = "auto") -> None:
+def versions(
+    config: ConfigOption = None,
+    route: Annotated[str | None, typer.Option(
+        "--route", help="Route alias whose serving version is marked [default: auto, "
+        "where the config has it]")] = None,
+) -> None:
     """List the registry's versions; mark the one serving `--route`."""
     from routers.versions.registry import RegistryError
 
-    registry = _registry(_config(config))
+    cfg = _config(config)
+    if route is not None:
+        _route(cfg, route)  # asked for by name: it must exist
+    elif "auto" in cfg.routes:
+        route = "auto"
+    registry = _registry(cfg)
     try:
-        pointer = registry.read_pointer(route)
+        pointer = registry.read_pointer(route) if route else None
+        header = registry.describe()
+        if route:
+            header += f"; {route} serves {pointer.version if pointer else _configured(cfg, route)}"
+        typer.echo(header)
+        for version in registry.versions():
+            block = registry.manifest(version).get("version", {})
+            art = (block.get("metrics") or {}).get("artifact") or {}
+            mark = "*" if pointer and pointer.version == version else " "
+            typer.echo(f" {mark} {version}  {block.get('created_at', '?')}  parent "
+                       f"{block.get('parent') or '-'}  prompts "
+                       f"{block.get('data', {}).get('n_prompts')}  held-out AIQ {art.get('aiq')}")
     except RegistryError as exc:  # e.g. the records database is down
         _fail(str(exc))
-    typer.echo(f"{registry.describe()}; {route} serves "
-               f"{pointer.version if pointer else 'its configured artifact'}")
-    for version in registry.versions():
-        block = registry.manifest(version).get("version", {})
-        art = (block.get("metrics") or {}).get("artifact") or {}
-        mark = "*" if pointer and pointer.version == version else " "
-        typer.echo(f" {mark} {version}  {block.get('created_at', '?')}  parent "
-                   f"{block.get('parent') or '-'}  prompts {block.get('data', {}).get('n_prompts')}"
-                   f"  held-out AIQ {art.get('aiq')}")
+    finally:
+        registry.close()
+
+
+def _configured(config: Any, route: str, whose: str = "its") -> str:
+    """What the route's config serves, in words: the configured artifact (with the version
+    id the shipped ones carry) or the configured router, which takes none."""
+    entry = config.routes[route]
+    if not entry.artifact:
+        return f"{whose} configured {entry.router} router (no artifact)"
+    version = _configured_version(config, route)
+    return f"{whose} configured artifact{f' ({version})' if version else ''}"
 
 
 @app.command("evaluate")
@@ -294,7 +353,9 @@ def evaluate(
     against: Annotated[str, typer.Option(
         help="`serving` (what the route serves now) or a version id / directory")] = "serving",
     config: ConfigOption = None,
-    route: RouteOption = "auto",
+    route: Annotated[str | None, typer.Option(
+        "--route", help="Route alias whose serving version `--against serving` means "
+        "[default: auto]")] = None,
     metric: Annotated[str, typer.Option(help="Feedback metric")] = "default",
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples", min=100)] = 1000,
 ) -> None:
@@ -305,6 +366,9 @@ def evaluate(
     from routers.versions.registry import RegistryError
 
     cfg = _config(config)
+    if route is not None or against == "serving":  # named, or needed: it must exist
+        _route(cfg, route or "auto")
+    route = route or "auto"
     registry = _registry(cfg)
     try:
         new_path = registry.path(new)
@@ -382,34 +446,43 @@ def promote(
     route: RouteOption = "auto",
 ) -> None:
     """Serve VERSION on --route; every gateway using the registry swaps within a poll."""
+    from gateway.artifacts.routes import check_servable
     from routers.versions.registry import RegistryError
 
     cfg = _config(config)
-    if route not in cfg.routes:
-        _fail(f"no route {route!r} in the config (routes: {', '.join(cfg.routes)})")
+    _route(cfg, route)
     registry = _registry(cfg)
     try:
+        # Refused before anything moves (or, for a directory, is uploaded).
+        check_servable(cfg, route, registry.manifest(version), version)
         pointer = registry.promote(route, version)
     except RegistryError as exc:
         _fail(str(exc))
-        return
-    before = pointer.previous or "the configured artifact"
+    finally:
+        registry.close()
+    before = pointer.previous or _configured(cfg, route, "the")
     typer.echo(f"{route} now serves {pointer.version} (before: {before}); "
                f"gateways swap within {cfg.artifacts.poll_s:g} s")
 
 
 @app.command("rollback")
 def rollback(config: ConfigOption = None, route: RouteOption = "auto") -> None:
-    """Serve again what served --route before the last promote."""
+    """Serve again what served --route before the last promote: the version promoted before
+    it, or, from the first promoted version, what the route's config names."""
     from routers.versions.registry import RegistryError
 
-    registry = _registry(_config(config))
+    cfg = _config(config)
+    _route(cfg, route)
+    registry = _registry(cfg)
     try:
         pointer = registry.rollback(route)
     except RegistryError as exc:
         _fail(str(exc))
-        return
-    typer.echo(f"{route} now serves {pointer.version} again")
+    finally:
+        registry.close()
+    now = pointer.version if pointer is not None else _configured(cfg, route)
+    typer.echo(f"{route} now serves {now} again; gateways swap within "
+               f"{cfg.artifacts.poll_s:g} s")
 
 
 def _held_out(block: dict[str, Any]) -> str:

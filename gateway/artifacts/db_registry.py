@@ -6,7 +6,10 @@ from migration 0003_artifacts (gateway/records/migrations):
     artifact_versions        version id, number, kind, manifest JSON, sha256, the files
                              (a deterministic tar.gz, gateway.artifacts.packing)
     artifact_pointers        per route: the version serving, the serving stack, and a
-                             revision raised by one on every promote or rollback
+                             revision raised by one on every promote or rollback. An
+                             empty stack is a route rolled back past its first promote: it
+                             serves what its config names again (the `version` column, NOT
+                             NULL, keeps the version it left; read_pointer answers None)
     artifact_pointer_events  per route and revision: promote / rollback, what, when
 
 A replica polls `revision` (a primary-key read), and when it moved reads the pointer,
@@ -39,7 +42,7 @@ from routers.versions.manifest import (
     write_manifest,
     write_version_block,
 )
-from routers.versions.pointer import MAX_EVENTS, Pointer
+from routers.versions.pointer import MAX_EVENTS, Pointer, nothing_to_roll_back
 
 MAX_TRIES = 20
 # Cached copies kept beyond those a route serves or would roll back to: the most recently
@@ -47,6 +50,8 @@ MAX_TRIES = 20
 CACHE_KEEP = 8
 # A temporary directory this old is a crashed fetch's or edit's leftover.
 STALE_TMP_S = 3600.0
+# An event's `version` where a rollback went back to what the route's config names.
+CONFIGURED = ""
 
 log = logging.getLogger("costroute.artifacts")
 
@@ -263,22 +268,23 @@ class RecordsRegistry:
         def push(stack: list[dict[str, Any]], now: float) -> tuple[list[dict[str, Any]], str]:
             return [*stack, {"version": version, "at": now}], "promote"
 
-        return self._move(route, push)
+        pointer = self._move(route, push)
+        assert pointer is not None  # a promote leaves a version on the stack
+        return pointer
 
-    def rollback(self, route: str) -> Pointer:
+    def rollback(self, route: str) -> Pointer | None:
+        """The version promoted before the last one; from the first promoted version, what
+        the route's config names (an empty stack; the answer is then None)."""
         def pop(stack: list[dict[str, Any]], now: float) -> tuple[list[dict[str, Any]], str]:
             if not stack:
-                raise RegistryError(f"route {route!r}: nothing was promoted, nothing to roll back")
-            if len(stack) < 2:
-                raise RegistryError(
-                    f"route {route!r}: {stack[-1]['version']} is the first promoted version; "
-                    "there is nothing before it to roll back to")
+                raise nothing_to_roll_back(route)
             return stack[:-1], "rollback"
 
         return self._move(route, pop)
 
     def _move(self, route: str, change: Callable[[list[dict[str, Any]], float],
-                                                 tuple[list[dict[str, Any]], str]]) -> Pointer:
+                                                 tuple[list[dict[str, Any]], str]]
+              ) -> Pointer | None:
         """One compare-and-swap of the route's pointer, retried when another writer won."""
         for _ in range(MAX_TRIES):
             try:
@@ -286,29 +292,32 @@ class RecordsRegistry:
                     rows = tx.fetch("SELECT revision, version, stack FROM artifact_pointers "
                                     "WHERE route = ?", (route,))
                     revision = int(rows[0][0]) if rows else 0
-                    before = str(rows[0][1]) if rows else None
+                    old_stack = json.loads(rows[0][2]) if rows else []
+                    before = str(old_stack[-1]["version"]) if old_stack else None
                     now = time.time()
-                    stack, action = change(json.loads(rows[0][2]) if rows else [], now)
-                    top = str(stack[-1]["version"])
+                    stack, action = change(old_stack, now)
+                    top = str(stack[-1]["version"]) if stack else None
+                    # Back to the config's own: the NOT NULL column keeps the version left.
+                    column = top if top is not None else str(rows[0][1])
                     if rows:
                         swapped = tx.run(
                             "UPDATE artifact_pointers SET revision = ?, version = ?, stack = ?, "
                             "updated_at = ? WHERE route = ? AND revision = ?",
-                            (revision + 1, top, json.dumps(stack), now, route, revision))
+                            (revision + 1, column, json.dumps(stack), now, route, revision))
                     else:
                         swapped = tx.run(
                             "INSERT INTO artifact_pointers (route, revision, version, stack, "
                             "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (route) DO NOTHING",
-                            (route, 1, top, json.dumps(stack), now))
+                            (route, 1, column, json.dumps(stack), now))
                     if swapped != 1:
                         raise Conflict(f"route {route}: revision {revision} moved")
+                    # The events' NOT NULL `version`: '' is the config's own (None when read).
                     tx.run("INSERT INTO artifact_pointer_events (route, revision, action, "
                            "version, from_version, at) VALUES (?, ?, ?, ?, ?, ?)",
-                           (route, revision + 1, action, top, before, now))
+                           (route, revision + 1, action, top or CONFIGURED, before, now))
                     pointer = self._pointer(tx, route)
             except Conflict:
                 continue  # another promote or rollback committed first: redo on top of it
-            assert pointer is not None
             return pointer
         raise RegistryError(f"route {route!r}: the pointer kept moving ({MAX_TRIES} tries)")
 
@@ -317,8 +326,8 @@ class RecordsRegistry:
             "SELECT p.revision, p.version, p.updated_at, p.stack, v.sha256 "
             "FROM artifact_pointers p JOIN artifact_versions v ON v.version = p.version "
             "WHERE p.route = ?", (route,))
-        if not rows:
-            return None
+        if not rows or not json.loads(rows[0][3]):
+            return None  # nothing promoted, or rolled back to what the config names
         revision, version, updated_at, stack, sha = rows[0]
         events = tx.fetch(
             "SELECT action, version, from_version, at FROM artifact_pointer_events "
@@ -326,7 +335,7 @@ class RecordsRegistry:
         return Pointer(
             route=route, version=str(version), path=self._cached(str(version), str(sha)),
             updated_at=float(updated_at), history=list(json.loads(stack)),
-            events=[{"action": a, "version": v, "at": float(at),
+            events=[{"action": a, "version": v if v != CONFIGURED else None, "at": float(at),
                      **({"from": f} if a == "rollback" and f else {})}
                     for a, v, f, at in reversed(events)],
             digest=str(sha), revision=int(revision))

@@ -10,6 +10,11 @@ already resolved their route finish on the old router; the next ones get the new
 promote or a rollback fails no request. A version that cannot be loaded is logged and the
 old one keeps serving; a registry that cannot be reached (a database outage) is logged and
 retried at the next poll, and the current artifact keeps serving meanwhile.
+
+A pointer rolled back past its first promote names no version (`read_pointer` answers
+None): the route goes back to what its config names, the configured artifact or a router
+without one, built and warmed in the worker thread like a promoted version. A version the
+route's configured router cannot serve (gateway.artifacts.routes) is refused like a broken one.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 
+from gateway.artifacts.routes import check_servable
 from gateway.artifacts.stores import open_version_store, registry_dir
 from gateway.config import GatewayConfig
 from gateway.routing import RouteTable
@@ -27,6 +33,9 @@ from routers.registry import build_router
 from routers.versions.manifest import RegistryError, RegistryUnavailable, read_manifest
 from routers.versions.pointer import Pointer
 from routers.versions.store import VersionStore
+
+# What `_prepare` hands `_swap`: the version to serve (None: what the config names), its router.
+Prepared = tuple[str | None, Router | Orchestrator]
 
 __all__ = ["ServingWatcher", "registry_dir", "start_watching"]
 
@@ -84,42 +93,58 @@ class ServingWatcher:
             except Exception:
                 log.exception("artifact pointer check failed")
 
-    def _prepare(self, alias: str) -> tuple[Pointer, Router | Orchestrator] | None:
-        """Blocking (a worker thread): when the pointer moved, the new version loaded."""
+    def _prepare(self, alias: str) -> Prepared | None:
+        """Blocking (a worker thread): when the pointer moved, what it names loaded."""
         revision = self.registry.pointer_revision(alias)
-        if revision is None or self._seen.get(alias) == revision:
+        if self._seen.get(alias) == revision:  # unchanged, or never promoted (None)
             return None
         pointer = self.registry.read_pointer(alias)
-        if pointer is None or pointer.version == self.serving.get(alias):
+        version = pointer.version if pointer is not None else None
+        if version == self.serving.get(alias):  # already serving it (None: the config's)
             self._seen[alias] = revision
             return None
         try:
-            router = self._load(alias, pointer)
+            router = (self._load(alias, pointer) if pointer is not None
+                      else self._load_configured(alias))
         except RegistryUnavailable:
             raise  # not seen: the next poll fetches again
         except Exception:  # a bad version must never take the serving one down
             self._seen[alias] = revision  # tried once; the next promote or rollback moves on
-            log.exception("cannot load %s for route %s; %s keeps serving", pointer.version,
-                          alias, self.serving.get(alias, "the configured router"))
+            log.exception("cannot load %s for route %s; %s keeps serving",
+                          version or "its configured router", alias,
+                          self.serving.get(alias, "the configured router"))
             return None
         self._seen[alias] = revision
-        return pointer, router
+        return version, router
 
     def _load(self, alias: str, pointer: Pointer) -> Router | Orchestrator:
         directory = self.registry.checkout(pointer)
-        kind = str(read_manifest(directory)["kind"])
+        manifest = read_manifest(directory)
+        check_servable(self.config, alias, manifest, pointer.version)
         route = self.config.routes[alias]
-        router = build_router(alias, kind, artifact=str(directory), options=route.options,
-                              quality=self._quality)
+        router = build_router(alias, str(manifest["kind"]), artifact=str(directory),
+                              options=route.options, quality=self._quality)
         _warm(router)
         return router
 
-    def _swap(self, alias: str, pointer: Pointer, router: Router | Orchestrator) -> None:
+    def _load_configured(self, alias: str) -> Router | Orchestrator:
+        """What the route's config names, built as at start-up (gateway.assembly)."""
+        route = self.config.routes[alias]
+        router = build_router(alias, route.router, model=route.model, artifact=route.artifact,
+                              options=route.options, quality=self._quality)
+        _warm(router)
+        return router
+
+    def _swap(self, alias: str, version: str | None, router: Router | Orchestrator) -> None:
         self.routes.replace_router(alias, router)
         previous = self.serving.get(alias, "the configured router")
-        self.serving[alias] = pointer.version
-        log.info("route %s now serves %s (was %s)", alias, pointer.version, previous,
-                 extra={"fields": {"route": alias, "version": pointer.version}})
+        if version is None:
+            self.serving.pop(alias, None)
+        else:
+            self.serving[alias] = version
+        now = version or "the configured router"
+        log.info("route %s now serves %s (was %s)", alias, now, previous,
+                 extra={"fields": {"route": alias, "version": version}})
 
 
 def _warm(router: object) -> None:

@@ -117,6 +117,9 @@ def train_cascade(
             _fail("--from-records needs --tenant")
         if signals != "none":
             _fail("--signals needs --data: training from records does not fit signal heads yet")
+        if data is not None or out is not None:  # as train knn: one source, one destination
+            _fail("--from-records trains on the records store and writes a registry version; "
+                  "--data and --out are for training on a file instead: give one or the other")
         # The gateway owns records and the registry; imported only for this mode.
         from gateway.artifacts.cli import train_cascade_from_records
 

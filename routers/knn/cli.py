@@ -54,22 +54,23 @@ def train_knn(
         help="With --from-records: gateway.yaml naming the records store and registry")] = None,
 ) -> None:
     """Train the contrastive k-NN router (CSCR) and write a versioned artifact."""
-    from routers.datasets import load_routerbench
-    from routers.knn.artifact import save_artifact
-    from routers.knn.fit import FitConfig, fit_knn
-    from routers.knn.predict import KnnParams
-    from routers.knn.train import TrainConfig
-    from routers.train_progress import RichTrainProgress
-
     if space not in ("auto", "raw", "cscr") or index not in ("auto", "flat", "flat16", "hnsw"):
         _fail("--space must be auto, raw or cscr and --index auto, flat, flat16 or hnsw")
     if from_records:
         if not tenant:
             _fail("--from-records needs --tenant")
+        if data is not None or out is not None:
+            _fail("--from-records trains on the records store and writes a registry version; "
+                  "--data and --out are for training on a file instead: give one or the other")
         # The gateway owns records and the registry; imported only for this mode.
-        from gateway.artifacts.cli import serving_embedder, train_knn_from_records
+        from gateway.artifacts.cli import (
+            check_from_records,
+            serving_embedder,
+            train_knn_from_records,
+        )
         from routers.static_embedding import static_model_dir
 
+        check_from_records(config, route, "knn")  # the config and the route, before any work
         if embedder == "auto":
             embedder = serving_embedder(config, route)
             typer.echo(f"embedder: {embedder} (as what serves {route!r} now)", err=True)
@@ -90,6 +91,14 @@ def train_knn(
     if data is None or out is None:
         _fail("give --data and --out, or --from-records --tenant T")
         return
+    # Heavy (torch): after the checks above, so a mistake is answered at once.
+    from routers.datasets import load_routerbench
+    from routers.knn.artifact import save_artifact
+    from routers.knn.fit import FitConfig, fit_knn
+    from routers.knn.predict import KnnParams
+    from routers.knn.train import TrainConfig
+    from routers.train_progress import RichTrainProgress
+
     embedder = DEFAULT_EMBEDDER if embedder == "auto" else embedder
     typer.echo(f"loading {data}", err=True)
     progress = RichTrainProgress()

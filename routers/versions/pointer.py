@@ -11,7 +11,11 @@ cannot lose one another's history entry.
      "events": [{"action": "promote" | "rollback", "version", "at"}, ...]}
 
 `history[-1]` is what serves. Promote pushes a version; rollback pops back to the one
-before it, so repeated rollbacks walk back through what served before.
+before it, so repeated rollbacks walk back through what served before. Rolling back the first
+promoted version empties the stack: the route serves what its config names again (the
+configured artifact, or a router without one), written as `"version": null, "history": []`
+so that the file still changes and every replica sees the move; `read_pointer` then answers
+None, as before anything was promoted.
 """
 
 from __future__ import annotations
@@ -68,20 +72,34 @@ def pointer_file(registry: FileLayout, route: str) -> Path:
     return registry.serving_dir / f"{quote(route, safe='')}.json"
 
 
+def nothing_to_roll_back(route: str) -> RegistryError:
+    """Rollback where the route serves what its config names (every backend says this)."""
+    return RegistryError(f"route {route!r}: nothing was promoted (it serves what its config "
+                         "names), nothing to roll back")
+
+
 def read_pointer(registry: FileLayout, route: str) -> Pointer | None:
-    """The route's pointer, or None when nothing was ever promoted for it."""
-    path = pointer_file(registry, route)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """The route's pointer, or None when the route serves what its config names: nothing was
+    ever promoted for it, or its first promote was rolled back."""
+    raw = _read_raw(registry, route)
+    if raw is None or raw.get("version") is None:
         return None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RegistryError(f"{path}: not a serving pointer ({exc})") from None
     return Pointer(
         route=str(raw["route"]), version=str(raw["version"]),
         path=_absolute(registry, raw["path"]), updated_at=float(raw["updated_at"]),
         history=list(raw.get("history", [])), events=list(raw.get("events", [])),
     )
+
+
+def _read_raw(registry: FileLayout, route: str) -> dict[str, Any] | None:
+    path = pointer_file(registry, route)
+    try:
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RegistryError(f"{path}: not a serving pointer ({exc})") from None
+    return raw
 
 
 def promote(registry: FileLayout, route: str, version_or_path: str | Path) -> Pointer:
@@ -90,35 +108,37 @@ def promote(registry: FileLayout, route: str, version_or_path: str | Path) -> Po
     manifest = read_manifest(directory)
     version = version_id(manifest) or directory.name
     with _locked(registry, route):
-        current = read_pointer(registry, route)
-        history = list(current.history) if current else []
-        events = list(current.events) if current else []
+        current = _read_raw(registry, route) or {}
+        history = list(current.get("history", []))
+        events = list(current.get("events", []))
         now = time.time()
         history.append({"version": version, "path": _relative(registry, directory), "at": now})
         events.append({"action": "promote", "version": version, "at": now})
-        return _write(registry, route, history, events, now)
+        pointer = _write(registry, route, history, events, now)
+        assert pointer is not None
+        return pointer
 
 
-def rollback(registry: FileLayout, route: str) -> Pointer:
-    """Serve again what served before the last promote."""
+def rollback(registry: FileLayout, route: str) -> Pointer | None:
+    """Serve again what served before the last promote: the version promoted before it, or,
+    from the first promoted version, what the route's config names (then None)."""
     with _locked(registry, route):
-        current = read_pointer(registry, route)
-        if current is None:
-            raise RegistryError(f"route {route!r}: nothing was promoted, nothing to roll back")
-        if len(current.history) < 2:
-            raise RegistryError(
-                f"route {route!r}: {current.version} is the first promoted version; "
-                "there is nothing before it to roll back to")
-        history = current.history[:-1]
+        current = _read_raw(registry, route) or {}
+        history = list(current.get("history", []))
+        if not history:
+            raise nothing_to_roll_back(route)
+        popped = history.pop()
         now = time.time()
-        events = [*current.events, {"action": "rollback", "version": history[-1]["version"],
-                                    "from": current.version, "at": now}]
+        events = [*current.get("events", []), {
+            "action": "rollback", "version": history[-1]["version"] if history else None,
+            "from": popped["version"], "at": now}]
         return _write(registry, route, history, events, now)
 
 
 def _write(registry: FileLayout, route: str, history: list[dict[str, Any]],
-           events: list[dict[str, Any]], now: float) -> Pointer:
-    top = history[-1]
+           events: list[dict[str, Any]], now: float) -> Pointer | None:
+    """Replace the pointer file; an empty `history` is the config's own serving again."""
+    top: dict[str, Any] = history[-1] if history else {"version": None, "path": None}
     body = {"route": route, "version": top["version"], "path": top["path"], "updated_at": now,
             "history": history, "events": events[-MAX_EVENTS:]}
     path = pointer_file(registry, route)
@@ -128,9 +148,7 @@ def _write(registry: FileLayout, route: str, history: list[dict[str, Any]],
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    pointer = read_pointer(registry, route)
-    assert pointer is not None
-    return pointer
+    return read_pointer(registry, route)
 
 
 @contextlib.contextmanager

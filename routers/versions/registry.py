@@ -150,7 +150,7 @@ class ArtifactRegistry:
     def promote(self, route: str, version_or_path: str | Path) -> Pointer:
         return pointers.promote(self, route, version_or_path)
 
-    def rollback(self, route: str) -> Pointer:
+    def rollback(self, route: str) -> Pointer | None:
         return pointers.rollback(self, route)
 
     def close(self) -> None:

@@ -45,11 +45,13 @@ class VersionStore(Protocol):
         ...
 
     def read_pointer(self, route: str) -> Pointer | None:
-        """What serves `route`, or None when nothing was ever promoted for it."""
+        """What serves `route`, or None when it serves what its config names: nothing was
+        ever promoted for it, or every promote was rolled back."""
         ...
 
     def pointer_revision(self, route: str) -> Hashable | None:
-        """A cheap token that changes whenever the route's pointer changes (None: none)."""
+        """A cheap token that changes whenever the route's pointer changes, a rollback to
+        what the config names included (None: nothing was ever promoted for the route)."""
         ...
 
     def checkout(self, pointer: Pointer) -> Path:
@@ -60,8 +62,9 @@ class VersionStore(Protocol):
         """Serve a version (or an artifact directory) on `route`; pushes onto its history."""
         ...
 
-    def rollback(self, route: str) -> Pointer:
-        """Serve again what served `route` before the last promote."""
+    def rollback(self, route: str) -> Pointer | None:
+        """Serve again what served `route` before the last promote; from the first promoted
+        version that is what the route's config names, and the answer is None."""
         ...
 
     def close(self) -> None:

@@ -40,10 +40,14 @@ def _simulator_models(ds: RoutingDataset) -> RoutingDataset:
     return RoutingDataset(ds.prompts, ds.eval_names, MODELS, ds.scores, ds.costs, name="sim")
 
 
-def _version(registry: ArtifactRegistry, seed: int) -> str:
+def _fit_into(directory: Path, seed: int) -> None:
     config = FitConfig(seed=seed, params=KnnParams(k=8), train=TrainConfig(epochs=2, seed=seed))
-    artifact = fit_knn(_simulator_models(synthetic(120, seed)), HashingEmbedder(), config)
-    return registry.create("knn", lambda d: save_artifact(artifact, d))
+    save_artifact(fit_knn(_simulator_models(synthetic(120, seed)), HashingEmbedder(), config),
+                  directory)
+
+
+def _version(registry: ArtifactRegistry, seed: int) -> str:
+    return registry.create("knn", lambda d: _fit_into(d, seed))
 
 
 class Load:
@@ -85,12 +89,18 @@ class Load:
                 with self._lock:
                     self.errors.append(f"gateway {i}: {exc!r}")
 
-    def wait_for(self, version: str, since: float) -> None:
-        """Until every gateway has answered with `version` on a request started after `since`."""
+    def wait_for(self, version: str | None, since: float) -> None:
+        """Until every gateway has answered with `version` on a request started after `since`
+        (None: with the configured artifact, which names no version: `auto: knn[raw] ...`)."""
+        def serves(reason: str) -> bool:
+            if version is None:
+                return "knn[" in reason and "]@" not in reason
+            return f"@{version} " in reason
+
         deadline = time.monotonic() + CONVERGE_S
         while time.monotonic() < deadline:
             with self._lock:
-                seen = {i for i, t, reason in self.reasons if t > since and f"@{version} " in reason}
+                seen = {i for i, t, reason in self.reasons if t > since and serves(reason)}
             if seen == set(range(len(self.clients))):
                 return
             time.sleep(0.1)
@@ -103,6 +113,8 @@ def replicas(sim: SimulatorHandle, tmp_path: Path) -> Iterator[tuple[ArtifactReg
                                                                      list[GatewayProcess]]]:
     registry = ArtifactRegistry(tmp_path / "registry")
     versions = [_version(registry, seed) for seed in (1, 2)]
+    configured = tmp_path / "configured"  # outside the registry, without a version id
+    _fit_into(configured, 0)
     tenants = write_tenants(tmp_path / "tenants.yaml", [
         {"name": "acme", "key_sha256": [hash_key(KEY)],
          "policy": {"route": "auto", "objective": "max_utility", "knob": 0.0}}])
@@ -112,7 +124,7 @@ def replicas(sim: SimulatorHandle, tmp_path: Path) -> Iterator[tuple[ArtifactReg
         workdir.mkdir()
         config = {
             "models": [{"name": m, "upstream": {"base_url": sim.base_url}} for m in MODELS],
-            "routes": {"auto": {"router": "knn", "artifact": str(registry.path(versions[0]))}},
+            "routes": {"auto": {"router": "knn", "artifact": str(configured)}},
             "tenants_file": str(tenants),
             "artifacts": {"dir": str(registry.root), "poll_s": 0.2},
         }
@@ -139,11 +151,15 @@ def test_promote_and_rollback_under_load_fail_nothing_and_converge(replicas) -> 
         load.wait_for(second, time.monotonic())
         rollback(registry, "auto")
         load.wait_for(first, time.monotonic())
+        rollback(registry, "auto")  # past the first promote: the configured artifact again
+        load.wait_for(None, time.monotonic())
         time.sleep(0.5)
     assert load.errors == []
     assert load.ok > 20
-    logs = gateways[0].logs()
-    assert f"now serves {second}" in logs and f"now serves {first}" in logs
+    for gateway in gateways:
+        logs = gateway.logs()
+        assert f"now serves {second}" in logs and f"now serves {first}" in logs
+        assert f"now serves the configured router (was {first})" in logs
 
 
 def test_a_broken_version_keeps_the_old_one_serving(replicas) -> None:

@@ -86,12 +86,15 @@ def test_promote_and_rollback_over_postgres_fail_nothing_and_converge(
         load.wait_for(second, time.monotonic())
         trainer.rollback("auto")
         load.wait_for(first, time.monotonic())
+        trainer.rollback("auto")  # past the first promote: each image's artifact again
+        load.wait_for(None, time.monotonic())
         time.sleep(0.5)
     assert load.errors == []
     assert load.ok > 20
     for n, gateway in enumerate(gateways):
         logs = gateway.logs()
         assert f"now serves {second}" in logs and f"now serves {first}" in logs
+        assert f"now serves the configured router (was {first})" in logs
         # Each replica fetched the versions into its own cache, not a shared directory.
         cache = tmp_path / f"replica{n}" / "artifacts" / "cache"
         assert {p.name.split("-")[0] for p in cache.glob("v*")} == {"v0001", "v0002"}

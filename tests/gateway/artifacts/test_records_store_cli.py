@@ -28,7 +28,7 @@ MODELS = [{"name": "m", "upstream": {"base_url": "http://127.0.0.1:1/v1"}}]
 
 def _config(tmp_path: Path, **blocks: object) -> Path:
     path = tmp_path / "gateway.yaml"
-    path.write_text(yaml.safe_dump({"models": MODELS, "routes": {"auto": {"router": "table"}},
+    path.write_text(yaml.safe_dump({"models": MODELS, "routes": {"auto": {"router": "knn"}},
                                     **blocks}))
     return path
 
@@ -75,6 +75,11 @@ def test_promote_rollback_and_list_on_the_records_database(tmp_path: Path) -> No
     assert f"* {b}" in listed.output and f"  {a}" in listed.output
     back = runner.invoke(app, ["rollback", "--route", "auto", "--config", str(config)])
     assert back.exit_code == 0 and f"auto now serves {a} again" in back.output
+    first = runner.invoke(app, ["rollback", "--route", "auto", "--config", str(config)])
+    assert first.exit_code == 0, first.output
+    assert "auto now serves its configured knn router (no artifact) again" in first.output
+    listed = runner.invoke(app, ["versions", "--config", str(config)])
+    assert "auto serves its configured knn router" in listed.output and "*" not in listed.output
     missing = runner.invoke(app, ["promote", "v0042-knn", "--config", str(config)])
     assert missing.exit_code == 2 and "no such version" in missing.output
 

@@ -136,6 +136,7 @@ def test_the_command_trains_a_version_and_says_what_to_do_next(
     config = tmp_path / "gateway.yaml"
     config.write_text(
         "models: [{name: m, upstream: {base_url: 'http://127.0.0.1:1/v1'}}]\n"
+        "routes: {auto: {router: table}}\n"  # the learning loop's start: nothing learned yet
         "artifacts: {dir: reg}\n")
     result = CliRunner().invoke(app, [
         "knn", "--from-records", "--tenant", "acme", "--config", str(config),
@@ -194,3 +195,58 @@ def test_without_the_static_model_a_retrain_falls_back_to_minilm(
     assert "embedder: hybrid" in result.output and "training on minilm" in result.output
     manifest = ArtifactRegistry(tmp_path / "reg").manifest("v0001-knn")
     assert "stage1" not in manifest and manifest["embedder"] == "all-MiniLM-L6-v2"
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (["--config", "{tmp}/nosuch.yaml"],
+     "error: {tmp}/nosuch.yaml: cannot read: No such file or directory"),
+    (["--config", "{config}", "--route", "router:nosuch"],
+     "error: no route 'router:nosuch' in the config (routes: auto, router:cascade)"),
+    (["--config", "{config}", "--route", "router:cascade"],
+     ("error: route 'router:cascade' is configured with the cascade router, which serves "
+      "cascade artifacts only; the version this trains is knn")),
+    (["--config", "{config}", "--data", "{tmp}/train.jsonl"],
+     ("error: --from-records trains on the records store and writes a registry version; "
+      "--data and --out are for training on a file instead: give one or the other")),
+])
+def test_the_command_refuses_what_promote_would_and_says_so_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], error: str) -> None:
+    """Nothing is read or trained: the store read would fail the test if it were reached."""
+    from typer.testing import CliRunner
+
+    import gateway.artifacts.cli as artifacts_cli
+    from routers.cli import app
+
+    def unreachable(*_: object) -> None:
+        raise AssertionError("read the records store")
+
+    monkeypatch.setattr(artifacts_cli, "_read", unreachable)
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "models: [{name: m, upstream: {base_url: 'http://127.0.0.1:1/v1'}}]\n"
+        "routes: {auto: {router: table}, router:cascade: {router: cascade}}\n"
+        "artifacts: {dir: reg}\n")
+    fill = {"{tmp}": str(tmp_path), "{config}": str(config)}
+
+    def filled(text: str) -> str:
+        for key, value in fill.items():
+            text = text.replace(key, value)
+        return text
+
+    result = CliRunner().invoke(app, [
+        "knn", "--from-records", "--tenant", "acme", "--embedder", "hashing",
+        *map(filled, args)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert result.output == filled(error) + "\n"
+    assert not (tmp_path / "reg").exists()  # no version written
+
+
+def test_train_cascade_from_records_refuses_a_data_file_too(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from routers.cli import app
+
+    result = CliRunner().invoke(app, [
+        "cascade", "--from-records", "--tenant", "acme", "--data", str(tmp_path / "x.jsonl")])
+    assert result.exit_code == 2
+    assert "--data and --out are for training on a file instead" in result.output

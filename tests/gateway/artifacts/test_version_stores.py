@@ -61,8 +61,20 @@ def test_versions_pointer_promote_and_rollback(open_replica: OpenReplica) -> Non
         "promote", "promote", "rollback"]
     assert json.loads((store.checkout(back) / "manifest.json").read_text())["version"][
         "metrics"] == {"aiq": 0.5}
-    with pytest.raises(RegistryError, match="first promoted version"):
+    # Past the first promote: back to what the config names. The pointer reads as never
+    # promoted, but its revision moved (replicas see the move) and the history goes on.
+    revision = store.pointer_revision("auto")
+    assert store.rollback("auto") is None and store.read_pointer("auto") is None
+    assert store.pointer_revision("auto") not in (None, revision)
+    assert store.routes() == ["auto"]
+    with pytest.raises(RegistryError, match="nothing to roll back"):
         store.rollback("auto")
+    again = store.promote("auto", second)
+    assert (again.version, again.previous) == (second, None)
+    assert [(e["action"], e["version"]) for e in again.events] == [
+        ("promote", first), ("promote", second), ("rollback", first), ("rollback", None),
+        ("promote", second)]
+    assert json.loads((store.checkout(again) / "manifest.json").read_text())["tag"] == "two"
     with pytest.raises(RegistryError, match="no such version"):
         store.promote("auto", "v0042-knn")
 

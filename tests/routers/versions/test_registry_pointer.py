@@ -68,12 +68,23 @@ def test_promote_then_rollback_walks_the_history(tmp_path: Path) -> None:
     pointer = promote(registry, "auto", c)
     assert pointer.version == c and pointer.previous == b
     assert pointer.path == registry.versions_dir / c
-    assert rollback(registry, "auto").version == b
-    assert rollback(registry, "auto").version == a
-    with pytest.raises(RegistryError, match="nothing before it"):
+    assert rollback(registry, "auto").version == b  # type: ignore[union-attr]
+    assert rollback(registry, "auto").version == a  # type: ignore[union-attr]
+    # Past the first promote: what the config names serves again (no pointer to read), and
+    # the file still moved, so replicas see it.
+    before = pointer_file(registry, "auto").stat().st_ino
+    assert rollback(registry, "auto") is None and read_pointer(registry, "auto") is None
+    assert pointer_file(registry, "auto").stat().st_ino != before
+    with pytest.raises(RegistryError, match="nothing to roll back"):
         rollback(registry, "auto")
-    events = read_pointer(registry, "auto").events  # type: ignore[union-attr]
-    assert [e["action"] for e in events] == ["promote"] * 3 + ["rollback"] * 2
+    raw = json.loads(pointer_file(registry, "auto").read_text())
+    assert (raw["version"], raw["history"]) == (None, [])
+    assert [(e["action"], e["version"]) for e in raw["events"]][-3:] == [
+        ("rollback", b), ("rollback", a), ("rollback", None)]
+    again = promote(registry, "auto", c)  # from the config's own: pushes onto an empty stack
+    assert again.version == c and again.previous is None
+    assert [e["action"] for e in again.events] == ["promote"] * 3 + ["rollback"] * 3 + [
+        "promote"]
 
 
 def test_pointer_paths_inside_the_registry_are_relative(tmp_path: Path) -> None:

@@ -107,13 +107,20 @@ def _serve(config: Path | None, host: str, port: int, local_model_url: str | Non
     typer.echo(f"costroute: serving http://{shown}:{port}/v1 (console http://{shown}:{port}/ui/"
                f"{f', {workers} workers' if workers > 1 else ''})", err=True)
     if workers > 1 and config is not None:
-        from gateway.workers import shared_metrics, worker_env
+        from uvicorn.config import STARTUP_FAILURE
+
+        from gateway.workers import run_workers, shared_metrics, worker_env
 
         worker_env(config, log_level)
         with shared_metrics():
-            uvicorn.run("gateway.workers:app_from_env", factory=True, workers=workers,
-                        host=host, port=port, log_level="warning", access_log=False,
-                        timeout_graceful_shutdown=int(options.config.server.drain_timeout_s))
+            served = run_workers(uvicorn.Config(
+                "gateway.workers:app_from_env", factory=True, workers=workers, host=host,
+                port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=int(options.config.server.drain_timeout_s)))
+        if not served:
+            typer.echo("error: a worker failed to start (its error is above); the server "
+                       "stopped", err=True)
+            raise typer.Exit(STARTUP_FAILURE)
         return
     from gateway.gc_tuning import after_startup
 

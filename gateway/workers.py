@@ -62,6 +62,22 @@ def shared_metrics() -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def run_workers(config: Any) -> bool:
+    """Serves `config` (a uvicorn Config with workers > 1) under uvicorn's supervisor, as
+    `uvicorn.run` does; False when a worker failed before it started serving.
+
+    uvicorn then stops every worker and returns as if it had been asked to, so a failed
+    start would exit 0 and a supervisor (systemd, docker) would not restart it; one worker's
+    failed start exits uvicorn's STARTUP_FAILURE, and so should N workers'."""
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    with contextlib.suppress(KeyboardInterrupt):
+        supervisor.run()
+    return not any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+
+
 def app_from_env() -> Any:
     """uvicorn's app factory in each worker: logging as the parent set it, then the app."""
     from gateway.config import load_config

@@ -74,6 +74,26 @@ def test_two_workers_on_the_in_process_store_refuse_to_start(tmp_path: Path) -> 
     assert "'memory'" in done.stderr and "redis" in done.stderr
 
 
+def test_a_worker_that_fails_to_start_fails_the_command(tmp_path: Path) -> None:
+    """uvicorn stops the parent when a worker fails before serving, but returned as if asked
+    to: exit 0, and no supervisor would restart it. The command now exits uvicorn's 3."""
+    tenants = write_tenants(tmp_path / "tenants.yaml", [tenant(1.0)])
+    # The parent's checks pass; each worker's start-up fails to load the route's artifact.
+    config = {"models": [{"name": "gpt-4o-mini",
+                          "upstream": {"base_url": "http://127.0.0.1:9/v1"}}],
+              "tenants_file": str(tenants),
+              "store": {"kind": "redis", "url": f"redis://127.0.0.1:{free_port()}/0"},
+              "routes": {"auto": {"router": "knn", "artifact": str(tmp_path / "missing")}}}
+    path = write_gateway_config(tmp_path / "gateway.yaml", config)
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
+         "--port", str(free_port()), "--workers", "2"],
+        check=False, cwd=REPO, env=subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path)),
+        capture_output=True, text=True, timeout=180)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "error: a worker failed to start" in done.stderr
+
+
 @pytest.mark.redis
 def test_two_workers_on_redis_share_one_budget(tmp_path: Path,
                                                redis_server: RedisServer) -> None:

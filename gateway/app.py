@@ -18,7 +18,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from gateway.assembly import Gateway
-from gateway.auth import authenticate
 from gateway.console import install_console
 from gateway.content_log import StreamTextCollector, completion_text
 from gateway.context import RequestContext
@@ -215,8 +214,8 @@ def _install_routes(app: FastAPI) -> None:
     async def spend(request: Request) -> Response:
         """The caller's own spend; an admin key may ask for `?tenant=NAME` or `?tenant=*`."""
         gateway = _gateway(request)
-        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                              request.headers.get("api-key"))
+        tenant = gateway.authenticate(request.headers.get("authorization"),
+                                      request.headers.get("api-key"))
         wanted = request.query_params.get("tenant", tenant.name)
         if wanted != tenant.name and not tenant.admin:
             raise PermissionDenied("Only an admin key may read another tenant's spend.",
@@ -263,8 +262,8 @@ async def chat_completions(request: Request) -> Response:
 async def serve_chat(call: ChatCall) -> Response:
     gateway: Gateway = call.app.state.gateway
     headers = call.headers
-    tenant = authenticate(gateway.tenants, headers.get("authorization"),
-                          headers.get("api-key"))
+    tenant = gateway.authenticate(headers.get("authorization"),
+                                  headers.get("api-key"))
     ctx = RequestContext(call.request_id, tenant, client_request_id=call.client_request_id,
                          reference_answer=headers.get(REFERENCE_HEADER))
     try:
@@ -287,8 +286,8 @@ async def serve_chat(call: ChatCall) -> Response:
 def _caller(gateway: Gateway, request: Request) -> TenantConfig:
     """The tenant of a `/v1/models` call. Both SDKs list models there, so Anthropic's
     `x-api-key` counts as a key too."""
-    return authenticate(gateway.tenants, request.headers.get("authorization"),
-                        request.headers.get("api-key") or request.headers.get("x-api-key"))
+    return gateway.authenticate(request.headers.get("authorization"),
+                                request.headers.get("api-key") or request.headers.get("x-api-key"))
 
 
 def _model_info(name: str) -> ModelInfo:

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, authenticate
 from gateway.budget import BudgetGate
 from gateway.caching import CacheGate, build_completion_cache
 from gateway.config import CacheConfig, GatewayConfig, ModelEntry
 from gateway.content_log import ContentLogger
+from gateway.errors import AuthenticationFailed
 from gateway.learning.budget import LearningBudget
 from gateway.learning.calls import LearningCaller
 from gateway.learning.explore import Explorer
@@ -39,6 +40,9 @@ from gateway.upstream.pool import ConnectionPool
 from pricing import CatalogError, Estimator, PriceCatalog, TokenizerRegistry
 from routers.base import Orchestrator, Router
 from routers.registry import build_router
+
+# The route label of a request refused before it had one: its key was missing or wrong.
+UNAUTHENTICATED = "unauthenticated"
 
 
 @dataclass
@@ -69,6 +73,16 @@ class Gateway:
     # The upstreams' aiohttp connections (`http` sends through them too).
     pool: ConnectionPool = field(default_factory=ConnectionPool)
     on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def authenticate(self, authorization: str | None,
+                     api_key_header: str | None) -> TenantConfig:
+        """The caller's tenant (gateway.auth.authenticate); a refused key is counted as an
+        error of no route, so a key rotation's or a prober's 401s show on /metrics."""
+        try:
+            return authenticate(self.tenants, authorization, api_key_header)
+        except AuthenticationFailed as exc:
+            self.metrics.errors.labels(UNAUTHENTICATED, str(exc.code)).inc()
+            raise
 
     async def aclose(self) -> None:
         for hook in reversed(self.on_close):

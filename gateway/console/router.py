@@ -17,7 +17,6 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from gateway.assembly import Gateway
-from gateway.auth import authenticate
 from gateway.console.artifacts import artifact_versions
 from gateway.console.history import default_range, settled_history
 from gateway.console.overview import overview
@@ -63,8 +62,8 @@ class Scope:
 
     def __init__(self, gateway: Gateway, request: Request):
         self.gateway = gateway
-        self.caller = authenticate(gateway.tenants, request.headers.get("authorization"),
-                                   request.headers.get("api-key"))
+        self.caller = gateway.authenticate(request.headers.get("authorization"),
+                                           request.headers.get("api-key"))
         wanted = request.query_params.get("tenant") or self.caller.name
         if wanted != self.caller.name and not self.caller.admin:
             raise PermissionDenied("Only an admin key may read another tenant's figures.",

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response, StreamingResponse
 
 from gateway.assembly import Gateway
-from gateway.auth import authenticate
 from gateway.context import RequestContext
 from gateway.errors import GatewayError, InvalidRequest
 from gateway.logs import log_fields
@@ -33,7 +32,7 @@ def request_context(request: Request, gateway: Gateway) -> RequestContext:
     """The authenticated caller: `Authorization: Bearer`, Azure's `api-key`, or Anthropic's
     `x-api-key` (the anthropic SDK sends only that one)."""
     api_key = request.headers.get("api-key") or request.headers.get("x-api-key")
-    tenant = authenticate(gateway.tenants, request.headers.get("authorization"), api_key)
+    tenant = gateway.authenticate(request.headers.get("authorization"), api_key)
     state = request.scope.get("state", {})
     return RequestContext(str(state.get("request_id", "")), tenant,
                           client_request_id=state.get("client_request_id"))

@@ -25,7 +25,6 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from gateway.auth import authenticate
 from gateway.errors import InvalidRequest, NotFound
 from gateway.records.base import Label, RecordStore, RequestRecord
 from gateway.records.outbox import RecordOutbox
@@ -46,8 +45,8 @@ def feedback_router() -> APIRouter:
     @router.post("/v1/costroute/feedback", openapi_extra=body)
     async def feedback(request: Request) -> Response:
         gateway: Gateway = request.app.state.gateway
-        tenant = authenticate(gateway.tenants, request.headers.get("authorization"),
-                              request.headers.get("api-key"))
+        tenant = gateway.authenticate(request.headers.get("authorization"),
+                                      request.headers.get("api-key"))
         rating = _parse(await request.body())
         store = gateway.record_store
         if store is None:

@@ -78,3 +78,17 @@ def test_errors_are_labelled_and_counted_per_tenant_on_every_api(
              if line.startswith("costroute_tenant_errors_total{")]
     codes = sorted(line.split('code="')[1].split('"')[0] for line in lines)
     assert codes == ["invalid_request_error", "model_not_found"], lines
+
+
+def test_refused_keys_are_counted(gateway: RunningGateway) -> None:
+    """A wrong or missing key has no route yet: counted as `unauthenticated`, on every API."""
+    for path, body in (("chat/completions", {"model": "gpt-4o-mini", "messages": MESSAGES}),
+                       ("embeddings", {"model": "text-embedding-3-small", "input": "x"})):
+        wrong = httpx.post(f"{gateway.base_url}/{path}", json=body, timeout=30,
+                           headers={"authorization": "Bearer cr-not-a-key-at-all"})
+        assert wrong.status_code == 401
+    assert httpx.post(f"{gateway.base_url}/chat/completions", timeout=30,
+                      json={"model": "gpt-4o-mini", "messages": MESSAGES}).status_code == 401
+    text = httpx.get(f"{gateway.root_url}/metrics", timeout=30).text
+    assert ('costroute_errors_total{code="invalid_api_key",route="unauthenticated"} 3.0'
+            in text)

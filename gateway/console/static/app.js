@@ -234,7 +234,7 @@ async function languagesPage() {
     table(["language", "requests", "paid USD", "English-equivalent USD", "premium USD", "premium"],
       rows.map((x) => [x.language, count(x.requests), usd(x.cost_usd), usd(x.english_equivalent_usd),
         usd(x.premium_usd), `${x.premium.toFixed(3)}×`])),
-    h("p", { class: "muted" }, "Each request's prompt is divided by its own model tokenizer's premium for its language (pricing/premium.py)."),
+    h("p", { class: "muted" }, "Each request's cost, prompt and answer (the answer is taken to be in the prompt's language), is divided by its own model tokenizer's premium for the prompt's language (pricing/premium.py). A very short prompt's language is a guess."),
   ];
 }
 

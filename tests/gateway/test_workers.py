@@ -58,17 +58,21 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def test_two_workers_on_the_in_process_store_refuse_to_start(tmp_path: Path) -> None:
+def _serve_two_workers(tmp_path: Path, **config: object) -> subprocess.CompletedProcess[str]:
+    """`costroute serve --workers 2` on one model behind a dead port, run to its exit."""
     tenants = write_tenants(tmp_path / "tenants.yaml", [tenant(1.0)])
-    config = {"models": [{"name": "gpt-4o-mini",
-                          "upstream": {"base_url": "http://127.0.0.1:9/v1"}}],
-              "tenants_file": str(tenants), "store": {"kind": "memory"}}
-    path = write_gateway_config(tmp_path / "gateway.yaml", config)
-    done = subprocess.run(
+    path = write_gateway_config(tmp_path / "gateway.yaml", {
+        "models": [{"name": "gpt-4o-mini", "upstream": {"base_url": "http://127.0.0.1:9/v1"}}],
+        "tenants_file": str(tenants), **config})
+    return subprocess.run(
         [sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
          "--port", str(free_port()), "--workers", "2"],
         check=False, cwd=REPO, env=subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path)),
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=180)
+
+
+def test_two_workers_on_the_in_process_store_refuse_to_start(tmp_path: Path) -> None:
+    done = _serve_two_workers(tmp_path, store={"kind": "memory"})
     assert done.returncode == 2
     assert "--workers 2 needs a budget store shared by the workers" in done.stderr
     assert "'memory'" in done.stderr and "redis" in done.stderr
@@ -77,19 +81,10 @@ def test_two_workers_on_the_in_process_store_refuse_to_start(tmp_path: Path) -> 
 def test_a_worker_that_fails_to_start_fails_the_command(tmp_path: Path) -> None:
     """uvicorn stops the parent when a worker fails before serving, but returned as if asked
     to: exit 0, and no supervisor would restart it. The command now exits uvicorn's 3."""
-    tenants = write_tenants(tmp_path / "tenants.yaml", [tenant(1.0)])
     # The parent's checks pass; each worker's start-up fails to load the route's artifact.
-    config = {"models": [{"name": "gpt-4o-mini",
-                          "upstream": {"base_url": "http://127.0.0.1:9/v1"}}],
-              "tenants_file": str(tenants),
-              "store": {"kind": "redis", "url": f"redis://127.0.0.1:{free_port()}/0"},
-              "routes": {"auto": {"router": "knn", "artifact": str(tmp_path / "missing")}}}
-    path = write_gateway_config(tmp_path / "gateway.yaml", config)
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "serve", "--config", str(path),
-         "--port", str(free_port()), "--workers", "2"],
-        check=False, cwd=REPO, env=subprocess_env(COSTROUTE_DATA_DIR=str(tmp_path)),
-        capture_output=True, text=True, timeout=180)
+    done = _serve_two_workers(
+        tmp_path, store={"kind": "redis", "url": f"redis://127.0.0.1:{free_port()}/0"},
+        routes={"auto": {"router": "knn", "artifact": str(tmp_path / "missing")}})
     assert done.returncode == 3, done.stderr[-2000:]
     assert "error: a worker failed to start" in done.stderr
 

@@ -24,7 +24,7 @@ from gateway.context import RequestContext
 from gateway.entrypoints import install_entrypoints
 from gateway.entrypoints.common import (
     access_log,
-    failed,
+    answered_error,
     invalid,
     parse_json,
     record_content,
@@ -274,13 +274,8 @@ async def serve_chat(call: ChatCall) -> Response:
         gateway.tracing.start_request(ctx, chat.model, bool(chat.stream))
         with gateway.tracing.activate(ctx):
             return await _answer(gateway, ctx, chat, body, debug)
-    except Exception as exc:
-        error = as_gateway_error(exc)
-        if error is None:
-            gateway.tracing.end_request(ctx, 500, type(exc).__name__)
-            raise
-        failed(gateway, ctx, error)
-        raise error from None
+    except Exception as exc:  # noqa: BLE001 - answered_error re-raises our own bugs
+        raise answered_error(gateway, ctx, exc) from None
 
 
 def _caller(gateway: Gateway, request: Request) -> TenantConfig:

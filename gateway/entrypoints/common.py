@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 
 from gateway.assembly import Gateway
 from gateway.context import RequestContext
-from gateway.errors import GatewayError, InvalidRequest
+from gateway.errors import GatewayError, InvalidRequest, as_gateway_error
 from gateway.logs import log_fields
 
 log = logging.getLogger("costroute.access")
@@ -136,6 +136,18 @@ def failed(gateway: Gateway, ctx: RequestContext, error: GatewayError) -> None:
     gateway.metrics.errors.labels(ctx.route, label).inc()
     gateway.metrics.tenant_errors.labels(ctx.tenant.name, label).inc()
     access_log(ctx, error.status_code, error=error.code)
+
+
+def answered_error(gateway: Gateway, ctx: RequestContext, exc: Exception) -> GatewayError:
+    """The error `exc` answers an authenticated caller with, counted and logged (`failed`).
+    An exception that is no GatewayError (our own bug) ends the request's span as a 500 and
+    propagates as it is, to the app's handler, which logs it with its traceback."""
+    error = as_gateway_error(exc)
+    if error is None:
+        gateway.tracing.end_request(ctx, 500, type(exc).__name__)
+        raise exc
+    failed(gateway, ctx, error)
+    return error
 
 
 def wants_content(gateway: Gateway, ctx: RequestContext) -> bool:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from gateway.assembly import Gateway
 from gateway.context import RequestContext
 from gateway.entrypoints.common import (
-    failed,
+    answered_error,
     finish,
     gateway_of,
     json_response,
@@ -25,7 +25,7 @@ from gateway.entrypoints.common import (
     traced,
 )
 from gateway.entrypoints.embeddings_wire import MAX_INPUTS, EmbeddingRequest
-from gateway.errors import InvalidRequest, as_gateway_error
+from gateway.errors import InvalidRequest
 from gateway.plan import Plan
 from gateway.routing import Passthrough
 from gateway.upstream.dispatch import Dispatcher
@@ -142,13 +142,8 @@ def install(app: FastAPI) -> None:
             traced(gateway, ctx, "embeddings", parsed.model, False)
             with gateway.tracing.activate(ctx):
                 reply = await _service(request, gateway).embed(ctx, parsed, body)
-        except Exception as exc:
-            error = as_gateway_error(exc)
-            if error is None:
-                gateway.tracing.end_request(ctx, 500, type(exc).__name__)
-                raise
-            failed(gateway, ctx, error)
-            raise error from None
+        except Exception as exc:  # noqa: BLE001 - answered_error re-raises our own bugs
+            raise answered_error(gateway, ctx, exc) from None
         finish(gateway, ctx, 200, stream=False)
         return json_response(reply.body, headers=safe_headers({
             "x-request-id": ctx.request_id, "x-costroute-model": reply.model,

@@ -18,8 +18,8 @@ from gateway.assembly import Gateway
 from gateway.context import RequestContext
 from gateway.entrypoints import pipeline
 from gateway.entrypoints.common import (
+    answered_error,
     event_stream,
-    failed,
     finish,
     gateway_of,
     json_response,
@@ -29,7 +29,6 @@ from gateway.entrypoints.common import (
     safe_headers,
     traced,
 )
-from gateway.errors import as_gateway_error
 from gateway.plan import ChatReply
 
 
@@ -86,10 +85,5 @@ async def call_chat(request: Request, wire: type[Parsed], operation: str,
                               opened=await pipeline.stream(gateway, ctx, chat_body))
             return Called(gateway, ctx, parsed,
                           reply=await pipeline.complete(gateway, ctx, chat_body))
-    except Exception as exc:
-        error = as_gateway_error(exc)
-        if error is None:
-            gateway.tracing.end_request(ctx, 500, type(exc).__name__)
-            raise
-        failed(gateway, ctx, error)
-        raise error from None
+    except Exception as exc:  # noqa: BLE001 - answered_error re-raises our own bugs
+        raise answered_error(gateway, ctx, exc) from None

@@ -18,6 +18,7 @@ import yaml
 
 from gateway.config import parse_config
 from gateway.learning.checks import learning_check, served_models
+from gateway.records.base import RecordStoreUnavailable
 from gateway.records.sqlite import SQLiteRecordStore
 from gateway.server import ServeOptions, make_app
 from gateway.simulator.config import SimulatorConfig
@@ -148,12 +149,15 @@ def test_costroute_serve_refuses_a_misspelled_judge_before_serving(tmp_path: Pat
 
 
 def _labels(path: Path) -> list[str]:
-    """The graders of every stored label of acme."""
+    """The graders of every stored label of acme; none yet while the serving gateway's own
+    connection holds the database (opening one switches it to WAL, which needs the lock)."""
     async def read() -> list[str]:
         store = SQLiteRecordStore(path)
         try:
             return [x.grader or "" for o in await store.outcomes("acme")
                     for x in await store.label_history("acme", o.request_id)]
+        except RecordStoreUnavailable:
+            return []
         finally:
             await store.aclose()
 
